@@ -1,0 +1,32 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from flights.models import Flight
+from flights.services import create_flight
+
+# F-100 is the curl demo's flight; FL-001 is the original system's 5 x ABCDEF grid.
+DEMO_FLIGHTS = [
+    {"code": "F-100", "origin": "Amsterdam", "destination": "Lisbon", "days": 7, "rows": 30,
+     "letters": "ABCDEF", "aisles_after": "C"},
+    {"code": "FL-001", "origin": "Tel Aviv", "destination": "Athens", "days": 3, "rows": 5,
+     "letters": "ABCDEF", "aisles_after": "C"},
+    {"code": "F-200", "origin": "Berlin", "destination": "Oslo", "days": 10, "rows": 20,
+     "letters": "ABCD", "aisles_after": "B"},
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo flights and their seats (idempotent: existing flights are left as they are)."
+
+    def handle(self, *args, **options):
+        today = timezone.now().replace(hour=9, minute=30, second=0, microsecond=0)
+        for spec in DEMO_FLIGHTS:
+            if Flight.objects.filter(code=spec["code"]).exists():
+                continue
+            spec = dict(spec)
+            days = spec.pop("days")
+            create_flight(departs_at=today + dt.timedelta(days=days), **spec)
+            self.stdout.write(f"created flight {spec['code']}")
+        self.stdout.write(f"{Flight.objects.count()} flights ready")

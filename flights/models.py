@@ -1,0 +1,42 @@
+from django.db import models
+
+
+class Flight(models.Model):
+    """A flight on offer. Its seat map is `rows` x `letters`, with an aisle after each of `aisles_after`."""
+
+    code = models.CharField(max_length=16, unique=True, help_text="Public code, e.g. F-100.")
+    origin = models.CharField(max_length=64)
+    destination = models.CharField(max_length=64)
+    departs_at = models.DateTimeField()
+    rows = models.PositiveSmallIntegerField()
+    letters = models.CharField(max_length=12, help_text="Seat letters of a row, e.g. ABCDEF.")
+    aisles_after = models.CharField(
+        max_length=12, blank=True, help_text="Letters followed by an aisle, e.g. C for ABC | DEF."
+    )
+
+    class Meta:
+        ordering = ["departs_at", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.route}"
+
+    @property
+    def route(self) -> str:
+        return f"{self.origin} → {self.destination}"
+
+
+class Seat(models.Model):
+    """One seat of a flight. Seat rows are what seat-changing transactions lock (orders/services.py)."""
+
+    flight = models.ForeignKey(Flight, on_delete=models.CASCADE, related_name="seats")
+    label = models.CharField(max_length=4, help_text="Row number and letter, e.g. 12C.")
+    row = models.PositiveSmallIntegerField()
+    letter = models.CharField(max_length=1)
+
+    class Meta:
+        # Seats are created row by row, so id order is seat-map order: used for sorting and locking.
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["flight", "label"], name="seat_label_unique_per_flight")]
+
+    def __str__(self) -> str:
+        return f"{self.flight.code} {self.label}"

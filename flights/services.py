@@ -1,0 +1,39 @@
+import datetime as dt
+
+from django.db import transaction
+
+from flights.models import Flight, Seat
+from seatbooking.errors import InvalidInput
+
+
+def create_flight(
+    *,
+    code: str,
+    origin: str,
+    destination: str,
+    departs_at: dt.datetime,
+    rows: int,
+    letters: str,
+    aisles_after: str = "",
+) -> Flight:
+    """Create a flight and one Seat row per place of its seat map, row by row (so id order is map order)."""
+    if not (1 <= rows <= 99) or not letters.isalpha() or not letters.isupper() or len(set(letters)) != len(letters):
+        raise InvalidInput("A seat map needs 1-99 rows and distinct upper-case letters, e.g. ABCDEF.")
+    if not set(aisles_after) <= set(letters):
+        raise InvalidInput("aisles_after may only name letters of the row.")
+    with transaction.atomic():
+        flight = Flight.objects.create(
+            code=code,
+            origin=origin,
+            destination=destination,
+            departs_at=departs_at,
+            rows=rows,
+            letters=letters,
+            aisles_after=aisles_after,
+        )
+        Seat.objects.bulk_create(
+            Seat(flight=flight, label=f"{row}{letter}", row=row, letter=letter)
+            for row in range(1, rows + 1)
+            for letter in letters
+        )
+    return flight

@@ -1,0 +1,77 @@
+"""Who may reach an order: the holder of its token, the browser session that created it, or staff.
+
+Without one of these the order's data never leaves the server: 404 when there is no such order,
+403 when there is one that is not yours.
+"""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from rest_framework.authentication import CSRFCheck
+
+from orders.models import Order
+from seatbooking.errors import Forbidden, NotFound
+
+SESSION_KEY = "order_ids"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def hash_token(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def remember_in_session(request: HttpRequest, order_id: str) -> None:
+    ids = request.session.get(SESSION_KEY, [])
+    if order_id not in ids:
+        request.session[SESSION_KEY] = [*ids, order_id][-50:]
+
+
+def presented_token(request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    # EventSource cannot set headers, so reads also accept ?token=.
+    if request.method in SAFE_METHODS:
+        return request.GET.get("token") or None
+    return None
+
+
+@dataclass(frozen=True)
+class OrderAccess:
+    order_id: str
+    actor: str  # recorded in the audit trail
+
+
+def authorize_order(request, order_id: str) -> OrderAccess:
+    """Check that `request` may act on the order, or raise NotFound/Forbidden. One query."""
+    token_hash = Order.objects.filter(pk=order_id).values_list("token_hash", flat=True).first()
+    if token_hash is None:
+        raise NotFound(f"There is no order {order_id!r}.", code="unknown_order")
+    token = presented_token(request)
+    if token is not None:
+        if hmac.compare_digest(hash_token(token), token_hash):
+            return OrderAccess(order_id, "token")
+        raise Forbidden("That token does not open this order. Use the token returned when the order was created.",
+                        code="wrong_token")
+    user = getattr(request, "user", None)
+    if user is not None and user.is_active and user.is_staff:
+        return OrderAccess(order_id, f"staff:{user.get_username()}")
+    if order_id in request.session.get(SESSION_KEY, []):
+        if request.method not in SAFE_METHODS:
+            _enforce_csrf(request)
+        return OrderAccess(order_id, "session")
+    raise Forbidden("This order is not yours. Send its token as 'Authorization: Bearer <token>' "
+                    "(the token came back when the order was created).", code="token_required")
+
+
+def _enforce_csrf(request) -> None:
+    """A session is a cookie the browser sends by itself, so a change made by session needs the CSRF token."""
+    django_request = getattr(request, "_request", request)
+    check = CSRFCheck(lambda r: None)
+    check.process_request(django_request)
+    reason = check.process_view(django_request, None, (), {})
+    if reason:
+        raise Forbidden(f"CSRF check failed ({reason}). Reload the page and try again.", code="csrf_failed")

@@ -1,0 +1,79 @@
+"""The order endpoints of the HTTP contract. Thin: validate input, authorise, call a service, render status."""
+
+import re
+
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from orders import services
+from orders.access import authorize_order
+from orders.selectors import get_order, order_status
+
+ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SEAT_LABEL_RE = re.compile(r"^[0-9]{1,2}[A-Z]$")
+
+
+class CreateOrderView(APIView):
+    """Create an order on a flight. Keep the returned `token`: every call on the order needs it."""
+
+    class InputSerializer(serializers.Serializer):
+        flightID = serializers.CharField(max_length=16)
+        orderID = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+        def validate_orderID(self, value: str) -> str:
+            if value and not ORDER_ID_RE.match(value):
+                raise serializers.ValidationError("Use 1-64 letters, digits, '-' or '_'.")
+            return value
+
+    def post(self, request):
+        data = _valid(self.InputSerializer, request)
+        order, token = services.create_order(
+            flight_code=data["flightID"], order_id=data.get("orderID") or None, actor="api"
+        )
+        return Response({"orderID": order.pk, "flightID": order.flight.code, "token": token}, status=201)
+
+
+class SelectSeatsView(APIView):
+    """Replace the order's seat selection; holds all of them until now + the hold time. [] releases all."""
+
+    class InputSerializer(serializers.Serializer):
+        seats = serializers.ListField(child=serializers.CharField(max_length=4), allow_empty=True)
+
+        def validate_seats(self, value: list[str]) -> list[str]:
+            labels = [label.strip().upper() for label in value]
+            bad = [given for given, label in zip(value, labels) if not SEAT_LABEL_RE.match(label)]
+            if bad:
+                raise serializers.ValidationError(
+                    f"Seat labels are a row number and a letter, like 12C; not {', '.join(map(repr, bad))}."
+                )
+            return labels
+
+    def post(self, request, order_id: str):
+        access = authorize_order(request, order_id)
+        data = _valid(self.InputSerializer, request)
+        order = services.select_seats(order_id=access.order_id, labels=data["seats"], actor=access.actor)
+        return Response({"status": "seats updated", **order_status(order=order)})
+
+
+class OrderStatusView(APIView):
+    """The order's current status object."""
+
+    def get(self, request, order_id: str):
+        access = authorize_order(request, order_id)
+        return Response(order_status(order=get_order(order_id=access.order_id)))
+
+
+class CancelOrderView(APIView):
+    """Cancel an order that is not paying yet; its seats are released."""
+
+    def post(self, request, order_id: str):
+        access = authorize_order(request, order_id)
+        order = services.cancel_order(order_id=access.order_id, actor=access.actor)
+        return Response(order_status(order=order))
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -1,0 +1,130 @@
+from django.db import models
+from django.db.models import Q
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from flights.models import Flight, Seat
+
+
+class OrderState(models.TextChoices):
+    PENDING = "PENDING"
+    SEATS_SELECTED = "SEATS_SELECTED"
+    PROCESSING_PAYMENT = "PROCESSING_PAYMENT"
+    CONFIRMED = "CONFIRMED"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+
+
+OPEN_STATES = (OrderState.PENDING, OrderState.SEATS_SELECTED)
+
+
+class Order(FSMModelMixin, models.Model):
+    """A traveller's booking. Its state changes only through the transitions below, called by orders/services.py."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    flight = models.ForeignKey(Flight, on_delete=models.PROTECT, related_name="orders")
+    # sha256 of the bearer token handed out once at creation; the token itself is never stored.
+    token_hash = models.CharField(max_length=64)
+    state = FSMField(default=OrderState.PENDING, choices=OrderState.choices, protected=True, db_index=True)
+    # The hold's deadline, shared by all of the order's held seats. Null while nothing is held.
+    hold_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    payment_attempts_used = models.PositiveSmallIntegerField(default=0)
+    payment_status = models.CharField(max_length=16, blank=True)
+    last_payment_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.id
+
+    # Transitions: django-fsm refuses any other source state. Side effects live in the services.
+    @transition(field=state, source=list(OPEN_STATES), target=OrderState.SEATS_SELECTED)
+    def select_seats(self) -> None:
+        pass
+
+    @transition(field=state, source=list(OPEN_STATES), target=OrderState.PENDING)
+    def clear_seats(self) -> None:
+        pass
+
+    @transition(field=state, source=OrderState.SEATS_SELECTED, target=OrderState.PROCESSING_PAYMENT)
+    def begin_payment(self) -> None:
+        pass
+
+    @transition(field=state, source=OrderState.PROCESSING_PAYMENT, target=OrderState.CONFIRMED)
+    def confirm(self) -> None:
+        pass
+
+    @transition(field=state, source=OrderState.PROCESSING_PAYMENT, target=OrderState.FAILED)
+    def fail(self) -> None:
+        pass
+
+    @transition(field=state, source=OrderState.SEATS_SELECTED, target=OrderState.EXPIRED)
+    def expire(self) -> None:
+        pass
+
+    @transition(field=state, source=list(OPEN_STATES), target=OrderState.CANCELLED)
+    def cancel(self) -> None:
+        pass
+
+
+class HoldState(models.TextChoices):
+    HELD = "HELD"
+    CONFIRMED = "CONFIRMED"
+    RELEASED = "RELEASED"
+    EXPIRED = "EXPIRED"
+
+
+LIVE_HOLD_STATES = (HoldState.HELD, HoldState.CONFIRMED)
+
+
+class SeatHold(models.Model):
+    """A seat held or booked by an order.
+
+    At most one row per seat is HELD or CONFIRMED (a partial unique index). A HELD row whose `expires_at`
+    has passed no longer counts: the next writer that locks the seat marks it EXPIRED before holding the
+    seat itself. `expires_at` is null while the order's payment is processing: such a hold cannot lapse.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds")
+    seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="holds")
+    state = models.CharField(max_length=10, choices=HoldState.choices, default=HoldState.HELD)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["seat_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seat"],
+                condition=Q(state__in=LIVE_HOLD_STATES),
+                name="one_live_hold_per_seat",
+            )
+        ]
+        indexes = [models.Index(fields=["order", "state"], name="hold_order_state")]
+
+    def __str__(self) -> str:
+        return f"{self.seat_id} {self.state} for {self.order_id}"
+
+
+class AuditEntry(models.Model):
+    """One change of an order: what happened, from which state to which, when, why and by whom."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="audit_entries")
+    action = models.CharField(max_length=32)
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20)
+    reason = models.CharField(max_length=500, blank=True)
+    actor = models.CharField(max_length=150, help_text="Who asked: token, session, staff:<name> or system:<part>.")
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.action} {self.from_state}->{self.to_state}"

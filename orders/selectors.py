@@ -1,0 +1,51 @@
+"""Reads about orders. The status object is the contract's: keys as the original system named them."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
+
+from orders.models import HoldState, Order, OrderState, SeatHold
+
+
+def effective_state(order: Order, now: dt.datetime) -> str:
+    """The state as the rules see it: a hold past its deadline is EXPIRED, sweeper or not."""
+    if order.state == OrderState.SEATS_SELECTED and order.hold_expires_at is not None and order.hold_expires_at <= now:
+        return OrderState.EXPIRED
+    return order.state
+
+
+def order_seat_labels(*, order: Order) -> list[str]:
+    """Labels of the seats the order holds or has booked, in seat-map order."""
+    return list(
+        SeatHold.objects.filter(order=order, state__in=(HoldState.HELD, HoldState.CONFIRMED))
+        .order_by("seat_id")
+        .values_list("seat__label", flat=True)
+    )
+
+
+def order_status(*, order: Order, now: dt.datetime | None = None) -> dict:
+    now = now or timezone.now()
+    state = effective_state(order, now)
+    seats = order_seat_labels(order=order) if state in (
+        OrderState.SEATS_SELECTED, OrderState.PROCESSING_PAYMENT, OrderState.CONFIRMED) else []
+    return {
+        "OrderID": order.pk,
+        "FlightID": order.flight.code,
+        "State": state,
+        "Seats": seats,
+        "HoldExpiresAt": _iso(order.hold_expires_at),
+        "AttemptsLeft": max(0, settings.PAYMENT_MAX_ATTEMPTS - order.payment_attempts_used),
+        "LastPaymentErr": order.last_payment_error,
+        "PaymentStatus": order.payment_status,
+    }
+
+
+def get_order(*, order_id: str) -> Order:
+    return Order.objects.select_related("flight").get(pk=order_id)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import path
+
+from flights import api as flights_api
+from orders import api as orders_api
+
+urlpatterns = [
+    path("orders", orders_api.CreateOrderView.as_view(), name="order-create"),
+    path("orders/<str:order_id>/seats", orders_api.SelectSeatsView.as_view(), name="order-seats"),
+    path("orders/<str:order_id>/status", orders_api.OrderStatusView.as_view(), name="order-status"),
+    path("orders/<str:order_id>/cancel", orders_api.CancelOrderView.as_view(), name="order-cancel"),
+    path("flights", flights_api.FlightListView.as_view(), name="flight-list"),
+    path("flights/<str:flight_code>", flights_api.FlightDetailView.as_view(), name="flight-detail"),
+    path("flights/<str:flight_code>/available-seats", flights_api.AvailableSeatsView.as_view(),
+         name="flight-available-seats"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "seatbooking.api_errors.not_found"
+handler500 = "seatbooking.api_errors.server_error"
