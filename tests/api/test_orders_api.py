@@ -1,0 +1,219 @@
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from orders.access import SESSION_KEY
+from orders.models import AuditEntry, Order, SeatHold
+from tests.conftest import bearer
+
+pytestmark = pytest.mark.django_db
+
+STATUS_KEYS = {"OrderID", "FlightID", "State", "Seats", "HoldExpiresAt", "AttemptsLeft", "LastPaymentErr",
+               "PaymentStatus"}
+
+
+def post(api, path, body, token=None, **extra):
+    return api.post(path, body, format="json", **(bearer(token) if token else {}), **extra)
+
+
+def assert_error(response, status, code=None):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert isinstance(body["error"], str) and len(body["error"]) > 10
+    if code:
+        assert body["code"] == code, body
+    return body
+
+
+# --- the contract's happy path -------------------------------------------------------------------
+
+
+def test_create_order_returns_id_flight_and_token(api, flight):
+    response = post(api, "/orders", {"flightID": "FL-001", "orderID": "o-1"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["orderID"] == "o-1" and body["flightID"] == "FL-001" and len(body["token"]) >= 40
+
+
+def test_create_order_without_order_id_gets_a_server_made_one(api, flight):
+    body = post(api, "/orders", {"flightID": "FL-001"}).json()
+    assert body["orderID"].startswith("o-") and len(body["orderID"]) >= 20
+
+
+def test_select_seats_status_and_cancel(api, new_order):
+    order_id, token = new_order("o-1")
+    response = post(api, f"/orders/{order_id}/seats", {"seats": ["1A", "1B"]}, token)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "seats updated"
+    assert STATUS_KEYS <= body.keys()
+    assert body["State"] == "SEATS_SELECTED" and body["Seats"] == ["1A", "1B"]
+    assert body["HoldExpiresAt"].endswith("Z") and body["AttemptsLeft"] == 3
+
+    status = api.get(f"/orders/{order_id}/status", **bearer(token)).json()
+    assert status == {k: v for k, v in body.items() if k != "status"}
+
+    cancelled = post(api, f"/orders/{order_id}/cancel", {}, token)
+    assert cancelled.status_code == 200
+    assert cancelled.json()["State"] == "CANCELLED" and cancelled.json()["Seats"] == []
+
+
+def test_lowercase_seat_labels_are_accepted(api, new_order):
+    order_id, token = new_order()
+    assert post(api, f"/orders/{order_id}/seats", {"seats": [" 1a", "2b"]}, token).json()["Seats"] == ["1A", "2B"]
+
+
+def test_a_seat_taken_by_another_order_is_a_409_naming_it(api, new_order):
+    first_id, first_token = new_order()
+    second_id, second_token = new_order()
+    post(api, f"/orders/{first_id}/seats", {"seats": ["1A", "1B"]}, first_token)
+    body = assert_error(post(api, f"/orders/{second_id}/seats", {"seats": ["1B", "1C"]}, second_token),
+                        409, "seats_taken")
+    assert body["seats"] == ["1B"] and "1B" in body["error"]
+
+
+def test_flight_availability_follows_holds(api, new_order):
+    order_id, token = new_order()
+    post(api, f"/orders/{order_id}/seats", {"seats": ["1A", "2F"]}, token)
+    body = api.get("/flights/FL-001/available-seats").json()
+    assert body["flightID"] == "FL-001" and body["total"] == 30
+    assert body["held"] == ["1A", "2F"] and body["confirmed"] == []
+    assert len(body["available"]) == 28 and "1A" not in body["available"]
+    post(api, f"/orders/{order_id}/seats", {"seats": []}, token)
+    assert api.get("/flights/FL-001/available-seats").json()["held"] == []
+
+
+# --- bad input: a 4xx JSON error that says what to do, and nothing written ------------------------
+
+
+@pytest.mark.parametrize("body, status, code", [
+    ('{"flightID": ', 400, "malformed_json"),
+    ("[1, 2]", 400, "invalid"),
+    ('{"flightID": 5}', 404, "unknown_flight"),
+    ('{"flightID": ["F"]}', 400, "invalid"),
+    ("{}", 400, "invalid"),
+    ('{"flightID": "NOPE"}', 404, "unknown_flight"),
+    ('{"flightID": "FL-001", "orderID": "has space"}', 400, "invalid"),
+    ('{"flightID": "FL-001", "orderID": "' + "x" * 65 + '"}', 400, "invalid"),
+])
+def test_create_order_bad_input(api, flight, body, status, code):
+    response = api.post("/orders", body, content_type="application/json")
+    assert_error(response, status, code)
+    assert Order.objects.count() == 0
+
+
+def test_create_order_with_a_taken_id_is_409(api, new_order):
+    new_order("o-1")
+    assert_error(post(api, "/orders", {"flightID": "FL-001", "orderID": "o-1"}), 409, "order_id_taken")
+
+
+def test_create_order_needs_json(api, flight):
+    assert_error(api.post("/orders", "flightID=FL-001", content_type="application/x-www-form-urlencoded"),
+                 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize("body, code", [
+    ('{"seats": ', "malformed_json"),
+    ('{"seats": "1A"}', "invalid"),
+    ('{"seats": [1]}', "invalid"),
+    ('{"seats": ["A1"]}', "invalid"),
+    ("{}", "invalid"),
+    ('{"seats": ["1A", "1A"]}', "duplicate_seats"),
+    ('{"seats": ["9A"]}', "unknown_seats"),
+    ('{"seats": ["1A","1B","1C","1D","1E","1F","2A","2B","2C","2D"]}', "too_many_seats"),
+])
+def test_select_seats_bad_input_is_400_and_changes_nothing(api, new_order, body, code):
+    order_id, token = new_order()
+    response = api.post(f"/orders/{order_id}/seats", body, content_type="application/json", **bearer(token))
+    assert_error(response, 400, code)
+    assert SeatHold.objects.count() == 0
+    assert list(AuditEntry.objects.values_list("action", flat=True)) == ["create"]
+
+
+def test_select_seats_in_a_wrong_state_is_409(api, new_order):
+    order_id, token = new_order()
+    post(api, f"/orders/{order_id}/cancel", {}, token)
+    body = assert_error(post(api, f"/orders/{order_id}/seats", {"seats": ["1A"]}, token), 409, "wrong_state")
+    assert "CANCELLED" in body["error"]
+
+
+def test_unknown_path_is_a_json_404(api, db):
+    assert_error(api.get("/no/such/thing"), 404, "no_such_path")
+
+
+# --- ownership -----------------------------------------------------------------------------------
+
+ORDER_CALLS = [
+    ("post", "/orders/{id}/seats", {"seats": ["1A"]}),
+    ("get", "/orders/{id}/status", None),
+    ("post", "/orders/{id}/cancel", {}),
+]
+
+
+@pytest.mark.parametrize("method, path, body", ORDER_CALLS)
+def test_order_endpoints_refuse_missing_wrong_and_other_tokens_without_leaking(api, new_order, method, path, body):
+    order_id, token = new_order()
+    _other_id, other_token = new_order()
+    url = path.format(id=order_id)
+    for headers in ({}, bearer("not-the-token"), bearer(other_token)):
+        response = getattr(api, method)(url, body, format="json", **headers)
+        error = assert_error(response, 403)
+        assert order_id not in str(error) and "State" not in error
+    unknown = getattr(api, method)(path.format(id="o-does-not-exist"), body, format="json", **bearer(token))
+    assert_error(unknown, 404, "unknown_order")
+    assert SeatHold.objects.count() == 0
+    assert Order.objects.get(pk=order_id).state == "PENDING"
+
+
+def test_token_in_query_string_works_for_reads_only(api, new_order):
+    order_id, token = new_order()
+    assert api.get(f"/orders/{order_id}/status?token={token}").status_code == 200
+    assert_error(api.post(f"/orders/{order_id}/cancel?token={token}", {}, format="json"), 403)
+
+
+def test_the_creating_session_reaches_the_order_with_csrf(new_order):
+    order_id, _token = new_order()
+    browser = Client(enforce_csrf_checks=True)
+    session = browser.session
+    session[SESSION_KEY] = [order_id]
+    session.save()
+    assert browser.get(f"/orders/{order_id}/status").status_code == 200
+    # A change made on the strength of a cookie needs the CSRF token.
+    no_csrf = browser.post(f"/orders/{order_id}/seats", {"seats": ["1A"]}, content_type="application/json")
+    assert_error(no_csrf, 403, "csrf_failed")
+    browser.get("/admin/login/")  # any page that sets the CSRF cookie
+    csrf = browser.cookies["csrftoken"].value
+    ok = browser.post(f"/orders/{order_id}/seats", {"seats": ["1A"]}, content_type="application/json",
+                      HTTP_X_CSRFTOKEN=csrf)
+    assert ok.status_code == 200 and ok.json()["Seats"] == ["1A"]
+    assert AuditEntry.objects.filter(order_id=order_id, action="select_seats").get().actor == "session"
+
+
+def test_staff_reach_any_order_and_are_named_in_the_audit(api, new_order):
+    order_id, _token = new_order()
+    staff = User.objects.create_user("ops", password="x", is_staff=True)
+    api.force_authenticate(staff)
+    assert api.get(f"/orders/{order_id}/status").status_code == 200
+    assert post(api, f"/orders/{order_id}/cancel", {}).status_code == 200
+    assert AuditEntry.objects.filter(order_id=order_id, action="cancel").get().actor == "staff:ops"
+    plain = User.objects.create_user("someone", password="x")
+    api.force_authenticate(plain)
+    assert_error(api.get(f"/orders/{order_id}/status"), 403)
+
+
+def test_a_lapsed_hold_is_taken_by_another_order_over_http(api, new_order, settings):
+    """The boundary, with a 1 s hold: from the deadline on the seat is free and the first order is over."""
+    import time
+
+    settings.SEAT_HOLD_SECONDS = 1
+    first_id, first_token = new_order()
+    second_id, second_token = new_order()
+    assert post(api, f"/orders/{first_id}/seats", {"seats": ["1A"]}, first_token).status_code == 200
+    assert_error(post(api, f"/orders/{second_id}/seats", {"seats": ["1A"]}, second_token), 409, "seats_taken")
+    time.sleep(1.05)
+    assert api.get(f"/orders/{first_id}/status", **bearer(first_token)).json()["State"] == "EXPIRED"
+    assert "1A" in api.get("/flights/FL-001/available-seats").json()["available"]
+    assert post(api, f"/orders/{second_id}/seats", {"seats": ["1A"]}, second_token).json()["Seats"] == ["1A"]
+    body = assert_error(post(api, f"/orders/{first_id}/seats", {"seats": ["1A"]}, first_token), 409, "hold_expired")
+    assert "Create a new order" in body["error"]
+    assert api.get(f"/orders/{first_id}/status", **bearer(first_token)).json()["State"] == "EXPIRED"

@@ -1,0 +1,50 @@
+import os
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from flights.services import create_flight
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(autouse=True)
+def _require_postgres_when_marked(request):
+    """Tests marked postgres_only need real row locks. In CI they fail without PostgreSQL; locally they skip."""
+    if request.node.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
+        message = "needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/seatbooking (make test-postgres)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def flight(db):
+    """The original system's grid: 5 rows x ABCDEF."""
+    from django.utils import timezone
+
+    return create_flight(code="FL-001", origin="Tel Aviv", destination="Athens", departs_at=timezone.now(),
+                         rows=5, letters="ABCDEF", aisles_after="C")
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def new_order(api, flight):
+    """Create an order through the API; returns (order_id, token)."""
+
+    def make(order_id: str | None = None) -> tuple[str, str]:
+        body = {"flightID": flight.code, **({"orderID": order_id} if order_id else {})}
+        response = api.post("/orders", body, format="json")
+        assert response.status_code == 201, response.content
+        return response.json()["orderID"], response.json()["token"]
+
+    return make
+
+
+def bearer(token: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}

@@ -1,0 +1,113 @@
+"""Many buyers racing for the same seats, each on its own database connection, on PostgreSQL.
+
+The protected run must show no seat with two live holds; the control run, with the seat lock and the
+partial unique index switched off, must show some, or the protected run proves nothing.
+"""
+
+import random
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pytest
+from django.db import connection
+from django.db.models import Count
+from rest_framework.test import APIClient
+
+from orders import services
+from orders.models import LIVE_HOLD_STATES, SeatHold
+from seatbooking.settings import env_int
+
+CLIENTS = 50
+ROUNDS = env_int("RACE_ROUNDS", 8)
+POOL = ["1A", "1B", "1C", "1D", "1E", "1F", "2A", "2B", "2C", "2D"]
+
+
+@dataclass
+class RaceResult:
+    statuses: Counter = field(default_factory=Counter)
+    double_held_seats: set = field(default_factory=set)
+
+
+def double_held_seats() -> set[str]:
+    return set(
+        SeatHold.objects.filter(state__in=LIVE_HOLD_STATES)
+        .values("seat__label").annotate(n=Count("id")).filter(n__gt=1)
+        .values_list("seat__label", flat=True)
+    )
+
+
+def race(flight) -> RaceResult:
+    """CLIENTS threads, each with its own order and connection, post their picks at once, ROUNDS times."""
+    orders = [services.create_order(flight_code=flight.code, actor="race") for _ in range(CLIENTS)]
+    rng = random.Random(20261127)
+    picks = [[rng.sample(POOL, rng.randint(1, 3)) for _ in range(ROUNDS)] for _ in orders]
+    result = RaceResult()
+    tally = threading.Lock()
+    round_start = threading.Barrier(CLIENTS)
+    round_end = threading.Barrier(CLIENTS + 1)  # the main thread counts double holds between these two
+    checked = threading.Barrier(CLIENTS + 1)
+
+    def client(order, token, my_picks):
+        api = APIClient()
+        try:
+            for seats in my_picks:
+                round_start.wait()
+                response = api.post(f"/orders/{order.pk}/seats", {"seats": seats}, format="json",
+                                    HTTP_AUTHORIZATION=f"Bearer {token}")
+                with tally:
+                    result.statuses[response.status_code] += 1
+                round_end.wait()
+                checked.wait()
+                # Let go of everything, so that every round is a race for free seats.
+                api.post(f"/orders/{order.pk}/seats", {"seats": []}, format="json",
+                         HTTP_AUTHORIZATION=f"Bearer {token}")
+        finally:
+            connection.close()  # each thread had its own connection
+
+    threads = [threading.Thread(target=client, args=(o, t, p)) for (o, t), p in zip(orders, picks)]
+    for t in threads:
+        t.start()
+    for _round in range(ROUNDS):
+        round_end.wait()
+        result.double_held_seats |= double_held_seats()
+        checked.wait()
+    for t in threads:
+        t.join()
+    return result
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_racing_clients_never_hold_a_seat_twice(flight):
+    result = race(flight)
+    assert result.double_held_seats == set()
+    assert set(result.statuses) == {200, 409}, result.statuses
+    assert sum(result.statuses.values()) == CLIENTS * ROUNDS
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_control_without_lock_and_constraint_double_holds(flight, monkeypatch):
+    """The same race with the protections off: if this stops failing to protect, the test above is void."""
+    from django.db.models import Q
+
+    from flights.models import Seat
+
+    def lock_nothing(*, order, labels):
+        held_now = SeatHold.objects.filter(order=order, state="HELD").values("seat_id")
+        asked = Q(flight_id=order.flight_id, label__in=labels)
+        return list(Seat.objects.filter(asked | Q(pk__in=held_now)).order_by("id"))
+
+    monkeypatch.setattr(services, "lock_seats", lock_nothing)
+    constraint = next(c for c in SeatHold._meta.constraints if c.name == "one_live_hold_per_seat")
+    with connection.schema_editor() as editor:
+        editor.remove_constraint(SeatHold, constraint)
+    try:
+        result = race(flight)
+    finally:
+        SeatHold.objects.all().delete()
+        with connection.schema_editor() as editor:
+            editor.add_constraint(SeatHold, constraint)
+    print(f"control: seats held twice: {sorted(result.double_held_seats)}; statuses {dict(result.statuses)}")
+    assert result.double_held_seats, "the race never showed: the protected test cannot fail"
