@@ -10,7 +10,7 @@ VAR_DIR = BASE_DIR / "var"
 
 
 def env_str(name: str, default: str) -> str:
-    return os.environ.get(name, default)
+    return os.environ.get(name) or default
 
 
 def env_bool(name: str, default: bool) -> bool:
