@@ -19,9 +19,10 @@ migrate: $(VENV)/.installed
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# Web (uvicorn), background workers (django-q2) and the timer loop, in the foreground; Ctrl-C stops all.
 run: seed
-	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C stops)"
-	$(BIN)/uvicorn seatbooking.asgi:application --host 127.0.0.1 --port $(PORT)
+	@echo "Serving on http://127.0.0.1:$(PORT)  - admin: http://127.0.0.1:$(PORT)/admin/ (Ctrl-C stops)"
+	WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 test: $(VENV)/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -56,6 +56,24 @@ class SelectSeatsView(APIView):
         return Response({"status": "seats updated", **order_status(order=order)})
 
 
+class PayView(APIView):
+    """Pay for the held seats with a 5-digit code. 202: the attempts run in the background; follow the status."""
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(trim_whitespace=False)
+
+        def validate_code(self, value: str) -> str:
+            if not isinstance(self.initial_data.get("code"), str):
+                raise serializers.ValidationError('Send the code as a string of 5 digits, like "12345".')
+            return value
+
+    def post(self, request, order_id: str):
+        access = authorize_order(request, order_id)
+        data = _valid(self.InputSerializer, request)
+        order = services.submit_payment(order_id=access.order_id, code=data["code"], actor=access.actor)
+        return Response({"status": "payment submitted", **order_status(order=order)}, status=202)
+
+
 class OrderStatusView(APIView):
     """The order's current status object."""
 

@@ -27,15 +27,26 @@ class Order(FSMModelMixin, models.Model):
     token_hash = models.CharField(max_length=64)
     state = FSMField(default=OrderState.PENDING, choices=OrderState.choices, protected=True, db_index=True)
     # The hold's deadline, shared by all of the order's held seats. Null while nothing is held.
-    hold_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
+    # Payment: the code while it is being paid with; attempts started; trying/retrying/success/failed.
+    payment_code = models.CharField(max_length=5, blank=True)
     payment_attempts_used = models.PositiveSmallIntegerField(default=0)
     payment_status = models.CharField(max_length=16, blank=True)
     last_payment_error = models.CharField(max_length=500, blank=True)
+    # When the payment next needs a worker: the next attempt, or the moment a running attempt counts as
+    # lost. The timer loop enqueues work for orders whose time has come (orders/timers.py).
+    payment_due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The timer loop's two questions: which holds have lapsed, which payments are due.
+            models.Index(fields=["hold_expires_at"], condition=Q(state="SEATS_SELECTED"), name="order_hold_due"),
+            models.Index(fields=["payment_due_at"], condition=Q(state="PROCESSING_PAYMENT"),
+                         name="order_payment_due"),
+        ]
 
     def __str__(self) -> str:
         return self.id
@@ -68,6 +79,43 @@ class Order(FSMModelMixin, models.Model):
     @transition(field=state, source=list(OPEN_STATES), target=OrderState.CANCELLED)
     def cancel(self) -> None:
         pass
+
+
+class PaymentStatus(models.TextChoices):
+    TRYING = "trying"
+    RETRYING = "retrying"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+class AttemptOutcome(models.TextChoices):
+    RUNNING = "running"
+    SUCCESS = "success"
+    DECLINED = "declined"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+    LOST = "lost"  # its worker died before reporting; counted as a failed attempt
+
+
+class PaymentAttempt(models.Model):
+    """One try at the gateway. Numbers run 1..PAYMENT_MAX_ATTEMPTS; at most one per order succeeds."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payment_attempts")
+    number = models.PositiveSmallIntegerField()
+    outcome = models.CharField(max_length=10, choices=AttemptOutcome.choices, default=AttemptOutcome.RUNNING)
+    error = models.CharField(max_length=300, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["order", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "number"], name="one_attempt_per_number"),
+            models.UniqueConstraint(fields=["order"], condition=Q(outcome="success"), name="one_success_per_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} attempt {self.number}: {self.outcome}"
 
 
 class HoldState(models.TextChoices):

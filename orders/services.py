@@ -1,17 +1,20 @@
-"""Every change of an order, one function each.
+"""Every change of an order, one function each: booking, payment, and the timer loop's batch changes.
 
 Rules every function here follows (the reasons are in ../README.md, "Consistency"):
 - one transaction per change; the order row is locked first (`select_for_update`), then the seat rows it
   touches, all in one statement sorted by id, before anything is checked: lock order is always
   order -> seats, so two changes never wait on each other in a cycle;
 - the state machine (django-fsm transitions on Order) decides which changes a state allows;
+- a seat is made live (held) only under its seat lock; releasing an order's holds needs only the
+  order's lock, since taking liveness away can never put two live holds on a seat;
 - a hold whose deadline passed counts as gone on every path, whether or not a sweeper has run yet;
-- every change writes an AuditEntry.
+- every change writes an AuditEntry; work for a worker is enqueued only once the change commits.
 """
 
 import datetime as dt
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -21,7 +24,9 @@ from django_fsm import TransitionNotAllowed
 
 from flights.models import Flight, Seat
 from orders.access import hash_token
-from orders.models import AuditEntry, HoldState, Order, OrderState, SeatHold
+from orders.gateway import ChargeResult
+from orders.models import (AttemptOutcome, AuditEntry, HoldState, Order, OrderState, PaymentAttempt, PaymentStatus,
+                           SeatHold)
 from seatbooking.errors import Conflict, InvalidInput, NotFound
 
 
@@ -117,6 +122,163 @@ def expire_order(*, order_id: str, actor: str = "system:expiry", now: dt.datetim
             return False
         _expire_locked(order, now=now, actor=actor, reason="hold deadline passed")
     return True
+
+
+# --- payment -------------------------------------------------------------------------------------
+
+
+def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | None = None) -> Order:
+    """Start paying for the selected seats: SEATS_SELECTED -> PROCESSING_PAYMENT; a worker makes the attempts.
+
+    From here the hold cannot lapse: the payment's outcome decides.
+    """
+    if not (len(code) == 5 and code.isascii() and code.isdigit()):
+        raise InvalidInput("The payment code is exactly 5 digits, like 12345. No attempt was used.",
+                           code="invalid_payment_code")
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if _hold_lapsed(order, now):
+            _expire_locked(order, now=now, actor=actor, reason="hold deadline passed")
+            lapsed = True
+        else:
+            lapsed = False
+            if order.state == OrderState.PENDING:
+                raise WrongState("Select seats before paying: the order holds none.", state=order.state)
+            if order.state == OrderState.PROCESSING_PAYMENT:
+                raise WrongState("A payment for this order is already being processed. "
+                                 "Follow GET /orders/{id}/status for its outcome.", state=order.state)
+            _transition(order, order.begin_payment, verb="pay")
+            SeatHold.objects.filter(order=order, state=HoldState.HELD).update(expires_at=None)
+            order.payment_code = code
+            order.payment_status = PaymentStatus.TRYING
+            order.last_payment_error = ""
+            # If the enqueue below is lost (a crash right after commit), the timer loop enqueues it then.
+            order.payment_due_at = _lost_after(now)
+            order.save(update_fields=["state", "payment_code", "payment_status", "last_payment_error",
+                                      "payment_due_at", "updated_at"])
+            _audit(order, action="submit_payment", from_state=OrderState.SEATS_SELECTED, actor=actor,
+                   reason="payment submitted")
+            _enqueue_payment_on_commit(order.pk)
+    if lapsed:
+        raise _hold_expired_error(order)
+    return order
+
+
+@dataclass(frozen=True)
+class AttemptTicket:
+    """What a worker needs to make one attempt, handed out by start_payment_attempt."""
+
+    order_id: str
+    number: int
+    code: str
+
+
+def start_payment_attempt(*, order_id: str, now: dt.datetime | None = None) -> AttemptTicket | None:
+    """Open the next attempt if one is due; None if there is nothing to do (safe for redelivered tasks).
+
+    A running attempt older than timeout + margin lost its worker: it is settled as a failed attempt
+    first. A finished failed attempt is followed by the next only once its backoff has passed.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.state != OrderState.PROCESSING_PAYMENT:
+            return None
+        last = order.payment_attempts.order_by("-number").first()
+        if last is not None and last.outcome == AttemptOutcome.RUNNING:
+            if _lost_after(last.started_at) > now:
+                return None  # its worker still has time to answer
+            _settle_attempt(order, last, ChargeResult(False, AttemptOutcome.LOST,
+                            "no answer from the payment worker in time (worker lost)"), now=now)
+            if order.state != OrderState.PROCESSING_PAYMENT:
+                return None
+        elif last is not None:
+            due = last.finished_at + dt.timedelta(seconds=backoff_seconds(last.number))
+            if due > now:
+                order.payment_due_at = due
+                order.save(update_fields=["payment_due_at", "updated_at"])
+                return None
+        number = order.payment_attempts_used + 1
+        PaymentAttempt.objects.create(order=order, number=number, started_at=now)
+        order.payment_attempts_used = number
+        order.payment_due_at = _lost_after(now)
+        order.save(update_fields=["payment_attempts_used", "payment_due_at", "updated_at"])
+        return AttemptTicket(order_id=order.pk, number=number, code=order.payment_code)
+
+
+def finish_payment_attempt(*, order_id: str, number: int, result: ChargeResult,
+                           now: dt.datetime | None = None) -> Order:
+    """Record an attempt's answer: CONFIRMED on success, FAILED after the last failure, else retry later."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        attempt = PaymentAttempt.objects.get(order=order, number=number)
+        if order.state == OrderState.PROCESSING_PAYMENT and attempt.outcome == AttemptOutcome.RUNNING:
+            _settle_attempt(order, attempt, result, now=now)
+        # else it was already settled (counted lost while its worker was stalled): the late answer changes
+        # nothing, and the gateway's idempotency key keeps a late success from charging twice.
+    return order
+
+
+def backoff_seconds(failed_attempt_number: int) -> float:
+    """Wait after the n-th failed attempt: initial x multiplier^(n-1), at most the maximum (1 s, 2 s, ...)."""
+    wait = settings.PAYMENT_BACKOFF_INITIAL_SECONDS * settings.PAYMENT_BACKOFF_MULTIPLIER ** (failed_attempt_number - 1)
+    return min(wait, settings.PAYMENT_BACKOFF_MAX_SECONDS)
+
+
+# --- the timer loop's batch changes ---------------------------------------------------------------
+
+
+def expire_lapsed_holds(*, now: dt.datetime | None = None, limit: int = 500) -> list[str]:
+    """Expire up to `limit` orders whose hold deadline has passed; returns their ids.
+
+    Rows another transaction holds are skipped (the next tick gets them), so several timer loops can
+    run at once. One batch costs four statements whatever its size.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        orders = list(
+            Order.objects.select_for_update(skip_locked=True)
+            .filter(state=OrderState.SEATS_SELECTED, hold_expires_at__lte=now)
+            .order_by("hold_expires_at")[:limit]
+        )
+        if not orders:
+            return []
+        for order in orders:
+            order.expire()  # the state machine checks each one
+        ids = [order.pk for order in orders]
+        Order.objects.filter(pk__in=ids).update(state=OrderState.EXPIRED, updated_at=now)
+        SeatHold.objects.filter(order_id__in=ids, state=HoldState.HELD).update(state=HoldState.EXPIRED,
+                                                                              ended_at=now)
+        AuditEntry.objects.bulk_create(
+            AuditEntry(order=order, action="expire", from_state=OrderState.SEATS_SELECTED, to_state=order.state,
+                       actor="system:timers", reason="hold deadline passed",
+                       details={"late_ms": round((now - order.hold_expires_at).total_seconds() * 1000)})
+            for order in orders
+        )
+    return ids
+
+
+def enqueue_due_payments(*, now: dt.datetime | None = None, limit: int = 100) -> list[str]:
+    """Hand payments whose next step is due to the workers; returns their order ids.
+
+    Each is claimed by pushing its due time one lease ahead, so the loop does not enqueue it again
+    every tick; if the task is lost too, the lease runs out and it is enqueued once more.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Order.objects.select_for_update(skip_locked=True)
+            .filter(state=OrderState.PROCESSING_PAYMENT, payment_due_at__lte=now)
+            .order_by("payment_due_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Order.objects.filter(pk__in=ids).update(payment_due_at=_lost_after(now))
+            for order_id in ids:
+                _enqueue_payment_on_commit(order_id)
+    return ids
 
 
 # --- internals -----------------------------------------------------------------------------------
@@ -238,3 +400,48 @@ def _audit(order: Order, *, action: str, from_state: str, actor: str, reason: st
            details: dict | None = None) -> None:
     AuditEntry.objects.create(order=order, action=action, from_state=from_state, to_state=order.state,
                               actor=actor, reason=reason, details=details or {})
+
+
+def _lost_after(start: dt.datetime) -> dt.datetime:
+    """When work started at `start` counts as lost: the attempt's timeout plus a margin."""
+    return start + dt.timedelta(seconds=settings.PAYMENT_TIMEOUT_SECONDS + settings.PAYMENT_LOST_MARGIN_SECONDS)
+
+
+def _enqueue_payment_on_commit(order_id: str) -> None:
+    from orders.tasks import enqueue_payment
+
+    transaction.on_commit(lambda: enqueue_payment(order_id))
+
+
+def _settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult, *, now: dt.datetime) -> None:
+    attempt.outcome = result.outcome
+    attempt.error = result.error[:300]
+    attempt.finished_at = now
+    attempt.save(update_fields=["outcome", "error", "finished_at"])
+    limit = settings.PAYMENT_MAX_ATTEMPTS
+    if result.ok:
+        order.confirm()
+        SeatHold.objects.filter(order=order, state=HoldState.HELD).update(state=HoldState.CONFIRMED)
+        order.payment_status, order.last_payment_error = PaymentStatus.SUCCESS, ""
+        action, reason = "confirm", f"attempt {attempt.number} succeeded"
+    elif attempt.number >= limit:
+        order.fail()
+        _end_holds(order, now=now, state=HoldState.RELEASED)
+        failures = "; ".join(f"attempt {a.number}: {a.error or a.outcome}"
+                             for a in order.payment_attempts.order_by("number"))
+        order.payment_status = PaymentStatus.FAILED
+        order.last_payment_error = f"Payment failed after {attempt.number} attempts ({failures}). Seats released."
+        action, reason = "fail", f"attempt {attempt.number} of {limit} failed: {result.outcome}"
+    else:
+        wait = backoff_seconds(attempt.number)
+        order.payment_status = PaymentStatus.RETRYING
+        order.last_payment_error = (f"Attempt {attempt.number} of {limit} failed: {result.error or result.outcome}. "
+                                    f"Retrying in {wait:g} s.")
+        order.payment_due_at = now + dt.timedelta(seconds=wait)
+        action, reason = "payment_attempt", f"attempt {attempt.number} of {limit} failed: {result.outcome}"
+    if order.state != OrderState.PROCESSING_PAYMENT:
+        order.payment_code, order.payment_due_at = "", None
+    order.save(update_fields=["state", "payment_status", "last_payment_error", "payment_code", "payment_due_at",
+                              "updated_at"])
+    _audit(order, action=action, from_state=OrderState.PROCESSING_PAYMENT, actor="system:payments", reason=reason,
+           details={"attempt": attempt.number, "outcome": result.outcome, "error": result.error})

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_q",
     "flights",
     "orders",
 ]
@@ -125,9 +126,44 @@ REST_FRAMEWORK = {
 }
 
 # --- Booking rules ------------------------------------------------------------------------------
-SEAT_HOLD_SECONDS = env_int("SEAT_HOLD_SECONDS", 900)
+SEAT_HOLD_SECONDS = env_float("SEAT_HOLD_SECONDS", 900)
 MAX_SEATS_PER_ORDER = env_int("MAX_SEATS_PER_ORDER", 9)
+
+# --- Payment (the original's retry policy: 3 attempts, 10 s each, backoff 1 s x2 up to 5 s) ------------
 PAYMENT_MAX_ATTEMPTS = env_int("PAYMENT_MAX_ATTEMPTS", 3)
+PAYMENT_TIMEOUT_SECONDS = env_float("PAYMENT_TIMEOUT_SECONDS", 10)
+PAYMENT_BACKOFF_INITIAL_SECONDS = env_float("PAYMENT_BACKOFF_INITIAL_SECONDS", 1)
+PAYMENT_BACKOFF_MULTIPLIER = env_float("PAYMENT_BACKOFF_MULTIPLIER", 2)
+PAYMENT_BACKOFF_MAX_SECONDS = env_float("PAYMENT_BACKOFF_MAX_SECONDS", 5)
+# The simulated gateway: share of calls declined, and mean answer time (each call takes 0.5-1.5x it).
+PAYMENT_FAILURE_RATE = env_float("PAYMENT_FAILURE_RATE", 0.15)
+PAYMENT_LATENCY_SECONDS = env_float("PAYMENT_LATENCY_SECONDS", 0.3)
+PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "orders.gateway.SimulatedGateway")
+# A running attempt whose worker has not reported by timeout + this margin counts as lost.
+PAYMENT_LOST_MARGIN_SECONDS = env_float("PAYMENT_LOST_MARGIN_SECONDS", 2)
+
+# --- Timers and background work --------------------------------------------------------------------
+# How often the timer loop (manage.py run_timers) looks for lapsed holds and due payments.
+TIMER_TICK_SECONDS = env_float("TIMER_TICK_SECONDS", 0.2)
+REDIS_URL = env_str("REDIS_URL", "")
+Q_CLUSTER = {
+    "name": "seatbooking",
+    "workers": env_int("Q_WORKERS", 2),
+    # A task's hard limit: a payment attempt is bounded by PAYMENT_TIMEOUT_SECONDS well inside it.
+    "timeout": int(PAYMENT_TIMEOUT_SECONDS) + 20,
+    # Redelivery of a task whose worker died; must exceed timeout or tasks run twice while still running.
+    "retry": int(PAYMENT_TIMEOUT_SECONDS) + 40,
+    "max_attempts": 3,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 1000,
+    "poll": 0.1,
+    "label": "Background tasks",
+}
+if env_str("Q_BROKER", "orm") == "redis":
+    Q_CLUSTER["redis"] = REDIS_URL or "redis://127.0.0.1:6379/0"
+else:
+    Q_CLUSTER["orm"] = "default"
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ from orders import api as orders_api
 urlpatterns = [
     path("orders", orders_api.CreateOrderView.as_view(), name="order-create"),
     path("orders/<str:order_id>/seats", orders_api.SelectSeatsView.as_view(), name="order-seats"),
+    path("orders/<str:order_id>/payment", orders_api.PayView.as_view(), name="order-payment"),
     path("orders/<str:order_id>/status", orders_api.OrderStatusView.as_view(), name="order-status"),
     path("orders/<str:order_id>/cancel", orders_api.CancelOrderView.as_view(), name="order-cancel"),
     path("flights", flights_api.FlightListView.as_view(), name="flight-list"),

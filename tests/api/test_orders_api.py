@@ -147,6 +147,7 @@ ORDER_CALLS = [
     ("post", "/orders/{id}/seats", {"seats": ["1A"]}),
     ("get", "/orders/{id}/status", None),
     ("post", "/orders/{id}/cancel", {}),
+    ("post", "/orders/{id}/payment", {"code": "12345"}),
 ]
 
 
@@ -214,6 +215,59 @@ def test_a_lapsed_hold_is_taken_by_another_order_over_http(api, new_order, setti
     assert api.get(f"/orders/{first_id}/status", **bearer(first_token)).json()["State"] == "EXPIRED"
     assert "1A" in api.get("/flights/FL-001/available-seats").json()["available"]
     assert post(api, f"/orders/{second_id}/seats", {"seats": ["1A"]}, second_token).json()["Seats"] == ["1A"]
-    body = assert_error(post(api, f"/orders/{first_id}/seats", {"seats": ["1A"]}, first_token), 409, "hold_expired")
+    body = assert_error(post(api, f"/orders/{first_id}/payment", {"code": "12345"}, first_token), 409, "hold_expired")
     assert "Create a new order" in body["error"]
+    assert_error(post(api, f"/orders/{first_id}/seats", {"seats": ["1A"]}, first_token), 409, "wrong_state")
     assert api.get(f"/orders/{first_id}/status", **bearer(first_token)).json()["State"] == "EXPIRED"
+    assert api.get(f"/orders/{second_id}/status", **bearer(second_token)).json()["Seats"] == ["1A"]
+
+
+# --- payment ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_workers(monkeypatch):
+    from orders import tasks
+
+    monkeypatch.setattr(tasks, "enqueue_payment", lambda order_id: None)
+
+
+def test_payment_is_accepted_with_202_and_then_refused_while_processing(api, new_order, no_workers):
+    order_id, token = new_order()
+    post(api, f"/orders/{order_id}/seats", {"seats": ["1A"]}, token)
+    response = post(api, f"/orders/{order_id}/payment", {"code": "12345"}, token)
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "payment submitted" and body["State"] == "PROCESSING_PAYMENT"
+    assert body["PaymentStatus"] == "trying" and body["Seats"] == ["1A"]
+    assert_error(post(api, f"/orders/{order_id}/payment", {"code": "12345"}, token), 409, "wrong_state")
+    assert_error(post(api, f"/orders/{order_id}/seats", {"seats": ["1B"]}, token), 409, "wrong_state")
+    assert_error(post(api, f"/orders/{order_id}/cancel", {}, token), 409, "wrong_state")
+
+
+@pytest.mark.parametrize("body", ['{"code": 12345}', '{"code": "1234"}', '{"code": "123456"}', '{"code": "12a45"}',
+                                  '{"code": null}', "{}", '{"code": '])
+def test_a_bad_payment_code_is_400_and_uses_no_attempt(api, new_order, no_workers, body):
+    order_id, token = new_order()
+    post(api, f"/orders/{order_id}/seats", {"seats": ["1A"]}, token)
+    response = api.post(f"/orders/{order_id}/payment", body, content_type="application/json", **bearer(token))
+    assert_error(response, 400)
+    order = Order.objects.get(pk=order_id)
+    assert (order.state, order.payment_attempts_used) == ("SEATS_SELECTED", 0)
+
+
+def test_paying_without_seats_is_409(api, new_order, no_workers):
+    order_id, token = new_order()
+    body = assert_error(post(api, f"/orders/{order_id}/payment", {"code": "12345"}, token), 409, "wrong_state")
+    assert "Select seats" in body["error"]
+
+
+def test_paying_after_the_hold_lapsed_is_409_and_the_order_is_expired(api, new_order, no_workers, settings):
+    import time
+
+    settings.SEAT_HOLD_SECONDS = 0.3
+    order_id, token = new_order()
+    post(api, f"/orders/{order_id}/seats", {"seats": ["1A"]}, token)
+    time.sleep(0.35)
+    assert_error(post(api, f"/orders/{order_id}/payment", {"code": "12345"}, token), 409, "hold_expired")
+    assert api.get(f"/orders/{order_id}/status", **bearer(token)).json()["State"] == "EXPIRED"

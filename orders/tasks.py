@@ -1,0 +1,30 @@
+"""django-q2 tasks. Each only calls services, and each is safe to run twice (redelivery, duplicates)."""
+
+import logging
+
+from django.conf import settings
+from django_q.tasks import async_task
+
+from orders import services
+from orders.gateway import ChargeResult, get_gateway
+
+log = logging.getLogger(__name__)
+
+
+def enqueue_payment(order_id: str) -> None:
+    async_task("orders.tasks.process_payment", order_id, task_name=f"payment {order_id}", group="payments")
+
+
+def process_payment(order_id: str) -> str:
+    """Make the order's next payment attempt, if one is due, and record its answer."""
+    ticket = services.start_payment_attempt(order_id=order_id)
+    if ticket is None:
+        return "nothing due"
+    try:
+        result = get_gateway().charge(order_id=order_id, code=ticket.code, idempotency_key=order_id,
+                                      timeout=settings.PAYMENT_TIMEOUT_SECONDS)
+    except Exception as exc:  # a broken gateway is a failed attempt, not a stuck order
+        log.exception("payment gateway error for %s", order_id)
+        result = ChargeResult(False, "error", f"gateway error: {exc.__class__.__name__}")
+    order = services.finish_payment_attempt(order_id=order_id, number=ticket.number, result=result)
+    return f"attempt {ticket.number}: {result.outcome}; order {order.state}"

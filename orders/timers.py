@@ -1,0 +1,47 @@
+"""The timer loop: deadlines are columns, and this loop turns the ones that have come into work.
+
+Each tick expires lapsed holds (directly: a few statements per batch) and hands due payments to the
+django-q2 workers. Rows are claimed with SELECT ... FOR UPDATE SKIP LOCKED, so any number of loops may
+run at once; whatever fell due while none ran is caught up on the first tick.
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+
+from orders import services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TickResult:
+    expired: list[str]
+    payments: list[str]
+
+
+def tick() -> TickResult:
+    expired: list[str] = []
+    while batch := services.expire_lapsed_holds():
+        expired += batch
+    return TickResult(expired=expired, payments=services.enqueue_due_payments())
+
+
+def run(stop: threading.Event) -> None:
+    log.info("timer loop started (tick %.2f s)", settings.TIMER_TICK_SECONDS)
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            result = tick()
+            if result.expired or result.payments:
+                log.info("expired %d orders, enqueued %d payments", len(result.expired), len(result.payments))
+        except Exception:
+            # A database restart must not end the loop: drop the connection and try again next tick.
+            log.exception("timer tick failed")
+            connection.close()
+        stop.wait(max(0.0, settings.TIMER_TICK_SECONDS - (time.monotonic() - started)))
+    log.info("timer loop stopped")

@@ -1,0 +1,208 @@
+"""Payment and expiry logic in-process: services, the task body and the timer tick, with time passed in."""
+
+import datetime as dt
+import time
+
+import pytest
+from django.utils import timezone
+
+from orders import services, tasks, timers
+from orders.gateway import ChargeResult, SimulatedGateway
+from orders.models import AttemptOutcome, HoldState, Order, OrderState, PaymentAttempt, SeatHold
+from orders.selectors import order_status
+from seatbooking.errors import Conflict, InvalidInput
+
+pytestmark = pytest.mark.django_db
+
+DECLINED = ChargeResult(False, AttemptOutcome.DECLINED, "the bank declined the payment (simulated failure)")
+SUCCESS = ChargeResult(True, AttemptOutcome.SUCCESS)
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Payments handed to the workers (the queue itself is exercised by the cluster tests)."""
+    calls: list[str] = []
+    monkeypatch.setattr(tasks, "enqueue_payment", calls.append)
+    return calls
+
+
+@pytest.fixture
+def paying(flight, enqueued, django_capture_on_commit_callbacks):
+    """An order holding 1A and 1B whose payment was just submitted."""
+    order, _ = services.create_order(flight_code=flight.code, actor="test")
+    services.select_seats(order_id=order.pk, labels=["1A", "1B"], actor="test")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submit_payment(order_id=order.pk, code="12345", actor="test")
+    assert enqueued == [order.pk]
+    return Order.objects.get(pk=order.pk)
+
+
+def test_submitting_moves_to_processing_and_the_hold_can_no_longer_lapse(paying):
+    assert paying.state == OrderState.PROCESSING_PAYMENT
+    assert paying.payment_status == "trying"
+    assert list(SeatHold.objects.filter(order=paying).values_list("expires_at", flat=True)) == [None, None]
+    much_later = timezone.now() + dt.timedelta(days=1)
+    assert order_status(order=paying, now=much_later)["State"] == "PROCESSING_PAYMENT"
+    assert services.expire_lapsed_holds(now=much_later) == []
+    with pytest.raises(Conflict):  # and the seats stay taken
+        other, _ = services.create_order(flight_code=paying.flight.code, actor="test")
+        services.select_seats(order_id=other.pk, labels=["1A"], actor="test", now=much_later)
+
+
+@pytest.mark.parametrize("code", ["1234", "123456", "abcde", "1234a", " 1234", "", "١٢٣٤٥"])
+def test_a_code_that_is_not_exactly_five_digits_is_refused_without_using_an_attempt(flight, code):
+    order, _ = services.create_order(flight_code=flight.code, actor="test")
+    services.select_seats(order_id=order.pk, labels=["1A"], actor="test")
+    with pytest.raises(InvalidInput):
+        services.submit_payment(order_id=order.pk, code=code, actor="test")
+    order.refresh_from_db()
+    assert (order.state, order.payment_attempts_used) == (OrderState.SEATS_SELECTED, 0)
+
+
+def test_paying_needs_seats_an_unexpired_hold_and_only_once(flight, paying):
+    pending, _ = services.create_order(flight_code=flight.code, actor="test")
+    with pytest.raises(Conflict, match="Select seats"):
+        services.submit_payment(order_id=pending.pk, code="12345", actor="test")
+    with pytest.raises(Conflict, match="already being processed"):
+        services.submit_payment(order_id=paying.pk, code="12345", actor="test")
+    lapsing, _ = services.create_order(flight_code=flight.code, actor="test")
+    lapsing = services.select_seats(order_id=lapsing.pk, labels=["3A"], actor="test")
+    with pytest.raises(Conflict) as late:
+        services.submit_payment(order_id=lapsing.pk, code="12345", actor="test", now=lapsing.hold_expires_at)
+    assert late.value.code == "hold_expired"
+    assert Order.objects.get(pk=lapsing.pk).state == OrderState.EXPIRED
+    with pytest.raises(Conflict, match="cannot change seats|Cannot change seats"):
+        services.select_seats(order_id=paying.pk, labels=["1A"], actor="test")
+
+
+def test_a_successful_attempt_confirms_and_books_the_seats(paying, settings):
+    settings.PAYMENT_FAILURE_RATE, settings.PAYMENT_LATENCY_SECONDS = 0, 0.01
+    assert tasks.process_payment(paying.pk).startswith("attempt 1: success")
+    order = Order.objects.get(pk=paying.pk)
+    assert order.state == OrderState.CONFIRMED
+    status = order_status(order=order)
+    assert (status["Seats"], status["PaymentStatus"], status["AttemptsLeft"]) == (["1A", "1B"], "success", 2)
+    assert set(SeatHold.objects.filter(order=order).values_list("state", flat=True)) == {HoldState.CONFIRMED}
+    assert order.payment_code == "" and order.payment_due_at is None
+    # A redelivered task finds nothing to do: no second attempt, no second charge.
+    assert tasks.process_payment(paying.pk) == "nothing due"
+    assert PaymentAttempt.objects.filter(order=order).count() == 1
+
+
+def test_three_failures_spaced_by_the_backoff_fail_the_order_and_release_the_seats(paying, settings):
+    settings.PAYMENT_BACKOFF_INITIAL_SECONDS, settings.PAYMENT_BACKOFF_MULTIPLIER = 1, 2
+    t = timezone.now()
+    first = services.start_payment_attempt(order_id=paying.pk, now=t)
+    services.finish_payment_attempt(order_id=paying.pk, number=first.number, result=DECLINED, now=t)
+    status = order_status(order=Order.objects.get(pk=paying.pk))
+    assert (status["PaymentStatus"], status["AttemptsLeft"]) == ("retrying", 2)
+    assert "Attempt 1 of 3 failed" in status["LastPaymentErr"]
+    assert Order.objects.get(pk=paying.pk).payment_due_at == t + dt.timedelta(seconds=1)
+
+    assert services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=0.9)) is None
+    second = services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=1))
+    assert second.number == 2
+    t2 = t + dt.timedelta(seconds=1.5)
+    services.finish_payment_attempt(order_id=paying.pk, number=2, result=DECLINED, now=t2)
+    assert services.start_payment_attempt(order_id=paying.pk, now=t2 + dt.timedelta(seconds=1.9)) is None
+    third = services.start_payment_attempt(order_id=paying.pk, now=t2 + dt.timedelta(seconds=2))
+    assert third.number == 3
+    services.finish_payment_attempt(order_id=paying.pk, number=3, result=DECLINED, now=t2 + dt.timedelta(seconds=3))
+
+    order = Order.objects.get(pk=paying.pk)
+    status = order_status(order=order)
+    assert (status["State"], status["AttemptsLeft"], status["PaymentStatus"]) == ("FAILED", 0, "failed")
+    assert status["LastPaymentErr"].startswith("Payment failed after 3 attempts")
+    assert status["LastPaymentErr"].count("declined") == 3
+    assert status["Seats"] == []
+    assert set(SeatHold.objects.filter(order=order).values_list("state", flat=True)) == {HoldState.RELEASED}
+    assert services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(hours=1)) is None
+    assert PaymentAttempt.objects.filter(order=order).count() == 3
+
+
+def test_an_attempt_whose_worker_died_counts_as_lost_after_timeout_plus_margin(paying, settings):
+    settings.PAYMENT_TIMEOUT_SECONDS, settings.PAYMENT_LOST_MARGIN_SECONDS = 10, 2
+    t = timezone.now()
+    first = services.start_payment_attempt(order_id=paying.pk, now=t)
+    # A redelivered task while the attempt may still answer: nothing.
+    assert services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=11.9)) is None
+    assert Order.objects.get(pk=paying.pk).payment_due_at == t + dt.timedelta(seconds=12)
+    second = services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=12))
+    assert second.number == 2
+    assert PaymentAttempt.objects.get(order=paying, number=1).outcome == AttemptOutcome.LOST
+    # The stalled first worker answers late: its answer changes nothing.
+    services.finish_payment_attempt(order_id=paying.pk, number=first.number, result=SUCCESS)
+    assert Order.objects.get(pk=paying.pk).state == OrderState.PROCESSING_PAYMENT
+    services.finish_payment_attempt(order_id=paying.pk, number=2, result=SUCCESS)
+    assert Order.objects.get(pk=paying.pk).state == OrderState.CONFIRMED
+    assert PaymentAttempt.objects.filter(order=paying, outcome="success").count() == 1
+
+
+def test_losing_the_last_attempt_fails_the_order(paying, settings):
+    settings.PAYMENT_TIMEOUT_SECONDS, settings.PAYMENT_LOST_MARGIN_SECONDS = 10, 2
+    t = timezone.now()
+    for number in (1, 2):
+        services.start_payment_attempt(order_id=paying.pk, now=t)
+        services.finish_payment_attempt(order_id=paying.pk, number=number, result=DECLINED, now=t)
+        t += dt.timedelta(seconds=5)
+    assert services.start_payment_attempt(order_id=paying.pk, now=t).number == 3
+    assert services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=12)) is None
+    order = Order.objects.get(pk=paying.pk)
+    assert order.state == OrderState.FAILED
+    assert "worker lost" in order.last_payment_error
+
+
+def test_the_simulated_gateway_times_out_after_the_timeout(settings):
+    settings.PAYMENT_LATENCY_SECONDS = 5
+    started = time.monotonic()
+    result = SimulatedGateway().charge(order_id="o", code="12345", idempotency_key="o", timeout=0.2)
+    assert (result.ok, result.outcome) == (False, "timeout")
+    assert 0.2 <= time.monotonic() - started < 1
+    assert "0.2 s" in result.error
+
+
+def test_the_simulated_gateway_fails_at_the_configured_rate(settings):
+    settings.PAYMENT_LATENCY_SECONDS = 0
+    gateway = SimulatedGateway()
+    settings.PAYMENT_FAILURE_RATE = 0
+    assert all(gateway.charge(order_id="o", code="1", idempotency_key="o", timeout=1).ok for _ in range(50))
+    settings.PAYMENT_FAILURE_RATE = 1
+    assert not any(gateway.charge(order_id="o", code="1", idempotency_key="o", timeout=1).ok for _ in range(50))
+
+
+def test_a_gateway_that_raises_is_a_failed_attempt(paying, settings):
+    settings.PAYMENT_GATEWAY = "tests.services.test_payments.ExplodingGateway"
+    assert tasks.process_payment(paying.pk) == "attempt 1: error; order PROCESSING_PAYMENT"
+    assert "gateway error: RuntimeError" in Order.objects.get(pk=paying.pk).last_payment_error
+
+
+class ExplodingGateway:
+    def charge(self, **kwargs):
+        raise RuntimeError("boom")
+
+
+def test_the_timer_tick_expires_lapsed_holds_in_batches(flight, settings, monkeypatch):
+    settings.SEAT_HOLD_SECONDS = 0.001
+    ids = []
+    for label in ["1A", "1B", "1C"]:
+        order, _ = services.create_order(flight_code=flight.code, actor="test")
+        services.select_seats(order_id=order.pk, labels=[label], actor="test")
+        ids.append(order.pk)
+    time.sleep(0.01)
+    monkeypatch.setattr(services, "expire_lapsed_holds",
+                        lambda real=services.expire_lapsed_holds: real(limit=2))
+    result = timers.tick()
+    assert sorted(result.expired) == sorted(ids)
+    assert set(Order.objects.values_list("state", flat=True)) == {OrderState.EXPIRED}
+    assert set(SeatHold.objects.values_list("state", flat=True)) == {HoldState.EXPIRED}
+    assert timers.tick().expired == []
+
+
+def test_the_timer_tick_enqueues_due_payments_once_per_lease(paying, enqueued, settings, django_capture_on_commit_callbacks):
+    enqueued.clear()
+    t = paying.payment_due_at
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.enqueue_due_payments(now=t - dt.timedelta(seconds=1)) == []
+        assert services.enqueue_due_payments(now=t) == [paying.pk]
+        assert services.enqueue_due_payments(now=t + dt.timedelta(seconds=1)) == []
+    assert enqueued == [paying.pk]
