@@ -1,0 +1,75 @@
+"""Start the service's real processes (django-q2 cluster, timer loop) against the test database."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def test_database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor != "postgresql":
+        raise RuntimeError("the real processes need PostgreSQL (mark the test postgres_only)")
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Processes:
+    """Processes started by a test; whatever is still running at the end is killed."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.env: dict[str, str] = {}
+        self.running: list[subprocess.Popen] = []
+
+    def configure(self, django_settings, **values) -> None:
+        """Give the test process and the processes it starts the same settings."""
+        for name, value in values.items():
+            setattr(django_settings, name, value)
+            self.env[name] = str(value)
+
+    def start(self, command: str, *args: str) -> subprocess.Popen:
+        log = open(self.log_dir / f"{command}-{len(self.running)}.log", "w")
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", command, *args],
+            cwd=BASE_DIR,
+            env={**os.environ, "DATABASE_URL": test_database_url(), **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so that kill() reaches the cluster's workers
+        )
+        self.running.append(process)
+        return process
+
+    def kill(self, process: subprocess.Popen) -> None:
+        """SIGKILL the process and its children: a crash, not a shutdown."""
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def kill_all(self) -> None:
+        for process in self.running:
+            self.kill(process)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.log_dir.glob("*.log")))
+
+
+def wait_until(condition, *, timeout: float, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+__all__ = ["Processes", "settings", "wait_until"]
