@@ -4,7 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flights.models import Flight
-from flights.selectors import flights_with_seats_left, get_flight, seat_availability
+from flights.selectors import Availability, flights_with_seats_left, get_flight, seat_availability
 
 
 def flight_summary(flight: Flight) -> dict:
@@ -43,6 +43,9 @@ class AvailableSeatsView(APIView):
     """Which seats are free, held (by a live hold) and booked, each in seat-map order."""
 
     def get(self, request, flight_code: str):
-        a = seat_availability(flight=get_flight(code=flight_code))
-        return Response({"flightID": a.flight.code, "available": a.available, "held": a.held,
-                         "confirmed": a.confirmed, "total": a.total})
+        return Response(availability_body(seat_availability(flight=get_flight(code=flight_code))))
+
+
+def availability_body(a: Availability) -> dict:
+    return {"flightID": a.flight.code, "available": a.available, "held": a.held, "confirmed": a.confirmed,
+            "total": a.total}

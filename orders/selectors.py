@@ -5,6 +5,7 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
+from orders.events import sorted_labels
 from orders.models import HoldState, Order, OrderState, SeatHold
 
 
@@ -24,16 +25,19 @@ def order_seat_labels(*, order: Order) -> list[str]:
     )
 
 
-def order_status(*, order: Order, now: dt.datetime | None = None) -> dict:
+def order_status(*, order: Order, now: dt.datetime | None = None, seats: list[str] | None = None) -> dict:
+    """The status object. Pass `seats` when the caller already knows them, to save the query."""
     now = now or timezone.now()
     state = effective_state(order, now)
-    seats = order_seat_labels(order=order) if state in (
-        OrderState.SEATS_SELECTED, OrderState.PROCESSING_PAYMENT, OrderState.CONFIRMED) else []
+    if state not in (OrderState.SEATS_SELECTED, OrderState.PROCESSING_PAYMENT, OrderState.CONFIRMED):
+        seats = []
+    elif seats is None:
+        seats = order_seat_labels(order=order)
     return {
         "OrderID": order.pk,
         "FlightID": order.flight.code,
         "State": state,
-        "Seats": seats,
+        "Seats": sorted_labels(seats),
         "HoldExpiresAt": _iso(order.hold_expires_at),
         "AttemptsLeft": max(0, settings.PAYMENT_MAX_ATTEMPTS - order.payment_attempts_used),
         "LastPaymentErr": order.last_payment_error,

@@ -8,7 +8,8 @@ Rules every function here follows (the reasons are in ../README.md, "Consistency
 - a seat is made live (held) only under its seat lock; releasing an order's holds needs only the
   order's lock, since taking liveness away can never put two live holds on a seat;
 - a hold whose deadline passed counts as gone on every path, whether or not a sweeper has run yet;
-- every change writes an AuditEntry; work for a worker is enqueued only once the change commits.
+- every change writes an AuditEntry and publishes the order's new status (and the seats it changed on
+  the flight's channel) in its transaction; delivery and work for a worker start only once it commits.
 """
 
 import datetime as dt
@@ -24,6 +25,8 @@ from django_fsm import TransitionNotAllowed
 
 from flights.models import Flight, Seat
 from orders.access import hash_token
+from orders.selectors import order_status
+from orders.events import publish_order_status, publish_seat_changes
 from orders.gateway import ChargeResult
 from orders.models import (AttemptOutcome, AuditEntry, HoldState, Order, OrderState, PaymentAttempt, PaymentStatus,
                            SeatHold)
@@ -59,7 +62,7 @@ def create_order(*, flight_code: str, order_id: str | None = None, actor: str) -
     try:
         with transaction.atomic():
             order = Order.objects.create(id=order_id, flight=flight, token_hash=hash_token(token))
-            _audit(order, action="create", from_state="", actor=actor, reason=f"order created on {flight.code}")
+            _record_change(order, action="create", from_state="", actor=actor, reason=f"order created on {flight.code}")
     except IntegrityError:
         raise Conflict(f"The order id {order_id!r} is already taken. Choose another or omit orderID "
                        "to let the server make one.", code="order_id_taken") from None
@@ -104,10 +107,11 @@ def cancel_order(*, order_id: str, actor: str, reason: str = "cancelled by the t
             lapsed = False
             from_state = order.state
             _transition(order, order.cancel, verb="cancel")
-            _end_holds(order, now=now, state=HoldState.RELEASED)
+            released = _end_holds(order, now=now, state=HoldState.RELEASED)
             order.hold_expires_at = None
             order.save(update_fields=["state", "hold_expires_at", "updated_at"])
-            _audit(order, action="cancel", from_state=from_state, actor=actor, reason=reason)
+            _record_change(order, action="cancel", from_state=from_state, actor=actor, reason=reason)
+            publish_seat_changes(flight_code=order.flight.code, available=released)
     if lapsed:
         raise _hold_expired_error(order)
     return order
@@ -157,7 +161,7 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
             order.payment_due_at = _lost_after(now)
             order.save(update_fields=["state", "payment_code", "payment_status", "last_payment_error",
                                       "payment_due_at", "updated_at"])
-            _audit(order, action="submit_payment", from_state=OrderState.SEATS_SELECTED, actor=actor,
+            _record_change(order, action="submit_payment", from_state=OrderState.SEATS_SELECTED, actor=actor,
                    reason="payment submitted")
             _enqueue_payment_on_commit(order.pk)
     if lapsed:
@@ -204,6 +208,9 @@ def start_payment_attempt(*, order_id: str, now: dt.datetime | None = None) -> A
         order.payment_attempts_used = number
         order.payment_due_at = _lost_after(now)
         order.save(update_fields=["payment_attempts_used", "payment_due_at", "updated_at"])
+        _record_change(order, action="payment_attempt", from_state=order.state, actor="system:payments",
+                       reason=f"attempt {number} of {settings.PAYMENT_MAX_ATTEMPTS} started",
+                       details={"attempt": number})
         return AttemptTicket(order_id=order.pk, number=number, code=order.payment_code)
 
 
@@ -239,7 +246,7 @@ def expire_lapsed_holds(*, now: dt.datetime | None = None, limit: int = 500) -> 
     now = now or timezone.now()
     with transaction.atomic():
         orders = list(
-            Order.objects.select_for_update(skip_locked=True)
+            Order.objects.select_related("flight").select_for_update(skip_locked=True, of=("self",))
             .filter(state=OrderState.SEATS_SELECTED, hold_expires_at__lte=now)
             .order_by("hold_expires_at")[:limit]
         )
@@ -248,15 +255,22 @@ def expire_lapsed_holds(*, now: dt.datetime | None = None, limit: int = 500) -> 
         for order in orders:
             order.expire()  # the state machine checks each one
         ids = [order.pk for order in orders]
+        holds = SeatHold.objects.filter(order_id__in=ids, state=HoldState.HELD)
+        freed_by_flight: dict[str, list[str]] = {}
+        for flight_code, label in holds.values_list("seat__flight__code", "seat__label"):
+            freed_by_flight.setdefault(flight_code, []).append(label)
+        holds.update(state=HoldState.EXPIRED, ended_at=now)
         Order.objects.filter(pk__in=ids).update(state=OrderState.EXPIRED, updated_at=now)
-        SeatHold.objects.filter(order_id__in=ids, state=HoldState.HELD).update(state=HoldState.EXPIRED,
-                                                                              ended_at=now)
         AuditEntry.objects.bulk_create(
             AuditEntry(order=order, action="expire", from_state=OrderState.SEATS_SELECTED, to_state=order.state,
                        actor="system:timers", reason="hold deadline passed",
                        details={"late_ms": round((now - order.hold_expires_at).total_seconds() * 1000)})
             for order in orders
         )
+        for order in orders:
+            publish_order_status(order_status(order=order, seats=[]))
+        for flight_code in sorted(freed_by_flight):
+            publish_seat_changes(flight_code=flight_code, available=freed_by_flight[flight_code])
     return ids
 
 
@@ -373,10 +387,12 @@ def _change_selection(order: Order, *, wanted: list[str], now: dt.datetime, acto
 
     order.hold_expires_at = expires_at
     order.save(update_fields=["state", "hold_expires_at", "updated_at"])
-    _audit(order, action="select_seats", from_state=from_state, actor=actor,
-           reason=f"seats {', '.join(s.label for s in wanted_seats) or 'none'}",
-           details={"seats": [s.label for s in wanted_seats],
-                    "released": [s.label for s in seats if s.pk in mine and s.pk not in wanted_ids]})
+    labels = [s.label for s in wanted_seats]
+    released = [s.label for s in seats if s.pk in mine and s.pk not in wanted_ids]
+    _record_change(order, action="select_seats", from_state=from_state, actor=actor,
+                   reason=f"seats {', '.join(labels) or 'none'}", details={"seats": labels, "released": released},
+                   seats=labels)
+    publish_seat_changes(flight_code=order.flight.code, available=released, held=[s.label for s in new])
 
 
 def _counts(hold: SeatHold, now: dt.datetime) -> bool:
@@ -387,19 +403,27 @@ def _counts(hold: SeatHold, now: dt.datetime) -> bool:
 def _expire_locked(order: Order, *, now: dt.datetime, actor: str, reason: str) -> None:
     from_state = order.state
     order.expire()
-    _end_holds(order, now=now, state=HoldState.EXPIRED)
+    released = _end_holds(order, now=now, state=HoldState.EXPIRED)
     order.save(update_fields=["state", "updated_at"])
-    _audit(order, action="expire", from_state=from_state, actor=actor, reason=reason)
+    _record_change(order, action="expire", from_state=from_state, actor=actor, reason=reason)
+    publish_seat_changes(flight_code=order.flight.code, available=released)
 
 
-def _end_holds(order: Order, *, now: dt.datetime, state: HoldState) -> None:
-    SeatHold.objects.filter(order=order, state=HoldState.HELD).update(state=state, ended_at=now)
+def _end_holds(order: Order, *, now: dt.datetime, state: HoldState) -> list[str]:
+    """End the order's live holds; returns the labels of the seats that became free."""
+    holds = SeatHold.objects.filter(order=order, state=HoldState.HELD)
+    labels = list(holds.values_list("seat__label", flat=True))
+    if labels:
+        holds.update(state=state, ended_at=now)
+    return labels
 
 
-def _audit(order: Order, *, action: str, from_state: str, actor: str, reason: str = "",
-           details: dict | None = None) -> None:
+def _record_change(order: Order, *, action: str, from_state: str, actor: str, reason: str = "",
+                   details: dict | None = None, seats: list[str] | None = None) -> None:
+    """The audit row and the order's status event that every change writes. `seats`, if known, saves a query."""
     AuditEntry.objects.create(order=order, action=action, from_state=from_state, to_state=order.state,
                               actor=actor, reason=reason, details=details or {})
+    publish_order_status(order_status(order=order, seats=seats))
 
 
 def _lost_after(start: dt.datetime) -> dt.datetime:
@@ -419,14 +443,17 @@ def _settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult,
     attempt.finished_at = now
     attempt.save(update_fields=["outcome", "error", "finished_at"])
     limit = settings.PAYMENT_MAX_ATTEMPTS
+    seat_changes = {}
     if result.ok:
         order.confirm()
-        SeatHold.objects.filter(order=order, state=HoldState.HELD).update(state=HoldState.CONFIRMED)
+        holds = SeatHold.objects.filter(order=order, state=HoldState.HELD)
+        seat_changes["confirmed"] = list(holds.values_list("seat__label", flat=True))
+        holds.update(state=HoldState.CONFIRMED)
         order.payment_status, order.last_payment_error = PaymentStatus.SUCCESS, ""
         action, reason = "confirm", f"attempt {attempt.number} succeeded"
     elif attempt.number >= limit:
         order.fail()
-        _end_holds(order, now=now, state=HoldState.RELEASED)
+        seat_changes["available"] = _end_holds(order, now=now, state=HoldState.RELEASED)
         failures = "; ".join(f"attempt {a.number}: {a.error or a.outcome}"
                              for a in order.payment_attempts.order_by("number"))
         order.payment_status = PaymentStatus.FAILED
@@ -443,5 +470,7 @@ def _settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult,
         order.payment_code, order.payment_due_at = "", None
     order.save(update_fields=["state", "payment_status", "last_payment_error", "payment_code", "payment_due_at",
                               "updated_at"])
-    _audit(order, action=action, from_state=OrderState.PROCESSING_PAYMENT, actor="system:payments", reason=reason,
-           details={"attempt": attempt.number, "outcome": result.outcome, "error": result.error})
+    _record_change(order, action=action, from_state=OrderState.PROCESSING_PAYMENT, actor="system:payments",
+                   reason=reason, details={"attempt": attempt.number, "outcome": result.outcome, "error": result.error},
+                   seats=seat_changes.get("confirmed"))
+    publish_seat_changes(flight_code=order.flight.code, **seat_changes)

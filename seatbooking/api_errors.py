@@ -49,6 +49,11 @@ def json_exception_handler(exc, context):
     return response
 
 
+def service_error_response(exc: ServiceError) -> JsonResponse:
+    """The same JSON error, for the plain Django views that DRF's handler does not cover."""
+    return JsonResponse({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status)
+
+
 def not_found(request, exception=None):
     return JsonResponse({"error": f"There is nothing at {request.path}.", "code": "no_such_path"}, status=404)
 

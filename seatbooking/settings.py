@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_q",
+    "django_eventstream",
     "flights",
     "orders",
 ]
@@ -160,6 +161,23 @@ Q_CLUSTER = {
     "poll": 0.1,
     "label": "Background tasks",
 }
+# --- Live events (seatbooking/eventbus.py) ----------------------------------------------------------
+EVENTSTREAM_STORAGE_CLASS = "seatbooking.eventbus.EventStorage"
+# Without Redis, each web process polls the event table this often for other processes' events.
+EVENTS_RELAY_POLL_SECONDS = env_float("EVENTS_RELAY_POLL_SECONDS", 0.2)
+EVENTS_KEEP_HOURS = env_float("EVENTS_KEEP_HOURS", 24)
+if REDIS_URL:
+    from urllib.parse import urlparse as _urlparse
+
+    _redis = _urlparse(REDIS_URL)
+    # django-eventstream's Redis mode: each web process subscribes and relays to its streams.
+    EVENTSTREAM_REDIS = {
+        "host": _redis.hostname or "127.0.0.1",
+        "port": _redis.port or 6379,
+        "db": int((_redis.path or "/0").lstrip("/") or 0),
+        **({"password": _redis.password} if _redis.password else {}),
+    }
+
 if env_str("Q_BROKER", "orm") == "redis":
     Q_CLUSTER["redis"] = REDIS_URL or "redis://127.0.0.1:6379/0"
 else:

@@ -2,18 +2,22 @@ from django.contrib import admin
 from django.urls import path
 
 from flights import api as flights_api
+from flights.streams import flight_events
 from orders import api as orders_api
+from orders.streams import order_events
 
 urlpatterns = [
     path("orders", orders_api.CreateOrderView.as_view(), name="order-create"),
     path("orders/<str:order_id>/seats", orders_api.SelectSeatsView.as_view(), name="order-seats"),
     path("orders/<str:order_id>/payment", orders_api.PayView.as_view(), name="order-payment"),
     path("orders/<str:order_id>/status", orders_api.OrderStatusView.as_view(), name="order-status"),
+    path("orders/<str:order_id>/events", order_events, name="order-events"),
     path("orders/<str:order_id>/cancel", orders_api.CancelOrderView.as_view(), name="order-cancel"),
     path("flights", flights_api.FlightListView.as_view(), name="flight-list"),
     path("flights/<str:flight_code>", flights_api.FlightDetailView.as_view(), name="flight-detail"),
     path("flights/<str:flight_code>/available-seats", flights_api.AvailableSeatsView.as_view(),
          name="flight-available-seats"),
+    path("flights/<str:flight_code>/events", flight_events, name="flight-events"),
     path("admin/", admin.site.urls),
 ]
 

@@ -15,8 +15,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 def test_database_url() -> str:
     db = connection.settings_dict
-    if connection.vendor != "postgresql":
-        raise RuntimeError("the real processes need PostgreSQL (mark the test postgres_only)")
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
@@ -36,9 +36,18 @@ class Processes:
             self.env[name] = str(value)
 
     def start(self, command: str, *args: str) -> subprocess.Popen:
-        log = open(self.log_dir / f"{command}-{len(self.running)}.log", "w")
+        """Start `manage.py command args...`."""
+        return self.start_argv(command, [sys.executable, "manage.py", command, *args])
+
+    def start_web(self, port: int) -> subprocess.Popen:
+        """The ASGI server, as `make run` starts it."""
+        return self.start_argv("web", [sys.executable, "-m", "uvicorn", "seatbooking.asgi:application",
+                                       "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"])
+
+    def start_argv(self, name: str, argv: list[str]) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}-{len(self.running)}.log", "w")
         process = subprocess.Popen(
-            [sys.executable, "manage.py", command, *args],
+            argv,
             cwd=BASE_DIR,
             env={**os.environ, "DATABASE_URL": test_database_url(), **self.env},
             stdout=log,

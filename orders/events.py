@@ -1,0 +1,29 @@
+"""What the order and flight channels say. Called by services inside the transaction of each change."""
+
+from seatbooking.eventbus import publish
+
+
+def order_channel(order_id: str) -> str:
+    return f"order-{order_id}"
+
+
+def flight_channel(flight_code: str) -> str:
+    return f"flight-{flight_code}"
+
+
+def publish_order_status(status: dict) -> None:
+    """The order's whole status object, the same JSON as GET /orders/{id}/status."""
+    publish(order_channel(status["OrderID"]), "status", status)
+
+
+def publish_seat_changes(*, flight_code: str, available=(), held=(), confirmed=()) -> None:
+    """Seats that changed, by their new state: the availability object's shape, listing only those seats."""
+    if available or held or confirmed:
+        publish(flight_channel(flight_code), "seats", {"flightID": flight_code, "available": sorted_labels(available),
+                                                        "held": sorted_labels(held),
+                                                        "confirmed": sorted_labels(confirmed)})
+
+
+def sorted_labels(labels) -> list[str]:
+    """Seat-map order: by row number, then letter."""
+    return sorted(labels, key=lambda label: (int(label[:-1]), label[-1]))

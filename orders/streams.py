@@ -1,0 +1,28 @@
+"""GET /orders/{id}/events: the order's status now, then on every change (text/event-stream)."""
+
+from asgiref.sync import sync_to_async
+
+from orders.access import authorize_order
+from orders.events import order_channel
+from orders.selectors import get_order, order_status
+from seatbooking.api_errors import service_error_response
+from seatbooking.errors import ServiceError
+from seatbooking.eventbus import release_connection, stream_response
+
+
+async def order_events(request, order_id: str):
+    def authorize():
+        try:
+            return authorize_order(request, order_id)
+        finally:
+            release_connection()
+
+    try:
+        access = await sync_to_async(authorize)()
+    except ServiceError as exc:
+        return service_error_response(exc)
+    return await stream_response(
+        request,
+        channel=order_channel(access.order_id),
+        snapshot=lambda: ("status", order_status(order=get_order(order_id=access.order_id))),
+    )

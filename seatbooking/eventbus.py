@@ -1,0 +1,248 @@
+"""Live events over Server-Sent Events, on django-eventstream.
+
+Publishing (see `publish`): an event is stored in the same transaction as the change that caused it
+(django-eventstream's Event table, with a per-channel id), so it exists exactly when the change does and,
+per channel, ids follow commit order. Delivery to open streams starts only after the commit:
+
+- Redis mode (REDIS_URL set): on commit the event is published on Redis, and every web process's
+  django-eventstream listener hands it to its streams. For several web processes, and PostgreSQL.
+- Embedded mode (no Redis): every web process polls the Event table (`EventRelay`) and hands new rows
+  to its streams, whichever process stored them (web, django-q2 worker, timer loop).
+
+Reading (see `stream_response`): a new stream first gets a snapshot of the current state, with the
+id of the channel's last event taken *before* the snapshot was read, so nothing falls between the two.
+A reconnect with Last-Event-ID gets exactly the events after that id, from the table. Storage reads
+close their database connection, so an open stream holds none.
+"""
+
+import asyncio
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from functools import lru_cache
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Q
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django_eventstream import models as es_models
+from django_eventstream.event import Event
+from django_eventstream.eventrequest import EventRequest
+from django_eventstream.storage import EventDoesNotExist, StorageBase
+from django_eventstream.utils import add_default_headers, get_storage, make_id, sse_encode_event
+
+log = logging.getLogger(__name__)
+
+# django-eventstream's Redis listeners subscribe to this pub/sub channel.
+REDIS_PUBSUB_CHANNEL = "events_channel"
+
+
+def publish(channel: str, event_type: str, payload: dict) -> None:
+    """Store an event with the current transaction; deliver it once that commits (never if it rolls back)."""
+    assert connection.in_atomic_block, "publish inside the transaction of the change it reports"
+    data = json.dumps(payload, separators=(",", ":"))
+    event = get_storage().append_event(channel, event_type, data)
+    if settings.REDIS_URL:
+        message = json.dumps({"channel": channel, "event_type": event_type, "data": data, "pub_id": str(event.id)})
+        transaction.on_commit(lambda: _redis(settings.REDIS_URL).publish(REDIS_PUBSUB_CHANNEL, message))
+
+
+@lru_cache(maxsize=4)
+def _redis(url: str):
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
+def release_connection() -> None:
+    """Streams read storage from worker threads; give their connection back after each read."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+class EventStorage(StorageBase):
+    """django-eventstream storage on its own Event/EventCounter tables, in two statements per event.
+
+    `data` is stored as the JSON text that goes on the wire.
+    """
+
+    def append_event(self, channel: str, event_type: str, data: str) -> Event:
+        eid = self._next_id(channel)
+        es_models.Event.objects.bulk_create([es_models.Event(channel=channel, type=event_type, data=data, eid=eid)])
+        return Event(channel, event_type, data, id=eid)
+
+    def _next_id(self, channel: str) -> int:
+        # The counter row stays locked until the change commits: per channel, ids follow commit order.
+        sql = f"UPDATE {es_models.EventCounter._meta.db_table} SET value = value + 1, updated = %s WHERE name = %s RETURNING value"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [timezone.now(), channel])
+            row = cursor.fetchone()
+            if row is None:
+                _counter, created = es_models.EventCounter.objects.get_or_create(name=channel)
+                if created:  # id 0 is where a stream starts that has seen no event yet
+                    es_models.Event.objects.bulk_create([es_models.Event(channel=channel, type="", data="", eid=0)])
+                cursor.execute(sql, [timezone.now(), channel])
+                row = cursor.fetchone()
+        return row[0]
+
+    def get_events(self, channel: str, last_id: int, limit: int = 100) -> list[Event]:
+        try:
+            rows = list(
+                es_models.Event.objects.filter(channel=channel, eid__gte=last_id).order_by("eid")
+                .values_list("eid", "type", "data")[: limit + 1]
+            )
+            if not rows:
+                if last_id == 0:
+                    return []
+                raise EventDoesNotExist(f"No such event {last_id}", self.get_current_id(channel))
+            if rows[0][0] != last_id:
+                if last_id == 0:  # events exist but the placeholder is gone; start from the first kept
+                    return [Event(channel, t, d, id=e) for e, t, d in rows[:limit]]
+                raise EventDoesNotExist(f"No such event {last_id}", self.get_current_id(channel))
+            return [Event(channel, t, d, id=e) for e, t, d in rows[1:]]
+        finally:
+            release_connection()
+
+    def get_current_id(self, channel: str) -> int:
+        try:
+            value = es_models.EventCounter.objects.filter(name=channel).values_list("value", flat=True).first()
+            return value or 0
+        finally:
+            release_connection()
+
+
+def trim_events(*, older_than: dt.timedelta) -> int:
+    """Forget events older than `older_than`: a stream that far behind starts over from a snapshot."""
+    deleted, _ = es_models.Event.objects.filter(created__lt=timezone.now() - older_than, eid__gt=0).delete()
+    return deleted
+
+
+class EventRelay:
+    """Embedded mode: hand events that any process stored to this process's open streams.
+
+    Ids within a channel follow commit order, but rows of different channels may commit out of id
+    order on PostgreSQL, so each poll also looks back a little and skips what it already delivered.
+    """
+
+    LOOKBACK_SECONDS = 2.0
+
+    def __init__(self) -> None:
+        self.last_pk: int | None = None
+        self.delivered: dict[str, tuple[int, float]] = {}  # channel -> (last eid delivered, when)
+
+    def poll(self) -> int:
+        try:
+            now = timezone.now()
+            if self.last_pk is None:  # start from now: what is already stored, streams read themselves
+                self.last_pk = es_models.Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+                since = now - dt.timedelta(seconds=self.LOOKBACK_SECONDS)
+                for channel, eid in es_models.Event.objects.filter(created__gte=since).values_list("channel", "eid"):
+                    self.delivered[channel] = (max(eid, self.delivered.get(channel, (0, 0))[0]), now.timestamp())
+                return 0
+            recent = Q(pk__gt=self.last_pk)
+            if connection.vendor != "sqlite":  # SQLite serialises writers: its id order is commit order
+                recent |= Q(created__gte=now - dt.timedelta(seconds=self.LOOKBACK_SECONDS))
+            rows = list(
+                es_models.Event.objects.filter(recent, eid__gt=0).order_by("pk")
+                .values_list("pk", "channel", "type", "data", "eid")[:1000]
+            )
+        finally:
+            release_connection()
+        from django_eventstream.views import get_listener_manager
+
+        manager, moment, sent = get_listener_manager(), now.timestamp(), 0
+        for pk, channel, event_type, data, eid in rows:
+            self.last_pk = max(self.last_pk, pk)
+            if eid <= self.delivered.get(channel, (0, 0))[0]:
+                continue
+            self.delivered[channel] = (eid, moment)
+            manager.add_to_queues(channel, Event(channel, event_type, data, id=eid))
+            sent += 1
+        if len(self.delivered) > 10_000:
+            horizon = moment - 2 * self.LOOKBACK_SECONDS
+            self.delivered = {c: v for c, v in self.delivered.items() if v[1] >= horizon}
+        return sent
+
+    async def run(self) -> None:
+        log.info("event relay started (embedded mode)")
+        poll = sync_to_async(self.poll, thread_sensitive=False)
+        while True:
+            try:
+                await poll()
+            except Exception:
+                log.exception("event relay poll failed")
+            await asyncio.sleep(settings.EVENTS_RELAY_POLL_SECONDS)
+
+
+_relay_task: asyncio.Task | None = None
+
+
+def _ensure_relay() -> None:
+    global _relay_task
+    if settings.REDIS_URL or (_relay_task is not None and not _relay_task.done()):
+        return
+    _relay_task = asyncio.get_running_loop().create_task(EventRelay().run())
+
+
+def _drop_seen(chunk: str, last_id: int) -> tuple[str, int]:
+    """Drop events this stream already sent (a live event can race the stream's own read of the table)."""
+    if "\nid: " not in chunk and not chunk.startswith("id: "):
+        return chunk, last_id
+    kept = []
+    for block in chunk.split("\n\n"):
+        event_id = next((line[4:] for line in block.split("\n") if line.startswith("id: ")), None)
+        if event_id is not None and event_id.rpartition(":")[2].isdigit():
+            number = int(event_id.rpartition(":")[2])
+            if number <= last_id:
+                continue
+            last_id = number
+        kept.append(block)
+    return "\n\n".join(kept), last_id
+
+
+async def stream_response(request, *, channel: str, snapshot: Callable[[], tuple[str, dict]]):
+    """A text/event-stream of `channel`: the snapshot first (unless resuming), then every event."""
+    from django_eventstream.views import Listener, stream
+
+    def open_stream():
+        close_old_connections()
+        try:
+            event_request = EventRequest(request, view_kwargs={"channel": channel})
+            if event_request.channel_last_ids:
+                return event_request, ""
+            current = get_storage().get_current_id(channel)
+            event_type, payload = snapshot()
+            event_request.channel_last_ids = {channel: str(current)}
+            first = sse_encode_event(event_type, json.dumps(payload, separators=(",", ":")),
+                                     event_id=make_id({channel: current}))
+            return event_request, first
+        finally:
+            release_connection()
+
+    try:
+        event_request, first = await sync_to_async(open_stream)()
+    except EventRequest.Error as exc:
+        from django.http import JsonResponse
+
+        return JsonResponse({"error": f"Bad stream request: {exc}. Last-Event-ID must be an id this stream sent.",
+                             "code": "bad_stream_request"}, status=400)
+    _ensure_relay()
+    listener = Listener()
+    listener.user_id = "anonymous"
+    listener.channels = event_request.channels
+
+    async def body():
+        if first:
+            yield first
+        last_id = int(event_request.channel_last_ids.get(channel) or 0)
+        async for chunk in stream(event_request, listener):
+            chunk, last_id = _drop_seen(chunk, last_id)
+            if chunk:
+                yield chunk
+
+    response = StreamingHttpResponse(body(), content_type="text/event-stream")
+    add_default_headers(response, request=request)
+    return response

@@ -1,0 +1,116 @@
+"""A small HTTP and Server-Sent Events client for tests against a live server (standard library only)."""
+
+import http.client
+import json
+import queue
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base: str, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def wait_for_server(base: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if call(base, "GET", "/flights")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"no server answered at {base}")
+
+
+@dataclass
+class SSEEvent:
+    type: str
+    id: str | None
+    data: dict
+    received_at: float
+
+
+class SSEStream:
+    """Reads a text/event-stream in a thread; `next()` returns the next data event (not keep-alives)."""
+
+    IGNORED = {"stream-open", "keep-alive"}
+
+    def __init__(self, base: str, path: str, headers: dict | None = None) -> None:
+        host, port = base.removeprefix("http://").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        self.conn.request("GET", path, headers={"Accept": "text/event-stream", **(headers or {})})
+        self.response = self.conn.getresponse()
+        self.status = self.response.status
+        self.content_type = self.response.getheader("Content-Type", "")
+        self.events: queue.Queue[SSEEvent] = queue.Queue()
+        if self.status == 200:
+            threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        kind, event_id, data = "message", None, []
+        try:
+            for raw in self.response:
+                line = raw.decode().rstrip("\r\n")
+                if not line:
+                    if data and kind not in self.IGNORED:
+                        self.events.put(SSEEvent(kind, event_id, json.loads("\n".join(data)), time.monotonic()))
+                    kind, event_id, data = "message", None, []
+                elif line.startswith("event:"):
+                    kind = line[6:].strip()
+                elif line.startswith("id:"):
+                    event_id = line[3:].strip()
+                elif line.startswith("data:"):
+                    if line[5:].strip():
+                        data.append(line[5:].strip())
+        except Exception:  # noqa: BLE001 - the test closed the stream under the reader
+            pass
+
+    def next(self, timeout: float = 2.0) -> SSEEvent:
+        try:
+            return self.events.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no event within {timeout} s") from None
+
+    def next_matching(self, predicate, timeout: float = 5.0) -> SSEEvent:
+        deadline = time.monotonic() + timeout
+        while True:
+            event = self.next(timeout=max(0.01, deadline - time.monotonic()))
+            if predicate(event):
+                return event
+
+    def nothing_within(self, seconds: float) -> bool:
+        try:
+            event = self.events.get(timeout=seconds)
+        except queue.Empty:
+            return True
+        raise AssertionError(f"unexpected event {event}")
+
+    def close(self) -> None:
+        try:
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            pass
+        self.conn.close()
+
+    def body(self) -> dict:
+        return json.loads(self.response.read())
