@@ -5,6 +5,7 @@ django-q2 workers. Rows are claimed with SELECT ... FOR UPDATE SKIP LOCKED, so a
 run at once; whatever fell due while none ran is caught up on the first tick.
 """
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from orders import services
+from seatbooking.eventbus import trim_events
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +33,18 @@ def tick() -> TickResult:
     return TickResult(expired=expired, payments=services.enqueue_due_payments())
 
 
+TRIM_EVERY_SECONDS = 60
+
+
 def run(stop: threading.Event) -> None:
     log.info("timer loop started (tick %.2f s)", settings.TIMER_TICK_SECONDS)
+    next_trim = time.monotonic()
     while not stop.is_set():
         started = time.monotonic()
         try:
+            if started >= next_trim:  # old live events: streams that far behind start over from a snapshot
+                trim_events(older_than=dt.timedelta(hours=settings.EVENTS_KEEP_HOURS))
+                next_trim = started + TRIM_EVERY_SECONDS
             result = tick()
             if result.expired or result.payments:
                 log.info("expired %d orders, enqueued %d payments", len(result.expired), len(result.payments))

@@ -187,61 +187,108 @@ def _ensure_relay() -> None:
     _relay_task = asyncio.get_running_loop().create_task(EventRelay().run())
 
 
-def _drop_seen(chunk: str, last_id: int) -> tuple[str, int]:
-    """Drop events this stream already sent (a live event can race the stream's own read of the table)."""
-    if "\nid: " not in chunk and not chunk.startswith("id: "):
-        return chunk, last_id
-    kept = []
-    for block in chunk.split("\n\n"):
-        event_id = next((line[4:] for line in block.split("\n") if line.startswith("id: ")), None)
-        if event_id is not None and event_id.rpartition(":")[2].isdigit():
-            number = int(event_id.rpartition(":")[2])
-            if number <= last_id:
-                continue
-            last_id = number
-        kept.append(block)
-    return "\n\n".join(kept), last_id
+# Padding first, as django-eventstream sends it, so that buffering proxies start passing the stream on.
+OPENING = ":" + " " * 2048 + "\n\nevent: stream-open\ndata:\n\n"
+
+
+def _encode(channel: str, event_type: str, data: str, event_id: int) -> str:
+    return sse_encode_event(event_type, data, event_id=make_id({channel: event_id}))
 
 
 async def stream_response(request, *, channel: str, snapshot: Callable[[], tuple[str, dict]]):
-    """A text/event-stream of `channel`: the snapshot first (unless resuming), then every event."""
-    from django_eventstream.views import Listener, stream
+    """A text/event-stream of `channel`: the snapshot first (unless resuming), then every event.
 
-    def open_stream():
+    The stream registers with django-eventstream's listener manager (which the Redis listener and the
+    embedded relay feed) and writes each event once, in id order; it reads the table only to catch up.
+    """
+
+    def open_stream() -> tuple[int | None, str]:
         close_old_connections()
         try:
-            event_request = EventRequest(request, view_kwargs={"channel": channel})
-            if event_request.channel_last_ids:
-                return event_request, ""
-            current = get_storage().get_current_id(channel)
-            event_type, payload = snapshot()
-            event_request.channel_last_ids = {channel: str(current)}
-            first = sse_encode_event(event_type, json.dumps(payload, separators=(",", ":")),
-                                     event_id=make_id({channel: current}))
-            return event_request, first
+            last_ids = EventRequest(request, view_kwargs={"channel": channel}).channel_last_ids
+            if channel in last_ids:
+                return int(last_ids[channel]), ""
+            return _snapshot()
+        finally:
+            release_connection()
+
+    def _snapshot() -> tuple[int, str]:
+        current = get_storage().get_current_id(channel)  # before the snapshot: nothing falls in between
+        event_type, payload = snapshot()
+        return current, _encode(channel, event_type, json.dumps(payload, separators=(",", ":")), current)
+
+    def catch_up(last_id: int) -> tuple[int, str]:
+        """Events after `last_id` from the table; a fresh snapshot if they are no longer kept."""
+        storage, out = get_storage(), []
+        try:
+            while True:
+                try:
+                    events = storage.get_events(channel, last_id, limit=100)
+                except EventDoesNotExist:
+                    return _snapshot()
+                for event in events:
+                    out.append(_encode(channel, event.type, event.data, event.id))
+                    last_id = event.id
+                if len(events) < 100:
+                    return last_id, "".join(out)
         finally:
             release_connection()
 
     try:
-        event_request, first = await sync_to_async(open_stream)()
-    except EventRequest.Error as exc:
+        last_id, first = await sync_to_async(open_stream)()
+    except (EventRequest.Error, ValueError) as exc:
         from django.http import JsonResponse
 
         return JsonResponse({"error": f"Bad stream request: {exc}. Last-Event-ID must be an id this stream sent.",
                              "code": "bad_stream_request"}, status=400)
     _ensure_relay()
-    listener = Listener()
-    listener.user_id = "anonymous"
-    listener.channels = event_request.channels
 
     async def body():
-        if first:
-            yield first
-        last_id = int(event_request.channel_last_ids.get(channel) or 0)
-        async for chunk in stream(event_request, listener):
-            chunk, last_id = _drop_seen(chunk, last_id)
-            if chunk:
-                yield chunk
+        from django_eventstream.views import Listener, get_listener_manager
+
+        nonlocal last_id
+        manager = get_listener_manager()
+        listener = Listener()
+        listener.channels, listener.user_id = {channel}, "anonymous"
+        listener.assign_loop()
+        manager.add_listener(listener)  # from here on, new events queue up on the listener
+        loop = asyncio.get_running_loop()
+        keepalive_due = False
+
+        def keepalive():  # one timer per stream, re-armed only when it fires: cheaper than a timeout per wait
+            nonlocal keepalive_due, timer
+            keepalive_due = True
+            listener.aevent.set()
+            timer = loop.call_later(settings.EVENTS_KEEPALIVE_SECONDS, keepalive)
+
+        timer = loop.call_later(settings.EVENTS_KEEPALIVE_SECONDS, keepalive)
+        try:
+            last_id, missed = await sync_to_async(catch_up)(last_id)
+            yield first + OPENING + missed
+            while True:
+                await listener.aevent.wait()
+                with manager.lock:
+                    items = listener.channel_items.pop(channel, [])
+                    overflow, listener.overflow = listener.overflow, False
+                    listener.aevent.clear()
+                if keepalive_due and not items and not overflow:
+                    keepalive_due = False
+                    yield "event: keep-alive\ndata:\n\n"
+                    continue
+                if overflow:  # more arrived than the listener queues: read them from the table
+                    last_id, chunk = await sync_to_async(catch_up)(last_id)
+                else:
+                    chunk = []
+                    for event in items:
+                        if event.id is not None and int(event.id) > last_id:  # skip what catch-up already sent
+                            last_id = int(event.id)
+                            chunk.append(_encode(channel, event.type, event.data, last_id))
+                    chunk = "".join(chunk)
+                if chunk:
+                    yield chunk
+        finally:
+            timer.cancel()
+            manager.remove_listener(listener)
 
     response = StreamingHttpResponse(body(), content_type="text/event-stream")
     add_default_headers(response, request=request)

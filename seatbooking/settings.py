@@ -94,6 +94,11 @@ if _default_db["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that threads and processes in tests share one database.
     _default_db["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
     VAR_DIR.mkdir(exist_ok=True)
+elif _default_db["ENGINE"] == "django.db.backends.postgresql" and env_int("DB_POOL_MAX_SIZE", 0) > 0:
+    # A connection pool per process (psycopg_pool). For web processes: many requests and streams share
+    # a few connections. Not for django-q2 clusters, which fork after connecting.
+    _default_db["OPTIONS"] = {"pool": {"min_size": 1, "max_size": env_int("DB_POOL_MAX_SIZE", 0),
+                                       "timeout": env_float("DB_POOL_TIMEOUT", 10)}}
 DATABASES = {"default": _default_db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -166,6 +171,8 @@ EVENTSTREAM_STORAGE_CLASS = "seatbooking.eventbus.EventStorage"
 # Without Redis, each web process polls the event table this often for other processes' events.
 EVENTS_RELAY_POLL_SECONDS = env_float("EVENTS_RELAY_POLL_SECONDS", 0.2)
 EVENTS_KEEP_HOURS = env_float("EVENTS_KEEP_HOURS", 24)
+# An idle stream gets a keep-alive event this often, so that proxies do not close it.
+EVENTS_KEEPALIVE_SECONDS = env_float("EVENTS_KEEPALIVE_SECONDS", 20)
 if REDIS_URL:
     from urllib.parse import urlparse as _urlparse
 

@@ -63,6 +63,7 @@ class SSEStream:
         self.status = self.response.status
         self.content_type = self.response.getheader("Content-Type", "")
         self.events: queue.Queue[SSEEvent] = queue.Queue()
+        self.keepalives = 0
         if self.status == 200:
             threading.Thread(target=self._read, daemon=True).start()
 
@@ -72,6 +73,7 @@ class SSEStream:
             for raw in self.response:
                 line = raw.decode().rstrip("\r\n")
                 if not line:
+                    self.keepalives += kind == "keep-alive"
                     if data and kind not in self.IGNORED:
                         self.events.put(SSEEvent(kind, event_id, json.loads("\n".join(data)), time.monotonic()))
                     kind, event_id, data = "message", None, []

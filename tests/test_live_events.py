@@ -88,6 +88,26 @@ def test_a_reconnect_with_last_event_id_replays_exactly_the_missed_events(live):
         again.close()
 
 
+def test_resuming_from_an_id_no_longer_kept_starts_over_with_a_snapshot(live):
+    live.start()
+    order_id, token = live.new_order()
+    call(live.base, "POST", f"/orders/{order_id}/seats", {"seats": ["2B"]}, token)
+    stream = live.order_stream(order_id, token, **{"Last-Event-ID": f"order-{order_id}:999"})
+    snapshot = stream.next()
+    assert (snapshot.type, snapshot.data["Seats"]) == ("status", ["2B"])
+    assert stream.nothing_within(0.3)
+    stream.close()
+
+
+def test_an_idle_stream_gets_keep_alives(live):
+    live.start(EVENTS_KEEPALIVE_SECONDS=0.3)
+    stream = SSEStream(live.base, "/flights/FL-001/events")
+    stream.next()
+    time.sleep(1.0)
+    assert stream.keepalives >= 2
+    stream.close()
+
+
 def test_a_rolled_back_change_sends_nothing(live):
     live.start()
     order_id, token = live.new_order()

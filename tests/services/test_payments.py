@@ -206,3 +206,16 @@ def test_the_timer_tick_enqueues_due_payments_once_per_lease(paying, enqueued, s
         assert services.enqueue_due_payments(now=t) == [paying.pk]
         assert services.enqueue_due_payments(now=t + dt.timedelta(seconds=1)) == []
     assert enqueued == [paying.pk]
+
+
+def test_old_live_events_are_trimmed_but_not_the_counters(flight):
+    from django_eventstream.models import Event, EventCounter
+
+    from seatbooking.eventbus import trim_events
+
+    order, _ = services.create_order(flight_code=flight.code, actor="test")
+    services.select_seats(order_id=order.pk, labels=["1A"], actor="test")
+    assert Event.objects.filter(channel=f"order-{order.pk}", eid__gt=0).count() == 2
+    Event.objects.update(created=timezone.now() - dt.timedelta(hours=25))
+    assert trim_events(older_than=dt.timedelta(hours=24)) == 3  # two order events, one flight event
+    assert EventCounter.objects.get(name=f"order-{order.pk}").value == 2
