@@ -110,6 +110,7 @@ USE_TZ = True
 APPEND_SLASH = False  # the contract's paths have no trailing slash
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every start without it
 STORAGES = {

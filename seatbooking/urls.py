@@ -4,9 +4,18 @@ from django.urls import path
 from flights import api as flights_api
 from flights.streams import flight_events
 from orders import api as orders_api
+from orders import views as pages
 from orders.streams import order_events
 
 urlpatterns = [
+    # Pages for travellers
+    path("", pages.home, name="home"),
+    path("book/<str:flight_code>", pages.start_booking, name="start-booking"),
+    path("booking/<str:order_id>", pages.booking, name="booking"),
+    path("booking/<str:order_id>/seats", pages.booking_seats, name="booking-seats"),
+    path("booking/<str:order_id>/pay", pages.booking_pay, name="booking-pay"),
+    path("booking/<str:order_id>/cancel", pages.booking_cancel, name="booking-cancel"),
+    # The HTTP API (the original's contract)
     path("orders", orders_api.CreateOrderView.as_view(), name="order-create"),
     path("orders/<str:order_id>/seats", orders_api.SelectSeatsView.as_view(), name="order-seats"),
     path("orders/<str:order_id>/payment", orders_api.PayView.as_view(), name="order-payment"),

@@ -19,6 +19,16 @@ def _require_postgres_when_marked(request):
         pytest.skip(message)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_sessions(django_db_setup, django_db_blocker):
+    """Tests kill server processes; PostgreSQL may not have noticed yet when the test database is dropped."""
+    yield
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
 @pytest.fixture
 def flight(db):
     """The original system's grid: 5 rows x ABCDEF."""

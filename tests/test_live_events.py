@@ -25,8 +25,9 @@ class Live:
 
     def start(self, *, background: bool = False, **values) -> "Live":
         """Start the web server (and the worker and timer loop) with these settings."""
-        self.processes.configure(self.settings, REDIS_URL=REDIS_URL if self.transport == "redis" else "",
-                                 PAYMENT_LATENCY_SECONDS=0.05, PAYMENT_FAILURE_RATE=0, **values)
+        defaults = {"REDIS_URL": REDIS_URL if self.transport == "redis" else "", "PAYMENT_LATENCY_SECONDS": 0.05,
+                    "PAYMENT_FAILURE_RATE": 0}
+        self.processes.configure(self.settings, **{**defaults, **values})
         port = free_port()
         self.processes.start_web(port)
         if background:

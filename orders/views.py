@@ -1,0 +1,110 @@
+"""The traveller's pages: server-rendered, working without JavaScript; booking.js makes them live.
+
+Thin like the API: each page or form check access, calls one service and redirects or renders.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from flights.api import availability_body, flight_summary
+from flights.selectors import flights_with_seats_left, get_flight, seat_availability
+from orders import services
+from orders.access import authorize_order, remember_in_session
+from orders.selectors import get_order, order_status
+from seatbooking.errors import ServiceError
+
+
+@require_GET
+def home(request):
+    flights = [{**flight_summary(f), "departs_at": f.departs_at, "seats_left": f.seats_total - f.seats_taken,
+                "total": f.seats_total} for f in flights_with_seats_left()]
+    return render(request, "orders/home.html", {"flights": flights,
+                                                "hold_minutes": round(settings.SEAT_HOLD_SECONDS / 60)})
+
+
+@require_POST
+def start_booking(request, flight_code: str):
+    try:
+        order, _token = services.create_order(flight_code=flight_code, actor="session")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(reverse("home"))
+    remember_in_session(request, order.pk)
+    return HttpResponseRedirect(reverse("booking", args=[order.pk]))
+
+
+@require_GET
+def booking(request, order_id: str):
+    try:
+        access = authorize_order(request, order_id)
+    except ServiceError as exc:
+        return render(request, "orders/closed.html", {"message": exc.message}, status=exc.status)
+    order = get_order(order_id=access.order_id)
+    status = order_status(order=order)
+    availability = availability_body(seat_availability(flight=order.flight))
+    flight = get_flight(code=order.flight.code)
+    mine = set(status["Seats"])
+    held, confirmed = set(availability["held"]), set(availability["confirmed"])
+    rows = []
+    for row in range(1, flight.rows + 1):
+        places = []
+        for letter in flight.letters:
+            label = f"{row}{letter}"
+            if label in mine:
+                state = "mine-booked" if status["State"] == "CONFIRMED" else "mine"
+            elif label in confirmed:
+                state = "booked"
+            elif label in held:
+                state = "held"
+            else:
+                state = "available"
+            places.append({"label": label, "state": state})
+            if letter in flight.aisles_after:
+                places.append(None)  # the aisle
+        rows.append({"number": row, "places": places})
+    return render(request, "orders/booking.html", {
+        "order": order, "status": status, "rows": rows, "letters": flight.letters, "flight": flight_summary(flight),
+        "max_attempts": settings.PAYMENT_MAX_ATTEMPTS, "server_now": timezone.now().isoformat(),
+        "can_change": status["State"] in ("PENDING", "SEATS_SELECTED"),
+        "can_pay": status["State"] == "SEATS_SELECTED",
+    })
+
+
+@require_POST
+def booking_seats(request, order_id: str):
+    """The no-JavaScript seat form: the checked boxes are the whole selection."""
+    return _act(request, order_id, lambda access: services.select_seats(
+        order_id=access.order_id, labels=[label.strip().upper() for label in request.POST.getlist("seats")],
+        actor=access.actor), done="Seats updated.")
+
+
+@require_POST
+def booking_pay(request, order_id: str):
+    return _act(request, order_id, lambda access: services.submit_payment(
+        order_id=access.order_id, code=request.POST.get("code", "").strip(), actor=access.actor),
+        done="Payment submitted.")
+
+
+@require_POST
+def booking_cancel(request, order_id: str):
+    return _act(request, order_id, lambda access: services.cancel_order(order_id=access.order_id,
+                                                                        actor=access.actor),
+                done="Booking cancelled; the seats are free again.")
+
+
+def _act(request, order_id: str, change, *, done: str):
+    try:
+        access = authorize_order(request, order_id)
+    except ServiceError as exc:
+        return render(request, "orders/closed.html", {"message": exc.message}, status=exc.status)
+    try:
+        change(access)
+        messages.success(request, done)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return HttpResponseRedirect(reverse("booking", args=[order_id]))
