@@ -1,0 +1,73 @@
+"""The pages through Django's test client: the flows that work without JavaScript, and who may see them."""
+
+import pytest
+from django.test import Client
+
+from orders.models import AuditEntry, Order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def browser_client():
+    return Client()
+
+
+def start(client, flight_code="FL-001") -> str:
+    response = client.post(f"/book/{flight_code}")
+    assert response.status_code == 302
+    return response["Location"].rsplit("/", 1)[1]
+
+
+def test_home_lists_the_flights_with_seats_left(browser_client, flight):
+    page = browser_client.get("/").content.decode()
+    assert "FL-001" in page and "Tel Aviv → Athens" in page and "30 of 30" in page
+
+
+def test_starting_a_booking_creates_an_order_owned_by_the_session(browser_client, flight):
+    order_id = start(browser_client)
+    page = browser_client.get(f"/booking/{order_id}")
+    assert page.status_code == 200
+    assert b'data-seat="5F"' in page.content and b"PENDING" in page.content
+    assert AuditEntry.objects.get(order_id=order_id, action="create").actor == "session"
+
+
+def test_someone_elses_booking_page_is_closed(browser_client, flight):
+    order_id = start(browser_client)
+    stranger = Client()
+    page = stranger.get(f"/booking/{order_id}")
+    assert page.status_code == 403 and order_id.encode() not in page.content
+    assert stranger.post(f"/booking/{order_id}/seats", {"seats": ["1A"]}).status_code == 403
+    assert Client().get("/booking/o-unknown").status_code == 404
+
+
+def test_the_forms_hold_pay_and_cancel_without_javascript(browser_client, flight, monkeypatch):
+    from orders import tasks
+
+    monkeypatch.setattr(tasks, "enqueue_payment", lambda order_id: None)
+    order_id = start(browser_client)
+    browser_client.post(f"/booking/{order_id}/seats", {"seats": ["1a", "2B"]})
+    page = browser_client.get(f"/booking/{order_id}").content.decode()
+    assert "Seats updated." in page and 'data-seat="1A" data-state="mine"' in page
+    browser_client.post(f"/booking/{order_id}/pay", {"code": "12"})
+    assert "exactly 5 digits" in browser_client.get(f"/booking/{order_id}").content.decode()
+    browser_client.post(f"/booking/{order_id}/pay", {"code": "12345"})
+    assert Order.objects.get(pk=order_id).state == "PROCESSING_PAYMENT"
+    browser_client.post(f"/booking/{order_id}/cancel")
+    assert "Cannot cancel" in browser_client.get(f"/booking/{order_id}").content.decode()
+
+
+def test_a_seat_taken_by_another_is_refused_on_the_form(browser_client, flight):
+    other = Client()
+    other_order = start(other)
+    other.post(f"/booking/{other_order}/seats", {"seats": ["3C"]})
+    order_id = start(browser_client)
+    page = browser_client.get(f"/booking/{order_id}").content.decode()
+    assert 'data-seat="3C" data-state="held"' in page
+    browser_client.post(f"/booking/{order_id}/seats", {"seats": ["3C"]})
+    assert "Seat 3C is already taken" in browser_client.get(f"/booking/{order_id}").content.decode()
+
+
+def test_forms_need_the_csrf_token(flight):
+    client = Client(enforce_csrf_checks=True)
+    assert client.post("/book/FL-001").status_code == 403
