@@ -1,9 +1,11 @@
 """The flight endpoints of the HTTP contract: read-only."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flights.models import Flight
+from seatbooking.openapi import FLIGHT_DETAIL, FLIGHT_LIST, AvailabilitySerializer, errors
 from flights.selectors import Availability, flights_with_seats_left, get_flight, seat_availability
 
 
@@ -20,6 +22,7 @@ def flight_summary(flight: Flight) -> dict:
 class FlightListView(APIView):
     """The flights on offer, with how many seats are left on each."""
 
+    @extend_schema(tags=["flights"], responses={200: FLIGHT_LIST})
     def get(self, request):
         return Response([
             {**flight_summary(f), "seatsLeft": f.seats_total - f.seats_taken, "total": f.seats_total}
@@ -30,6 +33,7 @@ class FlightListView(APIView):
 class FlightDetailView(APIView):
     """One flight with its seat map layout: `rows` rows of `letters`, an aisle after each of `aislesAfter`."""
 
+    @extend_schema(tags=["flights"], responses={200: FLIGHT_DETAIL, **errors(e404="Unknown flight.")})
     def get(self, request, flight_code: str):
         flight = get_flight(code=flight_code)
         return Response({
@@ -42,6 +46,7 @@ class FlightDetailView(APIView):
 class AvailableSeatsView(APIView):
     """Which seats are free, held (by a live hold) and booked, each in seat-map order."""
 
+    @extend_schema(tags=["flights"], responses={200: AvailabilitySerializer, **errors(e404="Unknown flight.")})
     def get(self, request, flight_code: str):
         return Response(availability_body(seat_availability(flight=get_flight(code=flight_code))))
 

@@ -1,6 +1,14 @@
-from django.contrib import admin
+"""Operators' view of orders. Read-only where the state machine rules: every change goes through a
+service (orders/services.py), which records the operator's name in the audit trail."""
 
-from orders.models import AuditEntry, Order, SeatHold
+import datetime as dt
+
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from orders import services
+from orders.models import AuditEntry, Order, OrderState, PaymentAttempt, SeatHold
+from seatbooking.errors import ServiceError
 
 
 class SeatHoldInline(admin.TabularInline):
@@ -10,6 +18,20 @@ class SeatHoldInline(admin.TabularInline):
     readonly_fields = ["seat", "state", "expires_at", "created_at", "ended_at"]
     fields = readonly_fields
 
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PaymentAttemptInline(admin.TabularInline):
+    model = PaymentAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ["number", "outcome", "error", "started_at", "finished_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
 
 class AuditEntryInline(admin.TabularInline):
     model = AuditEntry
@@ -17,22 +39,85 @@ class AuditEntryInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ["created_at", "action", "from_state", "to_state", "reason", "actor", "details"]
     fields = readonly_fields
+    verbose_name_plural = "audit trail"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class HoldEndsWithinFilter(admin.SimpleListFilter):
+    title = "hold ends within"
+    parameter_name = "hold_ends_within"
+
+    def lookups(self, request, model_admin):
+        return [("1", "1 minute"), ("5", "5 minutes"), ("15", "15 minutes")]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            now = timezone.now()
+            return queryset.filter(state=OrderState.SEATS_SELECTED, hold_expires_at__gt=now,
+                                   hold_expires_at__lte=now + dt.timedelta(minutes=int(self.value())))
+        return queryset
+
+
+def _run(modeladmin, request, queryset, change, done: str) -> None:
+    """Apply a service to each chosen order, as the operator; report what happened and what was refused."""
+    actor = f"admin:{request.user.get_username()}"
+    changed, refused = 0, []
+    for order_id in queryset.values_list("pk", flat=True):
+        try:
+            change(order_id=order_id, actor=actor)
+            changed += 1
+        except ServiceError as exc:
+            refused.append(f"{order_id}: {exc.message}")
+    if changed:
+        modeladmin.message_user(request, f"{done}: {changed} order(s).", messages.SUCCESS)
+    for reason in refused:
+        modeladmin.message_user(request, reason, messages.WARNING)
 
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    """Read-only: orders change only through orders/services.py, which keeps holds and audit in step."""
-
-    list_display = ["id", "flight", "state", "hold_expires_at", "payment_status", "created_at"]
-    list_filter = ["state", "flight"]
+    list_display = ["id", "flight", "state", "hold_expires_at", "payment_status", "payment_attempts_used",
+                    "created_at"]
+    list_filter = ["state", HoldEndsWithinFilter, "flight"]
     search_fields = ["id", "flight__code"]
     readonly_fields = ["id", "flight", "state", "hold_expires_at", "payment_attempts_used", "payment_status",
-                       "last_payment_error", "created_at", "updated_at"]
-    exclude = ["token_hash"]
-    inlines = [SeatHoldInline, AuditEntryInline]
+                       "last_payment_error", "payment_due_at", "created_at", "updated_at"]
+    exclude = ["token_hash", "payment_code"]
+    inlines = [SeatHoldInline, PaymentAttemptInline, AuditEntryInline]
+    list_select_related = ["flight"]
+    actions = ["expire_now", "cancel_and_release", "retry_payment"]
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    # Nothing on an order is edited by hand: a save would race the services' locked changes.
+    def save_model(self, request, obj, form, change) -> None:
+        pass
+
+    def save_related(self, request, form, formsets, change) -> None:
+        pass
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
+                         "show_save_and_add_another": False, "show_delete": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Expire now (release the held seats)", permissions=["change"])
+    def expire_now(self, request, queryset):
+        _run(self, request, queryset, services.expire_now, "Expired")
+
+    @admin.action(description="Cancel and release the seats", permissions=["change"])
+    def cancel_and_release(self, request, queryset):
+        _run(self, request, queryset,
+             lambda order_id, actor: services.cancel_order(order_id=order_id, actor=actor,
+                                                           reason="cancelled by an operator"),
+             "Cancelled")
+
+    @admin.action(description="Retry a stuck payment now", permissions=["change"])
+    def retry_payment(self, request, queryset):
+        _run(self, request, queryset, services.retry_payment_now, "Payment handed to the workers")

@@ -2,6 +2,7 @@
 
 import re
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -9,6 +10,8 @@ from rest_framework.views import APIView
 from orders import services
 from orders.access import authorize_order
 from orders.selectors import get_order, order_status
+from seatbooking.openapi import (CREATED_ORDER, ORDER_ERRORS, StatusSerializer, StatusWithMessageSerializer,
+                                 errors)
 
 ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SEAT_LABEL_RE = re.compile(r"^[0-9]{1,2}[A-Z]$")
@@ -17,7 +20,7 @@ SEAT_LABEL_RE = re.compile(r"^[0-9]{1,2}[A-Z]$")
 class CreateOrderView(APIView):
     """Create an order on a flight. Keep the returned `token`: every call on the order needs it."""
 
-    class InputSerializer(serializers.Serializer):
+    class CreateOrderInput(serializers.Serializer):
         flightID = serializers.CharField(max_length=16)
         orderID = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
@@ -26,8 +29,11 @@ class CreateOrderView(APIView):
                 raise serializers.ValidationError("Use 1-64 letters, digits, '-' or '_'.")
             return value
 
+    @extend_schema(request=CreateOrderInput, tags=["orders"], auth=[], responses={
+        201: CREATED_ORDER, **errors(e400="Malformed body or order id.", e404="Unknown flight.",
+                                     e409="The order id is taken.")})
     def post(self, request):
-        data = _valid(self.InputSerializer, request)
+        data = _valid(self.CreateOrderInput, request)
         order, token = services.create_order(
             flight_code=data["flightID"], order_id=data.get("orderID") or None, actor="api"
         )
@@ -37,7 +43,7 @@ class CreateOrderView(APIView):
 class SelectSeatsView(APIView):
     """Replace the order's seat selection; holds all of them until now + the hold time. [] releases all."""
 
-    class InputSerializer(serializers.Serializer):
+    class SelectSeatsInput(serializers.Serializer):
         seats = serializers.ListField(child=serializers.CharField(max_length=4), allow_empty=True)
 
         def validate_seats(self, value: list[str]) -> list[str]:
@@ -49,9 +55,13 @@ class SelectSeatsView(APIView):
                 )
             return labels
 
+    @extend_schema(request=SelectSeatsInput, tags=["orders"], responses={
+        200: StatusWithMessageSerializer, **ORDER_ERRORS,
+        **errors(e400="Unknown or repeated seats, more than the limit, or a bad label.",
+                 e409="Seats taken (named in `seats`), the hold expired, or the order cannot change seats now.")})
     def post(self, request, order_id: str):
         access = authorize_order(request, order_id)
-        data = _valid(self.InputSerializer, request)
+        data = _valid(self.SelectSeatsInput, request)
         order = services.select_seats(order_id=access.order_id, labels=data["seats"], actor=access.actor)
         return Response({"status": "seats updated", **order_status(order=order)})
 
@@ -59,7 +69,7 @@ class SelectSeatsView(APIView):
 class PayView(APIView):
     """Pay for the held seats with a 5-digit code. 202: the attempts run in the background; follow the status."""
 
-    class InputSerializer(serializers.Serializer):
+    class PaymentInput(serializers.Serializer):
         code = serializers.CharField(trim_whitespace=False)
 
         def validate_code(self, value: str) -> str:
@@ -67,9 +77,13 @@ class PayView(APIView):
                 raise serializers.ValidationError('Send the code as a string of 5 digits, like "12345".')
             return value
 
+    @extend_schema(request=PaymentInput, tags=["orders"], responses={
+        202: OpenApiResponse(StatusWithMessageSerializer, description="Accepted: the attempts run in the background."),
+        **ORDER_ERRORS, **errors(e400="Not exactly 5 digits; no attempt was used.",
+                                 e409="No seats, the hold expired, or a payment is already being processed.")})
     def post(self, request, order_id: str):
         access = authorize_order(request, order_id)
-        data = _valid(self.InputSerializer, request)
+        data = _valid(self.PaymentInput, request)
         order = services.submit_payment(order_id=access.order_id, code=data["code"], actor=access.actor)
         return Response({"status": "payment submitted", **order_status(order=order)}, status=202)
 
@@ -77,6 +91,7 @@ class PayView(APIView):
 class OrderStatusView(APIView):
     """The order's current status object."""
 
+    @extend_schema(tags=["orders"], responses={200: StatusSerializer, **ORDER_ERRORS})
     def get(self, request, order_id: str):
         access = authorize_order(request, order_id)
         return Response(order_status(order=get_order(order_id=access.order_id)))
@@ -85,6 +100,8 @@ class OrderStatusView(APIView):
 class CancelOrderView(APIView):
     """Cancel an order that is not paying yet; its seats are released."""
 
+    @extend_schema(request=None, tags=["orders"], responses={
+        200: StatusSerializer, **ORDER_ERRORS, **errors(e409="The order is paying or already over.")})
     def post(self, request, order_id: str):
         access = authorize_order(request, order_id)
         order = services.cancel_order(order_id=access.order_id, actor=access.actor)

@@ -13,6 +13,7 @@ Rules every function here follows (the reasons are in ../README.md, "Consistency
 """
 
 import datetime as dt
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ from orders.gateway import ChargeResult
 from orders.models import (AttemptOutcome, AuditEntry, HoldState, Order, OrderState, PaymentAttempt, PaymentStatus,
                            SeatHold)
 from seatbooking.errors import Conflict, InvalidInput, NotFound
+
+
+log = logging.getLogger(__name__)
 
 
 class SeatsTaken(Conflict):
@@ -126,6 +130,40 @@ def expire_order(*, order_id: str, actor: str = "system:expiry", now: dt.datetim
             return False
         _expire_locked(order, now=now, actor=actor, reason="hold deadline passed")
     return True
+
+
+# --- operators (the admin's actions) -------------------------------------------------------------
+
+
+def expire_now(*, order_id: str, actor: str, now: dt.datetime | None = None) -> Order:
+    """End an order's hold before its deadline: SEATS_SELECTED -> EXPIRED, seats released."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.state != OrderState.SEATS_SELECTED:
+            raise WrongState(f"Cannot expire: the order is {order.state}; only a held selection can expire.",
+                             state=order.state)
+        _expire_locked(order, now=now, actor=actor, reason="expired by an operator")
+    return order
+
+
+def retry_payment_now(*, order_id: str, actor: str, now: dt.datetime | None = None) -> Order:
+    """Hand a payment in PROCESSING_PAYMENT to the workers at once, as if its next step were due.
+
+    The task still keeps the rules: a running attempt within its timeout is left alone, a lost one is
+    counted, and no attempt beyond the last is made.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.state != OrderState.PROCESSING_PAYMENT:
+            raise WrongState(f"Cannot retry the payment: the order is {order.state}.", state=order.state)
+        order.payment_due_at = now
+        order.save(update_fields=["payment_due_at", "updated_at"])
+        _record_change(order, action="retry_payment", from_state=order.state, actor=actor,
+                       reason="payment handed to the workers by an operator")
+        _enqueue_payment_on_commit(order.pk)
+    return order
 
 
 # --- payment -------------------------------------------------------------------------------------
@@ -269,6 +307,8 @@ def expire_lapsed_holds(*, now: dt.datetime | None = None, limit: int = 500) -> 
         )
         for order in orders:
             publish_order_status(order_status(order=order, seats=[]))
+            _log_on_commit(order, action="expire", transition="SEATS_SELECTED->EXPIRED", actor="system:timers",
+                           reason="hold deadline passed")
         for flight_code in sorted(freed_by_flight):
             publish_seat_changes(flight_code=flight_code, available=freed_by_flight[flight_code])
     return ids
@@ -424,6 +464,16 @@ def _record_change(order: Order, *, action: str, from_state: str, actor: str, re
     AuditEntry.objects.create(order=order, action=action, from_state=from_state, to_state=order.state,
                               actor=actor, reason=reason, details=details or {})
     publish_order_status(order_status(order=order, seats=seats))
+    _log_on_commit(order, action=action, transition=f"{from_state or 'none'}->{order.state}", actor=actor,
+                   reason=reason)
+
+
+def _log_on_commit(order: Order, *, action: str, transition: str, actor: str, reason: str) -> None:
+    """One log line per change, written only if the change commits."""
+    fields = {"order_id": order.pk, "flight": order.flight.code, "action": action, "transition": transition,
+              "actor": actor}
+    transaction.on_commit(lambda: log.info("order %s: %s %s (%s)", order.pk, action, transition, reason,
+                                           extra=fields))
 
 
 def _lost_after(start: dt.datetime) -> dt.datetime:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from orders import services
+from seatbooking import health
 from seatbooking.eventbus import trim_events
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,14 @@ TRIM_EVERY_SECONDS = 60
 
 def run(stop: threading.Event) -> None:
     log.info("timer loop started (tick %.2f s)", settings.TIMER_TICK_SECONDS)
-    next_trim = time.monotonic()
+    next_trim = next_beat = time.monotonic()
     while not stop.is_set():
         started = time.monotonic()
         try:
+            if started >= next_beat:  # for GET /health: this loop is alive, and so is a worker if it runs this
+                health.beat("timers")
+                health.ask_worker_to_beat()
+                next_beat = started + settings.HEARTBEAT_SECONDS
             if started >= next_trim:  # old live events: streams that far behind start over from a snapshot
                 trim_events(older_than=dt.timedelta(hours=settings.EVENTS_KEEP_HOURS))
                 next_trim = started + TRIM_EVERY_SECONDS

@@ -34,6 +34,8 @@ from django_eventstream.eventrequest import EventRequest
 from django_eventstream.storage import EventDoesNotExist, StorageBase
 from django_eventstream.utils import add_default_headers, get_storage, make_id, sse_encode_event
 
+from seatbooking.metrics import OPEN_STREAMS
+
 log = logging.getLogger(__name__)
 
 # django-eventstream's Redis listeners subscribe to this pub/sub channel.
@@ -252,6 +254,8 @@ async def stream_response(request, *, channel: str, snapshot: Callable[[], tuple
         listener.channels, listener.user_id = {channel}, "anonymous"
         listener.assign_loop()
         manager.add_listener(listener)  # from here on, new events queue up on the listener
+        open_streams = OPEN_STREAMS.labels(channel.split("-", 1)[0])
+        open_streams.inc()
         loop = asyncio.get_running_loop()
         keepalive_due = False
 
@@ -288,6 +292,7 @@ async def stream_response(request, *, channel: str, snapshot: Callable[[], tuple
                     yield chunk
         finally:
             timer.cancel()
+            open_streams.dec()
             manager.remove_listener(listener)
 
     response = StreamingHttpResponse(body(), content_type="text/event-stream")

@@ -44,13 +44,17 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "django_eventstream",
+    "seatbooking",
     "flights",
     "orders",
 ]
 
 MIDDLEWARE = [
+    "seatbooking.metrics.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -130,6 +134,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "EXCEPTION_HANDLER": "seatbooking.api_errors.json_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Seat booking API",
+    "DESCRIPTION": "Create an order, hold seats, pay with a 5-digit code, follow it live. "
+                   "Every error is JSON: {\"error\": <message>, \"code\": <stable code>}.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The interactive docs' assets come from the app itself (drf-spectacular-sidecar): they work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "seatbooking.openapi.add_event_streams"],
 }
 
 # --- Booking rules ------------------------------------------------------------------------------
@@ -167,6 +184,11 @@ Q_CLUSTER = {
     "poll": 0.1,
     "label": "Background tasks",
 }
+# --- Operations ------------------------------------------------------------------------------------
+HEARTBEAT_SECONDS = env_float("HEARTBEAT_SECONDS", 5)
+HEALTH_TIMERS_MAX_AGE_SECONDS = env_float("HEALTH_TIMERS_MAX_AGE_SECONDS", 15)
+HEALTH_WORKER_MAX_AGE_SECONDS = env_float("HEALTH_WORKER_MAX_AGE_SECONDS", 30)
+
 # --- Live events (seatbooking/eventbus.py) ----------------------------------------------------------
 EVENTSTREAM_STORAGE_CLASS = "seatbooking.eventbus.EventStorage"
 # Without Redis, each web process polls the event table this often for other processes' events.
@@ -191,11 +213,21 @@ if env_str("Q_BROKER", "orm") == "redis":
 else:
     Q_CLUSTER["orm"] = "default"
 
+# Logs: readable lines by default (make run); LOG_FORMAT=json gives one JSON object a line, with the
+# order id, flight and transition of every change, for web, workers and timer loop alike.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # A 4xx is an answer, not an incident: a seat taken (409) is business as usual.
     "loggers": {"django.request": {"level": "ERROR"}},

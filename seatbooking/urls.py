@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from flights import api as flights_api
 from flights.streams import flight_events
 from orders import api as orders_api
 from orders import views as pages
+from seatbooking.health import health
+from seatbooking.metrics import metrics
 from orders.streams import order_events
 
 urlpatterns = [
@@ -27,7 +30,12 @@ urlpatterns = [
     path("flights/<str:flight_code>/available-seats", flights_api.AvailableSeatsView.as_view(),
          name="flight-available-seats"),
     path("flights/<str:flight_code>/events", flight_events, name="flight-events"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # Operations
+    path("health", health, name="health"),
+    path("metrics", metrics, name="metrics"),
 ]
 
 handler404 = "seatbooking.api_errors.not_found"

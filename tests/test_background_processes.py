@@ -162,3 +162,22 @@ def test_holds_that_fall_due_while_no_timer_loop_runs_are_caught_up_once(process
     assert list(AuditEntry.objects.filter(action="expire").values("order").annotate(n=Count("id"))
                 .values_list("n", flat=True)) == [1] * 10
     assert_invariants()
+
+
+def test_health_follows_the_timer_loop_and_the_worker(processes, settings, client):
+    processes.configure(settings, HEARTBEAT_SECONDS=0.3, HEALTH_TIMERS_MAX_AGE_SECONDS=2,
+                        HEALTH_WORKER_MAX_AGE_SECONDS=2)
+
+    def health():
+        response = client.get("/health", HTTP_HOST="127.0.0.1")
+        return response.status_code, response.json()
+
+    assert health()[0] == 503
+    cluster = processes.start("qcluster")
+    processes.start("run_timers")
+    wait_until(lambda: health()[0] == 200, timeout=15, what="both heartbeats")
+    processes.kill(cluster)
+    status, body = wait_until(lambda: (lambda h: h if h[0] == 503 else None)(health()), timeout=10,
+                              what="the worker to be reported down")
+    assert body["down"] == ["worker"] and body["checks"]["worker"].startswith("down: last report")
+    assert body["checks"]["timers"].startswith("ok")

@@ -197,3 +197,17 @@ def test_without_javascript_the_seat_map_is_a_form(site):
     page.get_by_role("button", name="Pay").click()
     expect(page.locator(".message")).to_have_text("Payment submitted.")
     shot(page, "10-no-javascript")
+
+
+def test_the_api_docs_load_without_any_request_leaving_the_machine(site):
+    from playwright.sync_api import expect
+
+    site.start()
+    page = site.traveller()
+    outside = []
+    page.on("request", lambda request: None if request.url.startswith(site.base) else outside.append(request.url))
+    page.goto(site.base + "/api/docs/")
+    expect(page.get_by_text("Seat booking API").first).to_be_visible()
+    expect(page.get_by_text("/orders/{order_id}/seats").first).to_be_visible()
+    shot(page, "11-api-docs")
+    assert outside == []

@@ -1,0 +1,59 @@
+"""The OpenAPI description: valid, and covering every endpoint of the contract with its errors."""
+
+import pytest
+from drf_spectacular.validation import validate_schema
+
+pytestmark = pytest.mark.django_db
+
+CONTRACT = {
+    ("post", "/orders"): {"201", "400", "404", "409"},
+    ("post", "/orders/{order_id}/seats"): {"200", "400", "403", "404", "409"},
+    ("post", "/orders/{order_id}/payment"): {"202", "400", "403", "404", "409"},
+    ("get", "/orders/{order_id}/status"): {"200", "403", "404"},
+    ("get", "/orders/{order_id}/events"): {"200", "403", "404"},
+    ("post", "/orders/{order_id}/cancel"): {"200", "403", "404", "409"},
+    ("get", "/flights"): {"200"},
+    ("get", "/flights/{flight_code}"): {"200", "404"},
+    ("get", "/flights/{flight_code}/available-seats"): {"200", "404"},
+    ("get", "/flights/{flight_code}/events"): {"200", "404"},
+}
+
+
+@pytest.fixture
+def schema(client):
+    response = client.get("/api/schema/", {"format": "json"}, HTTP_HOST="127.0.0.1")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_schema_is_valid_openapi_3(schema):
+    assert schema["openapi"].startswith("3.")
+    validate_schema(schema)
+
+
+@pytest.mark.parametrize("method, path", sorted(CONTRACT))
+def test_every_contract_endpoint_is_described_with_its_errors(schema, method, path):
+    operation = schema["paths"][path][method]
+    assert set(operation["responses"]) >= CONTRACT[(method, path)]
+    for status, response in operation["responses"].items():
+        if status.startswith("4"):
+            assert response["content"]["application/json"]["schema"]["$ref"].endswith("/Error"), status
+
+
+def test_every_api_url_is_in_the_schema(schema):
+    from django.urls import get_resolver
+
+    api_routes = {"/" + str(p.pattern).replace("<str:", "{").replace(">", "}") for p in get_resolver().url_patterns
+                  if str(p.pattern).startswith(("orders", "flights"))}
+    assert api_routes == set(schema["paths"])
+
+
+def test_order_endpoints_declare_the_token(schema):
+    assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert {"bearerAuth": []} in schema["paths"]["/orders/{order_id}/status"]["get"]["security"]
+
+
+def test_the_docs_page_is_served(client):
+    response = client.get("/api/docs/", HTTP_HOST="127.0.0.1")
+    assert response.status_code == 200 and b"swagger-ui" in response.content
+    assert b"cdn." not in response.content and b"https://" not in response.content
