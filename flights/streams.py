@@ -5,11 +5,12 @@ from asgiref.sync import sync_to_async
 from flights.api import availability_body
 from flights.selectors import get_flight, seat_availability
 from orders.events import flight_channel
-from seatbooking.api_errors import service_error_response
+from seatbooking.api_errors import json_get_only, service_error_response
 from seatbooking.errors import ServiceError
 from seatbooking.eventbus import release_connection, stream_response
 
 
+@json_get_only
 async def flight_events(request, flight_code: str):
     def find():
         try:

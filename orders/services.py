@@ -24,7 +24,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
-from flights.models import Flight, Seat
+from flights.models import Seat
+from flights.selectors import get_flight
 from orders.access import hash_token
 from orders.selectors import order_status
 from orders.events import publish_order_status, publish_seat_changes
@@ -56,11 +57,7 @@ def new_order_id() -> str:
 
 def create_order(*, flight_code: str, order_id: str | None = None, actor: str) -> tuple[Order, str]:
     """Create a PENDING order; returns it with its bearer token, which is shown only this once."""
-    try:
-        flight = Flight.objects.get(code=flight_code)
-    except Flight.DoesNotExist:
-        raise NotFound(f"There is no flight {flight_code!r}. GET /flights lists the flights on offer.",
-                       code="unknown_flight") from None
+    flight = get_flight(code=flight_code)
     order_id = order_id or new_order_id()
     token = secrets.token_urlsafe(32)
     try:
@@ -376,16 +373,17 @@ def _hold_lapsed(order: Order, now: dt.datetime) -> bool:
 
 
 def _hold_expired_error(order: Order) -> HoldExpired:
-    return HoldExpired(
-        f"The hold on this order's seats ended at {order.hold_expires_at:%Y-%m-%d %H:%M:%S} UTC and the order "
-        "has expired. Create a new order to book again."
-    )
+    ended = f" at {order.hold_expires_at:%Y-%m-%d %H:%M:%S} UTC" if order.hold_expires_at else ""
+    return HoldExpired(f"The hold on this order's seats ended{ended} and the order has expired. "
+                       "Create a new order to book again.", state=OrderState.EXPIRED)
 
 
 def _transition(order: Order, method, *, verb: str) -> None:
     try:
         method()
     except TransitionNotAllowed:
+        if order.state == OrderState.EXPIRED:  # the same answer whether or not the timer loop got there first
+            raise _hold_expired_error(order) from None
         raise WrongState(f"Cannot {verb}: the order is {order.state}.", state=order.state) from None
 
 

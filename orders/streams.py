@@ -5,11 +5,12 @@ from asgiref.sync import sync_to_async
 from orders.access import authorize_order
 from orders.events import order_channel
 from orders.selectors import get_order, order_status
-from seatbooking.api_errors import service_error_response
+from seatbooking.api_errors import json_get_only, service_error_response
 from seatbooking.errors import ServiceError
 from seatbooking.eventbus import release_connection, stream_response
 
 
+@json_get_only
 async def order_events(request, order_id: str):
     def authorize():
         try:

@@ -27,8 +27,9 @@ def home(request):
                                                 "hold_minutes": round(settings.SEAT_HOLD_SECONDS / 60)})
 
 
-@require_POST
 def start_booking(request, flight_code: str):
+    if request.method != "POST":  # a bookmarked or typed link: show the flights instead of an empty 405
+        return HttpResponseRedirect(reverse("home"))
     try:
         order, _token = services.create_order(flight_code=flight_code, actor="session")
     except ServiceError as exc:
@@ -43,7 +44,9 @@ def booking(request, order_id: str):
     try:
         access = authorize_order(request, order_id)
     except ServiceError as exc:
-        return render(request, "orders/closed.html", {"message": exc.message}, status=exc.status)
+        return _closed(request, exc)
+    if access.actor == "token":  # opened with ?token=: this browser may now act on the order too
+        remember_in_session(request, access.order_id)
     order = get_order(order_id=access.order_id)
     status = order_status(order=order)
     availability = availability_body(seat_availability(flight=order.flight))
@@ -101,10 +104,17 @@ def _act(request, order_id: str, change, *, done: str):
     try:
         access = authorize_order(request, order_id)
     except ServiceError as exc:
-        return render(request, "orders/closed.html", {"message": exc.message}, status=exc.status)
+        return _closed(request, exc)
     try:
         change(access)
         messages.success(request, done)
     except ServiceError as exc:
         messages.error(request, exc.message)
     return HttpResponseRedirect(reverse("booking", args=[order_id]))
+
+
+def _closed(request, exc: ServiceError):
+    message = (exc.message if exc.status == 404 else
+               "This booking was started in another browser or by the API. Open it there, or add "
+               "?token=<its token> to this address.")
+    return render(request, "orders/closed.html", {"message": message}, status=exc.status)

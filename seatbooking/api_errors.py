@@ -1,7 +1,9 @@
 """Every API error is JSON: {"error": <a sentence a person can act on>, "code": <stable machine code>, ...}."""
 
 from django.http import JsonResponse
-from rest_framework import exceptions
+from django.views import defaults
+from django.views.csrf import csrf_failure as django_csrf_failure
+from rest_framework import exceptions, parsers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -54,10 +56,69 @@ def service_error_response(exc: ServiceError) -> JsonResponse:
     return JsonResponse({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status)
 
 
+class JSONParser(parsers.JSONParser):
+    """DRF's parser, plus: a body nested too deeply for Python's decoder is malformed JSON, not a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON nested too deeply") from None
+
+
+# Django's own error pages, as JSON for API clients; browsers (Accept: text/html) get the HTML pages.
+
+def _wants_html(request) -> bool:
+    return "text/html" in request.headers.get("Accept", "")
+
+
+def bad_request(request, exception=None):
+    if _wants_html(request):
+        return defaults.bad_request(request, exception)
+    reason = str(exception) if exception else "The request could not be understood."
+    return JsonResponse({"error": f"Bad request: {reason}", "code": "bad_request"}, status=400)
+
+
+def permission_denied(request, exception=None):
+    if _wants_html(request):
+        return defaults.permission_denied(request, exception)
+    return JsonResponse({"error": "Forbidden.", "code": "forbidden"}, status=403)
+
+
+def csrf_failure(request, reason=""):
+    if _wants_html(request):
+        return django_csrf_failure(request, reason)
+    return JsonResponse({"error": f"CSRF check failed ({reason}). Send the order's token as 'Authorization: "
+                                  "Bearer <token>', or the CSRF token with a session.", "code": "csrf_failed"},
+                        status=403)
+
+
 def not_found(request, exception=None):
+    if _wants_html(request):
+        return defaults.page_not_found(request, exception)
     return JsonResponse({"error": f"There is nothing at {request.path}.", "code": "no_such_path"}, status=404)
 
 
 def server_error(request):
+    if _wants_html(request):
+        return defaults.server_error(request)
     return JsonResponse({"error": "Something went wrong on our side; it has been logged.", "code": "server_error"},
                         status=500)
+
+
+def json_get_only(view):
+    """For the plain (non-DRF) GET endpoints: another method is a JSON 405, not a CSRF page."""
+    from functools import wraps
+
+    from django.views.decorators.csrf import csrf_exempt
+
+    @wraps(view)
+    async def wrapper(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            response = JsonResponse({"error": f"{request.method} is not allowed here; use GET.",
+                                     "code": "method_not_allowed"}, status=405)
+            response["Allow"] = "GET, HEAD"
+            return response
+        return await view(request, *args, **kwargs)
+
+    return csrf_exempt(wrapper)

@@ -112,6 +112,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 APPEND_SLASH = False  # the contract's paths have no trailing slash
+CSRF_FAILURE_VIEW = "seatbooking.api_errors.csrf_failure"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -128,7 +129,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["seatbooking.api_errors.JSONParser"],
     # Orders authorise by their own token or the creating session (orders/access.py), not DRF users.
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],

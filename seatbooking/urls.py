@@ -38,5 +38,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
 ]
 
+handler400 = "seatbooking.api_errors.bad_request"
+handler403 = "seatbooking.api_errors.permission_denied"
 handler404 = "seatbooking.api_errors.not_found"
 handler500 = "seatbooking.api_errors.server_error"

@@ -71,3 +71,18 @@ def test_a_seat_taken_by_another_is_refused_on_the_form(browser_client, flight):
 def test_forms_need_the_csrf_token(flight):
     client = Client(enforce_csrf_checks=True)
     assert client.post("/book/FL-001").status_code == 403
+
+
+def test_an_order_made_by_the_api_opens_in_a_browser_with_its_token(flight):
+    api = Client()
+    created = api.post("/orders", {"flightID": "FL-001"}, content_type="application/json").json()
+    browser = Client()
+    assert browser.get(f"/booking/{created['orderID']}").status_code == 403
+    assert "?token=" in browser.get(f"/booking/{created['orderID']}").content.decode()
+    assert browser.get(f"/booking/{created['orderID']}?token={created['token']}").status_code == 200
+    assert browser.get(f"/booking/{created['orderID']}").status_code == 200  # the session remembers it
+
+
+def test_a_typed_booking_link_leads_to_the_flights(browser_client, flight):
+    response = browser_client.get("/book/FL-001")
+    assert response.status_code == 302 and response["Location"] == "/"

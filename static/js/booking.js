@@ -146,6 +146,7 @@
       }[state];
     }
     root.querySelector("fieldset").disabled = !canChange();
+    if (!canChange()) $("seat-legend").textContent = "Seat map";
     drawSeats();
     tick();
   }

@@ -217,7 +217,8 @@ def test_a_lapsed_hold_is_taken_by_another_order_over_http(api, new_order, setti
     assert post(api, f"/orders/{second_id}/seats", {"seats": ["1A"]}, second_token).json()["Seats"] == ["1A"]
     body = assert_error(post(api, f"/orders/{first_id}/payment", {"code": "12345"}, first_token), 409, "hold_expired")
     assert "Create a new order" in body["error"]
-    assert_error(post(api, f"/orders/{first_id}/seats", {"seats": ["1A"]}, first_token), 409, "wrong_state")
+    # Once expired (here by the failed payment call), every change gets the same answer.
+    assert_error(post(api, f"/orders/{first_id}/seats", {"seats": ["1A"]}, first_token), 409, "hold_expired")
     assert api.get(f"/orders/{first_id}/status", **bearer(first_token)).json()["State"] == "EXPIRED"
     assert api.get(f"/orders/{second_id}/status", **bearer(second_token)).json()["Seats"] == ["1A"]
 
@@ -271,3 +272,20 @@ def test_paying_after_the_hold_lapsed_is_409_and_the_order_is_expired(api, new_o
     time.sleep(0.35)
     assert_error(post(api, f"/orders/{order_id}/payment", {"code": "12345"}, token), 409, "hold_expired")
     assert api.get(f"/orders/{order_id}/status", **bearer(token)).json()["State"] == "EXPIRED"
+
+
+@pytest.mark.parametrize("body", ['{"seats": ' + "[" * 5000 + "]" * 5000 + "}", '{"flightID": "' + "x" * 3_000_000 + '"}'])
+def test_pathological_bodies_get_a_json_4xx(api, new_order, body):
+    order_id, token = new_order()
+    response = api.post(f"/orders/{order_id}/seats", body, content_type="application/json", **bearer(token))
+    assert 400 <= response.status_code < 500
+    assert response["Content-Type"].startswith("application/json") and response.json()["error"]
+
+
+def test_a_wrong_method_or_host_gets_json(api, new_order, settings):
+    order_id, token = new_order()
+    for path in (f"/orders/{order_id}/events", "/flights/FL-001/events", "/orders"):
+        response = api.delete(path, **bearer(token))
+        assert response.status_code == 405 and response.json()["error"], path
+    response = api.get("/flights", HTTP_HOST="evil.example")
+    assert response.status_code == 400 and "evil.example" in response.json()["error"]

@@ -160,7 +160,10 @@ def test_seats_can_change_only_while_pending_or_selected(flight, state):
     Order.objects.filter(pk=order.pk).update(state=state)
     with pytest.raises(Conflict) as refused:
         services.select_seats(order_id=order.pk, labels=["1A"], actor="test")
-    assert refused.value.code == "wrong_state" and state in refused.value.message
+    if state == OrderState.EXPIRED:
+        assert refused.value.code == "hold_expired" and "Create a new order" in refused.value.message
+    else:
+        assert refused.value.code == "wrong_state" and state in refused.value.message
     assert live_labels(order.pk) == []
 
 
