@@ -32,11 +32,16 @@ class DatabaseCollector:
             orders.add_metric([state], n)
         yield orders
 
-        holds = CounterMetricFamily("seatbooking_seat_holds", "Seat holds ever made, by where they are now "
-                                    "(HELD, CONFIRMED, RELEASED, EXPIRED).", labels=["state"])
-        for state, n in SeatHold.objects.values_list("state").annotate(n=Count("pk")).order_by():
-            holds.add_metric([state], n)
-        yield holds
+        by_state = dict(SeatHold.objects.values_list("state").annotate(n=Count("pk")).order_by())
+        yield CounterMetricFamily("seatbooking_seat_holds_created", "Seat holds ever made.",
+                                  value=sum(by_state.values()))
+        ended = CounterMetricFamily("seatbooking_seat_holds_ended", "Seat holds that ended, by how: released, "
+                                    "expired, or confirmed (booked).", labels=["how"])
+        for state in ("RELEASED", "EXPIRED", "CONFIRMED"):
+            ended.add_metric([state.lower()], by_state.get(state, 0))
+        yield ended
+        yield GaugeMetricFamily("seatbooking_seat_holds_live", "Seats held now (not yet paid for).",
+                                value=by_state.get("HELD", 0))
 
         attempts = CounterMetricFamily("seatbooking_payment_attempts", "Payment attempts by outcome.",
                                        labels=["outcome"])

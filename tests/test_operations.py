@@ -119,10 +119,11 @@ def metric(name: str, labels: dict | None = None) -> float:
 def test_metrics_move_with_a_hold_a_payment_and_an_expiry(flight, settings, monkeypatch):
     monkeypatch.setattr(tasks, "enqueue_payment", lambda order_id: None)
     settings.PAYMENT_FAILURE_RATE, settings.PAYMENT_LATENCY_SECONDS = 0, 0.01
-    held_before = metric("seatbooking_seat_holds_total", {"state": "HELD"})
+    created_before = metric("seatbooking_seat_holds_created_total")
     paying, _ = services.create_order(flight_code=flight.code, actor="test")
     services.select_seats(order_id=paying.pk, labels=["1A"], actor="test")
-    assert metric("seatbooking_seat_holds_total", {"state": "HELD"}) == held_before + 1
+    assert metric("seatbooking_seat_holds_created_total") == created_before + 1
+    assert metric("seatbooking_seat_holds_live") == 1
     services.submit_payment(order_id=paying.pk, code="12345", actor="test")
     tasks.process_payment(paying.pk)
     assert metric("seatbooking_payment_attempts_total", {"outcome": "success"}) == 1
@@ -133,5 +134,32 @@ def test_metrics_move_with_a_hold_a_payment_and_an_expiry(flight, settings, monk
     assert metric("seatbooking_expiry_lateness_seconds_count") == 1
     assert metric("seatbooking_expiry_lateness_seconds_bucket", {"le": "0.25"}) == 0
     assert metric("seatbooking_expiry_lateness_seconds_bucket", {"le": "0.5"}) == 1
-    assert metric("seatbooking_seat_holds_total", {"state": "EXPIRED"}) == 1
+    assert metric("seatbooking_seat_holds_ended_total", {"how": "expired"}) == 1
+    assert metric("seatbooking_seat_holds_ended_total", {"how": "confirmed"}) == 1
     assert metric("seatbooking_http_request_duration_seconds_count", {"route": "metrics"}) >= 1
+
+
+def test_json_logs_carry_the_order_flight_and_transition(flight, settings, capsys,
+                                                         django_capture_on_commit_callbacks):
+    import json
+    import logging.config
+
+    logging.config.dictConfig({**settings.LOGGING, "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}}})
+    try:
+        with django_capture_on_commit_callbacks(execute=True):  # the line is written once the change commits
+            order, _ = services.create_order(flight_code=flight.code, actor="test")
+            services.select_seats(order_id=order.pk, labels=["4C"], actor="test")
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
+    change = next(line for line in lines if line.get("action") == "select_seats")
+    assert change["order_id"] == order.pk and change["flight"] == "FL-001"
+    assert change["transition"] == "PENDING->SEATS_SELECTED" and change["level"] == "INFO"
+
+
+@pytest.mark.parametrize("path", ["/flights", "/flights/FL-001", "/flights/FL-001/available-seats", "/orders"])
+def test_the_api_is_browsable(client, flight, path):
+    response = client.get(path, HTTP_ACCEPT="text/html", HTTP_HOST="127.0.0.1")
+    assert response["Content-Type"].startswith("text/html")
+    assert b"Django REST framework" in response.content or b"browsable" in response.content.lower()
