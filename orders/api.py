@@ -10,8 +10,9 @@ from rest_framework.views import APIView
 from orders import services
 from orders.access import authorize_order
 from orders.selectors import get_order, order_status
-from seatbooking.openapi import (CREATED_ORDER, ORDER_ERRORS, StatusSerializer, StatusWithMessageSerializer,
-                                 errors)
+from seatbooking.idempotency import idempotent
+from seatbooking.openapi import (CREATED_ORDER, IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, ORDER_ERRORS, StatusSerializer,
+                                 StatusWithMessageSerializer, errors)
 
 ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SEAT_LABEL_RE = re.compile(r"^[0-9]{1,2}[A-Z]$")
@@ -29,9 +30,11 @@ class CreateOrderView(APIView):
                 raise serializers.ValidationError("Use 1-64 letters, digits, '-' or '_'.")
             return value
 
-    @extend_schema(request=CreateOrderInput, tags=["orders"], auth=[], responses={
-        201: CREATED_ORDER, **errors(e400="Malformed body or order id.", e404="Unknown flight.",
-                                     e409="The order id is taken.")})
+    @extend_schema(request=CreateOrderInput, tags=["orders"], auth=[], parameters=[IDEMPOTENCY_KEY], responses={
+        201: CREATED_ORDER, **IDEMPOTENCY_ERRORS,
+        **errors(e400="Malformed body or order id.", e404="Unknown flight.",
+                 e409="The order id is taken, or a request with this Idempotency-Key is still running.")})
+    @idempotent
     def post(self, request):
         data = _valid(self.CreateOrderInput, request)
         order, token = services.create_order(
@@ -77,12 +80,18 @@ class PayView(APIView):
                 raise serializers.ValidationError('Send the code as a string of 5 digits, like "12345".')
             return value
 
-    @extend_schema(request=PaymentInput, tags=["orders"], responses={
+    @extend_schema(request=PaymentInput, tags=["orders"], parameters=[IDEMPOTENCY_KEY], responses={
         202: OpenApiResponse(StatusWithMessageSerializer, description="Accepted: the attempts run in the background."),
-        **ORDER_ERRORS, **errors(e400="Not exactly 5 digits; no attempt was used.",
-                                 e409="No seats, the hold expired, or a payment is already being processed.")})
+        **ORDER_ERRORS, **IDEMPOTENCY_ERRORS,
+        **errors(e400="Not exactly 5 digits; no attempt was used.",
+                 e409="No seats, the hold expired, a payment is already being processed, or a request with this "
+                      "Idempotency-Key is still running.")})
     def post(self, request, order_id: str):
-        access = authorize_order(request, order_id)
+        access = authorize_order(request, order_id)  # before any replay: a key opens nothing by itself
+        return self.pay(request, access)
+
+    @idempotent
+    def pay(self, request, access):
         data = _valid(self.PaymentInput, request)
         order = services.submit_payment(order_id=access.order_id, code=data["code"], actor=access.actor)
         return Response({"status": "payment submitted", **order_status(order=order)}, status=202)

@@ -17,6 +17,7 @@ from django.db import connection
 from orders import services
 from seatbooking import health
 from seatbooking.eventbus import trim_events
+from seatbooking.idempotency import forget_old_keys
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def run(stop: threading.Event) -> None:
                 next_beat = started + settings.HEARTBEAT_SECONDS
             if started >= next_trim:  # old live events: streams that far behind start over from a snapshot
                 trim_events(older_than=dt.timedelta(hours=settings.EVENTS_KEEP_HOURS))
+                forget_old_keys()
                 next_trim = started + TRIM_EVERY_SECONDS
             result = tick()
             if result.expired or result.payments:

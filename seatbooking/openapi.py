@@ -1,6 +1,6 @@
 """OpenAPI description of the HTTP contract (drf-spectacular): response shapes, errors, auth, streams."""
 
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 
@@ -101,3 +101,10 @@ def add_event_streams(result, generator, request, public):
             for operation in item.values():
                 operation["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
     return result
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="A random key (a UUID). Retrying with the same key and body replays the first answer "
+                "without acting again; the same key with another body is a 422; while the first request runs, a 409.")
+IDEMPOTENCY_ERRORS = errors(e422="The Idempotency-Key was used before with a different body.")

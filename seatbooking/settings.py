@@ -187,6 +187,7 @@ Q_CLUSTER = {
 }
 # --- Operations ------------------------------------------------------------------------------------
 HEARTBEAT_SECONDS = env_float("HEARTBEAT_SECONDS", 5)
+IDEMPOTENCY_KEEP_HOURS = env_float("IDEMPOTENCY_KEEP_HOURS", 24)
 HEALTH_TIMERS_MAX_AGE_SECONDS = env_float("HEALTH_TIMERS_MAX_AGE_SECONDS", 15)
 HEALTH_WORKER_MAX_AGE_SECONDS = env_float("HEALTH_WORKER_MAX_AGE_SECONDS", 30)
 
