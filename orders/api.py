@@ -10,9 +10,21 @@ from rest_framework.views import APIView
 from orders import services
 from orders.access import authorize_order
 from orders.selectors import get_order, order_status
+from seatbooking.api_errors import ScopedThrottle
 from seatbooking.idempotency import idempotent
-from seatbooking.openapi import (CREATED_ORDER, IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, ORDER_ERRORS, StatusSerializer,
-                                 StatusWithMessageSerializer, errors)
+from seatbooking.openapi import (CREATED_ORDER, IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, ORDER_ERRORS, THROTTLED,
+                                 StatusSerializer, StatusWithMessageSerializer, errors)
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses keys it does not know: a typo such as "seat" must not pass as an empty request."""
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown field(s): {', '.join(unknown)}. "
+                                              f"Expected: {', '.join(self.fields)}.")
+        return attrs
+
 
 ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SEAT_LABEL_RE = re.compile(r"^[0-9]{1,2}[A-Z]$")
@@ -21,7 +33,10 @@ SEAT_LABEL_RE = re.compile(r"^[0-9]{1,2}[A-Z]$")
 class CreateOrderView(APIView):
     """Create an order on a flight. Keep the returned `token`: every call on the order needs it."""
 
-    class CreateOrderInput(serializers.Serializer):
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "create_order"
+
+    class CreateOrderInput(StrictSerializer):
         flightID = serializers.CharField(max_length=16)
         orderID = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
@@ -31,7 +46,7 @@ class CreateOrderView(APIView):
             return value
 
     @extend_schema(request=CreateOrderInput, tags=["orders"], auth=[], parameters=[IDEMPOTENCY_KEY], responses={
-        201: CREATED_ORDER, **IDEMPOTENCY_ERRORS,
+        201: CREATED_ORDER, **IDEMPOTENCY_ERRORS, **THROTTLED,
         **errors(e400="Malformed body or order id.", e404="Unknown flight.",
                  e409="The order id is taken, or a request with this Idempotency-Key is still running.")})
     @idempotent
@@ -46,7 +61,10 @@ class CreateOrderView(APIView):
 class SelectSeatsView(APIView):
     """Replace the order's seat selection; holds all of them until now + the hold time. [] releases all."""
 
-    class SelectSeatsInput(serializers.Serializer):
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "change_seats"
+
+    class SelectSeatsInput(StrictSerializer):
         seats = serializers.ListField(child=serializers.CharField(max_length=4), allow_empty=True)
 
         def validate_seats(self, value: list[str]) -> list[str]:
@@ -59,7 +77,7 @@ class SelectSeatsView(APIView):
             return labels
 
     @extend_schema(request=SelectSeatsInput, tags=["orders"], responses={
-        200: StatusWithMessageSerializer, **ORDER_ERRORS,
+        200: StatusWithMessageSerializer, **ORDER_ERRORS, **THROTTLED,
         **errors(e400="Unknown or repeated seats, more than the limit, or a bad label.",
                  e409="Seats taken (named in `seats`), the hold expired, or the order cannot change seats now.")})
     def post(self, request, order_id: str):
@@ -72,7 +90,10 @@ class SelectSeatsView(APIView):
 class PayView(APIView):
     """Pay for the held seats with a 5-digit code. 202: the attempts run in the background; follow the status."""
 
-    class PaymentInput(serializers.Serializer):
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "payment"
+
+    class PaymentInput(StrictSerializer):
         code = serializers.CharField(trim_whitespace=False)
 
         def validate_code(self, value: str) -> str:
@@ -82,7 +103,7 @@ class PayView(APIView):
 
     @extend_schema(request=PaymentInput, tags=["orders"], parameters=[IDEMPOTENCY_KEY], responses={
         202: OpenApiResponse(StatusWithMessageSerializer, description="Accepted: the attempts run in the background."),
-        **ORDER_ERRORS, **IDEMPOTENCY_ERRORS,
+        **ORDER_ERRORS, **IDEMPOTENCY_ERRORS, **THROTTLED,
         **errors(e400="Not exactly 5 digits; no attempt was used.",
                  e409="No seats, the hold expired, a payment is already being processed, or a request with this "
                       "Idempotency-Key is still running.")})

@@ -28,6 +28,9 @@ class Order(FSMModelMixin, models.Model):
     state = FSMField(default=OrderState.PENDING, choices=OrderState.choices, protected=True, db_index=True)
     # The hold's deadline, shared by all of the order's held seats. Null while nothing is held.
     hold_expires_at = models.DateTimeField(null=True, blank=True)
+    # When the order first held a seat: changing seats extends the hold, but never past this plus
+    # HOLD_EXTENSION_CAP_SECONDS, so that nobody can keep seats off the market for ever.
+    first_held_at = models.DateTimeField(null=True, blank=True)
     # Payment: the code while it is being paid with; attempts started; trying/retrying/success/failed.
     payment_code = models.CharField(max_length=5, blank=True)
     payment_attempts_used = models.PositiveSmallIntegerField(default=0)

@@ -415,7 +415,11 @@ def _change_selection(order: Order, *, wanted: list[str], now: dt.datetime, acto
     if dropped:
         SeatHold.objects.filter(pk__in=dropped).update(state=HoldState.RELEASED, ended_at=now)
 
-    expires_at = now + dt.timedelta(seconds=settings.SEAT_HOLD_SECONDS) if wanted else None
+    expires_at = None
+    if wanted:
+        order.first_held_at = order.first_held_at or now
+        expires_at = min(now + dt.timedelta(seconds=settings.SEAT_HOLD_SECONDS),
+                         order.first_held_at + dt.timedelta(seconds=settings.HOLD_EXTENSION_CAP_SECONDS))
     kept = [h.pk for seat_id, h in mine.items() if seat_id in wanted_ids]
     if kept:
         SeatHold.objects.filter(pk__in=kept).update(expires_at=expires_at)
@@ -424,7 +428,7 @@ def _change_selection(order: Order, *, wanted: list[str], now: dt.datetime, acto
         SeatHold.objects.bulk_create(SeatHold(order=order, seat=s, expires_at=expires_at) for s in new)
 
     order.hold_expires_at = expires_at
-    order.save(update_fields=["state", "hold_expires_at", "updated_at"])
+    order.save(update_fields=["state", "hold_expires_at", "first_held_at", "updated_at"])
     labels = [s.label for s in wanted_seats]
     released = [s.label for s in seats if s.pk in mine and s.pk not in wanted_ids]
     _record_change(order, action="select_seats", from_state=from_state, actor=actor,

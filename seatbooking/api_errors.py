@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
-from rest_framework import exceptions, parsers
+from rest_framework import exceptions, parsers, throttling
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -43,6 +43,12 @@ def json_exception_handler(exc, context):
              "code": "unsupported_media_type"},
             status=415,
         )
+    if isinstance(exc, exceptions.Throttled):
+        wait = int(exc.wait or 1)
+        response = exception_handler(exc, context)
+        response.data = {"error": f"Too many requests from your address; try again in {wait} s.",
+                         "code": "throttled", "retry_after": wait}
+        return response
     response = exception_handler(exc, context)
     if response is not None:
         detail = getattr(exc, "detail", str(exc))
@@ -64,6 +70,15 @@ class JSONParser(parsers.JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("JSON nested too deeply") from None
+
+
+class ScopedThrottle(throttling.ScopedRateThrottle):
+    """DRF's scoped throttle, with rates read from settings.THROTTLE_RATES when a request comes."""
+
+    def get_rate(self):
+        from django.conf import settings
+
+        return settings.THROTTLE_RATES.get(self.scope)
 
 
 # Django's own error pages, as JSON for API clients; browsers (Accept: text/html) get the HTML pages.

@@ -108,3 +108,4 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     description="A random key (a UUID). Retrying with the same key and body replays the first answer "
                 "without acting again; the same key with another body is a 422; while the first request runs, a 409.")
 IDEMPOTENCY_ERRORS = errors(e422="The Idempotency-Key was used before with a different body.")
+THROTTLED = errors(e429="Too many requests from this address; the Retry-After header says when to try again.")

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "seatbooking.metrics.RequestTimingMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -64,6 +66,25 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# --- Web hygiene -----------------------------------------------------------------------------------
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+CSRF_COOKIE_HTTPONLY = True  # the pages' script takes the CSRF token from the form, not the cookie
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+# Behind an HTTPS proxy (HTTPS=1): secure cookies, HSTS, redirect plain HTTP. Off for local runs.
+HTTPS = env_bool("HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# CORS (django-cors-headers): off unless origins are listed, for integrators' browser apps.
+CORS_ALLOWED_ORIGINS = [o.strip() for o in env_str("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()]
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "idempotency-key", "last-event-id"]
+CORS_EXPOSE_HEADERS = ["retry-after", "idempotent-replayed"]
 
 ROOT_URLCONF = "seatbooking.urls"
 ASGI_APPLICATION = "seatbooking.asgi.application"
@@ -112,6 +133,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 APPEND_SLASH = False  # the contract's paths have no trailing slash
+# Request bodies here are a few hundred bytes; refuse big ones before parsing them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024)
 CSRF_FAILURE_VIEW = "seatbooking.api_errors.csrf_failure"
 
 STATIC_URL = "static/"
@@ -153,6 +176,8 @@ SPECTACULAR_SETTINGS = {
 # --- Booking rules ------------------------------------------------------------------------------
 SEAT_HOLD_SECONDS = env_float("SEAT_HOLD_SECONDS", 900)
 MAX_SEATS_PER_ORDER = env_int("MAX_SEATS_PER_ORDER", 9)
+# However often the seats change, a hold never lasts past the order's first hold + this.
+HOLD_EXTENSION_CAP_SECONDS = env_float("HOLD_EXTENSION_CAP_SECONDS", 3600)
 
 # --- Payment (the original's retry policy: 3 attempts, 10 s each, backoff 1 s x2 up to 5 s) ------------
 PAYMENT_MAX_ATTEMPTS = env_int("PAYMENT_MAX_ATTEMPTS", 3)
@@ -185,6 +210,16 @@ Q_CLUSTER = {
     "poll": 0.1,
     "label": "Background tasks",
 }
+# --- Abuse limits (per client address; orders/api.py) -----------------------------------------------
+THROTTLE_RATES = {
+    "create_order": env_str("THROTTLE_CREATE_ORDER", "120/min"),
+    "change_seats": env_str("THROTTLE_CHANGE_SEATS", "600/min"),
+    "payment": env_str("THROTTLE_PAYMENT", "60/min"),
+}
+# Throttle counts live in the cache: shared through Redis when there is one, else per process.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+          if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- Operations ------------------------------------------------------------------------------------
 HEARTBEAT_SECONDS = env_float("HEARTBEAT_SECONDS", 5)
 IDEMPOTENCY_KEEP_HOURS = env_float("IDEMPOTENCY_KEEP_HOURS", 24)

@@ -121,6 +121,8 @@ def test_create_order_needs_json(api, flight):
     ('{"seats": ["1A", "1A"]}', "duplicate_seats"),
     ('{"seats": ["9A"]}', "unknown_seats"),
     ('{"seats": ["1A","1B","1C","1D","1E","1F","2A","2B","2C","2D"]}', "too_many_seats"),
+    ('{"seat": ["1A"]}', "invalid"),
+    ('{"seats": ["1A"], "hold": "forever"}', "invalid"),
 ])
 def test_select_seats_bad_input_is_400_and_changes_nothing(api, new_order, body, code):
     order_id, token = new_order()
@@ -289,3 +291,10 @@ def test_a_wrong_method_or_host_gets_json(api, new_order, settings):
         assert response.status_code == 405 and response.json()["error"], path
     response = api.get("/flights", HTTP_HOST="evil.example")
     assert response.status_code == 400 and "evil.example" in response.json()["error"]
+
+
+def test_an_unknown_field_is_named_in_the_error(api, new_order):
+    order_id, token = new_order()
+    body = assert_error(post(api, f"/orders/{order_id}/seats", {"seats": ["1A"], "seet": 1}, token), 400, "invalid")
+    assert "Unknown field(s): seet" in body["error"] and "Expected: seats" in body["error"]
+    assert SeatHold.objects.count() == 0

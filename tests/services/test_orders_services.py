@@ -188,3 +188,20 @@ def test_the_state_field_cannot_be_assigned_directly(flight):
     order = make_order(flight)
     with pytest.raises(AttributeError):
         order.state = OrderState.CONFIRMED
+
+
+def test_changing_seats_extends_the_hold_only_up_to_the_cap(flight, settings):
+    settings.SEAT_HOLD_SECONDS, settings.HOLD_EXTENSION_CAP_SECONDS = 10, 15
+    order = make_order(flight)
+    t0 = timezone.now()
+    order = services.select_seats(order_id=order.pk, labels=["1A"], actor="test", now=t0)
+    assert order.hold_expires_at == t0 + dt.timedelta(seconds=10)
+    order = services.select_seats(order_id=order.pk, labels=["1A", "1B"], actor="test",
+                                  now=t0 + dt.timedelta(seconds=8))
+    assert order.hold_expires_at == t0 + dt.timedelta(seconds=15)  # not t0 + 18
+    services.select_seats(order_id=order.pk, labels=[], actor="test", now=t0 + dt.timedelta(seconds=9))
+    order = services.select_seats(order_id=order.pk, labels=["2A"], actor="test", now=t0 + dt.timedelta(seconds=12))
+    assert order.hold_expires_at == t0 + dt.timedelta(seconds=15)  # letting go and holding again does not reset it
+    with pytest.raises(Conflict) as over:
+        services.select_seats(order_id=order.pk, labels=["2B"], actor="test", now=t0 + dt.timedelta(seconds=15))
+    assert over.value.code == "hold_expired"
