@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PORT
 
-.PHONY: run test test-postgres bench migrate seed clean
+.PHONY: run test test-postgres bench fuzz migrate seed clean
 
 # The venv is rebuilt whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -30,6 +30,10 @@ test: $(VENV)/.installed
 # The same suite on the local PostgreSQL, as CI runs it.
 test-postgres: $(VENV)/.installed
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/seatbooking $(BIN)/pytest $(PYTEST_ARGS)
+
+# A longer fuzz run than the one in `make test` (schemathesis, from the OpenAPI schema, live server).
+fuzz: $(VENV)/.installed
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(BIN)/pytest tests/test_fuzz.py -s -p no:cacheprovider
 
 # Benchmarks on the local PostgreSQL + Redis (a database of their own); results in var/bench/*.json.
 bench: $(VENV)/.installed

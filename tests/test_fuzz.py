@@ -1,0 +1,53 @@
+"""Fuzz the API with schemathesis, from its own OpenAPI schema, against a live server.
+
+Bounded here (`FUZZ_EXAMPLES`, a few hundred cases in all); `make fuzz` runs the same much longer.
+Checks: no 5xx, every response matches the schema (status, content type, body).
+"""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.http import call, free_port, wait_for_server
+from tests.processes import BASE_DIR, Processes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance"
+
+
+def test_no_input_breaks_the_api(transactional_db, tmp_path, settings, flight):
+    processes = Processes(tmp_path)
+    generous = "1000000/min"
+    processes.configure(settings, THROTTLE_CREATE_ORDER=generous, THROTTLE_CHANGE_SEATS=generous,
+                        THROTTLE_PAYMENT=generous, PAYMENT_LATENCY_SECONDS=0.01)
+    port = free_port()
+    processes.start_web(port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_server(base)
+        # One real order and its token, so that the order endpoints are exercised past the access check.
+        _, order = call(base, "POST", "/orders", {"flightID": "FL-001"})
+        config = tmp_path / "schemathesis.toml"
+        config.write_text(
+            f'headers = {{ Authorization = "Bearer {order["token"]}" }}\n'
+            f'[parameters]\n"path.order_id" = "{order["orderID"]}"\n"path.flight_code" = "FL-001"\n'
+        )
+        examples = os.environ.get("FUZZ_EXAMPLES", "25")
+        result = subprocess.run(
+            [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",
+             f"{base}/api/schema/?format=json", "--url", base, "--checks", CHECKS,
+             "--exclude-path-regex", ".*/events$",  # streams never end; tests/test_live_events.py covers them
+             "--max-examples", examples, "--seed", "20261127", "--request-timeout", "10", "--no-color"],
+            cwd=BASE_DIR, capture_output=True, text=True, timeout=1200,
+        )
+    finally:
+        processes.kill_all()
+    output = result.stdout + result.stderr
+    cases = re.search(r"(\d+) generated", output)
+    print(f"schemathesis: {cases.group(0) if cases else '?'} cases\n{output[-3000:]}")
+    assert result.returncode == 0, output[-6000:] + processes.logs()
+    assert cases and int(cases.group(1)) >= 100
