@@ -86,3 +86,15 @@ def test_an_order_made_by_the_api_opens_in_a_browser_with_its_token(flight):
 def test_a_typed_booking_link_leads_to_the_flights(browser_client, flight):
     response = browser_client.get("/book/FL-001")
     assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_staff_open_any_booking_page(browser_client, flight):
+    from django.contrib.auth.models import User
+
+    order_id = start(browser_client)
+    staff = Client()
+    staff.force_login(User.objects.create_user("ops", password="x", is_staff=True))
+    assert staff.get(f"/booking/{order_id}").status_code == 200
+    plain = Client()
+    plain.force_login(User.objects.create_user("someone", password="x"))
+    assert plain.get(f"/booking/{order_id}").status_code == 403
