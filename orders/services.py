@@ -79,43 +79,28 @@ def select_seats(*, order_id: str, labels: Sequence[str], actor: str, now: dt.da
     wanted = _check_labels(labels)
     now = now or timezone.now()
     try:
-        with transaction.atomic():
-            order = _lock_order(order_id)
-            if _hold_lapsed(order, now):
-                _expire_locked(order, now=now, actor=actor, reason="hold deadline passed")
-                lapsed = True
-            else:
-                lapsed = False
-                _change_selection(order, wanted=wanted, now=now, actor=actor)
+        return _change_unless_lapsed(order_id, now=now, actor=actor,
+                                     change=lambda order: _change_selection(order, wanted=wanted, now=now, actor=actor))
     except IntegrityError:
         # The partial unique index caught a second live hold the locks should have prevented.
         raise SeatsTaken("One of these seats was taken at the same moment. Try again.") from None
-    if lapsed:
-        raise _hold_expired_error(order)
-    return order
 
 
 def cancel_order(*, order_id: str, actor: str, reason: str = "cancelled by the traveller",
                  now: dt.datetime | None = None) -> Order:
     """Cancel an order that has not started paying, releasing its seats."""
     now = now or timezone.now()
-    with transaction.atomic():
-        order = _lock_order(order_id)
-        if _hold_lapsed(order, now):
-            _expire_locked(order, now=now, actor=actor, reason="hold deadline passed")
-            lapsed = True
-        else:
-            lapsed = False
-            from_state = order.state
-            _transition(order, order.cancel, verb="cancel")
-            released = _end_holds(order, now=now, state=HoldState.RELEASED)
-            order.hold_expires_at = None
-            order.save(update_fields=["state", "hold_expires_at", "updated_at"])
-            _record_change(order, action="cancel", from_state=from_state, actor=actor, reason=reason)
-            publish_seat_changes(flight_code=order.flight.code, available=released)
-    if lapsed:
-        raise _hold_expired_error(order)
-    return order
+
+    def cancel(order: Order) -> None:
+        from_state = order.state
+        _transition(order, order.cancel, verb="cancel")
+        released = _end_holds(order, now=now, state=HoldState.RELEASED)
+        order.hold_expires_at = None
+        order.save(update_fields=["state", "hold_expires_at", "updated_at"])
+        _record_change(order, action="cancel", from_state=from_state, actor=actor, reason=reason)
+        publish_seat_changes(flight_code=order.flight.code, available=released)
+
+    return _change_unless_lapsed(order_id, now=now, actor=actor, change=cancel)
 
 
 def expire_order(*, order_id: str, actor: str = "system:expiry", now: dt.datetime | None = None) -> bool:
@@ -175,33 +160,27 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
         raise InvalidInput("The payment code is exactly 5 digits, like 12345. No attempt was used.",
                            code="invalid_payment_code")
     now = now or timezone.now()
-    with transaction.atomic():
-        order = _lock_order(order_id)
-        if _hold_lapsed(order, now):
-            _expire_locked(order, now=now, actor=actor, reason="hold deadline passed")
-            lapsed = True
-        else:
-            lapsed = False
-            if order.state == OrderState.PENDING:
-                raise WrongState("Select seats before paying: the order holds none.", state=order.state)
-            if order.state == OrderState.PROCESSING_PAYMENT:
-                raise WrongState("A payment for this order is already being processed. "
-                                 "Follow GET /orders/{id}/status for its outcome.", state=order.state)
-            _transition(order, order.begin_payment, verb="pay")
-            SeatHold.objects.filter(order=order, state=HoldState.HELD).update(expires_at=None)
-            order.payment_code = code
-            order.payment_status = PaymentStatus.TRYING
-            order.last_payment_error = ""
-            # If the enqueue below is lost (a crash right after commit), the timer loop enqueues it then.
-            order.payment_due_at = _lost_after(now)
-            order.save(update_fields=["state", "payment_code", "payment_status", "last_payment_error",
-                                      "payment_due_at", "updated_at"])
-            _record_change(order, action="submit_payment", from_state=OrderState.SEATS_SELECTED, actor=actor,
-                   reason="payment submitted")
-            _enqueue_payment_on_commit(order.pk)
-    if lapsed:
-        raise _hold_expired_error(order)
-    return order
+
+    def begin(order: Order) -> None:
+        if order.state == OrderState.PENDING:
+            raise WrongState("Select seats before paying: the order holds none.", state=order.state)
+        if order.state == OrderState.PROCESSING_PAYMENT:
+            raise WrongState("A payment for this order is already being processed. "
+                             f"Follow GET /orders/{order.pk}/status for its outcome.", state=order.state)
+        _transition(order, order.begin_payment, verb="pay")
+        SeatHold.objects.filter(order=order, state=HoldState.HELD).update(expires_at=None)
+        order.payment_code = code
+        order.payment_status = PaymentStatus.TRYING
+        order.last_payment_error = ""
+        # If the enqueue below is lost (a crash right after commit), the timer loop enqueues it then.
+        order.payment_due_at = _lost_after(now)
+        order.save(update_fields=["state", "payment_code", "payment_status", "last_payment_error",
+                                  "payment_due_at", "updated_at"])
+        _record_change(order, action="submit_payment", from_state=OrderState.SEATS_SELECTED, actor=actor,
+                       reason="payment submitted")
+        _enqueue_payment_on_commit(order.pk)
+
+    return _change_unless_lapsed(order_id, now=now, actor=actor, change=begin)
 
 
 @dataclass(frozen=True)
@@ -347,6 +326,21 @@ def _check_labels(labels: Sequence[str]) -> list[str]:
         raise InvalidInput(f"Each seat may be listed once; repeated: {', '.join(repeated)}.", code="duplicate_seats",
                            seats=repeated)
     return list(labels)
+
+
+def _change_unless_lapsed(order_id: str, *, now: dt.datetime, actor: str, change) -> Order:
+    """Lock the order and apply `change` to it, unless its hold has lapsed: then expire it (that much is
+    committed) and refuse, so that a late request both sees and causes the expiry."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        lapsed = _hold_lapsed(order, now)
+        if lapsed:
+            _expire_locked(order, now=now, actor=actor, reason="hold deadline passed")
+        else:
+            change(order)
+    if lapsed:
+        raise _hold_expired_error(order)
+    return order
 
 
 def _lock_order(order_id: str) -> Order:
