@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PORT
 
-.PHONY: run test test-postgres bench fuzz migrate seed clean
+.PHONY: run run-cluster test test-postgres bench fuzz migrate seed clean
 
 # The venv is rebuilt whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -23,6 +23,20 @@ seed: migrate
 run: seed
 	@echo "Serving on http://127.0.0.1:$(PORT)  - admin: http://127.0.0.1:$(PORT)/admin/ (Ctrl-C stops)"
 	WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
+
+# Two of each process on PostgreSQL + Redis, as in production (see README, Deployment): web on
+# $(PORT) and $(PORT)+1. CLUSTER_DATABASE_URL is created if missing.
+CLUSTER_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/seatbooking
+CLUSTER_REDIS_URL ?= redis://127.0.0.1:6379/0
+run-cluster: $(VENV)/.installed
+	$(BIN)/python -c "import psycopg, sys; url = sys.argv[1]; name = url.rsplit('/', 1)[1]; \
+	conn = psycopg.connect(url.rsplit('/', 1)[0] + '/postgres', autocommit=True); \
+	conn.execute(f'CREATE DATABASE \"{name}\"') if not conn.execute('SELECT 1 FROM pg_database WHERE datname = %s', [name]).fetchone() else None" $(CLUSTER_DATABASE_URL)
+	DATABASE_URL=$(CLUSTER_DATABASE_URL) $(BIN)/python manage.py migrate --noinput -v0
+	DATABASE_URL=$(CLUSTER_DATABASE_URL) $(BIN)/python manage.py seed_demo
+	@echo "Serving on http://127.0.0.1:$(PORT) and http://127.0.0.1:$$(($(PORT)+1)) (Ctrl-C stops all)"
+	DATABASE_URL=$(CLUSTER_DATABASE_URL) REDIS_URL=$(CLUSTER_REDIS_URL) WEB_PORT=$(PORT) WEB_PORT_2=$$(($(PORT)+1)) \
+	  $(BIN)/honcho start -f Procfile.cluster
 
 test: $(VENV)/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)
