@@ -43,7 +43,7 @@ def start_web(port: int, workers: int = 1, pool: int = 20) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "seatbooking.asgi:application", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--backlog", "4096"],
-        cwd=ROOT, env=env(DB_POOL_MAX_SIZE=str(pool)), start_new_session=True,
+        cwd=ROOT, env=env(DB_POOL_MAX_SIZE=str(pool)), start_new_session=True, stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -1,0 +1,197 @@
+"""Seat holds: over HTTP against the raw database limit, and one hot seat.
+
+HTTP method: uvicorn with WEB_WORKERS processes on PostgreSQL + Redis; an asyncio client on the same
+machine keeps C keep-alive connections busy for DURATION seconds, each with its own order alternating
+between its own two seats (so every request releases one seat and holds another, on distinct seats).
+Raw method: pgbench runs the same transaction (lock the seat row, release the order's hold, insert the
+new hold) with the same C clients for DURATION seconds. The ratio HTTP/raw is the headline.
+Hot seat: HOT_CLIENTS orders ask for the same seat at once; exactly one may win.
+"""
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+
+import psycopg
+
+from bench.common import (DATABASE_URL, env, free_port, machine, percentile, prepare_database, save, start_web,
+                          stop)
+
+LEVELS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "8,32,128").split(",")]
+DURATION = float(os.environ.get("BENCH_DURATION", 10))
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", 2))
+HOT_CLIENTS = int(os.environ.get("BENCH_HOT_CLIENTS", 200))
+FLIGHT = "BENCH-1"
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection sending JSON requests."""
+
+    async def open(self, port: int) -> "Connection":
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
+        return self
+
+    async def request(self, method: str, path: str, body: dict | None = None, token: str | None = None):
+        data = json.dumps(body).encode() if body is not None else b""
+        head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Accept: application/json\r\nContent-Length: {len(data)}\r\n")
+        if token:
+            head += f"Authorization: Bearer {token}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + data)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        payload = await self.reader.readexactly(length)
+        return int(status_line.split()[1]), json.loads(payload or b"null")
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def make_orders(port: int, count: int) -> list[dict]:
+    conn = await Connection().open(port)
+    orders = [(await conn.request("POST", "/orders", {"flightID": FLIGHT}))[1] for _ in range(count)]
+    conn.close()
+    return orders
+
+
+async def http_holds(port: int, clients: int, seats: list[str]) -> dict:
+    orders = await make_orders(port, clients)
+    conns = [await Connection().open(port) for _ in range(clients)]  # fresh: idle ones are closed after 5 s
+    latencies, statuses = [], {}
+    deadline = time.perf_counter() + DURATION
+
+    async def run(i: int, conn: Connection, order: dict) -> None:
+        mine, turn = seats[2 * i: 2 * i + 2], 0
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            status, _ = await conn.request("POST", f"/orders/{order['orderID']}/seats", {"seats": [mine[turn % 2]]},
+                                           order["token"])
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+            turn += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(run(i, c, o) for i, (c, o) in enumerate(zip(conns, orders))))
+    elapsed = time.perf_counter() - started
+    for conn in conns:
+        conn.close()
+    return {"clients": clients, "requests": len(latencies), "per_second": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(percentile(latencies, 50) * 1000, 1), "p99_ms": round(percentile(latencies, 99) * 1000, 1),
+            "statuses": statuses}
+
+
+PGBENCH_SCRIPT = """\\set s random(0, 1)
+BEGIN;
+SELECT id FROM flights_seat WHERE id = :base + :client_id * 2 + :s FOR UPDATE;
+UPDATE orders_seathold SET state = 'RELEASED', ended_at = now() WHERE order_id = 'pgb-' || :client_id AND state = 'HELD';
+INSERT INTO orders_seathold (order_id, seat_id, state, expires_at, created_at) VALUES ('pgb-' || :client_id, :base + :client_id * 2 + :s, 'HELD', now() + interval '15 minutes', now());
+COMMIT;
+"""
+
+
+def raw_holds(asked: int, base_seat_id: int, flight_id: int) -> dict:
+    # PostgreSQL here allows 100 connections: pgbench's clients are capped below that.
+    clients = min(asked, RAW_MAX_CLIENTS)
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        for i in range(clients):
+            conn.execute(
+                "INSERT INTO orders_order (id, flight_id, token_hash, state, payment_code, payment_attempts_used, "
+                "payment_status, last_payment_error, created_at, updated_at) VALUES (%s, %s, '', 'SEATS_SELECTED', "
+                "'', 0, '', '', now(), now()) ON CONFLICT (id) DO NOTHING", [f"pgb-{i}", flight_id])
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write(PGBENCH_SCRIPT)
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    result = subprocess.run(
+        ["pgbench", "-n", "-h", "127.0.0.1", "-U", "postgres", "-f", script.name, "-c", str(clients),
+         "-j", str(min(clients, os.cpu_count() or 2)), "-T", str(int(DURATION)), "-D", f"base={base_seat_id}", name],
+        capture_output=True, text=True, check=True)
+    tps = float(re.search(r"tps = ([\d.]+)", result.stdout).group(1))
+    latency = float(re.search(r"latency average = ([\d.]+) ms", result.stdout).group(1))
+    return {"clients": clients, "per_second": round(tps, 1), "latency_avg_ms": latency}
+
+
+RAW_MAX_CLIENTS = int(os.environ.get("BENCH_RAW_MAX_CLIENTS", 80))
+
+
+async def hot_seat(port: int) -> dict:
+    orders = await make_orders(port, HOT_CLIENTS)
+    conns = [await Connection().open(port) for _ in range(HOT_CLIENTS)]
+    start = asyncio.Event()
+
+    async def ask(conn: Connection, order: dict):
+        await start.wait()
+        begun = time.perf_counter()
+        status, _ = await conn.request("POST", f"/orders/{order['orderID']}/seats", {"seats": ["99L"]}, order["token"])
+        return status, time.perf_counter() - begun
+
+    tasks = [asyncio.create_task(ask(c, o)) for c, o in zip(conns, orders)]
+    await asyncio.sleep(0.2)
+    start.set()
+    results = await asyncio.gather(*tasks)
+    for conn in conns:
+        conn.close()
+    statuses = {}
+    for status, _ in results:
+        statuses[status] = statuses.get(status, 0) + 1
+    latencies = [seconds for _, seconds in results]
+    return {"requests": HOT_CLIENTS, "statuses": statuses, "p99_ms": round(percentile(latencies, 99) * 1000, 1),
+            "exactly_one_winner": statuses.get(200) == 1 and statuses.get(409) == HOT_CLIENTS - 1}
+
+
+def bench_flight() -> tuple[int, int, list[str]]:
+    """A 99 x 12 flight: enough distinct seats for 128 clients x 2, and seat 99L for the hot seat."""
+    subprocess.run([os.sys.executable, "manage.py", "shell", "-c",
+                    "from flights.services import create_flight; from django.utils import timezone; "
+                    f"create_flight(code='{FLIGHT}', origin='X', destination='Y', departs_at=timezone.now(), "
+                    "rows=99, letters='ABCDEFGHJKLM')"], env=env(), check=True)
+    with psycopg.connect(DATABASE_URL) as conn:
+        flight_id = conn.execute("SELECT id FROM flights_flight WHERE code = %s", [FLIGHT]).fetchone()[0]
+        rows = conn.execute("SELECT id, label FROM flights_seat WHERE flight_id = %s ORDER BY id", [flight_id]).fetchall()
+    return flight_id, rows[0][0], [label for _, label in rows]
+
+
+async def main() -> dict:
+    prepare_database()
+    flight_id, base_seat_id, labels = bench_flight()
+    os.environ.update(THROTTLE_CREATE_ORDER="100000000/min", THROTTLE_CHANGE_SEATS="100000000/min")
+    port = free_port()
+    server = start_web(port, workers=WEB_WORKERS, pool=10)
+    try:
+        http = [await http_holds(port, c, labels) for c in LEVELS]
+        hot = await hot_seat(port)
+    finally:
+        stop(server)
+    # The raw run uses seats after the HTTP run's, which are still held.
+    raw = [raw_holds(c, base_seat_id + 2 * max(LEVELS), flight_id) for c in LEVELS]
+    for h, r in zip(http, raw):
+        h["ratio_to_raw"] = round(h["per_second"] / r["per_second"], 3)
+    return {"machine": machine(), "server": f"uvicorn, {WEB_WORKERS} processes, PostgreSQL + Redis",
+            "duration_s": DURATION, "http": http, "raw": raw, "hot_seat": hot, "method": __doc__.strip()}
+
+
+def report(result: dict) -> None:
+    print(f"Seat holds ({result['server']}, {result['machine']['cores']} cores, load on the same machine, "
+          f"{result['duration_s']:g} s per level)")
+    print(f"  {'clients':>8} {'HTTP/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'raw/s':>9} {'(clients)':>9} {'HTTP/raw':>9}")
+    for h, r in zip(result["http"], result["raw"]):
+        print(f"  {h['clients']:>8} {h['per_second']:>9} {h['p50_ms']:>8} {h['p99_ms']:>8} {r['per_second']:>9} "
+              f"{r['clients']:>9} {h['ratio_to_raw']:>9}")
+    hot = result["hot_seat"]
+    print(f"  hot seat: {hot['requests']} at once -> {hot['statuses']}, exactly one winner: "
+          f"{hot['exactly_one_winner']}, p99 {hot['p99_ms']} ms")
+
+
+if __name__ == "__main__":
+    import uvloop
+
+    result = uvloop.run(main())
+    report(result)
+    print(f"  written to {save('holds', result)}")
