@@ -78,7 +78,8 @@ class ScopedThrottle(throttling.ScopedRateThrottle):
     def get_rate(self):
         from django.conf import settings
 
-        return settings.THROTTLE_RATES.get(self.scope)
+        rate = settings.THROTTLE_RATES.get(self.scope)
+        return rate if rate and rate != "off" else None  # "off": no limit, and no cache round trip
 
 
 # Django's own error pages, as JSON for API clients; browsers (Accept: text/html) get the HTML pages.

@@ -38,3 +38,8 @@ def test_seat_changes_and_payments_are_limited(api, flight, monkeypatch):
     assert api.post(pay, {"code": "1"}, format="json", **bearer(created["token"])).status_code == 400
     assert api.post(pay, {"code": "12345"}, format="json", **bearer(created["token"])).status_code == 429
     assert api.get(f"/orders/{created['orderID']}/status", **bearer(created["token"])).json()["Seats"] == ["1B"]
+
+
+def test_a_limit_can_be_switched_off(api, flight, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "create_order": "off"}
+    assert all(api.post("/orders", {"flightID": "FL-001"}, format="json").status_code == 201 for _ in range(5))
