@@ -161,7 +161,8 @@ def bench_flight() -> tuple[int, int, list[str]]:
 async def main() -> dict:
     prepare_database()
     flight_id, base_seat_id, labels = bench_flight()
-    os.environ.update(THROTTLE_CREATE_ORDER="100000000/min", THROTTLE_CHANGE_SEATS="100000000/min")
+    # The load comes from one address: the abuse limits would measure themselves, not the service.
+    os.environ.update(THROTTLE_CREATE_ORDER="off", THROTTLE_CHANGE_SEATS="off")
     port = free_port()
     server = start_web(port, workers=WEB_WORKERS, pool=10)
     try:
