@@ -11,38 +11,31 @@ from orders.models import AuditEntry, Order, OrderState, PaymentAttempt, SeatHol
 from seatbooking.errors import ServiceError
 
 
-class SeatHoldInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class SeatHoldInline(ReadOnlyInline):
     model = SeatHold
-    extra = 0
-    can_delete = False
     readonly_fields = ["seat", "state", "expires_at", "created_at", "ended_at"]
-    fields = readonly_fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
-class PaymentAttemptInline(admin.TabularInline):
+class PaymentAttemptInline(ReadOnlyInline):
     model = PaymentAttempt
-    extra = 0
-    can_delete = False
     readonly_fields = ["number", "outcome", "error", "started_at", "finished_at"]
-    fields = readonly_fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
-class AuditEntryInline(admin.TabularInline):
+class AuditEntryInline(ReadOnlyInline):
     model = AuditEntry
-    extra = 0
-    can_delete = False
     readonly_fields = ["created_at", "action", "from_state", "to_state", "reason", "actor", "details"]
-    fields = readonly_fields
     verbose_name_plural = "audit trail"
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class HoldEndsWithinFilter(admin.SimpleListFilter):

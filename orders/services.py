@@ -103,17 +103,6 @@ def cancel_order(*, order_id: str, actor: str, reason: str = "cancelled by the t
     return _change_unless_lapsed(order_id, now=now, actor=actor, change=cancel)
 
 
-def expire_order(*, order_id: str, actor: str = "system:expiry", now: dt.datetime | None = None) -> bool:
-    """Expire the order if its hold deadline has passed; returns whether it did. Safe to call repeatedly."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        order = _lock_order(order_id)
-        if not _hold_lapsed(order, now):
-            return False
-        _expire_locked(order, now=now, actor=actor, reason="hold deadline passed")
-    return True
-
-
 # --- operators (the admin's actions) -------------------------------------------------------------
 
 

@@ -127,16 +127,16 @@ def test_status_reports_a_lapsed_hold_as_expired_before_any_sweeper(flight):
     assert Order.objects.get(pk=order.pk).state == OrderState.SEATS_SELECTED  # nothing written by a read
 
 
-def test_expire_order_only_expires_lapsed_holds_and_is_idempotent(flight):
+def test_the_expiry_batch_takes_only_lapsed_holds_and_each_once(flight):
     order = make_order(flight)
     order = services.select_seats(order_id=order.pk, labels=["1A"], actor="test")
-    assert services.expire_order(order_id=order.pk, now=order.hold_expires_at - dt.timedelta(seconds=1)) is False
-    assert services.expire_order(order_id=order.pk, now=order.hold_expires_at) is True
-    assert services.expire_order(order_id=order.pk, now=order.hold_expires_at) is False
+    assert services.expire_lapsed_holds(now=order.hold_expires_at - dt.timedelta(seconds=1)) == []
+    assert services.expire_lapsed_holds(now=order.hold_expires_at) == [order.pk]
+    assert services.expire_lapsed_holds(now=order.hold_expires_at) == []
     order.refresh_from_db()
     assert order.state == OrderState.EXPIRED
     assert SeatHold.objects.get(order=order).state == HoldState.EXPIRED
-    assert AuditEntry.objects.filter(order=order, action="expire", actor="system:expiry").count() == 1
+    assert AuditEntry.objects.filter(order=order, action="expire", actor="system:timers").count() == 1
 
 
 def test_cancel_releases_everything_and_then_refuses_changes(flight):
