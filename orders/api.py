@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from orders import services
 from orders.access import authorize_order
 from orders.selectors import get_order, order_status
-from seatbooking.api_errors import ScopedThrottle
+from seatbooking.drf import ScopedThrottle
 from seatbooking.idempotency import idempotent
 from seatbooking.openapi import (CREATED_ORDER, IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, ORDER_ERRORS, THROTTLED,
                                  StatusSerializer, StatusWithMessageSerializer, errors)

@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
-from rest_framework import exceptions, parsers, throttling
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -60,26 +60,6 @@ def json_exception_handler(exc, context):
 def service_error_response(exc: ServiceError) -> JsonResponse:
     """The same JSON error, for the plain Django views that DRF's handler does not cover."""
     return JsonResponse({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status)
-
-
-class JSONParser(parsers.JSONParser):
-    """DRF's parser, plus: a body nested too deeply for Python's decoder is malformed JSON, not a 500."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise exceptions.ParseError("JSON nested too deeply") from None
-
-
-class ScopedThrottle(throttling.ScopedRateThrottle):
-    """DRF's scoped throttle, with rates read from settings.THROTTLE_RATES when a request comes."""
-
-    def get_rate(self):
-        from django.conf import settings
-
-        rate = settings.THROTTLE_RATES.get(self.scope)
-        return rate if rate and rate != "off" else None  # "off": no limit, and no cache round trip
 
 
 # Django's own error pages, as JSON for API clients; browsers (Accept: text/html) get the HTML pages.

@@ -152,7 +152,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["seatbooking.api_errors.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["seatbooking.drf.JSONParser"],
     # Orders authorise by their own token or the creating session (orders/access.py), not DRF users.
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],

@@ -28,6 +28,7 @@ class Processes:
         self.log_dir = log_dir
         self.env: dict[str, str] = {}
         self.running: list[subprocess.Popen] = []
+        self.killed: set[int] = set()
 
     def configure(self, django_settings, **values) -> None:
         """Give the test process and the processes it starts the same settings."""
@@ -59,13 +60,19 @@ class Processes:
 
     def kill(self, process: subprocess.Popen) -> None:
         """SIGKILL the process and its children: a crash, not a shutdown."""
+        self.killed.add(process.pid)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
     def kill_all(self) -> None:
+        """Stop everything; a process that had died on its own fails the test, with its log."""
+        crashed = [p for p in self.running if p.pid not in self.killed and p.poll() not in (None, 0)]
         for process in self.running:
             self.kill(process)
+        if crashed:
+            names = ", ".join(" ".join(p.args[2:4]) for p in crashed)
+            raise AssertionError(f"exited on its own: {names}\n{self.logs()}")
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.log_dir.glob("*.log")))

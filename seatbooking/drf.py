@@ -1,0 +1,27 @@
+"""DRF classes named in settings.REST_FRAMEWORK or by API views.
+
+Kept apart from api_errors (which imports rest_framework.views): rest_framework.views reads
+DEFAULT_PARSER_CLASSES when it is first imported, so a parser living in a module that imports
+rest_framework.views is a circular import whenever that module happens to be imported first.
+"""
+
+from django.conf import settings
+from rest_framework import exceptions, parsers, throttling
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's parser, plus: a body nested too deeply for Python's decoder is malformed JSON, not a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON nested too deeply") from None
+
+
+class ScopedThrottle(throttling.ScopedRateThrottle):
+    """DRF's scoped throttle, with rates read from settings.THROTTLE_RATES when a request comes."""
+
+    def get_rate(self):
+        rate = settings.THROTTLE_RATES.get(self.scope)
+        return rate if rate and rate != "off" else None  # "off": no limit, and no cache round trip
