@@ -52,6 +52,7 @@ fuzz: $(VENV)/.installed
 # Benchmarks on the local PostgreSQL + Redis (a database of their own); results in var/bench/*.json.
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.holds
+	$(BIN)/python -m bench.flow
 	$(BIN)/python -m bench.streams
 
 clean:

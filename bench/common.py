@@ -1,5 +1,6 @@
 """Shared parts of the benchmarks: a PostgreSQL database of their own, server processes, results."""
 
+import asyncio
 import json
 import os
 import socket
@@ -33,17 +34,81 @@ def prepare_database() -> None:
                        stdout=subprocess.DEVNULL)
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection sending JSON requests."""
+
+    async def open(self, port: int) -> "Connection":
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
+        return self
+
+    async def request(self, method: str, path: str, body: dict | None = None, token: str | None = None):
+        data = json.dumps(body).encode() if body is not None else b""
+        head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Accept: application/json\r\nContent-Length: {len(data)}\r\n")
+        if token:
+            head += f"Authorization: Bearer {token}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + data)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        payload = await self.reader.readexactly(length)
+        return int(status_line.split()[1]), json.loads(payload or b"null")
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def make_orders(port: int, flight: str, count: int, connections: int = 8) -> list[dict]:
+    """`count` new orders on `flight` (each with its orderID and token), made over a few connections."""
+    conns = [await Connection().open(port) for _ in range(min(connections, count))]
+    made: list[dict] = []
+
+    async def make(conn: Connection, n: int) -> None:
+        for _ in range(n):
+            status, body = await conn.request("POST", "/orders", {"flightID": flight})
+            assert status == 201, body
+            made.append(body)
+
+    await asyncio.gather(*(make(c, count // len(conns) + (i < count % len(conns))) for i, c in enumerate(conns)))
+    for conn in conns:
+        conn.close()
+    return made
+
+
+def bench_flight(code: str) -> tuple[int, int, list[str]]:
+    """A 99 x 12 flight (1,188 seats): returns its id, its first seat's id and its labels in id order."""
+    import psycopg
+
+    subprocess.run([sys.executable, "manage.py", "shell", "--no-imports", "-c",
+                    "from flights.services import create_flight; from django.utils import timezone; "
+                    f"create_flight(code='{code}', origin='X', destination='Y', departs_at=timezone.now(), "
+                    "rows=99, letters='ABCDEFGHJKLM')"], cwd=ROOT, env=env(), check=True)
+    with psycopg.connect(DATABASE_URL) as conn:
+        flight_id = conn.execute("SELECT id FROM flights_flight WHERE code = %s", [code]).fetchone()[0]
+        rows = conn.execute("SELECT id, label FROM flights_seat WHERE flight_id = %s ORDER BY id", [flight_id]).fetchall()
+    return flight_id, rows[0][0], [label for _, label in rows]
+
+
+def start_manage(command: str, **extra_env: str) -> subprocess.Popen:
+    """A background process of the service (qcluster, run_timers) on the benchmark database."""
+    return subprocess.Popen([sys.executable, "manage.py", command], cwd=ROOT, env=env(**extra_env),
+                            start_new_session=True, stdout=subprocess.DEVNULL)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def start_web(port: int, workers: int = 1, pool: int = 20) -> subprocess.Popen:
+def start_web(port: int, workers: int = 1, pool: int = 20, **extra_env: str) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "seatbooking.asgi:application", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--backlog", "4096"],
-        cwd=ROOT, env=env(DB_POOL_MAX_SIZE=str(pool)), start_new_session=True, stdout=subprocess.DEVNULL,
+        cwd=ROOT, env=env(DB_POOL_MAX_SIZE=str(pool), **extra_env), start_new_session=True, stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -9,7 +9,6 @@ Hot seat: HOT_CLIENTS orders ask for the same seat at once; exactly one may win.
 """
 
 import asyncio
-import json
 import os
 import re
 import subprocess
@@ -18,8 +17,8 @@ import time
 
 import psycopg
 
-from bench.common import (DATABASE_URL, env, free_port, machine, percentile, prepare_database, save, start_web,
-                          stop)
+from bench.common import (DATABASE_URL, Connection, bench_flight, free_port, machine, make_orders, percentile,
+                          prepare_database, save, start_web, stop)
 
 LEVELS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "8,32,128").split(",")]
 DURATION = float(os.environ.get("BENCH_DURATION", 10))
@@ -28,42 +27,8 @@ HOT_CLIENTS = int(os.environ.get("BENCH_HOT_CLIENTS", 200))
 FLIGHT = "BENCH-1"
 
 
-class Connection:
-    """One keep-alive HTTP/1.1 connection sending JSON requests."""
-
-    async def open(self, port: int) -> "Connection":
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
-        return self
-
-    async def request(self, method: str, path: str, body: dict | None = None, token: str | None = None):
-        data = json.dumps(body).encode() if body is not None else b""
-        head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                f"Accept: application/json\r\nContent-Length: {len(data)}\r\n")
-        if token:
-            head += f"Authorization: Bearer {token}\r\n"
-        self.writer.write(head.encode() + b"\r\n" + data)
-        await self.writer.drain()
-        status_line = await self.reader.readline()
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        payload = await self.reader.readexactly(length)
-        return int(status_line.split()[1]), json.loads(payload or b"null")
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-async def make_orders(port: int, count: int) -> list[dict]:
-    conn = await Connection().open(port)
-    orders = [(await conn.request("POST", "/orders", {"flightID": FLIGHT}))[1] for _ in range(count)]
-    conn.close()
-    return orders
-
-
 async def http_holds(port: int, clients: int, seats: list[str]) -> dict:
-    orders = await make_orders(port, clients)
+    orders = await make_orders(port, FLIGHT, clients)
     conns = [await Connection().open(port) for _ in range(clients)]  # fresh: idle ones are closed after 5 s
     latencies, statuses = [], {}
     deadline = time.perf_counter() + DURATION
@@ -122,7 +87,7 @@ RAW_MAX_CLIENTS = int(os.environ.get("BENCH_RAW_MAX_CLIENTS", 80))
 
 
 async def hot_seat(port: int) -> dict:
-    orders = await make_orders(port, HOT_CLIENTS)
+    orders = await make_orders(port, FLIGHT, HOT_CLIENTS)
     conns = [await Connection().open(port) for _ in range(HOT_CLIENTS)]
     start = asyncio.Event()
 
@@ -146,21 +111,9 @@ async def hot_seat(port: int) -> dict:
             "exactly_one_winner": statuses.get(200) == 1 and statuses.get(409) == HOT_CLIENTS - 1}
 
 
-def bench_flight() -> tuple[int, int, list[str]]:
-    """A 99 x 12 flight: enough distinct seats for 128 clients x 2, and seat 99L for the hot seat."""
-    subprocess.run([os.sys.executable, "manage.py", "shell", "-c",
-                    "from flights.services import create_flight; from django.utils import timezone; "
-                    f"create_flight(code='{FLIGHT}', origin='X', destination='Y', departs_at=timezone.now(), "
-                    "rows=99, letters='ABCDEFGHJKLM')"], env=env(), check=True)
-    with psycopg.connect(DATABASE_URL) as conn:
-        flight_id = conn.execute("SELECT id FROM flights_flight WHERE code = %s", [FLIGHT]).fetchone()[0]
-        rows = conn.execute("SELECT id, label FROM flights_seat WHERE flight_id = %s ORDER BY id", [flight_id]).fetchall()
-    return flight_id, rows[0][0], [label for _, label in rows]
-
-
 async def main() -> dict:
     prepare_database()
-    flight_id, base_seat_id, labels = bench_flight()
+    flight_id, base_seat_id, labels = bench_flight(FLIGHT)
     # The load comes from one address: the abuse limits would measure themselves, not the service.
     os.environ.update(THROTTLE_CREATE_ORDER="off", THROTTLE_CHANGE_SEATS="off")
     port = free_port()

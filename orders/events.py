@@ -1,6 +1,6 @@
 """What the order and flight channels say. Called by services inside the transaction of each change."""
 
-from seatbooking.eventbus import publish
+from seatbooking.eventbus import publish, publish_many
 
 
 def order_channel(order_id: str) -> str:
@@ -14,6 +14,11 @@ def flight_channel(flight_code: str) -> str:
 def publish_order_status(status: dict) -> None:
     """The order's whole status object, the same JSON as GET /orders/{id}/status."""
     publish(order_channel(status["OrderID"]), "status", status)
+
+
+def publish_order_statuses(statuses: list[dict]) -> None:
+    """Many orders' status objects at once (a batch of expiries), in as few statements as the database allows."""
+    publish_many([(order_channel(status["OrderID"]), "status", status) for status in statuses])
 
 
 def publish_seat_changes(*, flight_code: str, available=(), held=(), confirmed=()) -> None:

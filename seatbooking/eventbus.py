@@ -19,7 +19,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from asgiref.sync import sync_to_async
@@ -44,12 +44,26 @@ REDIS_PUBSUB_CHANNEL = "events_channel"
 
 def publish(channel: str, event_type: str, payload: dict) -> None:
     """Store an event with the current transaction; deliver it once that commits (never if it rolls back)."""
+    publish_many([(channel, event_type, payload)])
+
+
+def publish_many(events: Sequence[tuple[str, str, dict]]) -> None:
+    """`publish` for many events at once (a batch of expiries): one statement on PostgreSQL, however many."""
     assert connection.in_atomic_block, "publish inside the transaction of the change it reports"
-    data = json.dumps(payload, separators=(",", ":"))
-    event = get_storage().append_event(channel, event_type, data)
+    stored = get_storage().append_events(
+        [(channel, event_type, json.dumps(payload, separators=(",", ":"))) for channel, event_type, payload in events]
+    )
     if settings.REDIS_URL:
-        message = json.dumps({"channel": channel, "event_type": event_type, "data": data, "pub_id": str(event.id)})
-        transaction.on_commit(lambda: _redis(settings.REDIS_URL).publish(REDIS_PUBSUB_CHANNEL, message))
+        messages = [json.dumps({"channel": e.channel, "event_type": e.type, "data": e.data, "pub_id": str(e.id)})
+                    for e in stored]
+        transaction.on_commit(lambda: _publish_on_redis(messages))
+
+
+def _publish_on_redis(messages: list[str]) -> None:
+    pipeline = _redis(settings.REDIS_URL).pipeline(transaction=False)  # one round trip for the lot
+    for message in messages:
+        pipeline.publish(REDIS_PUBSUB_CHANNEL, message)
+    pipeline.execute()
 
 
 @lru_cache(maxsize=4)
@@ -66,15 +80,59 @@ def release_connection() -> None:
 
 
 class EventStorage(StorageBase):
-    """django-eventstream storage on its own Event/EventCounter tables, in two statements per event.
+    """django-eventstream storage on its own Event/EventCounter tables: on PostgreSQL one statement for
+    any number of events, elsewhere two per event.
 
     `data` is stored as the JSON text that goes on the wire.
     """
 
     def append_event(self, channel: str, event_type: str, data: str) -> Event:
-        eid = self._next_id(channel)
-        es_models.Event.objects.bulk_create([es_models.Event(channel=channel, type=event_type, data=data, eid=eid)])
-        return Event(channel, event_type, data, id=eid)
+        return self.append_events([(channel, event_type, data)])[0]
+
+    def append_events(self, events: Sequence[tuple[str, str, str]]) -> list[Event]:
+        """Store (channel, type, data) events; per channel, ids follow the given order and commit order."""
+        ids = self._append_postgresql(events) if connection.vendor == "postgresql" else {}
+        missing = [event for event in events if event[0] not in ids]  # SQLite: all; PostgreSQL: new channels
+        if missing:
+            new_ids = [self._next_id(channel) for channel, _type, _data in missing]
+            es_models.Event.objects.bulk_create([es_models.Event(channel=channel, type=event_type, data=data, eid=eid)
+                                                 for (channel, event_type, data), eid in zip(missing, new_ids)])
+            for (channel, _type, _data), eid in zip(missing, new_ids):
+                ids.setdefault(channel, []).append(eid)
+        return [Event(channel, event_type, data, id=eid)
+                for (channel, event_type, data), eid in zip(events, self._ids_for(events, ids))]
+
+    @staticmethod
+    def _ids_for(events, ids: dict[str, list[int]]) -> list[int]:
+        """Hand each channel's ids (ascending) to its events in order."""
+        queues = {channel: sorted(values, reverse=True) for channel, values in ids.items()}
+        return [queues[channel].pop() for channel, _type, _data in events]
+
+    def _append_postgresql(self, events: Sequence[tuple[str, str, str]]) -> dict[str, list[int]]:
+        """Bump the counters (locked in name order, so that batches cannot deadlock) and insert the events,
+        in one statement. Channels without a counter row yet are left out."""
+        counter, event = es_models.EventCounter._meta.db_table, es_models.Event._meta.db_table
+        channels, types, data = (list(column) for column in zip(*events))
+        now = timezone.now()
+        sql = f"""
+            WITH wanted AS (SELECT name, count(*) AS n FROM unnest(%s::text[]) AS name GROUP BY name),
+            locked AS (SELECT name FROM {counter} WHERE name IN (SELECT name FROM wanted) ORDER BY name FOR UPDATE),
+            bumped AS (
+                UPDATE {counter} AS c SET value = c.value + w.n, updated = %s FROM wanted AS w
+                WHERE c.name = w.name AND c.name IN (SELECT name FROM locked)
+                RETURNING c.name, c.value - w.n AS before
+            )
+            INSERT INTO {event} (channel, type, data, eid, created)
+            SELECT e.channel, e.type, e.data, b.before + row_number() OVER (PARTITION BY e.channel ORDER BY e.ord), %s
+            FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS e(channel, type, data, ord)
+            JOIN bumped AS b ON b.name = e.channel
+            RETURNING channel, eid"""
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [channels, now, now, channels, types, data])
+            ids: dict[str, list[int]] = {}
+            for channel, eid in cursor.fetchall():
+                ids.setdefault(channel, []).append(eid)
+        return ids
 
     def _next_id(self, channel: str) -> int:
         # The counter row stays locked until the change commits: per channel, ids follow commit order.
