@@ -84,7 +84,7 @@ class SelectSeatsView(APIView):
         access = authorize_order(request, order_id)
         data = _valid(self.SelectSeatsInput, request)
         order = services.select_seats(order_id=access.order_id, labels=data["seats"], actor=access.actor)
-        return Response({"status": "seats updated", **order_status(order=order)})
+        return Response({"status": "seats updated", **order.published_status})
 
 
 class PayView(APIView):
@@ -115,7 +115,7 @@ class PayView(APIView):
     def pay(self, request, access):
         data = _valid(self.PaymentInput, request)
         order = services.submit_payment(order_id=access.order_id, code=data["code"], actor=access.actor)
-        return Response({"status": "payment submitted", **order_status(order=order)}, status=202)
+        return Response({"status": "payment submitted", **order.published_status}, status=202)
 
 
 class OrderStatusView(APIView):
@@ -135,7 +135,7 @@ class CancelOrderView(APIView):
     def post(self, request, order_id: str):
         access = authorize_order(request, order_id)
         order = services.cancel_order(order_id=access.order_id, actor=access.actor)
-        return Response(order_status(order=order))
+        return Response(order.published_status)
 
 
 def _valid(serializer_class, request) -> dict:

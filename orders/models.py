@@ -42,6 +42,10 @@ class Order(FSMModelMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Not stored: the status object that the change just made through orders.services published, as
+    # committed. Views answer with it instead of reading the order again.
+    published_status: dict | None = None
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
@@ -28,7 +28,7 @@ from flights.models import Seat
 from flights.selectors import get_flight
 from orders.access import hash_token
 from orders.selectors import order_status
-from orders.events import publish_order_status, publish_order_statuses, publish_seat_changes
+from orders.events import publish_order_status, publish_order_statuses, publish_seat_changes, sorted_labels
 from orders.gateway import ChargeResult
 from orders.models import (AttemptOutcome, AuditEntry, HoldState, Order, OrderState, PaymentAttempt, PaymentStatus,
                            SeatHold)
@@ -78,6 +78,9 @@ def select_seats(*, order_id: str, labels: Sequence[str], actor: str, now: dt.da
     """
     wanted = _check_labels(labels)
     now = now or timezone.now()
+    taken = _visibly_taken(order_id=order_id, labels=wanted, now=now)
+    if taken:
+        raise _seats_taken_error(taken)
     try:
         return _change_unless_lapsed(order_id, now=now, actor=actor,
                                      change=lambda order: _change_selection(order, wanted=wanted, now=now, actor=actor))
@@ -387,9 +390,7 @@ def _change_selection(order: Order, *, wanted: list[str], now: dt.datetime, acto
     wanted_ids = {s.pk for s in wanted_seats}
     taken = [h for h in others if h.seat_id in wanted_ids and _counts(h, now)]
     if taken:
-        labels = [s.label for s in wanted_seats if s.pk in {h.seat_id for h in taken}]
-        raise SeatsTaken(f"Seat{'s' if len(labels) > 1 else ''} {', '.join(labels)} "
-                         f"{'are' if len(labels) > 1 else 'is'} already taken. Choose other seats.", seats=labels)
+        raise _seats_taken_error([s.label for s in wanted_seats if s.pk in {h.seat_id for h in taken}])
 
     lapsed_of_others = [h.pk for h in others if h.seat_id in wanted_ids]
     if lapsed_of_others:
@@ -420,6 +421,34 @@ def _change_selection(order: Order, *, wanted: list[str], now: dt.datetime, acto
     publish_seat_changes(flight_code=order.flight.code, available=released, held=[s.label for s in new])
 
 
+def _visibly_taken(*, order_id: str, labels: list[str], now: dt.datetime) -> list[str]:
+    """Wanted seats that another order holds live or has booked, as committed right now, read without locks.
+
+    When many buyers race for one seat, the losers are refused here, without queueing on the seat's lock.
+    Refusing on a committed live hold is always right (the seat was taken at that moment); anything this
+    read misses, the locked check in _change_selection still catches. It refuses only where the locked
+    path would answer seats_taken too: every label exists, and the order may change seats and has not lapsed.
+    """
+    if not labels:
+        return []
+    eligible = (Order.objects.filter(pk=order_id, state__in=(OrderState.PENDING, OrderState.SEATS_SELECTED))
+                .exclude(state=OrderState.SEATS_SELECTED, hold_expires_at__lte=now))
+    live_elsewhere = (SeatHold.objects.filter(seat=OuterRef("pk")).exclude(order_id=order_id)
+                      .filter(Q(state=HoldState.CONFIRMED) | Q(state=HoldState.HELD, expires_at__isnull=True)
+                              | Q(state=HoldState.HELD, expires_at__gt=now)))
+    rows = list(Seat.objects.filter(flight__orders__in=eligible, label__in=labels)
+                .values_list("label", Exists(live_elsewhere)))
+    if len(rows) != len(labels):
+        return []
+    return sorted_labels(label for label, taken in rows if taken)
+
+
+def _seats_taken_error(labels: list[str]) -> SeatsTaken:
+    many = len(labels) > 1
+    return SeatsTaken(f"Seat{'s' if many else ''} {', '.join(labels)} {'are' if many else 'is'} already taken. "
+                      "Choose other seats.", seats=labels)
+
+
 def _counts(hold: SeatHold, now: dt.datetime) -> bool:
     """Whether a hold still has its seat at `now` (a lapsed HELD row does not)."""
     return hold.state == HoldState.CONFIRMED or hold.expires_at is None or hold.expires_at > now
@@ -448,7 +477,8 @@ def _record_change(order: Order, *, action: str, from_state: str, actor: str, re
     """The audit row and the order's status event that every change writes. `seats`, if known, saves a query."""
     AuditEntry.objects.create(order=order, action=action, from_state=from_state, to_state=order.state,
                               actor=actor, reason=reason, details=details or {})
-    publish_order_status(order_status(order=order, seats=seats))
+    order.published_status = order_status(order=order, seats=seats)
+    publish_order_status(order.published_status)
     _log_on_commit(order, action=action, transition=f"{from_state or 'none'}->{order.state}", actor=actor,
                    reason=reason)
 

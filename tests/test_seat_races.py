@@ -100,6 +100,7 @@ def test_control_without_lock_and_constraint_double_holds(flight, monkeypatch):
         return list(Seat.objects.filter(asked | Q(pk__in=held_now)).order_by("id"))
 
     monkeypatch.setattr(services, "lock_seats", lock_nothing)
+    monkeypatch.setattr(services, "_visibly_taken", lambda **kwargs: [])  # the early refusal, too
     constraint = next(c for c in SeatHold._meta.constraints if c.name == "one_live_hold_per_seat")
     with connection.schema_editor() as editor:
         editor.remove_constraint(SeatHold, constraint)
@@ -111,3 +112,58 @@ def test_control_without_lock_and_constraint_double_holds(flight, monkeypatch):
             editor.add_constraint(SeatHold, constraint)
     print(f"control: seats held twice: {sorted(result.double_held_seats)}; statuses {dict(result.statuses)}")
     assert result.double_held_seats, "the race never showed: the protected test cannot fail"
+
+
+@pytest.fixture
+def seat_locked_elsewhere(flight):
+    """Seat 1A held by one order, and its row lock held by another transaction (a change in progress)."""
+    import threading
+
+    from django.db import transaction
+
+    from flights.models import Seat
+
+    holder, _ = services.create_order(flight_code=flight.code, actor="test")
+    services.select_seats(order_id=holder.pk, labels=["1A"], actor="test")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock():
+        try:
+            with transaction.atomic():
+                Seat.objects.select_for_update().get(flight=flight, label="1A")
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold_the_lock)
+    thread.start()
+    assert locked.wait(5)
+    with connection.cursor() as cursor:  # waiting for that lock now fails at once instead of blocking
+        cursor.execute("SET lock_timeout = '200ms'")
+    yield
+    release.set()
+    thread.join()
+    with connection.cursor() as cursor:
+        cursor.execute("RESET lock_timeout")
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_seat_visibly_taken_is_refused_without_queueing_for_its_lock(flight, seat_locked_elsewhere):
+    """Under a hot seat, the losers must not line up behind the seat's lock one by one."""
+    buyer, _ = services.create_order(flight_code=flight.code, actor="test")
+    with pytest.raises(services.SeatsTaken) as refused:
+        services.select_seats(order_id=buyer.pk, labels=["1A"], actor="test")
+    assert refused.value.extra["seats"] == ["1A"]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_control_without_the_unlocked_read_the_loser_waits_for_the_lock(flight, seat_locked_elsewhere, monkeypatch):
+    from django.db import OperationalError
+
+    monkeypatch.setattr(services, "_visibly_taken", lambda **kwargs: [])
+    buyer, _ = services.create_order(flight_code=flight.code, actor="test")
+    with pytest.raises(OperationalError, match="lock timeout"):
+        services.select_seats(order_id=buyer.pk, labels=["1A"], actor="test")
