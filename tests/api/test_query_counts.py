@@ -1,0 +1,56 @@
+"""Statements per request on the hot paths, pinned: a change that adds one shows up here (README, Performance).
+
+Counted on PostgreSQL (SQLite stores each event in two statements instead of one). BEGIN and COMMIT count.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from orders import services
+
+pytestmark = pytest.mark.postgres_only
+
+
+def statements(client, method: str, path: str, body=None, token: str | None = None) -> tuple[int, int]:
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    with CaptureQueriesContext(connection) as queries:
+        response = getattr(client, method)(path, body, format="json", **headers)
+    return response.status_code, len(queries)
+
+
+@pytest.fixture
+def order_with_seats(flight):
+    order, token = services.create_order(flight_code=flight.code, actor="test")
+    services.select_seats(order_id=order.pk, labels=["1A", "1B"], actor="test")
+    return order, token
+
+
+def test_a_seat_change_costs_14_statements_however_many_seats(api, order_with_seats):
+    order, token = order_with_seats
+    # token check, early taken-seat check, BEGIN, lock order, lock seats, read their holds, release
+    # dropped seats, extend kept ones, hold new ones, save order, audit row, order event, flight event, COMMIT
+    assert statements(api, "post", f"/orders/{order.pk}/seats", {"seats": ["1A", "2C"]}, token) == (200, 14)
+    more = ["1A", "3A", "3B", "3C", "4A", "4B"]
+    assert statements(api, "post", f"/orders/{order.pk}/seats", {"seats": more}, token) == (200, 14)
+
+
+def test_a_refused_seat_costs_2_statements(api, flight, order_with_seats):
+    other, token = services.create_order(flight_code=flight.code, actor="test")
+    assert statements(api, "post", f"/orders/{other.pk}/seats", {"seats": ["1A"]}, token) == (409, 2)
+
+
+def test_status_costs_3_statements_however_many_seats(api, flight, order_with_seats):
+    order, token = order_with_seats
+    assert statements(api, "get", f"/orders/{order.pk}/status", token=token) == (200, 3)
+    services.select_seats(order_id=order.pk, labels=["1A", "1B", "2A", "2B", "3A", "3B"], actor="test")
+    assert statements(api, "get", f"/orders/{order.pk}/status", token=token) == (200, 3)
+
+
+def test_the_seat_map_costs_one_statement_however_many_holds(api, flight, order_with_seats):
+    status, few = statements(api, "get", f"/flights/{flight.code}")
+    for row in range(2, 6):
+        order, _ = services.create_order(flight_code=flight.code, actor="test")
+        services.select_seats(order_id=order.pk, labels=[f"{row}{letter}" for letter in "ABC"], actor="test")
+    assert (status, few) == statements(api, "get", f"/flights/{flight.code}") == (200, 1)
+    assert statements(api, "get", f"/flights/{flight.code}/available-seats")[0] == 200
