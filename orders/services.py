@@ -441,8 +441,9 @@ def _visibly_taken(*, order_id: str, labels: list[str], now: dt.datetime) -> lis
         FROM {Order._meta.db_table} o JOIN {Seat._meta.db_table} s ON s.flight_id = o.flight_id
         WHERE o.id = %s AND s.label IN ({", ".join(["%s"] * len(labels))})
           AND (o.state = %s OR (o.state = %s AND (o.hold_expires_at IS NULL OR o.hold_expires_at > %s)))"""
-    params = [HoldState.CONFIRMED, HoldState.HELD, now, order_id, *labels, OrderState.PENDING,
-              OrderState.SEATS_SELECTED, now]
+    at = connection.ops.adapt_datetimefield_value(now)  # as the ORM would write it (SQLite compares text)
+    params = [HoldState.CONFIRMED, HoldState.HELD, at, order_id, *labels, OrderState.PENDING,
+              OrderState.SEATS_SELECTED, at]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

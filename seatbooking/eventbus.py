@@ -56,7 +56,8 @@ def publish_many(events: Sequence[tuple[str, str, dict]]) -> None:
     if settings.REDIS_URL:
         messages = [json.dumps({"channel": e.channel, "event_type": e.type, "data": e.data, "pub_id": str(e.id)})
                     for e in stored]
-        transaction.on_commit(lambda: _publish_on_redis(messages))
+        # robust: the change is committed whatever Redis says; the other on-commit work must still run.
+        transaction.on_commit(lambda: _publish_on_redis(messages), robust=True)
 
 
 def _publish_on_redis(messages: list[str]) -> None:
@@ -91,14 +92,19 @@ class EventStorage(StorageBase):
 
     def append_events(self, events: Sequence[tuple[str, str, str]]) -> list[Event]:
         """Store (channel, type, data) events; per channel, ids follow the given order and commit order."""
+        if not events:
+            return []
         ids = self._append_postgresql(events) if connection.vendor == "postgresql" else {}
         missing = [event for event in events if event[0] not in ids]  # SQLite: all; PostgreSQL: new channels
         if missing:
-            new_ids = [self._next_id(channel) for channel, _type, _data in missing]
+            counts: dict[str, int] = {}
+            for channel, _type, _data in missing:
+                counts[channel] = counts.get(channel, 0) + 1
+            for channel in sorted(counts):  # counters in name order, as above: batches cannot deadlock
+                ids[channel] = [self._next_id(channel) for _ in range(counts[channel])]
             es_models.Event.objects.bulk_create([es_models.Event(channel=channel, type=event_type, data=data, eid=eid)
-                                                 for (channel, event_type, data), eid in zip(missing, new_ids)])
-            for (channel, _type, _data), eid in zip(missing, new_ids):
-                ids.setdefault(channel, []).append(eid)
+                                                 for (channel, event_type, data), eid
+                                                 in zip(missing, self._ids_for(missing, ids))])
         return [Event(channel, event_type, data, id=eid)
                 for (channel, event_type, data), eid in zip(events, self._ids_for(events, ids))]
 

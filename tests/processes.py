@@ -61,9 +61,11 @@ class Processes:
     def kill(self, process: subprocess.Popen) -> None:
         """SIGKILL the process and its children: a crash, not a shutdown."""
         self.killed.add(process.pid)
-        if process.poll() is None:
+        try:  # the whole group, even if its leader is gone: a cluster's workers may outlive it
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        except ProcessLookupError:
+            pass
+        process.wait()
 
     def kill_all(self) -> None:
         """Stop everything; a process that had died on its own fails the test, with its log."""

@@ -48,3 +48,15 @@ def test_expiring_a_batch_costs_the_same_statements_for_3_orders_as_for_30(fligh
 
     settings.HOLD_EXTENSION_CAP_SECONDS = 10**9
     assert expire_batch(3) == expire_batch(30)
+
+
+def test_an_empty_batch_stores_nothing(db):
+    assert get_storage().append_events([]) == []
+    publish_many([])
+    assert not es_models.Event.objects.exists()
+
+
+def test_new_channels_in_a_batch_start_at_one(db):
+    events = get_storage().append_events([("new-y", "t", "1"), ("new-x", "t", "2"), ("new-y", "t", "3")])
+    assert [(e.channel, e.id) for e in events] == [("new-y", 1), ("new-x", 1), ("new-y", 2)]
+    assert stored("new-y") == [(1, "1"), (2, "3")]
