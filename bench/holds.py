@@ -11,14 +11,15 @@ Hot seat: HOT_CLIENTS orders ask for the same seat at once; exactly one may win.
 import asyncio
 import os
 import re
+import resource
 import subprocess
 import tempfile
 import time
 
 import psycopg
 
-from bench.common import (DATABASE_URL, Connection, bench_flight, free_port, machine, make_orders, percentile,
-                          prepare_database, save, start_web, stop)
+from bench.common import (DATABASE_URL, Connection, bench_flight, children, cpu_seconds, free_port, machine,
+                          machine_cpu_seconds, make_orders, percentile, prepare_database, save, start_web, stop)
 
 LEVELS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "8,32,128").split(",")]
 DURATION = float(os.environ.get("BENCH_DURATION", 10))
@@ -27,10 +28,11 @@ HOT_CLIENTS = int(os.environ.get("BENCH_HOT_CLIENTS", 200))
 FLIGHT = "BENCH-1"
 
 
-async def http_holds(port: int, clients: int, seats: list[str]) -> dict:
+async def http_holds(port: int, web_pids: list[int], clients: int, seats: list[str]) -> dict:
     orders = await make_orders(port, FLIGHT, clients)
     conns = [await Connection().open(port) for _ in range(clients)]  # fresh: idle ones are closed after 5 s
     latencies, statuses = [], {}
+    web_cpu, all_cpu, client_cpu = cpu_seconds(web_pids), machine_cpu_seconds(), time.process_time()
     deadline = time.perf_counter() + DURATION
 
     async def run(i: int, conn: Connection, order: dict) -> None:
@@ -46,11 +48,16 @@ async def http_holds(port: int, clients: int, seats: list[str]) -> dict:
     started = time.perf_counter()
     await asyncio.gather(*(run(i, c, o) for i, (c, o) in enumerate(zip(conns, orders))))
     elapsed = time.perf_counter() - started
+    web_cpu, all_cpu = cpu_seconds(web_pids) - web_cpu, machine_cpu_seconds() - all_cpu
+    client_cpu = time.process_time() - client_cpu
     for conn in conns:
         conn.close()
-    return {"clients": clients, "requests": len(latencies), "per_second": round(len(latencies) / elapsed, 1),
+    n = len(latencies)
+    return {"clients": clients, "requests": n, "per_second": round(n / elapsed, 1),
             "p50_ms": round(percentile(latencies, 50) * 1000, 1), "p99_ms": round(percentile(latencies, 99) * 1000, 1),
-            "statuses": statuses}
+            "statuses": statuses, "cpu_ms_per_request": {
+                "web": round(web_cpu / n * 1000, 2), "client": round(client_cpu / n * 1000, 2),
+                "rest": round((all_cpu - web_cpu - client_cpu) / n * 1000, 2)}}  # PostgreSQL, Redis, the OS
 
 
 PGBENCH_SCRIPT = """\\set s random(0, 1)
@@ -74,13 +81,23 @@ def raw_holds(asked: int, base_seat_id: int, flight_id: int) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         script.write(PGBENCH_SCRIPT)
     name = DATABASE_URL.rsplit("/", 1)[1]
+    all_cpu, client_cpu = machine_cpu_seconds(), _children_cpu()
     result = subprocess.run(
         ["pgbench", "-n", "-h", "127.0.0.1", "-U", "postgres", "-f", script.name, "-c", str(clients),
          "-j", str(min(clients, os.cpu_count() or 2)), "-T", str(int(DURATION)), "-D", f"base={base_seat_id}", name],
         capture_output=True, text=True, check=True)
     tps = float(re.search(r"tps = ([\d.]+)", result.stdout).group(1))
     latency = float(re.search(r"latency average = ([\d.]+) ms", result.stdout).group(1))
-    return {"clients": clients, "per_second": round(tps, 1), "latency_avg_ms": latency}
+    transactions = int(re.search(r"number of transactions actually processed: (\d+)", result.stdout).group(1))
+    all_cpu, client_cpu = machine_cpu_seconds() - all_cpu, _children_cpu() - client_cpu
+    return {"clients": clients, "per_second": round(tps, 1), "latency_avg_ms": latency,
+            "cpu_ms_per_transaction": {"pgbench": round(client_cpu / transactions * 1000, 2),
+                                       "rest": round((all_cpu - client_cpu) / transactions * 1000, 2)}}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 RAW_MAX_CLIENTS = int(os.environ.get("BENCH_RAW_MAX_CLIENTS", 80))
@@ -121,7 +138,8 @@ async def main() -> dict:
     try:
         # Each level on seats of its own: the previous level's orders still hold theirs.
         starts = [2 * sum(LEVELS[:i]) for i in range(len(LEVELS))]
-        http = [await http_holds(port, c, labels[start:]) for c, start in zip(LEVELS, starts)]
+        web_pids = [server.pid, *children(server.pid)]
+        http = [await http_holds(port, web_pids, c, labels[start:]) for c, start in zip(LEVELS, starts)]
         hot = await hot_seat(port)
     finally:
         stop(server)
@@ -142,6 +160,11 @@ def report(result: dict) -> None:
         refused = h["requests"] - h["statuses"].get(200, 0)
         print(f"  {h['clients']:>8} {h['per_second']:>9} {h['p50_ms']:>8} {h['p99_ms']:>8} {refused:>8} {r['per_second']:>9} "
               f"{r['clients']:>9} {h['ratio_to_raw']:>9}")
+    print("  CPU per seat hold, ms (the rest: PostgreSQL, Redis, the OS; measured over the whole machine)")
+    for h, r in zip(result["http"], result["raw"]):
+        web, raw = h["cpu_ms_per_request"], r["cpu_ms_per_transaction"]
+        print(f"  {h['clients']:>8} clients: HTTP: web {web['web']}, client {web['client']}, rest {web['rest']}; "
+              f"raw: pgbench {raw['pgbench']}, rest {raw['rest']}")
     hot = result["hot_seat"]
     print(f"  hot seat: {hot['requests']} at once -> {hot['statuses']}, exactly one winner: "
           f"{hot['exactly_one_winner']}, p99 {hot['p99_ms']} ms")
