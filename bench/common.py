@@ -104,7 +104,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_web(port: int, workers: int = 1, pool: int = 20, **extra_env: str) -> subprocess.Popen:
+def start_web(port: int, workers: int = 1, pool: int = 10, **extra_env: str) -> subprocess.Popen:
+    """uvicorn on the benchmark database, with the connection pool of Procfile.cluster (10 per process)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "seatbooking.asgi:application", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--backlog", "4096"],

@@ -6,6 +6,8 @@ between its own two seats (so every request releases one seat and holds another,
 Raw method: pgbench runs the same transaction (lock the seat row, release the order's hold, insert the
 new hold) with the same C clients for DURATION seconds. The ratio HTTP/raw is the headline.
 Hot seat: HOT_CLIENTS orders ask for the same seat at once; exactly one may win.
+The web stack alone: 32 clients asking for a page that does not exist (a 404: no database work), for
+DURATION / 2 seconds; the most any endpoint could do on this machine.
 """
 
 import asyncio
@@ -58,6 +60,24 @@ async def http_holds(port: int, web_pids: list[int], clients: int, seats: list[s
             "statuses": statuses, "cpu_ms_per_request": {
                 "web": round(web_cpu / n * 1000, 2), "client": round(client_cpu / n * 1000, 2),
                 "rest": round((all_cpu - web_cpu - client_cpu) / n * 1000, 2)}}  # PostgreSQL, Redis, the OS
+
+
+async def web_ceiling(port: int, clients: int = 32) -> dict:
+    """The web stack alone: 404s (uvicorn, Django's middleware, URL resolving; no database), as fast as it goes."""
+    conns = [await Connection().open(port) for _ in range(clients)]
+    count, deadline = 0, time.perf_counter() + DURATION / 2
+
+    async def run(conn: Connection) -> None:
+        nonlocal count
+        while time.perf_counter() < deadline:
+            await conn.request("GET", "/bench/no-such-page")
+            count += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(run(c) for c in conns))
+    for conn in conns:
+        conn.close()
+    return {"clients": clients, "per_second": round(count / (time.perf_counter() - started), 1)}
 
 
 PGBENCH_SCRIPT = """\\set s random(0, 1)
@@ -134,21 +154,24 @@ async def main() -> dict:
     # The load comes from one address: the abuse limits would measure themselves, not the service.
     os.environ.update(THROTTLE_CREATE_ORDER="off", THROTTLE_CHANGE_SEATS="off")
     port = free_port()
-    server = start_web(port, workers=WEB_WORKERS, pool=10)
+    server = start_web(port, workers=WEB_WORKERS)
     try:
         # Each level on seats of its own: the previous level's orders still hold theirs.
         starts = [2 * sum(LEVELS[:i]) for i in range(len(LEVELS))]
         web_pids = [server.pid, *children(server.pid)]
         http = [await http_holds(port, web_pids, c, labels[start:]) for c, start in zip(LEVELS, starts)]
         hot = await hot_seat(port)
+        ceiling = await web_ceiling(port)
     finally:
         stop(server)
     # The raw run uses seats after the HTTP runs', which are still held.
     raw = [raw_holds(c, base_seat_id + 2 * sum(LEVELS), flight_id) for c in LEVELS]
     for h, r in zip(http, raw):
         h["ratio_to_raw"] = round(h["per_second"] / r["per_second"], 3)
+    ceiling["ratio_to_raw"] = round(ceiling["per_second"] / max(r["per_second"] for r in raw), 3)
     return {"machine": machine(), "server": f"uvicorn, {WEB_WORKERS} processes, PostgreSQL + Redis",
-            "duration_s": DURATION, "http": http, "raw": raw, "hot_seat": hot, "method": __doc__.strip()}
+            "duration_s": DURATION, "http": http, "raw": raw, "hot_seat": hot, "web_ceiling": ceiling,
+            "method": __doc__.strip()}
 
 
 def report(result: dict) -> None:
@@ -159,12 +182,15 @@ def report(result: dict) -> None:
     for h, r in zip(result["http"], result["raw"]):
         refused = h["requests"] - h["statuses"].get(200, 0)
         print(f"  {h['clients']:>8} {h['per_second']:>9} {h['p50_ms']:>8} {h['p99_ms']:>8} {refused:>8} {r['per_second']:>9} "
-              f"{r['clients']:>9} {h['ratio_to_raw']:>9}")
+              f"{r['clients']:>9} {h['ratio_to_raw']:>9.3f}")
     print("  CPU per seat hold, ms (the rest: PostgreSQL, Redis, the OS; measured over the whole machine)")
     for h, r in zip(result["http"], result["raw"]):
         web, raw = h["cpu_ms_per_request"], r["cpu_ms_per_transaction"]
         print(f"  {h['clients']:>8} clients: HTTP: web {web['web']}, client {web['client']}, rest {web['rest']}; "
               f"raw: pgbench {raw['pgbench']}, rest {raw['rest']}")
+    ceiling = result["web_ceiling"]
+    print(f"  the web stack alone (404s, no database): {ceiling['per_second']}/s at {ceiling['clients']} clients, "
+          f"{ceiling['ratio_to_raw']} of the best raw rate")
     hot = result["hot_seat"]
     print(f"  hot seat: {hot['requests']} at once -> {hot['statuses']}, exactly one winner: "
           f"{hot['exactly_one_winner']}, p99 {hot['p99_ms']} ms")

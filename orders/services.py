@@ -213,7 +213,8 @@ def start_payment_attempt(*, order_id: str, now: dt.datetime | None = None) -> A
         PaymentAttempt.objects.create(order=order, number=number, started_at=now)
         order.payment_attempts_used = number
         order.payment_due_at = _lost_after(now)
-        order.save(update_fields=["payment_attempts_used", "payment_due_at", "updated_at"])
+        order.payment_status = PaymentStatus.TRYING  # "retrying" lasts only while the backoff runs
+        order.save(update_fields=["payment_attempts_used", "payment_due_at", "payment_status", "updated_at"])
         _record_change(order, action="payment_attempt", from_state=order.state, actor="system:payments",
                        reason=f"attempt {number} of {settings.PAYMENT_MAX_ATTEMPTS} started",
                        details={"attempt": number})

@@ -125,9 +125,8 @@
     const used = maxAttempts - status.AttemptsLeft;
     let progress = "";
     if (state === "PROCESSING_PAYMENT") {
-      const waiting = status.LastPaymentErr.startsWith(`Attempt ${used} of`); // attempt `used` failed, next one soon
       progress = used === 0 ? "Starting the payment…"
-        : waiting ? `Attempt ${used} of ${maxAttempts} failed; trying again shortly…`
+        : status.PaymentStatus === "retrying" ? `Attempt ${used} of ${maxAttempts} failed; trying again shortly…`
         : `Attempt ${used} of ${maxAttempts}…`;
     }
     $("progress").textContent = progress;

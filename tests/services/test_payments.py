@@ -102,6 +102,8 @@ def test_three_failures_spaced_by_the_backoff_fail_the_order_and_release_the_sea
     assert services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=0.9)) is None
     second = services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=1))
     assert second.number == 2
+    status = order_status(order=Order.objects.get(pk=paying.pk))
+    assert (status["PaymentStatus"], status["AttemptsLeft"]) == ("trying", 1)  # retrying only during the backoff
     t2 = t + dt.timedelta(seconds=1.5)
     services.finish_payment_attempt(order_id=paying.pk, number=2, result=DECLINED, now=t2)
     assert services.start_payment_attempt(order_id=paying.pk, now=t2 + dt.timedelta(seconds=1.9)) is None
