@@ -181,5 +181,14 @@ def save(name: str, result: dict) -> Path:
     return path
 
 
+def run(name: str, main, report) -> None:
+    """A benchmark's entry point: run `main()` on uvloop, print its table, save it as var/bench/<name>.json."""
+    import uvloop
+
+    result = uvloop.run(main())
+    report(result)
+    print(f"  written to {save(name, result)}")
+
+
 def machine() -> dict:
     return {"cores": os.cpu_count(), "python": sys.version.split()[0]}

@@ -20,7 +20,7 @@ import time
 import psycopg
 
 from bench.common import (DATABASE_URL, Connection, bench_flight, free_port, machine, make_orders, percentile,
-                          prepare_database, save, start_manage, start_web, stop)
+                          prepare_database, run, start_manage, start_web, stop)
 
 EXPIRY_ORDERS = int(os.environ.get("BENCH_EXPIRY_ORDERS", 500))
 PAYMENT_ORDERS = int(os.environ.get("BENCH_PAYMENT_ORDERS", 200))
@@ -182,8 +182,4 @@ def report(result: dict) -> None:
 
 
 if __name__ == "__main__":
-    import uvloop
-
-    result = uvloop.run(main())
-    report(result)
-    print(f"  written to {save('flow', result)}")
+    run("flow", main, report)

@@ -21,7 +21,7 @@ import time
 import psycopg
 
 from bench.common import (DATABASE_URL, Connection, bench_flight, children, cpu_seconds, free_port, machine,
-                          machine_cpu_seconds, make_orders, percentile, prepare_database, save, start_web, stop)
+                          machine_cpu_seconds, make_orders, percentile, prepare_database, run, start_web, stop)
 
 LEVELS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "8,32,128").split(",")]
 DURATION = float(os.environ.get("BENCH_DURATION", 10))
@@ -197,8 +197,4 @@ def report(result: dict) -> None:
 
 
 if __name__ == "__main__":
-    import uvloop
-
-    result = uvloop.run(main())
-    report(result)
-    print(f"  written to {save('holds', result)}")
+    run("holds", main, report)

@@ -16,7 +16,7 @@ import urllib.request
 
 import psycopg
 
-from bench.common import (DATABASE_URL, free_port, machine, percentile, prepare_database, rss_kib, save, start_web,
+from bench.common import (DATABASE_URL, free_port, machine, percentile, prepare_database, rss_kib, run, start_web,
                           stop)
 
 IDLE_STREAMS = int(os.environ.get("BENCH_IDLE_STREAMS", 5000))
@@ -195,8 +195,4 @@ def report(result: dict) -> None:
 
 
 if __name__ == "__main__":
-    import uvloop
-
-    result = uvloop.run(main())
-    report(result)
-    print(f"  written to {save('streams', result)}")
+    run("streams", main, report)
