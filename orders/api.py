@@ -11,7 +11,7 @@ from orders import services
 from orders.access import authorize_order
 from orders.selectors import get_order, order_status
 from seatbooking.drf import ScopedThrottle
-from seatbooking.idempotency import idempotent
+from seatbooking.idempotency import DerivedSecret, idempotent
 from seatbooking.openapi import (CREATED_ORDER, IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, ORDER_ERRORS, THROTTLED,
                                  StatusSerializer, StatusWithMessageSerializer, errors)
 
@@ -28,6 +28,9 @@ class StrictSerializer(serializers.Serializer):
 
 ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SEAT_LABEL_RE = re.compile(r"^[0-9]{1,2}[A-Z]$")
+# With an Idempotency-Key, the order's token is derived from the key, so that a replay can hand it out
+# again without the token ever being stored (seatbooking/idempotency.py).
+ORDER_TOKEN = DerivedSecret(field="token", purpose="order-token", subject_field="orderID")
 
 
 class CreateOrderView(APIView):
@@ -47,13 +50,16 @@ class CreateOrderView(APIView):
 
     @extend_schema(request=CreateOrderInput, tags=["orders"], auth=[], parameters=[IDEMPOTENCY_KEY], responses={
         201: CREATED_ORDER, **IDEMPOTENCY_ERRORS, **THROTTLED,
-        **errors(e400="Malformed body or order id.", e404="Unknown flight.",
+        **errors(e400="Malformed body or order id, or an Idempotency-Key not 16-255 characters long.",
+                 e404="Unknown flight.",
                  e409="The order id is taken, or a request with this Idempotency-Key is still running.")})
-    @idempotent
+    @idempotent(derived=(ORDER_TOKEN,))
     def post(self, request):
         data = _valid(self.CreateOrderInput, request)
+        order_id = data.get("orderID") or services.new_order_id()
         order, token = services.create_order(
-            flight_code=data["flightID"], order_id=data.get("orderID") or None, actor="api"
+            flight_code=data["flightID"], order_id=order_id, actor="api",
+            token=ORDER_TOKEN.for_request(request, order_id),
         )
         return Response({"orderID": order.pk, "flightID": order.flight.code, "token": token}, status=201)
 
@@ -104,7 +110,7 @@ class PayView(APIView):
     @extend_schema(request=PaymentInput, tags=["orders"], parameters=[IDEMPOTENCY_KEY], responses={
         202: OpenApiResponse(StatusWithMessageSerializer, description="Accepted: the attempts run in the background."),
         **ORDER_ERRORS, **IDEMPOTENCY_ERRORS, **THROTTLED,
-        **errors(e400="Not exactly 5 digits; no attempt was used.",
+        **errors(e400="Not exactly 5 digits (no attempt was used), or an Idempotency-Key not 16-255 characters long.",
                  e409="No seats, the hold expired, a payment is already being processed, or a request with this "
                       "Idempotency-Key is still running.")})
     def post(self, request, order_id: str):

@@ -55,11 +55,15 @@ def new_order_id() -> str:
     return f"o-{secrets.token_urlsafe(16)}"
 
 
-def create_order(*, flight_code: str, order_id: str | None = None, actor: str) -> tuple[Order, str]:
-    """Create a PENDING order; returns it with its bearer token, which is shown only this once."""
+def create_order(*, flight_code: str, order_id: str | None = None, actor: str,
+                 token: str | None = None) -> tuple[Order, str]:
+    """Create a PENDING order; returns it with its bearer token, which is shown only this once.
+
+    `token`: one made by the caller (the API derives it from an Idempotency-Key); else a random one.
+    """
     flight = get_flight(code=flight_code)
     order_id = order_id or new_order_id()
-    token = secrets.token_urlsafe(32)
+    token = token or secrets.token_urlsafe(32)
     try:
         with transaction.atomic():
             order = Order.objects.create(id=order_id, flight=flight, token_hash=hash_token(token))

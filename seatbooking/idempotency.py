@@ -1,26 +1,62 @@
 """Idempotency-Key for POST endpoints: a retry replays the first answer instead of acting twice.
 
-- same key, same body: the first response again (header `Idempotent-Replayed: true`), nothing redone;
+- same key, same body: the first answer again (header `Idempotent-Replayed: true`), nothing redone;
 - same key, another body: 422;
-- same key while the first request is still running: 409 (retry later);
+- same key while the first request still runs: the retry waits for it, then replays its answer; on
+  PostgreSQL it waits at most IDEMPOTENCY_WAIT_SECONDS (5), then gets 409 `idempotency_key_in_use`
+  with a Retry-After header;
 - a 5xx is not kept, so a retry after a server error runs again.
-Keys are kept at least IDEMPOTENCY_KEEP_HOURS (24) and scoped by method and path. Use random keys
-(UUIDs): for POST /orders the key is all that links a retry to its first answer.
+
+Surviving a crash: the claim on a key and the change it guards commit together. The wrapper opens one
+transaction, inserts the key's record first, runs the view inside it (the services' own atomic blocks
+become savepoints), stores the answer in the record and commits. The claim is thus a lease held by the
+request's own transaction: a request that dies before its commit (process killed, connection lost) leaves
+neither its change nor the record, and PostgreSQL ends the dead connection's transaction at once, so the
+retry runs cleanly (the services' state checks decide, as for any request); once committed, the answer
+is there to replay. A retry that arrives while the first request runs waits on the record's unique index.
+A first request that hangs while alive holds the key at most IDEMPOTENCY_LEASE_SECONDS (30), its own time
+limit: its transaction runs with that `idle_in_transaction_session_timeout` and `statement_timeout`, so
+PostgreSQL ends its session (rolling it back) when it sits idle or stuck in one statement that long.
+On SQLite, IMMEDIATE transactions serialise writers: the second request waits (the database timeout,
+20 s) and replays.
+A refusal (a ServiceError, e.g. 409 hold_expired) is an answer: it is stored and committed together with
+whatever the service committed before refusing (e.g. the expiry it found), then rendered as usual. Any
+other exception rolls everything back: nothing half-done, nothing kept.
+
+Keys must be 16-255 characters and unguessable (a random UUID): the key is all that links a retry to its
+first answer and, for POST /orders, to the order's bearer token; anyone presenting the key and the same
+body gets that answer. A shorter key is a 400 `bad_idempotency_key`. Keys are scoped by method and path
+and kept at least IDEMPOTENCY_KEEP_HOURS (24).
+
+No secret is stored: the table holds the key only as an HMAC digest (keyed by SECRET_KEY), the body as
+its SHA-256, and the answer without its bearer token. With a key, POST /orders derives the order's token
+from it (HMAC-SHA256 keyed by SECRET_KEY over purpose, scope, key and order id; see DerivedSecret) and
+derives it again on replay: a client that lost the first answer still gets its token, while the table
+alone reveals nothing. Changing SECRET_KEY ends the replay of keys used before (they run anew).
 """
 
+import base64
 import datetime as dt
 import hashlib
+import math
+import time
+from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from rest_framework.response import Response
 
-from seatbooking.errors import Conflict, InvalidInput, ServiceError
+from seatbooking.errors import InvalidInput, ServiceError
 from seatbooking.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+MIN_KEY_LENGTH, MAX_KEY_LENGTH = 16, 255
+KEY_SALT = "seatbooking.idempotency.key"  # also in migration 0003, which digested the keys stored before
+# PostgreSQL's SQLSTATEs when the wait for the key runs out: lock_timeout, or statement_timeout if it is shorter
+WAIT_RAN_OUT = {"55P03", "57014"}
 
 
 class KeyReused(ServiceError):
@@ -28,51 +64,171 @@ class KeyReused(ServiceError):
     code = "idempotency_key_reused"
 
 
-def idempotent(view_method):
+@dataclass(frozen=True)
+class Claim:
+    """The Idempotency-Key of the request being served, and where it was used (method and path)."""
+
+    scope: str
+    key: str
+
+    @property
+    def digest(self) -> str:
+        return salted_hmac(KEY_SALT, f"{self.scope}\0{self.key}", algorithm="sha256").hexdigest()
+
+
+@dataclass(frozen=True)
+class DerivedSecret:
+    """A secret in an answer (an order's bearer token) derived from the Idempotency-Key instead of stored.
+
+    The view makes the secret with `for_request`; the wrapper leaves it out of the stored answer and
+    derives it again on replay from the key and the answer's `subject_field` (e.g. the order id).
+    """
+
+    field: str  # the answer's key that holds the secret, e.g. "token"
+    purpose: str  # keeps derivations for different uses apart, e.g. "order-token"
+    subject_field: str  # the answer's key naming what the secret belongs to, e.g. "orderID"
+
+    def for_request(self, request, subject: str) -> str | None:
+        """The secret for `subject` derived from this request's key; None for a request without a key."""
+        claim = getattr(request, "idempotency_claim", None)
+        return None if claim is None else self.derive(claim, subject)
+
+    def derive(self, claim: Claim, subject: str) -> str:
+        mac = salted_hmac(f"seatbooking.idempotency.{self.purpose}", f"{claim.scope}\0{claim.key}\0{subject}",
+                          algorithm="sha256")
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()  # 43 characters, as before
+
+
+class _AlreadyClaimed(Exception):
+    """The key has a committed record: replay it."""
+
+
+class _Busy(Exception):
+    """The key's first request still runs and the wait bound ran out."""
+
+
+class _NotKept(Exception):
+    """A 5xx answer (a response or a ServiceError): roll everything back and pass the answer on."""
+
+    def __init__(self, answer) -> None:
+        self.answer = answer
+
+
+def idempotent(view_method=None, *, derived: tuple[DerivedSecret, ...] = ()):
+    """Decorate a DRF view method; `derived` lists secrets in its answer to derive from the key, not store."""
+    if view_method is None:
+        return lambda method: idempotent(method, derived=derived)
+
     @wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
         key = request.headers.get(HEADER)
         if key is None:
             return view_method(self, request, *args, **kwargs)
-        if not 1 <= len(key) <= 255:
-            raise InvalidInput(f"{HEADER} must be 1-255 characters; a UUID is best.", code="bad_idempotency_key")
-        scope = f"{request.method} {request.path}"[:200]
+        if not MIN_KEY_LENGTH <= len(key) <= MAX_KEY_LENGTH:
+            raise InvalidInput(f"{HEADER} must be {MIN_KEY_LENGTH}-{MAX_KEY_LENGTH} characters and unguessable: "
+                               "use a random UUID. The key is what links a retry to its first answer.",
+                               code="bad_idempotency_key")
+        claim = Claim(scope=f"{request.method} {request.path}"[:200], key=key)
         body_sha256 = hashlib.sha256(request.body).hexdigest()
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(scope=scope, key=key, body_sha256=body_sha256)
-        except IntegrityError:
-            return _replay(scope, key, body_sha256)
-        try:
-            response = view_method(self, request, *args, **kwargs)
-        except ServiceError as exc:  # a refusal is an answer too: keep it, then let DRF render it
-            _keep(record, exc.status, {"error": exc.message, "code": exc.code, **exc.extra})
-            raise
-        except Exception:
-            record.delete()
-            raise
-        if response.status_code >= 500:
-            record.delete()
-        else:
-            _keep(record, response.status_code, response.data)
-        return response
+        request.idempotency_claim = claim
+        refusal = None
+        for _ in range(2):  # a second round only if the record we collided with was deleted meanwhile
+            try:
+                with transaction.atomic():
+                    _claim(claim, body_sha256)
+                    try:
+                        response = view_method(self, request, *args, **kwargs)
+                    except ServiceError as exc:  # a refusal is an answer too: keep it, then let DRF render it
+                        refusal = exc
+                        status, data = exc.status, {"error": exc.message, "code": exc.code, **exc.extra}
+                    else:
+                        status, data = response.status_code, response.data
+                    if status >= 500:
+                        raise _NotKept(refusal or response)
+                    IdempotencyRecord.objects.filter(scope=claim.scope, key_digest=claim.digest).update(
+                        status_code=status, response=_without_secrets(claim, data, derived))
+                    if settings.IDEMPOTENCY_DEBUG_PAUSE_SECONDS:
+                        # Tests only (default 0): widens the window between the change and its commit so
+                        # that a test can kill the process inside it.
+                        time.sleep(settings.IDEMPOTENCY_DEBUG_PAUSE_SECONDS)
+            except _AlreadyClaimed:
+                replay = _replay(claim, body_sha256, derived)
+                if replay is not None:
+                    return replay
+                continue
+            except _Busy:
+                return _busy()
+            except _NotKept as not_kept:
+                if isinstance(not_kept.answer, ServiceError):
+                    raise not_kept.answer from None
+                return not_kept.answer
+            if refusal is not None:
+                raise refusal
+            return response
+        return _busy()
 
     return wrapper
 
 
-def _keep(record: IdempotencyRecord, status: int, data) -> None:
-    record.status_code, record.response = status, data
-    record.save(update_fields=["status_code", "response"])
+def _claim(claim: Claim, body_sha256: str) -> None:
+    """Insert the key's record in the current transaction; waits while another transaction holds the key."""
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        wait_ms = max(1, round(settings.IDEMPOTENCY_WAIT_SECONDS * 1000))
+        lease_ms = max(1, round(settings.IDEMPOTENCY_LEASE_SECONDS * 1000))
+        with connection.cursor() as cursor:  # SET LOCAL: for this transaction only
+            cursor.execute("SELECT set_config('lock_timeout', %s, true), "
+                           "set_config('idle_in_transaction_session_timeout', %s, true), "
+                           "set_config('statement_timeout', %s, true)",
+                           [f"{wait_ms}ms", f"{lease_ms}ms", f"{lease_ms}ms"])
+    try:
+        # status_code 0 until the answer is stored in this same transaction: never visible to others.
+        IdempotencyRecord.objects.create(scope=claim.scope, key_digest=claim.digest, body_sha256=body_sha256,
+                                         status_code=0)
+    except IntegrityError:
+        raise _AlreadyClaimed from None
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) in WAIT_RAN_OUT:
+            raise _Busy from None
+        raise
+    if postgres:  # the wait bound is for the key only: the view's own lock waits are as without a key
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
 
 
-def _replay(scope: str, key: str, body_sha256: str) -> Response:
-    record = IdempotencyRecord.objects.get(scope=scope, key=key)
+def _without_secrets(claim: Claim, data, derived: tuple[DerivedSecret, ...]):
+    if not derived or not isinstance(data, dict):
+        return data
+    kept = dict(data)
+    for secret in derived:
+        if secret.field in kept:
+            if kept.pop(secret.field) != secret.derive(claim, str(kept.get(secret.subject_field))):
+                # A replay would hand out another secret: refuse to keep an answer that cannot be replayed.
+                raise RuntimeError(f"{secret.field!r} was not made with {secret.purpose!r}.for_request(); "
+                                   "it cannot be derived again on replay.")
+    return kept
+
+
+def _replay(claim: Claim, body_sha256: str, derived: tuple[DerivedSecret, ...]) -> Response | None:
+    record = IdempotencyRecord.objects.filter(scope=claim.scope, key_digest=claim.digest).first()
+    if record is None:
+        return None
     if record.body_sha256 != body_sha256:
         raise KeyReused(f"This {HEADER} was already used with a different body. Use a new key for a new request.")
-    if record.status_code is None:
-        raise Conflict(f"A request with this {HEADER} is still being processed. Retry in a moment.",
-                       code="idempotency_key_in_use")
-    return Response(record.response, status=record.status_code, headers={"Idempotent-Replayed": "true"})
+    data = record.response
+    if isinstance(data, dict) and record.status_code < 300:
+        data = dict(data)
+        for secret in derived:
+            if secret.subject_field in data:
+                data[secret.field] = secret.derive(claim, str(data[secret.subject_field]))
+    return Response(data, status=record.status_code, headers={"Idempotent-Replayed": "true"})
+
+
+def _busy() -> Response:
+    wait = max(1, math.ceil(settings.IDEMPOTENCY_WAIT_SECONDS))
+    return Response({"error": f"A request with this {HEADER} is still being processed. Retry in {wait} s: "
+                              "you will get its answer.", "code": "idempotency_key_in_use", "retry_after": wait},
+                    status=409, headers={"Retry-After": str(wait)})
 
 
 def forget_old_keys() -> int:

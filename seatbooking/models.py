@@ -12,17 +12,22 @@ class Heartbeat(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The first answer to a request sent with an Idempotency-Key, replayed to its retries."""
+    """The first answer to a request sent with an Idempotency-Key, replayed to its retries.
+
+    Written in the request's own transaction, so it exists only once the change it answers has committed
+    (seatbooking/idempotency.py). It holds no secret: the key only as an HMAC digest, the answer without
+    the bearer token (derived again from the key on replay).
+    """
 
     scope = models.CharField(max_length=200, help_text="Method and path the key was used on.")
-    key = models.CharField(max_length=255)
+    key_digest = models.CharField(max_length=64, help_text="HMAC-SHA256 of the key (keyed by SECRET_KEY), hex.")
     body_sha256 = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True, help_text="Null while the first request runs.")
-    response = models.JSONField(null=True)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField(null=True, help_text="The answer's body, without derived secrets.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="one_record_per_key")]
+        constraints = [models.UniqueConstraint(fields=["scope", "key_digest"], name="one_record_per_key")]
 
     def __str__(self) -> str:
-        return f"{self.scope} {self.key}"
+        return f"{self.scope} {self.key_digest[:12]}"

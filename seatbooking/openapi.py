@@ -104,8 +104,13 @@ def add_event_streams(result, generator, request, public):
 
 
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-    description="A random key (a UUID). Retrying with the same key and body replays the first answer "
-                "without acting again; the same key with another body is a 422; while the first request runs, a 409.")
+    "Idempotency-Key", {"type": "string", "minLength": 16, "maxLength": 255}, OpenApiParameter.HEADER,
+    required=False,
+    description="A random, unguessable key of 16-255 characters (a UUID). Retrying with the same key and body "
+                "replays the first answer without acting again (for POST /orders, with the order's token): the "
+                "key is what links a retry to its first answer, so keep it as secret as the token. The same key "
+                "with another body is a 422. While the first request runs, a retry waits for it and replays "
+                "its answer, or gets a 409 with Retry-After if it runs too long. A request that crashed before "
+                "committing left nothing behind: its retry runs anew.")
 IDEMPOTENCY_ERRORS = errors(e422="The Idempotency-Key was used before with a different body.")
 THROTTLED = errors(e429="Too many requests from this address; the Retry-After header says when to try again.")

@@ -223,6 +223,12 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", 
 # --- Operations ------------------------------------------------------------------------------------
 HEARTBEAT_SECONDS = env_float("HEARTBEAT_SECONDS", 5)
 IDEMPOTENCY_KEEP_HOURS = env_float("IDEMPOTENCY_KEEP_HOURS", 24)
+# A retry waits this long for a first request with the same key to finish, then gets 409 (PostgreSQL).
+IDEMPOTENCY_WAIT_SECONDS = env_float("IDEMPOTENCY_WAIT_SECONDS", 5)
+# A keyed request's time limit: hung this long, PostgreSQL ends its session and its claim on the key lapses.
+IDEMPOTENCY_LEASE_SECONDS = env_float("IDEMPOTENCY_LEASE_SECONDS", 30)
+# Tests only: sleep this long after a keyed request's change, before its commit (widens a crash window).
+IDEMPOTENCY_DEBUG_PAUSE_SECONDS = env_float("IDEMPOTENCY_DEBUG_PAUSE_SECONDS", 0)
 HEALTH_TIMERS_MAX_AGE_SECONDS = env_float("HEALTH_TIMERS_MAX_AGE_SECONDS", 15)
 HEALTH_WORKER_MAX_AGE_SECONDS = env_float("HEALTH_WORKER_MAX_AGE_SECONDS", 30)
 
