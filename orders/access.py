@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from rest_framework.authentication import CSRFCheck
 
 from orders.models import Order
+from seatbooking import client_address
 from seatbooking.errors import Forbidden, NotFound
 
 SESSION_KEY = "order_ids"
@@ -39,10 +40,24 @@ def presented_token(request) -> str | None:
     return None
 
 
+ACTOR_MAX_LENGTH = 150  # AuditEntry.actor
+
+
+def actor_for(via: str, request) -> str:
+    """Who asked, for the audit trail and the change's log line: how, and from which client address.
+
+    E.g. "token@203.0.113.9", "session@2001:db8::7", "staff:olga@10.1.2.3", "api@198.51.100.7": the address
+    is the one ClientAddressMiddleware worked out (the socket's peer unless it is a trusted proxy).
+    """
+    suffix = f"@{client_address.of(request)}"
+    return via[: ACTOR_MAX_LENGTH - len(suffix)] + suffix
+
+
 @dataclass(frozen=True)
 class OrderAccess:
     order_id: str
-    actor: str  # recorded in the audit trail
+    via: str  # how access was granted: "token", "session" or "staff:<name>"
+    actor: str  # recorded in the audit trail: `via`@<client address>
 
 
 def authorize_order(request, order_id: str) -> OrderAccess:
@@ -53,16 +68,17 @@ def authorize_order(request, order_id: str) -> OrderAccess:
     token = presented_token(request)
     if token is not None:
         if hmac.compare_digest(hash_token(token), token_hash):
-            return OrderAccess(order_id, "token")
+            return OrderAccess(order_id, "token", actor_for("token", request))
         raise Forbidden("That token does not open this order. Use the token returned when the order was created.",
                         code="wrong_token")
     user = getattr(request, "user", None)
     if user is not None and user.is_active and user.is_staff:
-        return OrderAccess(order_id, f"staff:{user.get_username()}")
+        via = f"staff:{user.get_username()}"
+        return OrderAccess(order_id, via, actor_for(via, request))
     if order_id in request.session.get(SESSION_KEY, []):
         if request.method not in SAFE_METHODS:
             _enforce_csrf(request)
-        return OrderAccess(order_id, "session")
+        return OrderAccess(order_id, "session", actor_for("session", request))
     raise Forbidden("This order is not yours. Send its token as 'Authorization: Bearer <token>' "
                     "(the token came back when the order was created).", code="token_required")
 

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from orders import services
+from orders.access import actor_for
 from orders.models import AuditEntry, Order, OrderState, PaymentAttempt, SeatHold
 from seatbooking.errors import ServiceError
 
@@ -55,7 +56,7 @@ class HoldEndsWithinFilter(admin.SimpleListFilter):
 
 def _run(modeladmin, request, queryset, change, done: str) -> None:
     """Apply a service to each chosen order, as the operator; report what happened and what was refused."""
-    actor = f"admin:{request.user.get_username()}"
+    actor = actor_for(f"admin:{request.user.get_username()}", request)
     changed, refused = 0, []
     for order_id in queryset.values_list("pk", flat=True):
         try:

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import services
-from orders.access import authorize_order
+from orders.access import actor_for, authorize_order
 from orders.selectors import get_order, order_status
 from seatbooking.drf import ScopedThrottle
 from seatbooking.idempotency import DerivedSecret, idempotent
@@ -58,7 +58,7 @@ class CreateOrderView(APIView):
         data = _valid(self.CreateOrderInput, request)
         order_id = data.get("orderID") or services.new_order_id()
         order, token = services.create_order(
-            flight_code=data["flightID"], order_id=order_id, actor="api",
+            flight_code=data["flightID"], order_id=order_id, actor=actor_for("api", request),
             token=ORDER_TOKEN.for_request(request, order_id),
         )
         return Response({"orderID": order.pk, "flightID": order.flight.code, "token": token}, status=201)

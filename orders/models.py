@@ -173,7 +173,8 @@ class AuditEntry(models.Model):
     from_state = models.CharField(max_length=20, blank=True)
     to_state = models.CharField(max_length=20)
     reason = models.CharField(max_length=500, blank=True)
-    actor = models.CharField(max_length=150, help_text="Who asked: token, session, staff:<name> or system:<part>.")
+    actor = models.CharField(max_length=150, help_text="Who asked, and from which client address for HTTP changes: "
+                             "token@<address>, session@..., api@..., staff:<name>@..., admin:<name>@..., or system:<part>.")
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -183,3 +184,18 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.action} {self.from_state}->{self.to_state}"
+
+
+class MetricsSnapshot(models.Model):
+    """The database figures GET /metrics shows, as of `taken_at`: one row, refreshed by the timer loop.
+
+    A scrape reads this row and nothing else, so its cost does not grow with the tables; the aggregates
+    run once per METRICS_REFRESH_SECONDS per timer loop (seatbooking/metrics.py, refresh_snapshot).
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    taken_at = models.DateTimeField()
+    figures = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"metrics at {self.taken_at:%H:%M:%S}"

@@ -18,6 +18,7 @@ from orders import services
 from seatbooking import health
 from seatbooking.eventbus import trim_events
 from seatbooking.idempotency import forget_old_keys
+from seatbooking.metrics import refresh_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ TRIM_EVERY_SECONDS = 60
 
 def run(stop: threading.Event) -> None:
     log.info("timer loop started (tick %.2f s)", settings.TIMER_TICK_SECONDS)
-    next_trim = next_beat = time.monotonic()
+    next_trim = next_beat = next_metrics = time.monotonic()
     while not stop.is_set():
         started = time.monotonic()
         try:
@@ -55,6 +56,9 @@ def run(stop: threading.Event) -> None:
             result = tick()
             if result.expired or result.payments:
                 log.info("expired %d orders, enqueued %d payments", len(result.expired), len(result.payments))
+            if started >= next_metrics:  # the figures /metrics shows: aggregated here, so a scrape costs one read
+                next_metrics = started + settings.METRICS_REFRESH_SECONDS
+                refresh_snapshot()
         except Exception:
             # A database restart must not end the loop: drop the connection and try again next tick.
             log.exception("timer tick failed")

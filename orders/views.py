@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from flights.api import availability_body, flight_summary
 from flights.selectors import flights_with_seats_left, get_flight, seat_availability
 from orders import services
-from orders.access import authorize_order, remember_in_session
+from orders.access import actor_for, authorize_order, remember_in_session
 from orders.selectors import get_order, order_status
 from seatbooking.errors import ServiceError
 
@@ -31,7 +31,7 @@ def start_booking(request, flight_code: str):
     if request.method != "POST":  # a bookmarked or typed link: show the flights instead of an empty 405
         return HttpResponseRedirect(reverse("home"))
     try:
-        order, _token = services.create_order(flight_code=flight_code, actor="session")
+        order, _token = services.create_order(flight_code=flight_code, actor=actor_for("session", request))
     except ServiceError as exc:
         messages.error(request, exc.message)
         return HttpResponseRedirect(reverse("home"))
@@ -45,7 +45,7 @@ def booking(request, order_id: str):
         access = authorize_order(request, order_id)
     except ServiceError as exc:
         return _closed(request, exc)
-    if access.actor == "token":  # opened with ?token=: this browser may now act on the order too
+    if access.via == "token":  # opened with ?token=: this browser may now act on the order too
         remember_in_session(request, access.order_id)
     order = get_order(order_id=access.order_id)
     status = order_status(order=order)

@@ -69,6 +69,12 @@ def _wants_html(request) -> bool:
 
 
 def bad_request(request, exception=None):
+    from django.core.exceptions import RequestDataTooBig
+
+    if isinstance(exception, RequestDataTooBig):  # Django's own body limit: the same 413 as at the door
+        from seatbooking.request_limits import too_large_response
+
+        return too_large_response()
     if _wants_html(request):
         return defaults.bad_request(request, exception)
     reason = str(exception) if exception else "The request could not be understood."

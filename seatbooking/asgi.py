@@ -34,3 +34,8 @@ application = OneHopASGIHandler()
 # p99 0.68 s by default, 0.23 s with these). Rarer collections, after startup's objects are frozen.
 gc.freeze()
 gc.set_threshold(int(os.environ.get("WEB_GC_THRESHOLD", 100_000)), 50, 1000)
+
+# Bodies over MAX_REQUEST_BODY_BYTES get 413 before they are read (seatbooking/request_limits.py).
+from seatbooking.request_limits import RequestLimits  # noqa: E402
+
+application = RequestLimits(application)

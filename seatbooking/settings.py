@@ -30,6 +30,21 @@ def env_float(name: str, default: float) -> float:
     return default if value in (None, "") else float(value)
 
 
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of addresses or CIDR networks, checked at start (a typo must not pass silently)."""
+    import ipaddress
+
+    items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            from django.core.exceptions import ImproperlyConfigured
+
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network (like 10.0.0.0/8)") from None
+    return items
+
+
 DEBUG = env_bool("DEBUG", False)
 # The fallback key is for local runs only; production sets SECRET_KEY.
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-set-SECRET_KEY-in-production")
@@ -55,6 +70,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "seatbooking.client_address.ClientAddressMiddleware",  # first: everything after sees the trusted address
+    "seatbooking.request_limits.BodyLimitMiddleware",
     "seatbooking.metrics.RequestTimingMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -133,8 +150,13 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 APPEND_SLASH = False  # the contract's paths have no trailing slash
-# Request bodies here are a few hundred bytes; refuse big ones before parsing them.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024)
+# Request bodies here are a few hundred bytes; refuse big ones (413) before reading them
+# (seatbooking/request_limits.py, around the ASGI application); Django's own limit is the same number.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# The proxies in front of the service (addresses or CIDR networks). Only from these does X-Forwarded-For
+# count; empty: the socket's peer is the client (seatbooking/client_address.py).
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 CSRF_FAILURE_VIEW = "seatbooking.api_errors.csrf_failure"
 
 STATIC_URL = "static/"
@@ -159,6 +181,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "seatbooking.api_errors.json_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Throttles key on REMOTE_ADDR alone, which ClientAddressMiddleware has set from trusted hops only.
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Seat booking API",
@@ -231,6 +255,12 @@ IDEMPOTENCY_LEASE_SECONDS = env_float("IDEMPOTENCY_LEASE_SECONDS", 30)
 IDEMPOTENCY_DEBUG_PAUSE_SECONDS = env_float("IDEMPOTENCY_DEBUG_PAUSE_SECONDS", 0)
 HEALTH_TIMERS_MAX_AGE_SECONDS = env_float("HEALTH_TIMERS_MAX_AGE_SECONDS", 15)
 HEALTH_WORKER_MAX_AGE_SECONDS = env_float("HEALTH_WORKER_MAX_AGE_SECONDS", 30)
+# GET /metrics is closed unless one of these is set: a bearer token, or scrapers' addresses/networks
+# (checked against the client address worked out from TRUSTED_PROXIES).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_ADDRESSES = env_networks("METRICS_ALLOWED_ADDRESSES")
+# The timer loop refreshes the database figures /metrics shows this often; a scrape reads only that snapshot.
+METRICS_REFRESH_SECONDS = env_float("METRICS_REFRESH_SECONDS", 15)
 
 # --- Live events (seatbooking/eventbus.py) ----------------------------------------------------------
 EVENTSTREAM_STORAGE_CLASS = "seatbooking.eventbus.EventStorage"

@@ -68,7 +68,7 @@ def test_each_action_goes_through_the_service_and_names_the_operator(staff_clien
     assert response.status_code == 200
     assert Order.objects.get(pk=orders[order]).state == state
     entry = AuditEntry.objects.filter(order_id=orders[order], action=audit_action).latest("id")
-    assert entry.actor == "admin:olga"
+    assert entry.actor == "admin:olga@127.0.0.1"
 
 
 def test_an_action_the_state_machine_refuses_is_reported_and_changes_nothing(staff_client, orders):
@@ -108,7 +108,13 @@ def test_health_is_ok_with_fresh_heartbeats_and_names_what_is_down(client, db, s
 
 
 def metric(name: str, labels: dict | None = None) -> float:
-    text = Client().get("/metrics", HTTP_HOST="127.0.0.1").content.decode()
+    from django.test import override_settings
+
+    from seatbooking.metrics import refresh_snapshot
+
+    refresh_snapshot()  # what the timer loop does every METRICS_REFRESH_SECONDS
+    with override_settings(METRICS_TOKEN="scrape-token"):
+        text = Client().get("/metrics", HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION="Bearer scrape-token").content.decode()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in (labels or {}).items()):

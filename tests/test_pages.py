@@ -29,7 +29,7 @@ def test_starting_a_booking_creates_an_order_owned_by_the_session(browser_client
     page = browser_client.get(f"/booking/{order_id}")
     assert page.status_code == 200
     assert b'data-seat="5F"' in page.content and b"PENDING" in page.content
-    assert AuditEntry.objects.get(order_id=order_id, action="create").actor == "session"
+    assert AuditEntry.objects.get(order_id=order_id, action="create").actor == "session@127.0.0.1"
 
 
 def test_someone_elses_booking_page_is_closed(browser_client, flight):

@@ -189,7 +189,7 @@ def test_the_creating_session_reaches_the_order_with_csrf(new_order):
     ok = browser.post(f"/orders/{order_id}/seats", {"seats": ["1A"]}, content_type="application/json",
                       HTTP_X_CSRFTOKEN=csrf)
     assert ok.status_code == 200 and ok.json()["Seats"] == ["1A"]
-    assert AuditEntry.objects.filter(order_id=order_id, action="select_seats").get().actor == "session"
+    assert AuditEntry.objects.filter(order_id=order_id, action="select_seats").get().actor == "session@127.0.0.1"
 
 
 def test_staff_reach_any_order_and_are_named_in_the_audit(api, new_order):
@@ -198,7 +198,7 @@ def test_staff_reach_any_order_and_are_named_in_the_audit(api, new_order):
     api.force_authenticate(staff)
     assert api.get(f"/orders/{order_id}/status").status_code == 200
     assert post(api, f"/orders/{order_id}/cancel", {}).status_code == 200
-    assert AuditEntry.objects.filter(order_id=order_id, action="cancel").get().actor == "staff:ops"
+    assert AuditEntry.objects.filter(order_id=order_id, action="cancel").get().actor == "staff:ops@127.0.0.1"
     plain = User.objects.create_user("someone", password="x")
     api.force_authenticate(plain)
     assert_error(api.get(f"/orders/{order_id}/status"), 403)
