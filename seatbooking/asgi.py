@@ -1,10 +1,13 @@
+import asyncio
 import gc
 import os
+import signal
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seatbooking.settings")
 
 import django  # noqa: E402
 from asgiref.sync import sync_to_async  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 
 
@@ -26,8 +29,59 @@ class OneHopASGIHandler(ASGIHandler):
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
 
 
+class WebProcess:
+    """The web process around Django: starts event delivery, and ends event streams when it stops.
+
+    uvicorn waits for open responses before it exits, and an event stream never ends by itself, so on
+    SIGTERM/SIGINT the streams are closed at once (clients reconnect and resume from their last id).
+    uvicorn installs its signal handlers before the lifespan starts; ours run first, then its own.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            return await self.lifespan(receive, send)
+        DELIVERY.ensure_started()
+        return await self.app(scope, receive, send)
+
+    async def lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                DELIVERY.ensure_started()
+                self.close_streams_on_stop_signals()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                close_streams()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    @staticmethod
+    def close_streams_on_stop_signals() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(sig)
+
+            def handler(signum, frame, previous=previous):
+                loop.call_soon_threadsafe(close_streams)
+                if callable(previous):
+                    previous(signum, frame)
+
+            signal.signal(sig, handler)
+
+
+# The connection pool is for web processes only (settings.WEB_DB_POOL), and this module is where a web
+# process starts; set it before any connection is made.
+if settings.WEB_DB_POOL:
+    settings.DATABASES["default"].setdefault("OPTIONS", {})["pool"] = settings.WEB_DB_POOL
 django.setup(set_prefix=False)
-application = OneHopASGIHandler()
+
+from seatbooking.delivery import DELIVERY  # noqa: E402 - needs the apps loaded
+from seatbooking.eventbus import close_streams  # noqa: E402
+
+application = WebProcess(OneHopASGIHandler())
 
 # A web process holds thousands of long-lived event streams; with CPython's default thresholds the
 # collector keeps rescanning all of them while events fan out (measured with 2,000 streams: fan-out

@@ -5,27 +5,28 @@ Publishing (see `publish`): an event is stored in the same transaction as the ch
 per channel, ids follow commit order. Delivery to open streams starts only after the commit:
 
 - Redis mode (REDIS_URL set): on commit the event is published on Redis, and every web process's
-  django-eventstream listener hands it to its streams. For several web processes, and PostgreSQL.
-- Embedded mode (no Redis): every web process polls the Event table (`EventRelay`) and hands new rows
-  to its streams, whichever process stored them (web, django-q2 worker, timer loop).
+  delivery task hands it to its streams. For several web processes, and PostgreSQL. Redis may go away
+  at any moment: see seatbooking/delivery.py for how nothing is lost then.
+- Embedded mode (no Redis): every web process polls the Event table and hands new rows to its
+  streams, whichever process stored them (web, django-q2 worker, timer loop).
 
 Reading (see `stream_response`): a new stream first gets a snapshot of the current state, with the
 id of the channel's last event taken *before* the snapshot was read, so nothing falls between the two.
 A reconnect with Last-Event-ID gets exactly the events after that id, from the table. Storage reads
-close their database connection, so an open stream holds none.
+close their database connection, so an open stream holds none. When the web process stops, every
+stream ends with a `server-stopping` event and a short `retry:`, so that clients reconnect at once
+(to another process, or to this one restarted) and resume from their last id.
 """
 
 import asyncio
 import datetime as dt
 import json
-import logging
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_eventstream import models as es_models
@@ -33,13 +34,12 @@ from django_eventstream.event import Event
 from django_eventstream.eventrequest import EventRequest
 from django_eventstream.storage import EventDoesNotExist, StorageBase
 from django_eventstream.utils import add_default_headers, get_storage, make_id, sse_encode_event
+from django_eventstream.views import Listener, get_listener_manager
 
+from seatbooking.delivery import DELIVERY, REDIS_PUBSUB_CHANNEL, release_connection
 from seatbooking.metrics import OPEN_STREAMS
+from seatbooking.redis_state import SOCKET_TIMEOUT_SECONDS, breaker, is_redis_error
 
-log = logging.getLogger(__name__)
-
-# django-eventstream's Redis listeners subscribe to this pub/sub channel.
-REDIS_PUBSUB_CHANNEL = "events_channel"
 
 
 def publish(channel: str, event_type: str, payload: dict) -> None:
@@ -56,28 +56,38 @@ def publish_many(events: Sequence[tuple[str, str, dict]]) -> None:
     if settings.REDIS_URL:
         messages = [json.dumps({"channel": e.channel, "event_type": e.type, "data": e.data, "pub_id": str(e.id)})
                     for e in stored]
-        # robust: the change is committed whatever Redis says; the other on-commit work must still run.
-        transaction.on_commit(lambda: _publish_on_redis(messages), robust=True)
+        transaction.on_commit(lambda: _publish_on_redis(messages))
+
+
+_publisher_breaker = breaker("event publishing")
 
 
 def _publish_on_redis(messages: list[str]) -> None:
-    pipeline = _redis(settings.REDIS_URL).pipeline(transaction=False)  # one round trip for the lot
-    for message in messages:
-        pipeline.publish(REDIS_PUBSUB_CHANNEL, message)
-    pipeline.execute()
+    """Tell the web processes, through Redis, of events just committed. Without Redis they are not lost:
+    the subscribers poll the table meanwhile, and everything is in the table for the catch-up."""
+    if not _publisher_breaker.allows():
+        return
+    try:
+        pipeline = _redis(settings.REDIS_URL).pipeline(transaction=False)  # one round trip for the lot
+        if _publisher_breaker.down_since is not None:  # subscribers that did not notice the outage catch up
+            pipeline.publish(REDIS_PUBSUB_CHANNEL, json.dumps({"catch_up": True}))
+        for message in messages:
+            pipeline.publish(REDIS_PUBSUB_CHANNEL, message)
+        pipeline.execute()
+    except Exception as exc:  # the change is committed whatever Redis says
+        if not is_redis_error(exc):
+            raise
+        _publisher_breaker.failed(exc)
+    else:
+        _publisher_breaker.succeeded()
 
 
 @lru_cache(maxsize=4)
 def _redis(url: str):
     import redis
 
-    return redis.Redis.from_url(url)
-
-
-def release_connection() -> None:
-    """Streams read storage from worker threads; give their connection back after each read."""
-    if not connection.in_atomic_block:
-        connection.close()
+    return redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT_SECONDS,
+                                socket_connect_timeout=SOCKET_TIMEOUT_SECONDS)
 
 
 class EventStorage(StorageBase):
@@ -186,75 +196,24 @@ def trim_events(*, older_than: dt.timedelta) -> int:
     return deleted
 
 
-class EventRelay:
-    """Embedded mode: hand events that any process stored to this process's open streams.
-
-    Ids within a channel follow commit order, but rows of different channels may commit out of id
-    order on PostgreSQL, so each poll also looks back a little and skips what it already delivered.
-    """
-
-    LOOKBACK_SECONDS = 2.0
-
-    def __init__(self) -> None:
-        self.last_pk: int | None = None
-        self.delivered: dict[str, tuple[int, float]] = {}  # channel -> (last eid delivered, when)
-
-    def poll(self) -> int:
-        try:
-            now = timezone.now()
-            if self.last_pk is None:  # start from now: what is already stored, streams read themselves
-                self.last_pk = es_models.Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-                since = now - dt.timedelta(seconds=self.LOOKBACK_SECONDS)
-                for channel, eid in es_models.Event.objects.filter(created__gte=since).values_list("channel", "eid"):
-                    self.delivered[channel] = (max(eid, self.delivered.get(channel, (0, 0))[0]), now.timestamp())
-                return 0
-            recent = Q(pk__gt=self.last_pk)
-            if connection.vendor != "sqlite":  # SQLite serialises writers: its id order is commit order
-                recent |= Q(created__gte=now - dt.timedelta(seconds=self.LOOKBACK_SECONDS))
-            rows = list(
-                es_models.Event.objects.filter(recent, eid__gt=0).order_by("pk")
-                .values_list("pk", "channel", "type", "data", "eid")[:1000]
-            )
-        finally:
-            release_connection()
-        from django_eventstream.views import get_listener_manager
-
-        manager, moment, sent = get_listener_manager(), now.timestamp(), 0
-        for pk, channel, event_type, data, eid in rows:
-            self.last_pk = max(self.last_pk, pk)
-            if eid <= self.delivered.get(channel, (0, 0))[0]:
-                continue
-            self.delivered[channel] = (eid, moment)
-            manager.add_to_queues(channel, Event(channel, event_type, data, id=eid))
-            sent += 1
-        if len(self.delivered) > 10_000:
-            horizon = moment - 2 * self.LOOKBACK_SECONDS
-            self.delivered = {c: v for c, v in self.delivered.items() if v[1] >= horizon}
-        return sent
-
-    async def run(self) -> None:
-        log.info("event relay started (embedded mode)")
-        poll = sync_to_async(self.poll, thread_sensitive=False)
-        while True:
-            try:
-                await poll()
-            except Exception:
-                log.exception("event relay poll failed")
-            await asyncio.sleep(settings.EVENTS_RELAY_POLL_SECONDS)
-
-
-_relay_task: asyncio.Task | None = None
-
-
-def _ensure_relay() -> None:
-    global _relay_task
-    if settings.REDIS_URL or (_relay_task is not None and not _relay_task.done()):
-        return
-    _relay_task = asyncio.get_running_loop().create_task(EventRelay().run())
-
-
 # Padding first, as django-eventstream sends it, so that buffering proxies start passing the stream on.
 OPENING = ":" + " " * 2048 + "\n\nevent: stream-open\ndata:\n\n"
+# The last words of a stream whose process is stopping: reconnect in half a second, from the last id.
+CLOSING = "retry: 500\nevent: server-stopping\ndata:\n\n"
+_stopping = False
+
+
+def close_streams() -> None:
+    """End every open stream of this process (and any that opens from now on): the process is stopping.
+    Call it in the event loop."""
+    global _stopping
+    _stopping = True
+    DELIVERY.stop()
+    manager = get_listener_manager()
+    with manager.lock:
+        listeners = {listener for group in manager.listeners_by_channel.values() for listener in group}
+    for listener in listeners:
+        listener.aevent.set()
 
 
 def _encode(channel: str, event_type: str, data: str, event_id: int) -> str:
@@ -307,11 +266,9 @@ async def stream_response(request, *, channel: str, snapshot: Callable[[], tuple
 
         return JsonResponse({"error": f"Bad stream request: {exc}. Last-Event-ID must be an id this stream sent.",
                              "code": "bad_stream_request"}, status=400)
-    _ensure_relay()
+    DELIVERY.ensure_started()
 
     async def body():
-        from django_eventstream.views import Listener, get_listener_manager
-
         nonlocal last_id
         manager = get_listener_manager()
         listener = Listener()
@@ -333,8 +290,10 @@ async def stream_response(request, *, channel: str, snapshot: Callable[[], tuple
         try:
             last_id, missed = await sync_to_async(catch_up)(last_id)
             yield first + OPENING + missed
-            while True:
+            while not _stopping:
                 await listener.aevent.wait()
+                if _stopping:
+                    break
                 with manager.lock:
                     items = listener.channel_items.pop(channel, [])
                     overflow, listener.overflow = listener.overflow, False
@@ -354,6 +313,7 @@ async def stream_response(request, *, channel: str, snapshot: Callable[[], tuple
                     chunk = "".join(chunk)
                 if chunk:
                     yield chunk
+            yield CLOSING
         finally:
             timer.cancel()
             open_streams.dec()

@@ -2,6 +2,13 @@
 
 The timer loop beats on its own; the worker's beat is a task the timer loop enqueues, so it also
 proves that the queue delivers work.
+
+Redis is not needed to book (seatbooking/redis_state.py), so without it the answer is still 200, with
+`"status": "degraded"` and what is degraded named in `degraded`: "redis" (throttles per process,
+published events wait for the table poll) and "event delivery" (this web process polls the event
+table until its Redis subscription is back). A load balancer keeps a degraded process in rotation:
+every process is degraded alike in an outage, and each still books and streams. 503 is for "down":
+the database, the timer loop or the workers, without which bookings do not complete.
 """
 
 from django.conf import settings
@@ -11,6 +18,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_q.tasks import async_task
 
+from seatbooking import redis_state
+from seatbooking.delivery import DELIVERY
 from seatbooking.models import Heartbeat
 
 
@@ -46,5 +55,38 @@ def health(request):
                 checks[name] = ("down: never reported" if age is None
                                 else f"down: last report {age:.0f} s ago (limit {limit:g} s)")
                 down.append(name)
-    body = {"status": "ok" if not down else "down", "down": down, "checks": checks}
+    degraded = _degraded(checks)
+    body = {"status": "down" if down else "degraded" if degraded else "ok", "down": down, "degraded": degraded,
+            "checks": checks}
     return JsonResponse(body, status=200 if not down else 503)
+
+
+def _degraded(checks: dict[str, str]) -> list[str]:
+    if not settings.REDIS_URL:
+        return []
+    degraded = []
+    if ping_redis():
+        checks["redis"] = "ok"
+    else:
+        why = "; ".join(f"{user}: {state}" for user, state in redis_state.degraded().items())
+        checks["redis"] = f"degraded: no answer{f' ({why})' if why else ''}; running without it"
+        degraded.append("redis")
+    if DELIVERY.degraded:
+        checks["event delivery"] = (f"degraded: {DELIVERY.mode} since {DELIVERY.since:%H:%M:%S} UTC "
+                                    f"({DELIVERY.detail}); streams are fed from the event table")
+        degraded.append("event delivery")
+    else:
+        checks["event delivery"] = f"ok: {DELIVERY.mode}"
+    return degraded
+
+
+def ping_redis() -> bool:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=redis_state.SOCKET_TIMEOUT_SECONDS,
+                                      socket_connect_timeout=redis_state.SOCKET_TIMEOUT_SECONDS)
+        with client:
+            return bool(client.ping())
+    except Exception:  # noqa: BLE001 - any failure means no answer
+        return False

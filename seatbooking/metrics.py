@@ -13,7 +13,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 REGISTRY = CollectorRegistry()
@@ -21,6 +21,11 @@ REQUEST_SECONDS = Histogram("seatbooking_http_request_duration_seconds", "Time t
                             ["method", "route", "status"], registry=REGISTRY)
 OPEN_STREAMS = Gauge("seatbooking_open_event_streams", "Event streams open in this web process.", ["kind"],
                      registry=REGISTRY)
+EVENT_DELIVERY = Gauge("seatbooking_event_delivery", "How this web process learns of new events: 1 for the mode in "
+                       "use (redis: pub/sub; table: polling the event table, the fallback while Redis is down).",
+                       ["mode"], registry=REGISTRY)
+EVENT_DELIVERY_OUTAGES = Counter("seatbooking_event_delivery_outages", "Times this web process lost its Redis "
+                                 "subscription and fell back to polling the event table.", registry=REGISTRY)
 EXPIRY_BUCKETS_SECONDS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
 
 

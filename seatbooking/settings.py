@@ -136,12 +136,14 @@ if _default_db["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that threads and processes in tests share one database.
     _default_db["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
     VAR_DIR.mkdir(exist_ok=True)
-elif _default_db["ENGINE"] == "django.db.backends.postgresql" and env_int("DB_POOL_MAX_SIZE", 0) > 0:
-    # A connection pool per process (psycopg_pool). For web processes: many requests and streams share
-    # a few connections. Not for django-q2 clusters, which fork after connecting.
-    _default_db["OPTIONS"] = {"pool": {"min_size": 1, "max_size": env_int("DB_POOL_MAX_SIZE", 0),
-                                       "timeout": env_float("DB_POOL_TIMEOUT", 10)}}
 DATABASES = {"default": _default_db}
+# A connection pool for web processes only (psycopg_pool): many requests and streams share a few
+# connections. seatbooking/asgi.py puts it in place; workers and timer loops never get one, whatever
+# the environment says: a pool made before django-q2 forks would be shared by its workers, and their
+# replies mixed. Budget: web processes x DB_POOL_MAX_SIZE + workers + timer loops (README, Deployment).
+WEB_DB_POOL = ({"min_size": 1, "max_size": env_int("DB_POOL_MAX_SIZE", 0), "timeout": env_float("DB_POOL_TIMEOUT", 10)}
+               if _default_db["ENGINE"] == "django.db.backends.postgresql" and env_int("DB_POOL_MAX_SIZE", 0) > 0
+               else None)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Web ----------------------------------------------------------------------------------------
@@ -219,6 +221,10 @@ PAYMENT_LOST_MARGIN_SECONDS = env_float("PAYMENT_LOST_MARGIN_SECONDS", 2)
 # --- Timers and background work --------------------------------------------------------------------
 # How often the timer loop (manage.py run_timers) looks for lapsed holds and due payments.
 TIMER_TICK_SECONDS = env_float("TIMER_TICK_SECONDS", 0.2)
+# On SIGTERM/Ctrl-C a worker (manage.py run_worker) lets running tasks finish this long, then hands
+# back a payment attempt still waiting for the gateway (retried at once, no attempt used). Below 5 s:
+# honcho (make run) SIGKILLs what has not stopped 5 s after Ctrl-C.
+WORKER_STOP_GRACE_SECONDS = env_float("WORKER_STOP_GRACE_SECONDS", 2)
 REDIS_URL = env_str("REDIS_URL", "")
 Q_CLUSTER = {
     "name": "seatbooking",
@@ -240,8 +246,9 @@ THROTTLE_RATES = {
     "change_seats": env_str("THROTTLE_CHANGE_SEATS", "600/min"),
     "payment": env_str("THROTTLE_PAYMENT", "60/min"),
 }
-# Throttle counts live in the cache: shared through Redis when there is one, else per process.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+# Throttle counts (and django-q2's statistics) live in the cache: shared through Redis when there is one,
+# else per process. While Redis is away the cache falls back to per-process memory (seatbooking/cache.py).
+CACHES = {"default": {"BACKEND": "seatbooking.cache.FailSoftRedisCache", "LOCATION": REDIS_URL}
           if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Operations ------------------------------------------------------------------------------------
@@ -264,23 +271,11 @@ METRICS_REFRESH_SECONDS = env_float("METRICS_REFRESH_SECONDS", 15)
 
 # --- Live events (seatbooking/eventbus.py) ----------------------------------------------------------
 EVENTSTREAM_STORAGE_CLASS = "seatbooking.eventbus.EventStorage"
-# Without Redis, each web process polls the event table this often for other processes' events.
+# Without Redis (or while it is down), each web process polls the event table this often for new events.
 EVENTS_RELAY_POLL_SECONDS = env_float("EVENTS_RELAY_POLL_SECONDS", 0.2)
 EVENTS_KEEP_HOURS = env_float("EVENTS_KEEP_HOURS", 24)
 # An idle stream gets a keep-alive event this often, so that proxies do not close it.
 EVENTS_KEEPALIVE_SECONDS = env_float("EVENTS_KEEPALIVE_SECONDS", 20)
-if REDIS_URL:
-    from urllib.parse import urlparse as _urlparse
-
-    _redis = _urlparse(REDIS_URL)
-    # django-eventstream's Redis mode: each web process subscribes and relays to its streams.
-    EVENTSTREAM_REDIS = {
-        "host": _redis.hostname or "127.0.0.1",
-        "port": _redis.port or 6379,
-        "db": int((_redis.path or "/0").lstrip("/") or 0),
-        **({"password": _redis.password} if _redis.password else {}),
-    }
-
 if env_str("Q_BROKER", "orm") == "redis":
     Q_CLUSTER["redis"] = REDIS_URL or "redis://127.0.0.1:6379/0"
 else:

@@ -64,6 +64,8 @@ class SSEStream:
         self.content_type = self.response.getheader("Content-Type", "")
         self.events: queue.Queue[SSEEvent] = queue.Queue()
         self.keepalives = 0
+        self.kinds: list[str] = []  # every event's type, data or not, in order
+        self.ended = threading.Event()  # the server ended the response (not the test closing it)
         if self.status == 200:
             threading.Thread(target=self._read, daemon=True).start()
 
@@ -74,6 +76,8 @@ class SSEStream:
                 line = raw.decode().rstrip("\r\n")
                 if not line:
                     self.keepalives += kind == "keep-alive"
+                    if kind != "message" or data:
+                        self.kinds.append(kind)
                     if data and kind not in self.IGNORED:
                         self.events.put(SSEEvent(kind, event_id, json.loads("\n".join(data)), time.monotonic()))
                     kind, event_id, data = "message", None, []
@@ -84,6 +88,7 @@ class SSEStream:
                 elif line.startswith("data:"):
                     if line[5:].strip():
                         data.append(line[5:].strip())
+            self.ended.set()
         except Exception:  # noqa: BLE001 - the test closed the stream under the reader
             pass
 

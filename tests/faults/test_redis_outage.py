@@ -1,0 +1,126 @@
+"""Redis goes away and comes back: booking goes on, and every open stream gets every committed change.
+
+Two web processes, a worker and a timer loop on PostgreSQL, with a Redis of the test's own that is
+killed for longer than any client's retries, then started again on the same port. Streams stay open
+on both web processes throughout; each must receive every event of its channel, in order, without a
+gap, whether it was committed before, during or after the outage.
+"""
+
+import json
+import os
+import time
+
+import pytest
+from django_eventstream.models import EventCounter
+
+from flights.services import create_flight
+from tests.faults.redis_server import RedisServer
+from tests.http import SSEStream, call, free_port, wait_for_server
+from tests.processes import Processes, wait_until
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+
+# Longer than redis-py's retries and than django-eventstream's listener used to survive (a few seconds).
+OUTAGE_SECONDS = float(os.environ.get("FAULT_REDIS_OUTAGE_SECONDS", 12))
+
+
+@pytest.fixture
+def service(transactional_db, tmp_path, settings, own_redis: RedisServer):
+    from django.utils import timezone
+
+    create_flight(code="FL-001", origin="A", destination="B", departs_at=timezone.now(), rows=10, letters="ABCDEF")
+    processes = Processes(tmp_path)
+    # Throttles stay on at their defaults: their counts live in Redis, which goes away.
+    processes.configure(settings, REDIS_URL=own_redis.url, PAYMENT_LATENCY_SECONDS=0.05, PAYMENT_FAILURE_RATE=0,
+                        DB_POOL_MAX_SIZE=4)
+    bases = []
+    for _ in range(2):
+        port = free_port()
+        processes.start_web(port)
+        bases.append(f"http://127.0.0.1:{port}")
+    processes.start("run_worker")
+    processes.start("run_timers")
+    for base in bases:
+        wait_for_server(base)
+    yield bases
+    processes.kill_all()
+    print(processes.logs())
+
+
+def event_id(event) -> int:
+    return int(event.id.rsplit(":", 1)[1])
+
+
+class Watched:
+    """An open stream and the ids it received, to compare with the channel's ids in the table."""
+
+    def __init__(self, base: str, path: str, channel: str) -> None:
+        self.channel, self.stream = channel, SSEStream(base, path)
+        assert self.stream.status == 200
+        self.first = event_id(self.stream.next(timeout=5))  # the snapshot, at the channel's id then
+        self.ids: list[int] = []
+
+    def drain_until(self, last_id: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while (not self.ids or self.ids[-1] < last_id) and time.monotonic() < deadline:
+            try:
+                self.ids.append(event_id(self.stream.next(timeout=max(0.05, deadline - time.monotonic()))))
+            except AssertionError:
+                break
+
+
+def current_id(channel: str) -> int:
+    return EventCounter.objects.filter(name=channel).values_list("value", flat=True).first() or 0
+
+
+def test_streams_get_every_change_across_a_redis_outage_and_booking_never_fails(service, own_redis):
+    bases, statuses = service, []
+
+    def book(i: int, path: str, body: dict | None, token: str | None = None) -> dict:
+        status, answer = call(bases[i % 2], "POST", path, body, token)
+        statuses.append(status)
+        assert status < 500, (path, status, answer)
+        return answer
+
+    traveller = book(0, "/orders", {"flightID": "FL-001"})
+    order_id, token = traveller["orderID"], traveller["token"]
+    watched = [Watched(base, path, channel) for base in bases for path, channel in (
+        ("/flights/FL-001/events", "flight-FL-001"),
+        (f"/orders/{order_id}/events?token={token}", f"order-{order_id}"))]
+    wait_until(lambda: own_redis.subscribers("events_channel") == 2, timeout=10, what="both web processes subscribed")
+    book(0, f"/orders/{order_id}/seats", {"seats": ["1A"]}, token)
+
+    own_redis.stop()
+    outage_started, changes_during = time.monotonic(), 0
+    rows = iter(range(2, 10))
+    while time.monotonic() - outage_started < OUTAGE_SECONDS:
+        row = next(rows, None)
+        if row is not None:
+            other = book(row, "/orders", {"flightID": "FL-001"})
+            book(row + 1, f"/orders/{other['orderID']}/seats", {"seats": [f"{row}B"]}, other["token"])
+            book(row, f"/orders/{order_id}/seats", {"seats": ["1A", f"{row}A"]}, token)
+            changes_during += 3
+            if row == 2:
+                book(row, f"/orders/{other['orderID']}/payment", {"code": "12345"}, other["token"])
+        time.sleep(0.5)
+    health = [call(base, "GET", "/health") for base in bases]
+    for status, body in health:
+        assert status == 200 and body["status"] == "degraded", body
+        assert {"redis", "event delivery"} <= set(body["degraded"]), body
+    own_redis.start()
+
+    wait_until(lambda: own_redis.subscribers("events_channel") == 2, timeout=15, what="both web processes resubscribed")
+    resubscribed_after = time.monotonic() - outage_started - OUTAGE_SECONDS
+    for i, seats in enumerate((["1A"], ["1A", "1C"], ["1C"], ["1C", "1D"], ["1D"])):
+        book(i, f"/orders/{order_id}/seats", {"seats": seats}, token)
+    for w in watched:
+        w.drain_until(current_id(w.channel), timeout=10)
+        expected = list(range(w.first + 1, current_id(w.channel) + 1))
+        assert w.ids == expected, f"{w.channel}: got {w.ids}, table has {expected}"
+    assert all(status < 500 for status in statuses)
+    wait_until(lambda: all(call(base, "GET", "/health")[1]["status"] == "ok" for base in bases), timeout=15,
+               what="health ok again")
+    print(json.dumps({"outage_seconds": OUTAGE_SECONDS, "requests_during_outage": changes_during,
+                      "resubscribed_seconds_after_restart": round(resubscribed_after, 2),
+                      "events_per_stream": {w.channel: len(w.ids) for w in watched[:2]},
+                      "streams": len(watched), "5xx": sum(s >= 500 for s in statuses)}))
