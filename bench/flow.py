@@ -157,7 +157,7 @@ async def main() -> dict:
     os.environ.update(THROTTLE_CREATE_ORDER="off", THROTTLE_CHANGE_SEATS="off", THROTTLE_PAYMENT="off")
     port = free_port()
     web = start_web(port, workers=WEB_WORKERS)
-    worker = start_manage("qcluster", Q_WORKERS=str(Q_WORKERS), PAYMENT_FAILURE_RATE="0",
+    worker = start_manage("run_worker", Q_WORKERS=str(Q_WORKERS), PAYMENT_FAILURE_RATE="0",
                           PAYMENT_LATENCY_SECONDS=str(GATEWAY_LATENCY_SECONDS))
     timers = start_manage("run_timers")
     try:

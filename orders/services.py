@@ -232,11 +232,34 @@ def finish_payment_attempt(*, order_id: str, number: int, result: ChargeResult,
     with transaction.atomic():
         order = _lock_order(order_id)
         attempt = PaymentAttempt.objects.get(order=order, number=number)
-        if order.state == OrderState.PROCESSING_PAYMENT and attempt.outcome == AttemptOutcome.RUNNING:
+        if order.state != OrderState.PROCESSING_PAYMENT or attempt.outcome != AttemptOutcome.RUNNING:
+            pass
+        elif result.outcome == INTERRUPTED:
+            _hand_back_attempt(order, attempt, now=now)
+        else:
             _settle_attempt(order, attempt, result, now=now)
         # else it was already settled (counted lost while its worker was stalled): the late answer changes
         # nothing, and the gateway's idempotency key keeps a late success from charging twice.
     return order
+
+
+# The outcome a worker reports when it was stopped while waiting for the gateway (seatbooking/worker.py).
+INTERRUPTED = "interrupted"
+
+
+def _hand_back_attempt(order: Order, attempt: PaymentAttempt, *, now: dt.datetime) -> None:
+    """An attempt cut short by a worker's stop is not the traveller's loss: it is undone and made again
+    at once (the timer loop enqueues it), without waiting for the lost-attempt margin. Safe even if the
+    gateway got the call: the next attempt has the same idempotency key (the order), so no double charge."""
+    started = attempt.started_at
+    attempt.delete()
+    order.payment_attempts_used = attempt.number - 1
+    order.payment_due_at = now
+    order.save(update_fields=["payment_attempts_used", "payment_due_at", "updated_at"])
+    _record_change(order, action="payment_attempt", from_state=order.state, actor="system:payments",
+                   reason=f"attempt {attempt.number} interrupted: its worker was stopping; it runs again now "
+                          "and uses no attempt",
+                   details={"attempt": attempt.number, "outcome": INTERRUPTED, "started_at": started.isoformat()})
 
 
 def backoff_seconds(failed_attempt_number: int) -> float:

@@ -7,6 +7,7 @@ from django_q.tasks import async_task
 
 from orders import services
 from orders.gateway import ChargeResult, get_gateway
+from seatbooking.worker import WorkStopped, stoppable
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,11 @@ def process_payment(order_id: str) -> str:
     if ticket is None:
         return "nothing due"
     try:
-        result = get_gateway().charge(order_id=order_id, code=ticket.code, idempotency_key=order_id,
-                                      timeout=settings.PAYMENT_TIMEOUT_SECONDS)
+        with stoppable():  # a worker that is stopping may cut the wait short: the attempt is handed back
+            result = get_gateway().charge(order_id=order_id, code=ticket.code, idempotency_key=order_id,
+                                          timeout=settings.PAYMENT_TIMEOUT_SECONDS)
+    except WorkStopped:
+        result = ChargeResult(False, services.INTERRUPTED, "the worker stopped during the attempt")
     except Exception as exc:  # a broken gateway is a failed attempt, not a stuck order
         log.exception("payment gateway error for %s", order_id)
         result = ChargeResult(False, "error", f"gateway error: {exc.__class__.__name__}")

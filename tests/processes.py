@@ -43,7 +43,8 @@ class Processes:
     def start_web(self, port: int) -> subprocess.Popen:
         """The ASGI server, as `make run` starts it."""
         return self.start_argv("web", [sys.executable, "-m", "uvicorn", "seatbooking.asgi:application",
-                                       "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"])
+                                       "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+                                       "--no-proxy-headers", "--timeout-graceful-shutdown", "4"])
 
     def start_argv(self, name: str, argv: list[str]) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}-{len(self.running)}.log", "w")
@@ -55,6 +56,7 @@ class Processes:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so that kill() reaches the cluster's workers
         )
+        log.close()  # the process has its own copy
         self.running.append(process)
         return process
 
@@ -66,6 +68,17 @@ class Processes:
         except ProcessLookupError:
             pass
         process.wait()
+
+    def stop(self, process: subprocess.Popen, *, sig: int = signal.SIGTERM, timeout: float = 30) -> float:
+        """Send `sig` to the process alone (as a process manager does); seconds until it exited."""
+        started = time.monotonic()
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running {timeout} s after signal {sig}:\n{self.logs()}") from None
+        self.killed.add(process.pid)  # it was stopped on purpose, whatever its exit code
+        return time.monotonic() - started
 
     def kill_all(self) -> None:
         """Stop everything; a process that had died on its own fails the test, with its log."""

@@ -63,7 +63,7 @@ def assert_invariants() -> None:
 
 
 def test_a_gateway_that_never_fails_confirms_after_one_attempt(processes, plane):
-    processes.start("qcluster")
+    processes.start("run_worker")
     processes.start("run_timers")
     [order_id] = orders_paying(plane, 1)
     wait_until(lambda: settled([order_id]), timeout=15, what="the payment to settle")
@@ -75,7 +75,7 @@ def test_a_gateway_that_never_fails_confirms_after_one_attempt(processes, plane)
 
 def test_a_gateway_that_always_fails_fails_after_three_attempts_spaced_by_the_backoff(processes, plane, settings):
     processes.configure(settings, PAYMENT_FAILURE_RATE=1)
-    processes.start("qcluster")
+    processes.start("run_worker")
     processes.start("run_timers")
     [order_id] = orders_paying(plane, 1)
     wait_until(lambda: settled([order_id]), timeout=20, what="the payment to settle")
@@ -94,7 +94,7 @@ def test_a_gateway_that_always_fails_fails_after_three_attempts_spaced_by_the_ba
 def test_a_gateway_slower_than_the_timeout_fails_each_attempt_as_a_timeout(processes, plane, settings):
     processes.configure(settings, PAYMENT_LATENCY_SECONDS=5, PAYMENT_TIMEOUT_SECONDS=0.5,
                         PAYMENT_BACKOFF_INITIAL_SECONDS=0.2)
-    processes.start("qcluster")
+    processes.start("run_worker")
     processes.start("run_timers")
     [order_id] = orders_paying(plane, 1)
     wait_until(lambda: settled([order_id]), timeout=20, what="the payment to settle")
@@ -108,7 +108,7 @@ def test_a_gateway_slower_than_the_timeout_fails_each_attempt_as_a_timeout(proce
 
 def test_holds_expire_within_two_seconds_of_the_deadline_without_any_request(processes, plane, settings):
     processes.configure(settings, SEAT_HOLD_SECONDS=2)
-    processes.start("qcluster")
+    processes.start("run_worker")
     processes.start("run_timers")
     ids = orders_holding(plane, 60)
     wait_until(lambda: not Order.objects.filter(pk__in=ids, state=OrderState.SEATS_SELECTED).exists(),
@@ -128,14 +128,14 @@ def test_a_worker_killed_mid_payment_is_recovered_without_a_fourth_attempt_or_se
         processes, plane, settings):
     processes.configure(settings, PAYMENT_LATENCY_SECONDS=1.5, PAYMENT_TIMEOUT_SECONDS=3,
                         PAYMENT_LOST_MARGIN_SECONDS=1)
-    cluster = processes.start("qcluster")
+    cluster = processes.start("run_worker")
     processes.start("run_timers")
     ids = orders_paying(plane, 4)
     wait_until(lambda: PaymentAttempt.objects.filter(outcome=AttemptOutcome.RUNNING).exists(), timeout=10,
                what="an attempt to start")
     processes.kill(cluster)
     assert not settled(ids)
-    processes.start("qcluster")
+    processes.start("run_worker")
     wait_until(lambda: settled(ids), timeout=30, what="every payment to settle after the crash")
     outcomes = list(PaymentAttempt.objects.values_list("outcome", flat=True))
     print(f"attempt outcomes after the crash: {sorted(outcomes)}")
@@ -173,7 +173,7 @@ def test_health_follows_the_timer_loop_and_the_worker(processes, settings, clien
         return response.status_code, response.json()
 
     assert health()[0] == 503
-    cluster = processes.start("qcluster")
+    cluster = processes.start("run_worker")
     processes.start("run_timers")
     wait_until(lambda: health()[0] == 200, timeout=15, what="both heartbeats")
     processes.kill(cluster)

@@ -31,7 +31,7 @@ class Live:
         port = free_port()
         self.processes.start_web(port)
         if background:
-            self.processes.start("qcluster")
+            self.processes.start("run_worker")
             self.processes.start("run_timers")
         self.base = f"http://127.0.0.1:{port}"
         wait_for_server(self.base)

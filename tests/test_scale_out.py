@@ -35,7 +35,7 @@ def cluster(transactional_db, tmp_path, settings):
         bases.append(f"http://127.0.0.1:{port}")
     processes.env["DB_POOL_MAX_SIZE"] = "0"  # no pool in the forking clusters
     for _ in range(2):
-        processes.start("qcluster")
+        processes.start("run_worker")
         processes.start("run_timers")
     for base in bases:
         wait_for_server(base)

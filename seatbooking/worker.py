@@ -1,0 +1,100 @@
+"""The django-q2 cluster as a process that stops cleanly (manage.py run_worker).
+
+django-q2's own `qcluster` does not survive a stop: a process manager's SIGTERM reaches every process of
+its group, and the cluster's sentinel and workers die on it at once, losing the task in hand, while
+the main process waits on them. Here:
+
+- the cluster (its sentinel and everything it forks) runs in a process group of its own, so a stop
+  signal reaches only the main process, which then stops the cluster in order: no new tasks, the
+  running ones finish;
+- a task that is still running WORKER_STOP_GRACE_SECONDS after the stop began is interrupted where it
+  declared it may be (`stoppable()`, around the payment gateway call): it raises `WorkStopped` there,
+  and the task records what that means (an interrupted payment attempt is handed back and retried at
+  once, see orders/services.py);
+- every process of the cluster dies with its parent (Linux's parent-death signal), so killing the
+  main process, even with SIGKILL, leaves nothing behind.
+"""
+
+import ctypes
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+STOP_SIGNAL = signal.SIGUSR1  # main process -> cluster: interrupt stoppable work now
+
+_generation = 0  # 0 in the main process, 1 in the sentinel, 2 in the processes it forks
+_in_stoppable_work = False
+_stop_requested = False
+
+
+class WorkStopped(BaseException):  # noqa: N818 - not an Exception: `except Exception` must not swallow it
+    """Raised inside `stoppable()` when the worker is stopping and the grace period is over."""
+
+
+@contextmanager
+def stoppable() -> Iterator[None]:
+    """Mark work that may be cut short when the worker stops (it must be safe to redo)."""
+    global _in_stoppable_work
+    if _stop_requested:
+        raise WorkStopped
+    _in_stoppable_work = True
+    try:
+        yield
+    finally:
+        _in_stoppable_work = False
+
+
+def _on_stop_signal(signum, frame) -> None:
+    global _stop_requested
+    _stop_requested = True
+    if _in_stoppable_work:
+        raise WorkStopped
+
+
+def _after_fork_in_child() -> None:
+    global _generation
+    _generation += 1
+    if sys.platform == "linux":  # die with the parent, however it ends
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if _generation == 1:  # the sentinel leads a group of its own: stop signals for the group miss it
+        os.setpgid(0, 0)
+    signal.signal(STOP_SIGNAL, _on_stop_signal)
+
+
+def run_cluster(*, grace_seconds: float) -> None:
+    """Run a django-q2 cluster until SIGTERM or SIGINT, then stop it as described above."""
+    from django_q.cluster import Cluster
+
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+    cluster = Cluster()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # replaces the cluster's own handlers
+        signal.signal(sig, lambda *_: stop.set())
+    cluster.start()
+    sentinel = cluster.sentinel
+    while not stop.wait(0.5):
+        if not sentinel.is_alive():
+            log.error("the cluster's sentinel ended on its own (exit code %s)", sentinel.exitcode)
+            sys.exit(1)
+    log.info("stopping: running tasks have %g s to finish, then stoppable work is interrupted", grace_seconds)
+    timer = threading.Timer(grace_seconds, _interrupt, args=[sentinel.pid])
+    timer.daemon = True
+    timer.start()
+    cluster.stop()
+    timer.cancel()
+    log.info("worker stopped")
+
+
+def _interrupt(group: int) -> None:
+    log.info("grace period over: interrupting stoppable work")
+    try:
+        os.killpg(group, STOP_SIGNAL)
+    except ProcessLookupError:
+        pass
