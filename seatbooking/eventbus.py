@@ -305,11 +305,22 @@ async def stream_response(request, *, channel: str, snapshot: Callable[[], tuple
                 if overflow:  # more arrived than the listener queues: read them from the table
                     last_id, chunk = await sync_to_async(catch_up)(last_id)
                 else:
-                    chunk = []
-                    for event in items:
-                        if event.id is not None and int(event.id) > last_id:  # skip what catch-up already sent
-                            last_id = int(event.id)
-                            chunk.append(_encode(channel, event.type, event.data, last_id))
+                    chunk, gap = [], False
+                    for event in sorted(items, key=lambda e: int(e.id)):
+                        event_id = int(event.id)
+                        if event_id <= last_id:  # catch-up already sent it
+                            continue
+                        if event_id > last_id + 1:
+                            # One is missing: published out of order (processes publish after their own
+                            # commits) or never (its process died between commit and publish). Ids of
+                            # committed events have no holes, so the table has it: read from there.
+                            gap = True
+                            break
+                        last_id = event_id
+                        chunk.append(_encode(channel, event.type, event.data, last_id))
+                    if gap:
+                        last_id, missed = await sync_to_async(catch_up)(last_id)
+                        chunk.append(missed)
                     chunk = "".join(chunk)
                 if chunk:
                     yield chunk
