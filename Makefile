@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PORT
 
-.PHONY: run run-cluster test test-postgres bench fuzz migrate seed clean
+.PHONY: run run-cluster test test-postgres test-faults bench fuzz migrate seed clean
 
 # The venv is rebuilt whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -44,6 +44,11 @@ test: $(VENV)/.installed
 # The same suite on the local PostgreSQL, as CI runs it.
 test-postgres: $(VENV)/.installed
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/seatbooking $(BIN)/pytest $(PYTEST_ARGS)
+
+# The fault suite alone (also part of `make test` on PostgreSQL): Redis outages with a Redis of its own,
+# SIGKILLs mid-flow, SIGTERM to each kind of process, Ctrl-C on both Procfiles, the database away.
+test-faults: $(VENV)/.installed
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/seatbooking} $(BIN)/pytest tests/faults -p no:cacheprovider $(PYTEST_ARGS)
 
 # A longer fuzz run than the one in `make test` (schemathesis, from the OpenAPI schema, live server).
 fuzz: $(VENV)/.installed

@@ -1,5 +1,6 @@
 """Every API error is JSON: {"error": <a sentence a person can act on>, "code": <stable machine code>, ...}."""
 
+from django import db
 from django.http import JsonResponse
 from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
@@ -24,7 +25,15 @@ def _flatten(detail, prefix: str = "") -> list[str]:
     return [f"{field}: {detail}" if field else str(detail)]
 
 
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 def json_exception_handler(exc, context):
+    if isinstance(exc, (db.OperationalError, db.InterfaceError)):  # the database is away (or the pool is full)
+        return Response({"error": "The database is not answering right now, so nothing could be done. Try again "
+                                  f"in {DATABASE_RETRY_AFTER_SECONDS} s (a POST with the same Idempotency-Key "
+                                  "is safe to repeat).", "code": "database_unavailable"},
+                        status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
     if isinstance(exc, ServiceError):
         return Response({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status)
     if isinstance(exc, exceptions.ValidationError):
