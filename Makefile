@@ -5,13 +5,35 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PORT
 
-.PHONY: run run-cluster test test-postgres test-faults bench fuzz migrate seed clean
+.PHONY: run run-cluster test test-postgres test-faults lint format lock bench fuzz migrate seed static clean
 
-# The venv is rebuilt whenever requirements.txt changes.
-$(VENV)/.installed: requirements.txt
+# The development venv: runtime + test + dev tools, exactly as locked (with hashes) in requirements-dev.txt.
+# Reinstalled whenever the lock changes. Production installs requirements.txt only (README, Deployment).
+$(VENV)/.installed: requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	$(BIN)/pip install --disable-pip-version-check -q --require-hashes -r requirements-dev.txt
 	touch $@
+
+# Regenerate both locks from pyproject.toml (after changing a dependency there, or to take updates).
+lock: $(VENV)/.installed
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet -o requirements.txt
+	$(BIN)/uv pip compile pyproject.toml --group dev --universal --python-version 3.11 --generate-hashes --quiet \
+	  -o requirements-dev.txt
+
+# Lint, formatting, types, and migrations that match the models. CI runs it before the tests.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Static files as production serves them: hashed names, compressed (whitenoise), in var/static.
+static: $(VENV)/.installed
+	$(BIN)/python manage.py collectstatic --noinput -v0
 
 migrate: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput -v0
