@@ -30,8 +30,9 @@ def prepare_database() -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
-        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env(), check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=env(), check=True, stdout=subprocess.DEVNULL
+        )
 
 
 class Connection:
@@ -43,8 +44,10 @@ class Connection:
 
     async def request(self, method: str, path: str, body: dict | None = None, token: str | None = None):
         data = json.dumps(body).encode() if body is not None else b""
-        head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                f"Accept: application/json\r\nContent-Length: {len(data)}\r\n")
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Accept: application/json\r\nContent-Length: {len(data)}\r\n"
+        )
         if token:
             head += f"Authorization: Bearer {token}\r\n"
         self.writer.write(head.encode() + b"\r\n" + data)
@@ -82,20 +85,38 @@ def bench_flight(code: str) -> tuple[int, int, list[str]]:
     """A 99 x 12 flight (1,188 seats): returns its id, its first seat's id and its labels in id order."""
     import psycopg
 
-    subprocess.run([sys.executable, "manage.py", "shell", "--no-imports", "-c",
-                    "from flights.services import create_flight; from django.utils import timezone; "
-                    f"create_flight(code='{code}', origin='X', destination='Y', departs_at=timezone.now(), "
-                    "rows=99, letters='ABCDEFGHJKLM')"], cwd=ROOT, env=env(), check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "--no-imports",
+            "-c",
+            "from flights.services import create_flight; from django.utils import timezone; "
+            f"create_flight(code='{code}', origin='X', destination='Y', departs_at=timezone.now(), "
+            "rows=99, letters='ABCDEFGHJKLM')",
+        ],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+    )
     with psycopg.connect(DATABASE_URL) as conn:
         flight_id = conn.execute("SELECT id FROM flights_flight WHERE code = %s", [code]).fetchone()[0]
-        rows = conn.execute("SELECT id, label FROM flights_seat WHERE flight_id = %s ORDER BY id", [flight_id]).fetchall()
+        rows = conn.execute(
+            "SELECT id, label FROM flights_seat WHERE flight_id = %s ORDER BY id", [flight_id]
+        ).fetchall()
     return flight_id, rows[0][0], [label for _, label in rows]
 
 
 def start_manage(command: str, **extra_env: str) -> subprocess.Popen:
     """A background process of the service (qcluster, run_timers) on the benchmark database."""
-    return subprocess.Popen([sys.executable, "manage.py", command], cwd=ROOT, env=env(**extra_env),
-                            start_new_session=True, stdout=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "manage.py", command],
+        cwd=ROOT,
+        env=env(**extra_env),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def free_port() -> int:
@@ -107,9 +128,27 @@ def free_port() -> int:
 def start_web(port: int, workers: int = 1, pool: int = 10, **extra_env: str) -> subprocess.Popen:
     """uvicorn on the benchmark database, with the connection pool of Procfile.cluster (10 per process)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "seatbooking.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--backlog", "4096"],
-        cwd=ROOT, env=env(DB_POOL_MAX_SIZE=str(pool), **extra_env), start_new_session=True, stdout=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "seatbooking.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--backlog",
+            "4096",
+        ],
+        cwd=ROOT,
+        env=env(DB_POOL_MAX_SIZE=str(pool), **extra_env),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -19,8 +19,20 @@ import time
 
 import psycopg
 
-from bench.common import (DATABASE_URL, Connection, bench_flight, free_port, machine, make_orders, percentile,
-                          prepare_database, run, start_manage, start_web, stop)
+from bench.common import (
+    DATABASE_URL,
+    Connection,
+    bench_flight,
+    free_port,
+    machine,
+    make_orders,
+    percentile,
+    prepare_database,
+    run,
+    start_manage,
+    start_web,
+    stop,
+)
 
 EXPIRY_ORDERS = int(os.environ.get("BENCH_EXPIRY_ORDERS", 500))
 PAYMENT_ORDERS = int(os.environ.get("BENCH_PAYMENT_ORDERS", 200))
@@ -44,8 +56,10 @@ class OrderStream(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
-        transport.write(f"GET /orders/{self.order['orderID']}/events?token={self.order['token']} HTTP/1.1\r\n"
-                        "Host: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".encode())
+        transport.write(
+            f"GET /orders/{self.order['orderID']}/events?token={self.order['token']} HTTP/1.1\r\n"
+            "Host: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".encode()
+        )
 
     def data_received(self, data: bytes) -> None:
         now = time.time()
@@ -90,8 +104,9 @@ async def hold_one_seat_each(port: int, orders: list[dict], labels: list[str], c
     async def work(conn: Connection) -> None:
         while pending:
             order, label = pending.pop()
-            status, body = await conn.request("POST", f"/orders/{order['orderID']}/seats", {"seats": [label]},
-                                              order["token"])
+            status, body = await conn.request(
+                "POST", f"/orders/{order['orderID']}/seats", {"seats": [label]}, order["token"]
+            )
             assert status == 200, body
 
     await asyncio.gather(*(work(c) for c in conns))
@@ -100,8 +115,13 @@ async def hold_one_seat_each(port: int, orders: list[dict], labels: list[str], c
 
 
 def _summary(latencies: list[float], asked: int) -> dict:
-    return {"count": asked, "arrived": len(latencies), "p50_s": round(percentile(latencies, 50), 3),
-            "p99_s": round(percentile(latencies, 99), 3), "max_s": round(max(latencies), 3) if latencies else None}
+    return {
+        "count": asked,
+        "arrived": len(latencies),
+        "p50_s": round(percentile(latencies, 50), 3),
+        "p99_s": round(percentile(latencies, 99), 3),
+        "max_s": round(max(latencies), 3) if latencies else None,
+    }
 
 
 async def expiry(port: int, labels: list[str]) -> dict:
@@ -112,7 +132,9 @@ async def expiry(port: int, labels: list[str]) -> dict:
     with psycopg.connect(DATABASE_URL) as conn:  # one transaction: all fall due at the same instant
         due = conn.execute("SELECT now() + make_interval(secs => %s)", [DUE_IN_SECONDS]).fetchone()[0]
         conn.execute("UPDATE orders_order SET hold_expires_at = %s WHERE id = ANY(%s)", [due, ids])
-        conn.execute("UPDATE orders_seathold SET expires_at = %s WHERE order_id = ANY(%s) AND state = 'HELD'", [due, ids])
+        conn.execute(
+            "UPDATE orders_seathold SET expires_at = %s WHERE order_id = ANY(%s) AND state = 'HELD'", [due, ids]
+        )
     arrivals = await asyncio.gather(*(s.wait_for("EXPIRED", DUE_IN_SECONDS + 15) for s in streams))
     for stream in streams:
         stream.close()
@@ -132,13 +154,16 @@ async def payments(port: int, labels: list[str]) -> dict:
         while queue:
             stream = queue.pop()
             sent = time.time()
-            status, body = await conn.request("POST", f"/orders/{stream.order['orderID']}/payment", {"code": "12345"},
-                                              stream.order["token"])
+            status, body = await conn.request(
+                "POST", f"/orders/{stream.order['orderID']}/payment", {"code": "12345"}, stream.order["token"]
+            )
             assert status == 202, body
             confirmed = await stream.wait_for("CONFIRMED", 30)
             if confirmed:
                 latencies.append(confirmed - sent)
-            final = "CONFIRMED" if confirmed else next((s for s in ("FAILED", "EXPIRED") if s in stream.arrived), "none")
+            final = (
+                "CONFIRMED" if confirmed else next((s for s in ("FAILED", "EXPIRED") if s in stream.arrived), "none")
+            )
             outcomes[final] = outcomes.get(final, 0) + 1
         conn.close()
 
@@ -147,8 +172,12 @@ async def payments(port: int, labels: list[str]) -> dict:
     elapsed = time.perf_counter() - started
     for stream in streams:
         stream.close()
-    return {**_summary(latencies, PAYMENT_ORDERS), "payers": PAYERS, "outcomes": outcomes,
-            "per_second": round(len(latencies) / elapsed, 1)}
+    return {
+        **_summary(latencies, PAYMENT_ORDERS),
+        "payers": PAYERS,
+        "outcomes": outcomes,
+        "per_second": round(len(latencies) / elapsed, 1),
+    }
 
 
 async def main() -> dict:
@@ -157,8 +186,12 @@ async def main() -> dict:
     os.environ.update(THROTTLE_CREATE_ORDER="off", THROTTLE_CHANGE_SEATS="off", THROTTLE_PAYMENT="off")
     port = free_port()
     web = start_web(port, workers=WEB_WORKERS)
-    worker = start_manage("run_worker", Q_WORKERS=str(Q_WORKERS), PAYMENT_FAILURE_RATE="0",
-                          PAYMENT_LATENCY_SECONDS=str(GATEWAY_LATENCY_SECONDS))
+    worker = start_manage(
+        "run_worker",
+        Q_WORKERS=str(Q_WORKERS),
+        PAYMENT_FAILURE_RATE="0",
+        PAYMENT_LATENCY_SECONDS=str(GATEWAY_LATENCY_SECONDS),
+    )
     timers = start_manage("run_timers")
     try:
         expired = await expiry(port, labels)
@@ -166,19 +199,27 @@ async def main() -> dict:
     finally:
         for process in (web, worker, timers):
             stop(process)
-    return {"machine": machine(),
-            "processes": f"uvicorn {WEB_WORKERS} processes, 1 django-q2 cluster of {Q_WORKERS} workers (ORM broker), "
-                         "1 timer loop; PostgreSQL + Redis",
-            "expiry": expired, "payment": paid, "method": __doc__.strip()}
+    return {
+        "machine": machine(),
+        "processes": f"uvicorn {WEB_WORKERS} processes, 1 django-q2 cluster of {Q_WORKERS} workers (ORM broker), "
+        "1 timer loop; PostgreSQL + Redis",
+        "expiry": expired,
+        "payment": paid,
+        "method": __doc__.strip(),
+    }
 
 
 def report(result: dict) -> None:
     e, p = result["expiry"], result["payment"]
     print(f"Expiry and payment ({result['processes']}, {result['machine']['cores']} cores, client on the same machine)")
-    print(f"  expiry lateness, {e['count']} holds due at once: p50 {e['p50_s']} s, p99 {e['p99_s']} s, max {e['max_s']} s "
-          f"({e['arrived']} of {e['count']} EXPIRED events arrived)")
-    print(f"  payment, submit to CONFIRMED event ({GATEWAY_LATENCY_SECONDS * 1000:g} ms gateway, {p['payers']} payers): "
-          f"p50 {p['p50_s']} s, p99 {p['p99_s']} s, {p['per_second']}/s; outcomes {p['outcomes']}")
+    print(
+        f"  expiry lateness, {e['count']} holds due at once: p50 {e['p50_s']} s, p99 {e['p99_s']} s, max {e['max_s']} s "
+        f"({e['arrived']} of {e['count']} EXPIRED events arrived)"
+    )
+    print(
+        f"  payment, submit to CONFIRMED event ({GATEWAY_LATENCY_SECONDS * 1000:g} ms gateway, {p['payers']} payers): "
+        f"p50 {p['p50_s']} s, p99 {p['p99_s']} s, {p['per_second']}/s; outcomes {p['outcomes']}"
+    )
 
 
 if __name__ == "__main__":

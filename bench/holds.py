@@ -20,8 +20,22 @@ import time
 
 import psycopg
 
-from bench.common import (DATABASE_URL, Connection, bench_flight, children, cpu_seconds, free_port, machine,
-                          machine_cpu_seconds, make_orders, percentile, prepare_database, run, start_web, stop)
+from bench.common import (
+    DATABASE_URL,
+    Connection,
+    bench_flight,
+    children,
+    cpu_seconds,
+    free_port,
+    machine,
+    machine_cpu_seconds,
+    make_orders,
+    percentile,
+    prepare_database,
+    run,
+    start_web,
+    stop,
+)
 
 LEVELS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "8,32,128").split(",")]
 DURATION = float(os.environ.get("BENCH_DURATION", 10))
@@ -38,11 +52,12 @@ async def http_holds(port: int, web_pids: list[int], clients: int, seats: list[s
     deadline = time.perf_counter() + DURATION
 
     async def run(i: int, conn: Connection, order: dict) -> None:
-        mine, turn = seats[2 * i: 2 * i + 2], 0
+        mine, turn = seats[2 * i : 2 * i + 2], 0
         while time.perf_counter() < deadline:
             started = time.perf_counter()
-            status, _ = await conn.request("POST", f"/orders/{order['orderID']}/seats", {"seats": [mine[turn % 2]]},
-                                           order["token"])
+            status, _ = await conn.request(
+                "POST", f"/orders/{order['orderID']}/seats", {"seats": [mine[turn % 2]]}, order["token"]
+            )
             latencies.append(time.perf_counter() - started)
             statuses[status] = statuses.get(status, 0) + 1
             turn += 1
@@ -55,11 +70,19 @@ async def http_holds(port: int, web_pids: list[int], clients: int, seats: list[s
     for conn in conns:
         conn.close()
     n = len(latencies)
-    return {"clients": clients, "requests": n, "per_second": round(n / elapsed, 1),
-            "p50_ms": round(percentile(latencies, 50) * 1000, 1), "p99_ms": round(percentile(latencies, 99) * 1000, 1),
-            "statuses": statuses, "cpu_ms_per_request": {
-                "web": round(web_cpu / n * 1000, 2), "client": round(client_cpu / n * 1000, 2),
-                "rest": round((all_cpu - web_cpu - client_cpu) / n * 1000, 2)}}  # PostgreSQL, Redis, the OS
+    return {
+        "clients": clients,
+        "requests": n,
+        "per_second": round(n / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 50) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 99) * 1000, 1),
+        "statuses": statuses,
+        "cpu_ms_per_request": {
+            "web": round(web_cpu / n * 1000, 2),
+            "client": round(client_cpu / n * 1000, 2),
+            "rest": round((all_cpu - web_cpu - client_cpu) / n * 1000, 2),
+        },
+    }  # PostgreSQL, Redis, the OS
 
 
 async def web_ceiling(port: int, clients: int = 32) -> dict:
@@ -97,22 +120,50 @@ def raw_holds(asked: int, base_seat_id: int, flight_id: int) -> dict:
             conn.execute(
                 "INSERT INTO orders_order (id, flight_id, token_hash, state, payment_code, payment_attempts_used, "
                 "payment_status, last_payment_error, created_at, updated_at) VALUES (%s, %s, '', 'SEATS_SELECTED', "
-                "'', 0, '', '', now(), now()) ON CONFLICT (id) DO NOTHING", [f"pgb-{i}", flight_id])
+                "'', 0, '', '', now(), now()) ON CONFLICT (id) DO NOTHING",
+                [f"pgb-{i}", flight_id],
+            )
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         script.write(PGBENCH_SCRIPT)
     name = DATABASE_URL.rsplit("/", 1)[1]
     all_cpu, client_cpu = machine_cpu_seconds(), _children_cpu()
     result = subprocess.run(
-        ["pgbench", "-n", "-h", "127.0.0.1", "-U", "postgres", "-f", script.name, "-c", str(clients),
-         "-j", str(min(clients, os.cpu_count() or 2)), "-T", str(int(DURATION)), "-D", f"base={base_seat_id}", name],
-        capture_output=True, text=True, check=True)
+        [
+            "pgbench",
+            "-n",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-f",
+            script.name,
+            "-c",
+            str(clients),
+            "-j",
+            str(min(clients, os.cpu_count() or 2)),
+            "-T",
+            str(int(DURATION)),
+            "-D",
+            f"base={base_seat_id}",
+            name,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     tps = float(re.search(r"tps = ([\d.]+)", result.stdout).group(1))
     latency = float(re.search(r"latency average = ([\d.]+) ms", result.stdout).group(1))
     transactions = int(re.search(r"number of transactions actually processed: (\d+)", result.stdout).group(1))
     all_cpu, client_cpu = machine_cpu_seconds() - all_cpu, _children_cpu() - client_cpu
-    return {"clients": clients, "per_second": round(tps, 1), "latency_avg_ms": latency,
-            "cpu_ms_per_transaction": {"pgbench": round(client_cpu / transactions * 1000, 2),
-                                       "rest": round((all_cpu - client_cpu) / transactions * 1000, 2)}}
+    return {
+        "clients": clients,
+        "per_second": round(tps, 1),
+        "latency_avg_ms": latency,
+        "cpu_ms_per_transaction": {
+            "pgbench": round(client_cpu / transactions * 1000, 2),
+            "rest": round((all_cpu - client_cpu) / transactions * 1000, 2),
+        },
+    }
 
 
 def _children_cpu() -> float:
@@ -144,8 +195,12 @@ async def hot_seat(port: int) -> dict:
     for status, _ in results:
         statuses[status] = statuses.get(status, 0) + 1
     latencies = [seconds for _, seconds in results]
-    return {"requests": HOT_CLIENTS, "statuses": statuses, "p99_ms": round(percentile(latencies, 99) * 1000, 1),
-            "exactly_one_winner": statuses.get(200) == 1 and statuses.get(409) == HOT_CLIENTS - 1}
+    return {
+        "requests": HOT_CLIENTS,
+        "statuses": statuses,
+        "p99_ms": round(percentile(latencies, 99) * 1000, 1),
+        "exactly_one_winner": statuses.get(200) == 1 and statuses.get(409) == HOT_CLIENTS - 1,
+    }
 
 
 async def main() -> dict:
@@ -169,31 +224,50 @@ async def main() -> dict:
     for h, r in zip(http, raw):
         h["ratio_to_raw"] = round(h["per_second"] / r["per_second"], 3)
     ceiling["ratio_to_raw"] = round(ceiling["per_second"] / max(r["per_second"] for r in raw), 3)
-    return {"machine": machine(), "server": f"uvicorn, {WEB_WORKERS} processes, PostgreSQL + Redis",
-            "duration_s": DURATION, "http": http, "raw": raw, "hot_seat": hot, "web_ceiling": ceiling,
-            "method": __doc__.strip()}
+    return {
+        "machine": machine(),
+        "server": f"uvicorn, {WEB_WORKERS} processes, PostgreSQL + Redis",
+        "duration_s": DURATION,
+        "http": http,
+        "raw": raw,
+        "hot_seat": hot,
+        "web_ceiling": ceiling,
+        "method": __doc__.strip(),
+    }
 
 
 def report(result: dict) -> None:
-    print(f"Seat holds ({result['server']}, {result['machine']['cores']} cores, load on the same machine, "
-          f"{result['duration_s']:g} s per level)")
-    print(f"  {'clients':>8} {'HTTP/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'not 200':>8} {'raw/s':>9} {'(clients)':>9} "
-          f"{'HTTP/raw':>9}")
+    print(
+        f"Seat holds ({result['server']}, {result['machine']['cores']} cores, load on the same machine, "
+        f"{result['duration_s']:g} s per level)"
+    )
+    print(
+        f"  {'clients':>8} {'HTTP/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'not 200':>8} {'raw/s':>9} {'(clients)':>9} "
+        f"{'HTTP/raw':>9}"
+    )
     for h, r in zip(result["http"], result["raw"]):
         refused = h["requests"] - h["statuses"].get(200, 0)
-        print(f"  {h['clients']:>8} {h['per_second']:>9} {h['p50_ms']:>8} {h['p99_ms']:>8} {refused:>8} {r['per_second']:>9} "
-              f"{r['clients']:>9} {h['ratio_to_raw']:>9.3f}")
+        print(
+            f"  {h['clients']:>8} {h['per_second']:>9} {h['p50_ms']:>8} {h['p99_ms']:>8} {refused:>8} {r['per_second']:>9} "
+            f"{r['clients']:>9} {h['ratio_to_raw']:>9.3f}"
+        )
     print("  CPU per seat hold, ms (the rest: PostgreSQL, Redis, the OS; measured over the whole machine)")
     for h, r in zip(result["http"], result["raw"]):
         web, raw = h["cpu_ms_per_request"], r["cpu_ms_per_transaction"]
-        print(f"  {h['clients']:>8} clients: HTTP: web {web['web']}, client {web['client']}, rest {web['rest']}; "
-              f"raw: pgbench {raw['pgbench']}, rest {raw['rest']}")
+        print(
+            f"  {h['clients']:>8} clients: HTTP: web {web['web']}, client {web['client']}, rest {web['rest']}; "
+            f"raw: pgbench {raw['pgbench']}, rest {raw['rest']}"
+        )
     ceiling = result["web_ceiling"]
-    print(f"  the web stack alone (404s, no database): {ceiling['per_second']}/s at {ceiling['clients']} clients, "
-          f"{ceiling['ratio_to_raw']} of the best raw rate")
+    print(
+        f"  the web stack alone (404s, no database): {ceiling['per_second']}/s at {ceiling['clients']} clients, "
+        f"{ceiling['ratio_to_raw']} of the best raw rate"
+    )
     hot = result["hot_seat"]
-    print(f"  hot seat: {hot['requests']} at once -> {hot['statuses']}, exactly one winner: "
-          f"{hot['exactly_one_winner']}, p99 {hot['p99_ms']} ms")
+    print(
+        f"  hot seat: {hot['requests']} at once -> {hot['statuses']}, exactly one winner: "
+        f"{hot['exactly_one_winner']}, p99 {hot['p99_ms']} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -16,8 +16,7 @@ import urllib.request
 
 import psycopg
 
-from bench.common import (DATABASE_URL, free_port, machine, percentile, prepare_database, rss_kib, run, start_web,
-                          stop)
+from bench.common import DATABASE_URL, free_port, machine, percentile, prepare_database, rss_kib, run, start_web, stop
 
 IDLE_STREAMS = int(os.environ.get("BENCH_IDLE_STREAMS", 5000))
 FANOUT_STREAMS = int(os.environ.get("BENCH_FANOUT_STREAMS", 2000))
@@ -100,8 +99,9 @@ async def open_streams(port: int, count: int) -> tuple[list[Stream], int]:
 def event_times(channel: str) -> dict[int, float]:
     """When each event of the channel was stored: its change's commit follows within the transaction."""
     with psycopg.connect(DATABASE_URL) as conn:
-        rows = conn.execute("SELECT eid, extract(epoch FROM created) FROM django_eventstream_event WHERE channel = %s",
-                            [channel]).fetchall()
+        rows = conn.execute(
+            "SELECT eid, extract(epoch FROM created) FROM django_eventstream_event WHERE channel = %s", [channel]
+        ).fetchall()
     return {eid: float(created) for eid, created in rows}
 
 
@@ -114,8 +114,9 @@ async def fan_out(port: int, streams: list[Stream]) -> dict:
     for change in range(CHANGES):
         seats = [f"{30 - change % 10}{'ABCDEF'[change % 6]}"]
         sent = time.perf_counter()
-        await loop.run_in_executor(None, lambda: post(port, f"/orders/{order['orderID']}/seats", {"seats": seats},
-                                                      order["token"]))
+        await loop.run_in_executor(
+            None, lambda: post(port, f"/orders/{order['orderID']}/seats", {"seats": seats}, order["token"])
+        )
         requests.append(time.perf_counter() - sent)
         deadline = time.perf_counter() + 5
         while time.perf_counter() < deadline and any(len(s.arrivals) <= change for s in streams):
@@ -177,21 +178,34 @@ async def main() -> dict:
             stream.close()
     finally:
         stop(server)
-    return {"machine": machine(), "server": "1 uvicorn process (pool of 10 connections), PostgreSQL + Redis", "idle": idle, "fanout": fanout,
-            "method": __doc__.strip()}
+    return {
+        "machine": machine(),
+        "server": "1 uvicorn process (pool of 10 connections), PostgreSQL + Redis",
+        "idle": idle,
+        "fanout": fanout,
+        "method": __doc__.strip(),
+    }
 
 
 def report(result: dict) -> None:
     idle, fan = result["idle"], result["fanout"]
     print(f"Event streams ({result['server']}, {result['machine']['cores']} cores, client on the same machine)")
-    print(f"  idle streams held        {idle['streams_open'] - 1:>8} of {idle['streams_asked']} asked (+1 warm-up), "
-          f"{idle['errors']} errors, opened in {idle['opened_in_s']} s")
-    print(f"  memory per stream        {idle['memory_per_stream_kib']:>8} KiB  (server RSS {idle['server_rss_mib']} MiB)")
-    print(f"  database connections     {idle['db_connections_with_streams_open']:>8} with streams open "
-          f"({idle['db_connections_before']} before)")
-    print(f"  fan-out to {fan['streams']} streams, commit to arrival: over every delivery p50 {fan['latency_p50_s']} s, "
-          f"p99 {fan['latency_p99_s']} s; until the last stream of a change p99 {fan['all_streams_p99_s']} s, "
-          f"max {fan['all_streams_max_s']} s; {fan['missing_deliveries']} missed")
+    print(
+        f"  idle streams held        {idle['streams_open'] - 1:>8} of {idle['streams_asked']} asked (+1 warm-up), "
+        f"{idle['errors']} errors, opened in {idle['opened_in_s']} s"
+    )
+    print(
+        f"  memory per stream        {idle['memory_per_stream_kib']:>8} KiB  (server RSS {idle['server_rss_mib']} MiB)"
+    )
+    print(
+        f"  database connections     {idle['db_connections_with_streams_open']:>8} with streams open "
+        f"({idle['db_connections_before']} before)"
+    )
+    print(
+        f"  fan-out to {fan['streams']} streams, commit to arrival: over every delivery p50 {fan['latency_p50_s']} s, "
+        f"p99 {fan['latency_p99_s']} s; until the last stream of a change p99 {fan['all_streams_p99_s']} s, "
+        f"max {fan['all_streams_max_s']} s; {fan['missing_deliveries']} missed"
+    )
 
 
 if __name__ == "__main__":

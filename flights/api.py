@@ -5,8 +5,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flights.models import Flight
-from seatbooking.openapi import FLIGHT_DETAIL, FLIGHT_LIST, AvailabilitySerializer, errors
 from flights.selectors import Availability, flights_with_seats_left, get_flight, seat_availability
+from seatbooking.openapi import FLIGHT_DETAIL, FLIGHT_LIST, AvailabilitySerializer, errors
 
 
 def flight_summary(flight: Flight) -> dict:
@@ -24,10 +24,12 @@ class FlightListView(APIView):
 
     @extend_schema(tags=["flights"], responses={200: FLIGHT_LIST})
     def get(self, request):
-        return Response([
-            {**flight_summary(f), "seatsLeft": f.seats_total - f.seats_taken, "total": f.seats_total}
-            for f in flights_with_seats_left()
-        ])
+        return Response(
+            [
+                {**flight_summary(f), "seatsLeft": f.seats_total - f.seats_taken, "total": f.seats_total}
+                for f in flights_with_seats_left()
+            ]
+        )
 
 
 class FlightDetailView(APIView):
@@ -36,11 +38,13 @@ class FlightDetailView(APIView):
     @extend_schema(tags=["flights"], responses={200: FLIGHT_DETAIL, **errors(e404="Unknown flight.")})
     def get(self, request, flight_code: str):
         flight = get_flight(code=flight_code)
-        return Response({
-            **flight_summary(flight),
-            "layout": {"rows": flight.rows, "letters": flight.letters, "aislesAfter": flight.aisles_after},
-            "total": flight.rows * len(flight.letters),
-        })
+        return Response(
+            {
+                **flight_summary(flight),
+                "layout": {"rows": flight.rows, "letters": flight.letters, "aislesAfter": flight.aisles_after},
+                "total": flight.rows * len(flight.letters),
+            }
+        )
 
 
 class AvailableSeatsView(APIView):
@@ -52,5 +56,10 @@ class AvailableSeatsView(APIView):
 
 
 def availability_body(a: Availability) -> dict:
-    return {"flightID": a.flight.code, "available": a.available, "held": a.held, "confirmed": a.confirmed,
-            "total": a.total}
+    return {
+        "flightID": a.flight.code,
+        "available": a.available,
+        "held": a.held,
+        "confirmed": a.confirmed,
+        "total": a.total,
+    }

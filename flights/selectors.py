@@ -25,8 +25,9 @@ def get_flight(*, code: str) -> Flight:
     try:
         return Flight.objects.get(code=code)
     except Flight.DoesNotExist:
-        raise NotFound(f"There is no flight {code!r}. GET /flights lists the flights on offer.",
-                       code="unknown_flight") from None
+        raise NotFound(
+            f"There is no flight {code!r}. GET /flights lists the flights on offer.", code="unknown_flight"
+        ) from None
 
 
 def flights_with_seats_left(*, now: dt.datetime | None = None) -> list[Flight]:

@@ -69,8 +69,10 @@ def authorize_order(request, order_id: str) -> OrderAccess:
     if token is not None:
         if hmac.compare_digest(hash_token(token), token_hash):
             return OrderAccess(order_id, "token", actor_for("token", request))
-        raise Forbidden("That token does not open this order. Use the token returned when the order was created.",
-                        code="wrong_token")
+        raise Forbidden(
+            "That token does not open this order. Use the token returned when the order was created.",
+            code="wrong_token",
+        )
     user = getattr(request, "user", None)
     if user is not None and user.is_active and user.is_staff:
         via = f"staff:{user.get_username()}"
@@ -79,8 +81,11 @@ def authorize_order(request, order_id: str) -> OrderAccess:
         if request.method not in SAFE_METHODS:
             _enforce_csrf(request)
         return OrderAccess(order_id, "session", actor_for("session", request))
-    raise Forbidden("This order is not yours. Send its token as 'Authorization: Bearer <token>' "
-                    "(the token came back when the order was created).", code="token_required")
+    raise Forbidden(
+        "This order is not yours. Send its token as 'Authorization: Bearer <token>' "
+        "(the token came back when the order was created).",
+        code="token_required",
+    )
 
 
 def _enforce_csrf(request) -> None:

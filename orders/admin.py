@@ -49,8 +49,11 @@ class HoldEndsWithinFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value():
             now = timezone.now()
-            return queryset.filter(state=OrderState.SEATS_SELECTED, hold_expires_at__gt=now,
-                                   hold_expires_at__lte=now + dt.timedelta(minutes=int(self.value())))
+            return queryset.filter(
+                state=OrderState.SEATS_SELECTED,
+                hold_expires_at__gt=now,
+                hold_expires_at__lte=now + dt.timedelta(minutes=int(self.value())),
+            )
         return queryset
 
 
@@ -72,12 +75,21 @@ def _run(modeladmin, request, queryset, change, done: str) -> None:
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["id", "flight", "state", "hold_expires_at", "payment_status", "payment_attempts_used",
-                    "created_at"]
+    list_display = ["id", "flight", "state", "hold_expires_at", "payment_status", "payment_attempts_used", "created_at"]
     list_filter = ["state", HoldEndsWithinFilter, "flight"]
     search_fields = ["id", "flight__code"]
-    readonly_fields = ["id", "flight", "state", "hold_expires_at", "payment_attempts_used", "payment_status",
-                       "last_payment_error", "payment_due_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "id",
+        "flight",
+        "state",
+        "hold_expires_at",
+        "payment_attempts_used",
+        "payment_status",
+        "last_payment_error",
+        "payment_due_at",
+        "created_at",
+        "updated_at",
+    ]
     exclude = ["token_hash", "payment_code"]
     inlines = [SeatHoldInline, PaymentAttemptInline, AuditEntryInline]
     list_select_related = ["flight"]
@@ -97,8 +109,13 @@ class OrderAdmin(admin.ModelAdmin):
         pass
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
-                         "show_save_and_add_another": False, "show_delete": False}
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Expire now (release the held seats)", permissions=["change"])
@@ -107,10 +124,15 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel and release the seats", permissions=["change"])
     def cancel_and_release(self, request, queryset):
-        _run(self, request, queryset,
-             lambda order_id, actor: services.cancel_order(order_id=order_id, actor=actor,
-                                                           reason="cancelled by an operator"),
-             "Cancelled")
+        _run(
+            self,
+            request,
+            queryset,
+            lambda order_id, actor: services.cancel_order(
+                order_id=order_id, actor=actor, reason="cancelled by an operator"
+            ),
+            "Cancelled",
+        )
 
     @admin.action(description="Retry a stuck payment now", permissions=["change"])
     def retry_payment(self, request, queryset):

@@ -12,8 +12,17 @@ from orders.access import actor_for, authorize_order
 from orders.selectors import get_order, order_status
 from seatbooking.drf import ScopedThrottle
 from seatbooking.idempotency import DerivedSecret, idempotent
-from seatbooking.openapi import (CREATED_ORDER, IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, ORDER_ERRORS, THROTTLED,
-                                 StatusSerializer, StatusWithMessageSerializer, errors)
+from seatbooking.openapi import (
+    CREATED_ORDER,
+    IDEMPOTENCY_ERRORS,
+    IDEMPOTENCY_KEY,
+    ORDER_ERRORS,
+    THROTTLED,
+    StatusSerializer,
+    StatusWithMessageSerializer,
+    errors,
+)
+
 
 class StrictSerializer(serializers.Serializer):
     """Refuses keys it does not know: a typo such as "seat" must not pass as an empty request."""
@@ -21,8 +30,9 @@ class StrictSerializer(serializers.Serializer):
     def validate(self, attrs):
         unknown = sorted(set(self.initial_data) - set(self.fields))
         if unknown:
-            raise serializers.ValidationError(f"Unknown field(s): {', '.join(unknown)}. "
-                                              f"Expected: {', '.join(self.fields)}.")
+            raise serializers.ValidationError(
+                f"Unknown field(s): {', '.join(unknown)}. Expected: {', '.join(self.fields)}."
+            )
         return attrs
 
 
@@ -48,17 +58,30 @@ class CreateOrderView(APIView):
                 raise serializers.ValidationError("Use 1-64 letters, digits, '-' or '_'.")
             return value
 
-    @extend_schema(request=CreateOrderInput, tags=["orders"], auth=[], parameters=[IDEMPOTENCY_KEY], responses={
-        201: CREATED_ORDER, **IDEMPOTENCY_ERRORS, **THROTTLED,
-        **errors(e400="Malformed body or order id, or an Idempotency-Key not 16-255 characters long.",
-                 e404="Unknown flight.",
-                 e409="The order id is taken, or a request with this Idempotency-Key is still running.")})
+    @extend_schema(
+        request=CreateOrderInput,
+        tags=["orders"],
+        auth=[],
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: CREATED_ORDER,
+            **IDEMPOTENCY_ERRORS,
+            **THROTTLED,
+            **errors(
+                e400="Malformed body or order id, or an Idempotency-Key not 16-255 characters long.",
+                e404="Unknown flight.",
+                e409="The order id is taken, or a request with this Idempotency-Key is still running.",
+            ),
+        },
+    )
     @idempotent(derived=(ORDER_TOKEN,))
     def post(self, request):
         data = _valid(self.CreateOrderInput, request)
         order_id = data.get("orderID") or services.new_order_id()
         order, token = services.create_order(
-            flight_code=data["flightID"], order_id=order_id, actor=actor_for("api", request),
+            flight_code=data["flightID"],
+            order_id=order_id,
+            actor=actor_for("api", request),
             token=ORDER_TOKEN.for_request(request, order_id),
         )
         return Response({"orderID": order.pk, "flightID": order.flight.code, "token": token}, status=201)
@@ -82,10 +105,19 @@ class SelectSeatsView(APIView):
                 )
             return labels
 
-    @extend_schema(request=SelectSeatsInput, tags=["orders"], responses={
-        200: StatusWithMessageSerializer, **ORDER_ERRORS, **THROTTLED,
-        **errors(e400="Unknown or repeated seats, more than the limit, or a bad label.",
-                 e409="Seats taken (named in `seats`), the hold expired, or the order cannot change seats now.")})
+    @extend_schema(
+        request=SelectSeatsInput,
+        tags=["orders"],
+        responses={
+            200: StatusWithMessageSerializer,
+            **ORDER_ERRORS,
+            **THROTTLED,
+            **errors(
+                e400="Unknown or repeated seats, more than the limit, or a bad label.",
+                e409="Seats taken (named in `seats`), the hold expired, or the order cannot change seats now.",
+            ),
+        },
+    )
     def post(self, request, order_id: str):
         access = authorize_order(request, order_id)
         data = _valid(self.SelectSeatsInput, request)
@@ -107,12 +139,24 @@ class PayView(APIView):
                 raise serializers.ValidationError('Send the code as a string of 5 digits, like "12345".')
             return value
 
-    @extend_schema(request=PaymentInput, tags=["orders"], parameters=[IDEMPOTENCY_KEY], responses={
-        202: OpenApiResponse(StatusWithMessageSerializer, description="Accepted: the attempts run in the background."),
-        **ORDER_ERRORS, **IDEMPOTENCY_ERRORS, **THROTTLED,
-        **errors(e400="Not exactly 5 digits (no attempt was used), or an Idempotency-Key not 16-255 characters long.",
-                 e409="No seats, the hold expired, a payment is already being processed, or a request with this "
-                      "Idempotency-Key is still running.")})
+    @extend_schema(
+        request=PaymentInput,
+        tags=["orders"],
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            202: OpenApiResponse(
+                StatusWithMessageSerializer, description="Accepted: the attempts run in the background."
+            ),
+            **ORDER_ERRORS,
+            **IDEMPOTENCY_ERRORS,
+            **THROTTLED,
+            **errors(
+                e400="Not exactly 5 digits (no attempt was used), or an Idempotency-Key not 16-255 characters long.",
+                e409="No seats, the hold expired, a payment is already being processed, or a request with this "
+                "Idempotency-Key is still running.",
+            ),
+        },
+    )
     def post(self, request, order_id: str):
         access = authorize_order(request, order_id)  # before any replay: a key opens nothing by itself
         return self.pay(request, access)
@@ -136,8 +180,11 @@ class OrderStatusView(APIView):
 class CancelOrderView(APIView):
     """Cancel an order that is not paying yet; its seats are released."""
 
-    @extend_schema(request=None, tags=["orders"], responses={
-        200: StatusSerializer, **ORDER_ERRORS, **errors(e409="The order is paying or already over.")})
+    @extend_schema(
+        request=None,
+        tags=["orders"],
+        responses={200: StatusSerializer, **ORDER_ERRORS, **errors(e409="The order is paying or already over.")},
+    )
     def post(self, request, order_id: str):
         access = authorize_order(request, order_id)
         order = services.cancel_order(order_id=access.order_id, actor=access.actor)

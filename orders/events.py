@@ -24,9 +24,16 @@ def publish_order_statuses(statuses: list[dict]) -> None:
 def publish_seat_changes(*, flight_code: str, available=(), held=(), confirmed=()) -> None:
     """Seats that changed, by their new state: the availability object's shape, listing only those seats."""
     if available or held or confirmed:
-        publish(flight_channel(flight_code), "seats", {"flightID": flight_code, "available": sorted_labels(available),
-                                                        "held": sorted_labels(held),
-                                                        "confirmed": sorted_labels(confirmed)})
+        publish(
+            flight_channel(flight_code),
+            "seats",
+            {
+                "flightID": flight_code,
+                "available": sorted_labels(available),
+                "held": sorted_labels(held),
+                "confirmed": sorted_labels(confirmed),
+            },
+        )
 
 
 def sorted_labels(labels) -> list[str]:

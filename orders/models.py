@@ -51,8 +51,7 @@ class Order(FSMModelMixin, models.Model):
         indexes = [
             # The timer loop's two questions: which holds have lapsed, which payments are due.
             models.Index(fields=["hold_expires_at"], condition=Q(state="SEATS_SELECTED"), name="order_hold_due"),
-            models.Index(fields=["payment_due_at"], condition=Q(state="PROCESSING_PAYMENT"),
-                         name="order_payment_due"),
+            models.Index(fields=["payment_due_at"], condition=Q(state="PROCESSING_PAYMENT"), name="order_payment_due"),
         ]
 
     def __str__(self) -> str:
@@ -173,8 +172,11 @@ class AuditEntry(models.Model):
     from_state = models.CharField(max_length=20, blank=True)
     to_state = models.CharField(max_length=20)
     reason = models.CharField(max_length=500, blank=True)
-    actor = models.CharField(max_length=150, help_text="Who asked, and from which client address for HTTP changes: "
-                             "token@<address>, session@..., api@..., staff:<name>@..., admin:<name>@..., or system:<part>.")
+    actor = models.CharField(
+        max_length=150,
+        help_text="Who asked, and from which client address for HTTP changes: "
+        "token@<address>, session@..., api@..., staff:<name>@..., admin:<name>@..., or system:<part>.",
+    )
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

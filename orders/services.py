@@ -27,13 +27,20 @@ from django_fsm import TransitionNotAllowed
 from flights.models import Seat
 from flights.selectors import get_flight
 from orders.access import hash_token
-from orders.selectors import order_status
 from orders.events import publish_order_status, publish_order_statuses, publish_seat_changes, sorted_labels
 from orders.gateway import ChargeResult
-from orders.models import (AttemptOutcome, AuditEntry, HoldState, Order, OrderState, PaymentAttempt, PaymentStatus,
-                           SeatHold)
+from orders.models import (
+    AttemptOutcome,
+    AuditEntry,
+    HoldState,
+    Order,
+    OrderState,
+    PaymentAttempt,
+    PaymentStatus,
+    SeatHold,
+)
+from orders.selectors import order_status
 from seatbooking.errors import Conflict, InvalidInput, NotFound
-
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +62,9 @@ def new_order_id() -> str:
     return f"o-{secrets.token_urlsafe(16)}"
 
 
-def create_order(*, flight_code: str, order_id: str | None = None, actor: str,
-                 token: str | None = None) -> tuple[Order, str]:
+def create_order(
+    *, flight_code: str, order_id: str | None = None, actor: str, token: str | None = None
+) -> tuple[Order, str]:
     """Create a PENDING order; returns it with its bearer token, which is shown only this once.
 
     `token`: one made by the caller (the API derives it from an Idempotency-Key); else a random one.
@@ -69,8 +77,10 @@ def create_order(*, flight_code: str, order_id: str | None = None, actor: str,
             order = Order.objects.create(id=order_id, flight=flight, token_hash=hash_token(token))
             _record_change(order, action="create", from_state="", actor=actor, reason=f"order created on {flight.code}")
     except IntegrityError:
-        raise Conflict(f"The order id {order_id!r} is already taken. Choose another or omit orderID "
-                       "to let the server make one.", code="order_id_taken") from None
+        raise Conflict(
+            f"The order id {order_id!r} is already taken. Choose another or omit orderID to let the server make one.",
+            code="order_id_taken",
+        ) from None
     return order, token
 
 
@@ -86,15 +96,20 @@ def select_seats(*, order_id: str, labels: Sequence[str], actor: str, now: dt.da
     if taken:
         raise _seats_taken_error(taken)
     try:
-        return _change_unless_lapsed(order_id, now=now, actor=actor,
-                                     change=lambda order: _change_selection(order, wanted=wanted, now=now, actor=actor))
+        return _change_unless_lapsed(
+            order_id,
+            now=now,
+            actor=actor,
+            change=lambda order: _change_selection(order, wanted=wanted, now=now, actor=actor),
+        )
     except IntegrityError:
         # The partial unique index caught a second live hold the locks should have prevented.
         raise SeatsTaken("One of these seats was taken at the same moment. Try again.") from None
 
 
-def cancel_order(*, order_id: str, actor: str, reason: str = "cancelled by the traveller",
-                 now: dt.datetime | None = None) -> Order:
+def cancel_order(
+    *, order_id: str, actor: str, reason: str = "cancelled by the traveller", now: dt.datetime | None = None
+) -> Order:
     """Cancel an order that has not started paying, releasing its seats."""
     now = now or timezone.now()
 
@@ -119,8 +134,9 @@ def expire_now(*, order_id: str, actor: str, now: dt.datetime | None = None) -> 
     with transaction.atomic():
         order = _lock_order(order_id)
         if order.state != OrderState.SEATS_SELECTED:
-            raise WrongState(f"Cannot expire: the order is {order.state}; only a held selection can expire.",
-                             state=order.state)
+            raise WrongState(
+                f"Cannot expire: the order is {order.state}; only a held selection can expire.", state=order.state
+            )
         _expire_locked(order, now=now, actor=actor, reason="expired by an operator")
     return order
 
@@ -138,8 +154,13 @@ def retry_payment_now(*, order_id: str, actor: str, now: dt.datetime | None = No
             raise WrongState(f"Cannot retry the payment: the order is {order.state}.", state=order.state)
         order.payment_due_at = now
         order.save(update_fields=["payment_due_at", "updated_at"])
-        _record_change(order, action="retry_payment", from_state=order.state, actor=actor,
-                       reason="payment handed to the workers by an operator")
+        _record_change(
+            order,
+            action="retry_payment",
+            from_state=order.state,
+            actor=actor,
+            reason="payment handed to the workers by an operator",
+        )
         _enqueue_payment_on_commit(order.pk)
     return order
 
@@ -153,16 +174,20 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
     From here the hold cannot lapse: the payment's outcome decides.
     """
     if not (len(code) == 5 and code.isascii() and code.isdigit()):
-        raise InvalidInput("The payment code is exactly 5 digits, like 12345. No attempt was used.",
-                           code="invalid_payment_code")
+        raise InvalidInput(
+            "The payment code is exactly 5 digits, like 12345. No attempt was used.", code="invalid_payment_code"
+        )
     now = now or timezone.now()
 
     def begin(order: Order) -> None:
         if order.state == OrderState.PENDING:
             raise WrongState("Select seats before paying: the order holds none.", state=order.state)
         if order.state == OrderState.PROCESSING_PAYMENT:
-            raise WrongState("A payment for this order is already being processed. "
-                             f"Follow GET /orders/{order.pk}/status for its outcome.", state=order.state)
+            raise WrongState(
+                "A payment for this order is already being processed. "
+                f"Follow GET /orders/{order.pk}/status for its outcome.",
+                state=order.state,
+            )
         _transition(order, order.begin_payment, verb="pay")
         SeatHold.objects.filter(order=order, state=HoldState.HELD).update(expires_at=None)
         order.payment_code = code
@@ -170,10 +195,23 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
         order.last_payment_error = ""
         # If the enqueue below is lost (a crash right after commit), the timer loop enqueues it then.
         order.payment_due_at = _lost_after(now)
-        order.save(update_fields=["state", "payment_code", "payment_status", "last_payment_error",
-                                  "payment_due_at", "updated_at"])
-        _record_change(order, action="submit_payment", from_state=OrderState.SEATS_SELECTED, actor=actor,
-                       reason="payment submitted")
+        order.save(
+            update_fields=[
+                "state",
+                "payment_code",
+                "payment_status",
+                "last_payment_error",
+                "payment_due_at",
+                "updated_at",
+            ]
+        )
+        _record_change(
+            order,
+            action="submit_payment",
+            from_state=OrderState.SEATS_SELECTED,
+            actor=actor,
+            reason="payment submitted",
+        )
         _enqueue_payment_on_commit(order.pk)
 
     return _change_unless_lapsed(order_id, now=now, actor=actor, change=begin)
@@ -203,8 +241,12 @@ def start_payment_attempt(*, order_id: str, now: dt.datetime | None = None) -> A
         if last is not None and last.outcome == AttemptOutcome.RUNNING:
             if _lost_after(last.started_at) > now:
                 return None  # its worker still has time to answer
-            _settle_attempt(order, last, ChargeResult(False, AttemptOutcome.LOST,
-                            "no answer from the payment worker in time (worker lost)"), now=now)
+            _settle_attempt(
+                order,
+                last,
+                ChargeResult(False, AttemptOutcome.LOST, "no answer from the payment worker in time (worker lost)"),
+                now=now,
+            )
             if order.state != OrderState.PROCESSING_PAYMENT:
                 return None
         elif last is not None:
@@ -219,14 +261,20 @@ def start_payment_attempt(*, order_id: str, now: dt.datetime | None = None) -> A
         order.payment_due_at = _lost_after(now)
         order.payment_status = PaymentStatus.TRYING  # "retrying" lasts only while the backoff runs
         order.save(update_fields=["payment_attempts_used", "payment_due_at", "payment_status", "updated_at"])
-        _record_change(order, action="payment_attempt", from_state=order.state, actor="system:payments",
-                       reason=f"attempt {number} of {settings.PAYMENT_MAX_ATTEMPTS} started",
-                       details={"attempt": number})
+        _record_change(
+            order,
+            action="payment_attempt",
+            from_state=order.state,
+            actor="system:payments",
+            reason=f"attempt {number} of {settings.PAYMENT_MAX_ATTEMPTS} started",
+            details={"attempt": number},
+        )
         return AttemptTicket(order_id=order.pk, number=number, code=order.payment_code)
 
 
-def finish_payment_attempt(*, order_id: str, number: int, result: ChargeResult,
-                           now: dt.datetime | None = None) -> Order:
+def finish_payment_attempt(
+    *, order_id: str, number: int, result: ChargeResult, now: dt.datetime | None = None
+) -> Order:
     """Record an attempt's answer: CONFIRMED on success, FAILED after the last failure, else retry later."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -256,10 +304,14 @@ def _hand_back_attempt(order: Order, attempt: PaymentAttempt, *, now: dt.datetim
     order.payment_attempts_used = attempt.number - 1
     order.payment_due_at = now
     order.save(update_fields=["payment_attempts_used", "payment_due_at", "updated_at"])
-    _record_change(order, action="payment_attempt", from_state=order.state, actor="system:payments",
-                   reason=f"attempt {attempt.number} interrupted: its worker was stopping; it runs again now "
-                          "and uses no attempt",
-                   details={"attempt": attempt.number, "outcome": INTERRUPTED, "started_at": started.isoformat()})
+    _record_change(
+        order,
+        action="payment_attempt",
+        from_state=order.state,
+        actor="system:payments",
+        reason=f"attempt {attempt.number} interrupted: its worker was stopping; it runs again now and uses no attempt",
+        details={"attempt": attempt.number, "outcome": INTERRUPTED, "started_at": started.isoformat()},
+    )
 
 
 def backoff_seconds(failed_attempt_number: int) -> float:
@@ -280,7 +332,8 @@ def expire_lapsed_holds(*, now: dt.datetime | None = None, limit: int = 500) -> 
     now = now or timezone.now()
     with transaction.atomic():
         orders = list(
-            Order.objects.select_related("flight").select_for_update(skip_locked=True, of=("self",))
+            Order.objects.select_related("flight")
+            .select_for_update(skip_locked=True, of=("self",))
             .filter(state=OrderState.SEATS_SELECTED, hold_expires_at__lte=now)
             .order_by("hold_expires_at")[:limit]
         )
@@ -296,15 +349,26 @@ def expire_lapsed_holds(*, now: dt.datetime | None = None, limit: int = 500) -> 
         holds.update(state=HoldState.EXPIRED, ended_at=now)
         Order.objects.filter(pk__in=ids).update(state=OrderState.EXPIRED, updated_at=now)
         AuditEntry.objects.bulk_create(
-            AuditEntry(order=order, action="expire", from_state=OrderState.SEATS_SELECTED, to_state=order.state,
-                       actor="system:timers", reason="hold deadline passed",
-                       details={"late_ms": round((now - order.hold_expires_at).total_seconds() * 1000)})
+            AuditEntry(
+                order=order,
+                action="expire",
+                from_state=OrderState.SEATS_SELECTED,
+                to_state=order.state,
+                actor="system:timers",
+                reason="hold deadline passed",
+                details={"late_ms": round((now - order.hold_expires_at).total_seconds() * 1000)},
+            )
             for order in orders
         )
         publish_order_statuses([order_status(order=order, seats=[]) for order in orders])
         for order in orders:
-            _log_on_commit(order, action="expire", transition="SEATS_SELECTED->EXPIRED", actor="system:timers",
-                           reason="hold deadline passed")
+            _log_on_commit(
+                order,
+                action="expire",
+                transition="SEATS_SELECTED->EXPIRED",
+                actor="system:timers",
+                reason="hold deadline passed",
+            )
         for flight_code in sorted(freed_by_flight):
             publish_seat_changes(flight_code=flight_code, available=freed_by_flight[flight_code])
     return ids
@@ -338,13 +402,15 @@ def _check_labels(labels: Sequence[str]) -> list[str]:
     """Domain limits on a selection (the API validates types and format before this)."""
     limit = settings.MAX_SEATS_PER_ORDER
     if len(labels) > limit:
-        raise InvalidInput(f"An order can hold at most {limit} seats; you asked for {len(labels)}.",
-                           code="too_many_seats")
+        raise InvalidInput(
+            f"An order can hold at most {limit} seats; you asked for {len(labels)}.", code="too_many_seats"
+        )
     seen: set[str] = set()
     repeated = sorted({label for label in labels if label in seen or seen.add(label)})
     if repeated:
-        raise InvalidInput(f"Each seat may be listed once; repeated: {', '.join(repeated)}.", code="duplicate_seats",
-                           seats=repeated)
+        raise InvalidInput(
+            f"Each seat may be listed once; repeated: {', '.join(repeated)}.", code="duplicate_seats", seats=repeated
+        )
     return list(labels)
 
 
@@ -383,13 +449,17 @@ def lock_seats(*, order: Order, labels: Sequence[str]) -> list[Seat]:
 
 
 def _hold_lapsed(order: Order, now: dt.datetime) -> bool:
-    return order.state == OrderState.SEATS_SELECTED and order.hold_expires_at is not None and order.hold_expires_at <= now
+    return (
+        order.state == OrderState.SEATS_SELECTED and order.hold_expires_at is not None and order.hold_expires_at <= now
+    )
 
 
 def _hold_expired_error(order: Order) -> HoldExpired:
     ended = f" at {order.hold_expires_at:%Y-%m-%d %H:%M:%S} UTC" if order.hold_expires_at else ""
-    return HoldExpired(f"The hold on this order's seats ended{ended} and the order has expired. "
-                       "Create a new order to book again.", state=OrderState.EXPIRED)
+    return HoldExpired(
+        f"The hold on this order's seats ended{ended} and the order has expired. Create a new order to book again.",
+        state=OrderState.EXPIRED,
+    )
 
 
 def _transition(order: Order, method, *, verb: str) -> None:
@@ -409,8 +479,12 @@ def _change_selection(order: Order, *, wanted: list[str], now: dt.datetime, acto
     wanted_seats = [s for s in seats if s.label in set(wanted)]
     unknown = sorted(set(wanted) - {s.label for s in wanted_seats})
     if unknown:
-        raise InvalidInput(f"Flight {order.flight.code} has no seat {', '.join(unknown)}. "
-                           f"GET /flights/{order.flight.code} shows its seat map.", code="unknown_seats", seats=unknown)
+        raise InvalidInput(
+            f"Flight {order.flight.code} has no seat {', '.join(unknown)}. "
+            f"GET /flights/{order.flight.code} shows its seat map.",
+            code="unknown_seats",
+            seats=unknown,
+        )
 
     holds = list(SeatHold.objects.filter(seat__in=seats, state__in=(HoldState.HELD, HoldState.CONFIRMED)))
     mine = {h.seat_id: h for h in holds if h.order_id == order.pk}
@@ -430,8 +504,10 @@ def _change_selection(order: Order, *, wanted: list[str], now: dt.datetime, acto
     expires_at = None
     if wanted:
         order.first_held_at = order.first_held_at or now
-        expires_at = min(now + dt.timedelta(seconds=settings.SEAT_HOLD_SECONDS),
-                         order.first_held_at + dt.timedelta(seconds=settings.HOLD_EXTENSION_CAP_SECONDS))
+        expires_at = min(
+            now + dt.timedelta(seconds=settings.SEAT_HOLD_SECONDS),
+            order.first_held_at + dt.timedelta(seconds=settings.HOLD_EXTENSION_CAP_SECONDS),
+        )
     kept = [h.pk for seat_id, h in mine.items() if seat_id in wanted_ids]
     if kept:
         SeatHold.objects.filter(pk__in=kept).update(expires_at=expires_at)
@@ -443,9 +519,15 @@ def _change_selection(order: Order, *, wanted: list[str], now: dt.datetime, acto
     order.save(update_fields=["state", "hold_expires_at", "first_held_at", "updated_at"])
     labels = [s.label for s in wanted_seats]
     released = [s.label for s in seats if s.pk in mine and s.pk not in wanted_ids]
-    _record_change(order, action="select_seats", from_state=from_state, actor=actor,
-                   reason=f"seats {', '.join(labels) or 'none'}", details={"seats": labels, "released": released},
-                   seats=labels)
+    _record_change(
+        order,
+        action="select_seats",
+        from_state=from_state,
+        actor=actor,
+        reason=f"seats {', '.join(labels) or 'none'}",
+        details={"seats": labels, "released": released},
+        seats=labels,
+    )
     publish_seat_changes(flight_code=order.flight.code, available=released, held=[s.label for s in new])
 
 
@@ -470,8 +552,16 @@ def _visibly_taken(*, order_id: str, labels: list[str], now: dt.datetime) -> lis
         WHERE o.id = %s AND s.label IN ({", ".join(["%s"] * len(labels))})
           AND (o.state = %s OR (o.state = %s AND (o.hold_expires_at IS NULL OR o.hold_expires_at > %s)))"""
     at = connection.ops.adapt_datetimefield_value(now)  # as the ORM would write it (SQLite compares text)
-    params = [HoldState.CONFIRMED, HoldState.HELD, at, order_id, *labels, OrderState.PENDING,
-              OrderState.SEATS_SELECTED, at]
+    params = [
+        HoldState.CONFIRMED,
+        HoldState.HELD,
+        at,
+        order_id,
+        *labels,
+        OrderState.PENDING,
+        OrderState.SEATS_SELECTED,
+        at,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -482,8 +572,10 @@ def _visibly_taken(*, order_id: str, labels: list[str], now: dt.datetime) -> lis
 
 def _seats_taken_error(labels: list[str]) -> SeatsTaken:
     many = len(labels) > 1
-    return SeatsTaken(f"Seat{'s' if many else ''} {', '.join(labels)} {'are' if many else 'is'} already taken. "
-                      "Choose other seats.", seats=labels)
+    return SeatsTaken(
+        f"Seat{'s' if many else ''} {', '.join(labels)} {'are' if many else 'is'} already taken. Choose other seats.",
+        seats=labels,
+    )
 
 
 def _counts(hold: SeatHold, now: dt.datetime) -> bool:
@@ -509,23 +601,43 @@ def _end_holds(order: Order, *, now: dt.datetime, state: HoldState) -> list[str]
     return labels
 
 
-def _record_change(order: Order, *, action: str, from_state: str, actor: str, reason: str = "",
-                   details: dict | None = None, seats: list[str] | None = None) -> None:
+def _record_change(
+    order: Order,
+    *,
+    action: str,
+    from_state: str,
+    actor: str,
+    reason: str = "",
+    details: dict | None = None,
+    seats: list[str] | None = None,
+) -> None:
     """The audit row and the order's status event that every change writes. `seats`, if known, saves a query."""
-    AuditEntry.objects.create(order=order, action=action, from_state=from_state, to_state=order.state,
-                              actor=actor, reason=reason, details=details or {})
+    AuditEntry.objects.create(
+        order=order,
+        action=action,
+        from_state=from_state,
+        to_state=order.state,
+        actor=actor,
+        reason=reason,
+        details=details or {},
+    )
     order.published_status = order_status(order=order, seats=seats)
     publish_order_status(order.published_status)
-    _log_on_commit(order, action=action, transition=f"{from_state or 'none'}->{order.state}", actor=actor,
-                   reason=reason)
+    _log_on_commit(
+        order, action=action, transition=f"{from_state or 'none'}->{order.state}", actor=actor, reason=reason
+    )
 
 
 def _log_on_commit(order: Order, *, action: str, transition: str, actor: str, reason: str) -> None:
     """One log line per change, written only if the change commits."""
-    fields = {"order_id": order.pk, "flight": order.flight.code, "action": action, "transition": transition,
-              "actor": actor}
-    transaction.on_commit(lambda: log.info("order %s: %s %s (%s)", order.pk, action, transition, reason,
-                                           extra=fields))
+    fields = {
+        "order_id": order.pk,
+        "flight": order.flight.code,
+        "action": action,
+        "transition": transition,
+        "actor": actor,
+    }
+    transaction.on_commit(lambda: log.info("order %s: %s %s (%s)", order.pk, action, transition, reason, extra=fields))
 
 
 def _lost_after(start: dt.datetime) -> dt.datetime:
@@ -556,23 +668,32 @@ def _settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult,
     elif attempt.number >= limit:
         order.fail()
         seat_changes["available"] = _end_holds(order, now=now, state=HoldState.RELEASED)
-        failures = "; ".join(f"attempt {a.number}: {a.error or a.outcome}"
-                             for a in order.payment_attempts.order_by("number"))
+        failures = "; ".join(
+            f"attempt {a.number}: {a.error or a.outcome}" for a in order.payment_attempts.order_by("number")
+        )
         order.payment_status = PaymentStatus.FAILED
         order.last_payment_error = f"Payment failed after {attempt.number} attempts ({failures}). Seats released."
         action, reason = "fail", f"attempt {attempt.number} of {limit} failed: {result.outcome}"
     else:
         wait = backoff_seconds(attempt.number)
         order.payment_status = PaymentStatus.RETRYING
-        order.last_payment_error = (f"Attempt {attempt.number} of {limit} failed: {result.error or result.outcome}. "
-                                    f"Retrying in {wait:g} s.")
+        order.last_payment_error = (
+            f"Attempt {attempt.number} of {limit} failed: {result.error or result.outcome}. Retrying in {wait:g} s."
+        )
         order.payment_due_at = now + dt.timedelta(seconds=wait)
         action, reason = "payment_attempt", f"attempt {attempt.number} of {limit} failed: {result.outcome}"
     if order.state != OrderState.PROCESSING_PAYMENT:
         order.payment_code, order.payment_due_at = "", None
-    order.save(update_fields=["state", "payment_status", "last_payment_error", "payment_code", "payment_due_at",
-                              "updated_at"])
-    _record_change(order, action=action, from_state=OrderState.PROCESSING_PAYMENT, actor="system:payments",
-                   reason=reason, details={"attempt": attempt.number, "outcome": result.outcome, "error": result.error},
-                   seats=seat_changes.get("confirmed"))
+    order.save(
+        update_fields=["state", "payment_status", "last_payment_error", "payment_code", "payment_due_at", "updated_at"]
+    )
+    _record_change(
+        order,
+        action=action,
+        from_state=OrderState.PROCESSING_PAYMENT,
+        actor="system:payments",
+        reason=reason,
+        details={"attempt": attempt.number, "outcome": result.outcome, "error": result.error},
+        seats=seat_changes.get("confirmed"),
+    )
     publish_seat_changes(flight_code=order.flight.code, **seat_changes)

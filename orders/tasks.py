@@ -23,8 +23,9 @@ def process_payment(order_id: str) -> str:
         return "nothing due"
     try:
         with stoppable():  # a worker that is stopping may cut the wait short: the attempt is handed back
-            result = get_gateway().charge(order_id=order_id, code=ticket.code, idempotency_key=order_id,
-                                          timeout=settings.PAYMENT_TIMEOUT_SECONDS)
+            result = get_gateway().charge(
+                order_id=order_id, code=ticket.code, idempotency_key=order_id, timeout=settings.PAYMENT_TIMEOUT_SECONDS
+            )
     except WorkStopped:
         result = ChargeResult(False, services.INTERRUPTED, "the worker stopped during the attempt")
     except Exception as exc:  # a broken gateway is a failed attempt, not a stuck order

@@ -21,10 +21,18 @@ from seatbooking.errors import ServiceError
 
 @require_GET
 def home(request):
-    flights = [{**flight_summary(f), "departs_at": f.departs_at, "seats_left": f.seats_total - f.seats_taken,
-                "total": f.seats_total} for f in flights_with_seats_left()]
-    return render(request, "orders/home.html", {"flights": flights,
-                                                "hold_minutes": round(settings.SEAT_HOLD_SECONDS / 60)})
+    flights = [
+        {
+            **flight_summary(f),
+            "departs_at": f.departs_at,
+            "seats_left": f.seats_total - f.seats_taken,
+            "total": f.seats_total,
+        }
+        for f in flights_with_seats_left()
+    ]
+    return render(
+        request, "orders/home.html", {"flights": flights, "hold_minutes": round(settings.SEAT_HOLD_SECONDS / 60)}
+    )
 
 
 def start_booking(request, flight_code: str):
@@ -70,34 +78,58 @@ def booking(request, order_id: str):
             if letter in flight.aisles_after:
                 places.append(None)  # the aisle
         rows.append({"number": row, "places": places})
-    return render(request, "orders/booking.html", {
-        "order": order, "status": status, "rows": rows, "letters": flight.letters, "flight": flight_summary(flight),
-        "max_attempts": settings.PAYMENT_MAX_ATTEMPTS, "server_now": timezone.now().isoformat(),
-        "can_change": status["State"] in ("PENDING", "SEATS_SELECTED"),
-        "can_pay": status["State"] == "SEATS_SELECTED",
-    })
+    return render(
+        request,
+        "orders/booking.html",
+        {
+            "order": order,
+            "status": status,
+            "rows": rows,
+            "letters": flight.letters,
+            "flight": flight_summary(flight),
+            "max_attempts": settings.PAYMENT_MAX_ATTEMPTS,
+            "server_now": timezone.now().isoformat(),
+            "can_change": status["State"] in ("PENDING", "SEATS_SELECTED"),
+            "can_pay": status["State"] == "SEATS_SELECTED",
+        },
+    )
 
 
 @require_POST
 def booking_seats(request, order_id: str):
     """The no-JavaScript seat form: the checked boxes are the whole selection."""
-    return _act(request, order_id, lambda access: services.select_seats(
-        order_id=access.order_id, labels=[label.strip().upper() for label in request.POST.getlist("seats")],
-        actor=access.actor), done="Seats updated.")
+    return _act(
+        request,
+        order_id,
+        lambda access: services.select_seats(
+            order_id=access.order_id,
+            labels=[label.strip().upper() for label in request.POST.getlist("seats")],
+            actor=access.actor,
+        ),
+        done="Seats updated.",
+    )
 
 
 @require_POST
 def booking_pay(request, order_id: str):
-    return _act(request, order_id, lambda access: services.submit_payment(
-        order_id=access.order_id, code=request.POST.get("code", "").strip(), actor=access.actor),
-        done="Payment submitted.")
+    return _act(
+        request,
+        order_id,
+        lambda access: services.submit_payment(
+            order_id=access.order_id, code=request.POST.get("code", "").strip(), actor=access.actor
+        ),
+        done="Payment submitted.",
+    )
 
 
 @require_POST
 def booking_cancel(request, order_id: str):
-    return _act(request, order_id, lambda access: services.cancel_order(order_id=access.order_id,
-                                                                        actor=access.actor),
-                done="Booking cancelled; the seats are free again.")
+    return _act(
+        request,
+        order_id,
+        lambda access: services.cancel_order(order_id=access.order_id, actor=access.actor),
+        done="Booking cancelled; the seats are free again.",
+    )
 
 
 def _act(request, order_id: str, change, *, done: str):
@@ -114,7 +146,10 @@ def _act(request, order_id: str, change, *, done: str):
 
 
 def _closed(request, exc: ServiceError):
-    message = (exc.message if exc.status == 404 else
-               "This booking was started in another browser or by the API. Open it there, or add "
-               "?token=<its token> to this address.")
+    message = (
+        exc.message
+        if exc.status == 404
+        else "This booking was started in another browser or by the API. Open it there, or add "
+        "?token=<its token> to this address."
+    )
     return render(request, "orders/closed.html", {"message": message}, status=exc.status)

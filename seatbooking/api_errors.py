@@ -30,10 +30,16 @@ DATABASE_RETRY_AFTER_SECONDS = 5
 
 def json_exception_handler(exc, context):
     if isinstance(exc, (db.OperationalError, db.InterfaceError)):  # the database is away (or the pool is full)
-        return Response({"error": "The database is not answering right now, so nothing could be done. Try again "
-                                  f"in {DATABASE_RETRY_AFTER_SECONDS} s (a POST with the same Idempotency-Key "
-                                  "is safe to repeat).", "code": "database_unavailable"},
-                        status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+        return Response(
+            {
+                "error": "The database is not answering right now, so nothing could be done. Try again "
+                f"in {DATABASE_RETRY_AFTER_SECONDS} s (a POST with the same Idempotency-Key "
+                "is safe to repeat).",
+                "code": "database_unavailable",
+            },
+            status=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, ServiceError):
         return Response({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status)
     if isinstance(exc, exceptions.ValidationError):
@@ -48,15 +54,20 @@ def json_exception_handler(exc, context):
         )
     if isinstance(exc, exceptions.UnsupportedMediaType):
         return Response(
-            {"error": "Send the body as JSON with the header 'Content-Type: application/json'.",
-             "code": "unsupported_media_type"},
+            {
+                "error": "Send the body as JSON with the header 'Content-Type: application/json'.",
+                "code": "unsupported_media_type",
+            },
             status=415,
         )
     if isinstance(exc, exceptions.Throttled):
         wait = int(exc.wait or 1)
         response = exception_handler(exc, context)
-        response.data = {"error": f"Too many requests from your address; try again in {wait} s.",
-                         "code": "throttled", "retry_after": wait}
+        response.data = {
+            "error": f"Too many requests from your address; try again in {wait} s.",
+            "code": "throttled",
+            "retry_after": wait,
+        }
         return response
     response = exception_handler(exc, context)
     if response is not None:
@@ -72,6 +83,7 @@ def service_error_response(exc: ServiceError) -> JsonResponse:
 
 
 # Django's own error pages, as JSON for API clients; browsers (Accept: text/html) get the HTML pages.
+
 
 def _wants_html(request) -> bool:
     return "text/html" in request.headers.get("Accept", "")
@@ -99,9 +111,14 @@ def permission_denied(request, exception=None):
 def csrf_failure(request, reason=""):
     if _wants_html(request):
         return django_csrf_failure(request, reason)
-    return JsonResponse({"error": f"CSRF check failed ({reason}). Send the order's token as 'Authorization: "
-                                  "Bearer <token>', or the CSRF token with a session.", "code": "csrf_failed"},
-                        status=403)
+    return JsonResponse(
+        {
+            "error": f"CSRF check failed ({reason}). Send the order's token as 'Authorization: "
+            "Bearer <token>', or the CSRF token with a session.",
+            "code": "csrf_failed",
+        },
+        status=403,
+    )
 
 
 def not_found(request, exception=None):
@@ -113,8 +130,9 @@ def not_found(request, exception=None):
 def server_error(request):
     if _wants_html(request):
         return defaults.server_error(request)
-    return JsonResponse({"error": "Something went wrong on our side; it has been logged.", "code": "server_error"},
-                        status=500)
+    return JsonResponse(
+        {"error": "Something went wrong on our side; it has been logged.", "code": "server_error"}, status=500
+    )
 
 
 def json_get_only(view):
@@ -126,8 +144,9 @@ def json_get_only(view):
     @wraps(view)
     async def wrapper(request, *args, **kwargs):
         if request.method not in ("GET", "HEAD"):
-            response = JsonResponse({"error": f"{request.method} is not allowed here; use GET.",
-                                     "code": "method_not_allowed"}, status=405)
+            response = JsonResponse(
+                {"error": f"{request.method} is not allowed here; use GET.", "code": "method_not_allowed"}, status=405
+            )
             response["Allow"] = "GET, HEAD"
             return response
         return await view(request, *args, **kwargs)

@@ -42,6 +42,17 @@ def _fail_soft(name: str):
 
 
 # Every operation RedisCache implements; the rest of BaseCache (and the async variants) call these.
-for _name in ("add", "get", "set", "touch", "delete", "get_many", "has_key", "incr", "set_many",
-              "delete_many", "clear"):
+for _name in (
+    "add",
+    "get",
+    "set",
+    "touch",
+    "delete",
+    "get_many",
+    "has_key",
+    "incr",
+    "set_many",
+    "delete_many",
+    "clear",
+):
     setattr(FailSoftRedisCache, _name, _fail_soft(_name))

@@ -76,7 +76,8 @@ class EventRelay:
             if connection.vendor != "sqlite":  # SQLite serialises writers: its id order is commit order
                 recent |= Q(created__gte=now - dt.timedelta(seconds=self.LOOKBACK_SECONDS))
             rows = list(
-                es_models.Event.objects.filter(recent, eid__gt=0).order_by("pk")
+                es_models.Event.objects.filter(recent, eid__gt=0)
+                .order_by("pk")
                 .values_list("pk", "channel", "type", "data", "eid")[:1000]
             )
         finally:
@@ -137,8 +138,14 @@ class EventDelivery:
         for name in ("redis", "table"):
             EVENT_DELIVERY.labels(name).set(1 if mode.startswith(name) else 0)
         level = logging.WARNING if self.degraded else logging.INFO
-        log.log(level, "event delivery: %s -> %s%s", previous, mode, f" ({detail})" if detail else "",
-                extra={"delivery_mode": mode})
+        log.log(
+            level,
+            "event delivery: %s -> %s%s",
+            previous,
+            mode,
+            f" ({detail})" if detail else "",
+            extra={"delivery_mode": mode},
+        )
 
     async def _run(self) -> None:
         if settings.REDIS_URL:
@@ -205,8 +212,9 @@ class EventDelivery:
             catch_up_all_streams()
             return
         channel = message["channel"]
-        manager.add_to_queues(channel, Event(channel, message["event_type"], message["data"],
-                                             id=int(message["pub_id"])))
+        manager.add_to_queues(
+            channel, Event(channel, message["event_type"], message["data"], id=int(message["pub_id"]))
+        )
 
     async def _poll_table(self, relay: EventRelay, *, until: float | None) -> None:
         poll, loop = sync_to_async(relay.poll, thread_sensitive=False), asyncio.get_running_loop()

@@ -41,7 +41,6 @@ from seatbooking.metrics import OPEN_STREAMS
 from seatbooking.redis_state import SOCKET_TIMEOUT_SECONDS, breaker, is_redis_error
 
 
-
 def publish(channel: str, event_type: str, payload: dict) -> None:
     """Store an event with the current transaction; deliver it once that commits (never if it rolls back)."""
     publish_many([(channel, event_type, payload)])
@@ -54,8 +53,10 @@ def publish_many(events: Sequence[tuple[str, str, dict]]) -> None:
         [(channel, event_type, json.dumps(payload, separators=(",", ":"))) for channel, event_type, payload in events]
     )
     if settings.REDIS_URL:
-        messages = [json.dumps({"channel": e.channel, "event_type": e.type, "data": e.data, "pub_id": str(e.id)})
-                    for e in stored]
+        messages = [
+            json.dumps({"channel": e.channel, "event_type": e.type, "data": e.data, "pub_id": str(e.id)})
+            for e in stored
+        ]
         transaction.on_commit(lambda: _publish_on_redis(messages))
 
 
@@ -86,8 +87,9 @@ def _publish_on_redis(messages: list[str]) -> None:
 def _redis(url: str):
     import redis
 
-    return redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT_SECONDS,
-                                socket_connect_timeout=SOCKET_TIMEOUT_SECONDS)
+    return redis.Redis.from_url(
+        url, socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=SOCKET_TIMEOUT_SECONDS
+    )
 
 
 class EventStorage(StorageBase):
@@ -112,11 +114,16 @@ class EventStorage(StorageBase):
                 counts[channel] = counts.get(channel, 0) + 1
             for channel in sorted(counts):  # counters in name order, as above: batches cannot deadlock
                 ids[channel] = [self._next_id(channel) for _ in range(counts[channel])]
-            es_models.Event.objects.bulk_create([es_models.Event(channel=channel, type=event_type, data=data, eid=eid)
-                                                 for (channel, event_type, data), eid
-                                                 in zip(missing, self._ids_for(missing, ids))])
-        return [Event(channel, event_type, data, id=eid)
-                for (channel, event_type, data), eid in zip(events, self._ids_for(events, ids))]
+            es_models.Event.objects.bulk_create(
+                [
+                    es_models.Event(channel=channel, type=event_type, data=data, eid=eid)
+                    for (channel, event_type, data), eid in zip(missing, self._ids_for(missing, ids))
+                ]
+            )
+        return [
+            Event(channel, event_type, data, id=eid)
+            for (channel, event_type, data), eid in zip(events, self._ids_for(events, ids))
+        ]
 
     @staticmethod
     def _ids_for(events, ids: dict[str, list[int]]) -> list[int]:
@@ -167,7 +174,8 @@ class EventStorage(StorageBase):
     def get_events(self, channel: str, last_id: int, limit: int = 100) -> list[Event]:
         try:
             rows = list(
-                es_models.Event.objects.filter(channel=channel, eid__gte=last_id).order_by("eid")
+                es_models.Event.objects.filter(channel=channel, eid__gte=last_id)
+                .order_by("eid")
                 .values_list("eid", "type", "data")[: limit + 1]
             )
             if not rows:
@@ -264,8 +272,13 @@ async def stream_response(request, *, channel: str, snapshot: Callable[[], tuple
     except (EventRequest.Error, ValueError) as exc:
         from django.http import JsonResponse
 
-        return JsonResponse({"error": f"Bad stream request: {exc}. Last-Event-ID must be an id this stream sent.",
-                             "code": "bad_stream_request"}, status=400)
+        return JsonResponse(
+            {
+                "error": f"Bad stream request: {exc}. Last-Event-ID must be an id this stream sent.",
+                "code": "bad_stream_request",
+            },
+            status=400,
+        )
     DELIVERY.ensure_started()
 
     async def body():

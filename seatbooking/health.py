@@ -45,19 +45,26 @@ def health(request):
         beats = None
     if beats is not None:
         now = timezone.now()
-        for name, limit in (("timers", settings.HEALTH_TIMERS_MAX_AGE_SECONDS),
-                            ("worker", settings.HEALTH_WORKER_MAX_AGE_SECONDS)):
+        for name, limit in (
+            ("timers", settings.HEALTH_TIMERS_MAX_AGE_SECONDS),
+            ("worker", settings.HEALTH_WORKER_MAX_AGE_SECONDS),
+        ):
             at = beats.get(name)
             age = (now - at).total_seconds() if at else None
             if age is not None and age <= limit:
                 checks[name] = f"ok: last report {age:.1f} s ago"
             else:
-                checks[name] = ("down: never reported" if age is None
-                                else f"down: last report {age:.0f} s ago (limit {limit:g} s)")
+                checks[name] = (
+                    "down: never reported" if age is None else f"down: last report {age:.0f} s ago (limit {limit:g} s)"
+                )
                 down.append(name)
     degraded = _degraded(checks)
-    body = {"status": "down" if down else "degraded" if degraded else "ok", "down": down, "degraded": degraded,
-            "checks": checks}
+    body = {
+        "status": "down" if down else "degraded" if degraded else "ok",
+        "down": down,
+        "degraded": degraded,
+        "checks": checks,
+    }
     return JsonResponse(body, status=200 if not down else 503)
 
 
@@ -72,8 +79,10 @@ def _degraded(checks: dict[str, str]) -> list[str]:
         checks["redis"] = f"degraded: no answer{f' ({why})' if why else ''}; running without it"
         degraded.append("redis")
     if DELIVERY.degraded:
-        checks["event delivery"] = (f"degraded: {DELIVERY.mode} since {DELIVERY.since:%H:%M:%S} UTC "
-                                    f"({DELIVERY.detail}); streams are fed from the event table")
+        checks["event delivery"] = (
+            f"degraded: {DELIVERY.mode} since {DELIVERY.since:%H:%M:%S} UTC "
+            f"({DELIVERY.detail}); streams are fed from the event table"
+        )
         degraded.append("event delivery")
     else:
         checks["event delivery"] = f"ok: {DELIVERY.mode}"
@@ -84,8 +93,11 @@ def ping_redis() -> bool:
     import redis
 
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=redis_state.SOCKET_TIMEOUT_SECONDS,
-                                      socket_connect_timeout=redis_state.SOCKET_TIMEOUT_SECONDS)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL,
+            socket_timeout=redis_state.SOCKET_TIMEOUT_SECONDS,
+            socket_connect_timeout=redis_state.SOCKET_TIMEOUT_SECONDS,
+        )
         with client:
             return bool(client.ping())
     except Exception:  # noqa: BLE001 - any failure means no answer

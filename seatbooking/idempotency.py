@@ -94,8 +94,9 @@ class DerivedSecret:
         return None if claim is None else self.derive(claim, subject)
 
     def derive(self, claim: Claim, subject: str) -> str:
-        mac = salted_hmac(f"seatbooking.idempotency.{self.purpose}", f"{claim.scope}\0{claim.key}\0{subject}",
-                          algorithm="sha256")
+        mac = salted_hmac(
+            f"seatbooking.idempotency.{self.purpose}", f"{claim.scope}\0{claim.key}\0{subject}", algorithm="sha256"
+        )
         return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()  # 43 characters, as before
 
 
@@ -125,9 +126,11 @@ def idempotent(view_method=None, *, derived: tuple[DerivedSecret, ...] = ()):
         if key is None:
             return view_method(self, request, *args, **kwargs)
         if not MIN_KEY_LENGTH <= len(key) <= MAX_KEY_LENGTH:
-            raise InvalidInput(f"{HEADER} must be {MIN_KEY_LENGTH}-{MAX_KEY_LENGTH} characters and unguessable: "
-                               "use a random UUID. The key is what links a retry to its first answer.",
-                               code="bad_idempotency_key")
+            raise InvalidInput(
+                f"{HEADER} must be {MIN_KEY_LENGTH}-{MAX_KEY_LENGTH} characters and unguessable: "
+                "use a random UUID. The key is what links a retry to its first answer.",
+                code="bad_idempotency_key",
+            )
         claim = Claim(scope=f"{request.method} {request.path}"[:200], key=key)
         body_sha256 = hashlib.sha256(request.body).hexdigest()
         request.idempotency_claim = claim
@@ -146,7 +149,8 @@ def idempotent(view_method=None, *, derived: tuple[DerivedSecret, ...] = ()):
                     if status >= 500:
                         raise _NotKept(refusal or response)
                     IdempotencyRecord.objects.filter(scope=claim.scope, key_digest=claim.digest).update(
-                        status_code=status, response=_without_secrets(claim, data, derived))
+                        status_code=status, response=_without_secrets(claim, data, derived)
+                    )
                     if settings.IDEMPOTENCY_DEBUG_PAUSE_SECONDS:
                         # Tests only (default 0): widens the window between the change and its commit so
                         # that a test can kill the process inside it.
@@ -177,14 +181,17 @@ def _claim(claim: Claim, body_sha256: str) -> None:
         wait_ms = max(1, round(settings.IDEMPOTENCY_WAIT_SECONDS * 1000))
         lease_ms = max(1, round(settings.IDEMPOTENCY_LEASE_SECONDS * 1000))
         with connection.cursor() as cursor:  # SET LOCAL: for this transaction only
-            cursor.execute("SELECT set_config('lock_timeout', %s, true), "
-                           "set_config('idle_in_transaction_session_timeout', %s, true), "
-                           "set_config('statement_timeout', %s, true)",
-                           [f"{wait_ms}ms", f"{lease_ms}ms", f"{lease_ms}ms"])
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true), "
+                "set_config('idle_in_transaction_session_timeout', %s, true), "
+                "set_config('statement_timeout', %s, true)",
+                [f"{wait_ms}ms", f"{lease_ms}ms", f"{lease_ms}ms"],
+            )
     try:
         # status_code 0 until the answer is stored in this same transaction: never visible to others.
-        IdempotencyRecord.objects.create(scope=claim.scope, key_digest=claim.digest, body_sha256=body_sha256,
-                                         status_code=0)
+        IdempotencyRecord.objects.create(
+            scope=claim.scope, key_digest=claim.digest, body_sha256=body_sha256, status_code=0
+        )
     except IntegrityError:
         raise _AlreadyClaimed from None
     except OperationalError as exc:
@@ -204,8 +211,10 @@ def _without_secrets(claim: Claim, data, derived: tuple[DerivedSecret, ...]):
         if secret.field in kept:
             if kept.pop(secret.field) != secret.derive(claim, str(kept.get(secret.subject_field))):
                 # A replay would hand out another secret: refuse to keep an answer that cannot be replayed.
-                raise RuntimeError(f"{secret.field!r} was not made with {secret.purpose!r}.for_request(); "
-                                   "it cannot be derived again on replay.")
+                raise RuntimeError(
+                    f"{secret.field!r} was not made with {secret.purpose!r}.for_request(); "
+                    "it cannot be derived again on replay."
+                )
     return kept
 
 
@@ -226,9 +235,16 @@ def _replay(claim: Claim, body_sha256: str, derived: tuple[DerivedSecret, ...]) 
 
 def _busy() -> Response:
     wait = max(1, math.ceil(settings.IDEMPOTENCY_WAIT_SECONDS))
-    return Response({"error": f"A request with this {HEADER} is still being processed. Retry in {wait} s: "
-                              "you will get its answer.", "code": "idempotency_key_in_use", "retry_after": wait},
-                    status=409, headers={"Retry-After": str(wait)})
+    return Response(
+        {
+            "error": f"A request with this {HEADER} is still being processed. Retry in {wait} s: "
+            "you will get its answer.",
+            "code": "idempotency_key_in_use",
+            "retry_after": wait,
+        },
+        status=409,
+        headers={"Retry-After": str(wait)},
+    )
 
 
 def forget_old_keys() -> int:

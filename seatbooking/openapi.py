@@ -7,8 +7,9 @@ from rest_framework import serializers
 class ErrorSerializer(serializers.Serializer):
     error = serializers.CharField(help_text="What went wrong and what to do, for a person.")
     code = serializers.CharField(help_text="Stable machine-readable code, e.g. seats_taken, hold_expired.")
-    seats = serializers.ListField(child=serializers.CharField(), required=False,
-                                  help_text="The seats concerned, where there are some.")
+    seats = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="The seats concerned, where there are some."
+    )
     state = serializers.CharField(required=False, help_text="The order's state, on a wrong_state refusal.")
     fields = serializers.DictField(required=False, help_text="Per-field messages of a validation error.")
 
@@ -16,8 +17,9 @@ class ErrorSerializer(serializers.Serializer):
 class StatusSerializer(serializers.Serializer):
     OrderID = serializers.CharField()
     FlightID = serializers.CharField()
-    State = serializers.ChoiceField(choices=["PENDING", "SEATS_SELECTED", "PROCESSING_PAYMENT", "CONFIRMED", "FAILED",
-                                             "EXPIRED", "CANCELLED"])
+    State = serializers.ChoiceField(
+        choices=["PENDING", "SEATS_SELECTED", "PROCESSING_PAYMENT", "CONFIRMED", "FAILED", "EXPIRED", "CANCELLED"]
+    )
     Seats = serializers.ListField(child=serializers.CharField())
     HoldExpiresAt = serializers.DateTimeField(allow_null=True)
     AttemptsLeft = serializers.IntegerField()
@@ -39,63 +41,120 @@ class AvailabilitySerializer(serializers.Serializer):
 
 def errors(**described: str) -> dict:
     """{status: a JSON error response described} for extend_schema(responses=...)."""
-    return {int(status.removeprefix("e")): OpenApiResponse(ErrorSerializer, description=text)
-            for status, text in described.items()}
+    return {
+        int(status.removeprefix("e")): OpenApiResponse(ErrorSerializer, description=text)
+        for status, text in described.items()
+    }
 
 
-ORDER_ERRORS = errors(e403="Not your order: send its token (`Authorization: Bearer <token>`).",
-                      e404="There is no such order.")
-FLIGHT_SUMMARY = {"flightID": serializers.CharField(), "origin": serializers.CharField(),
-                  "destination": serializers.CharField(), "route": serializers.CharField(),
-                  "departure": serializers.DateTimeField()}
-FLIGHT_LIST = inline_serializer("FlightListItem", {**FLIGHT_SUMMARY, "seatsLeft": serializers.IntegerField(),
-                                                   "total": serializers.IntegerField()}, many=True)
-FLIGHT_DETAIL = inline_serializer("FlightDetail", {
-    **FLIGHT_SUMMARY, "total": serializers.IntegerField(),
-    "layout": inline_serializer("SeatMapLayout", {"rows": serializers.IntegerField(),
-                                                  "letters": serializers.CharField(),
-                                                  "aislesAfter": serializers.CharField()}),
-})
-CREATED_ORDER = inline_serializer("CreatedOrder", {"orderID": serializers.CharField(),
-                                                   "flightID": serializers.CharField(),
-                                                   "token": serializers.CharField(help_text="Shown once: keep it.")})
+ORDER_ERRORS = errors(
+    e403="Not your order: send its token (`Authorization: Bearer <token>`).", e404="There is no such order."
+)
+FLIGHT_SUMMARY = {
+    "flightID": serializers.CharField(),
+    "origin": serializers.CharField(),
+    "destination": serializers.CharField(),
+    "route": serializers.CharField(),
+    "departure": serializers.DateTimeField(),
+}
+FLIGHT_LIST = inline_serializer(
+    "FlightListItem",
+    {**FLIGHT_SUMMARY, "seatsLeft": serializers.IntegerField(), "total": serializers.IntegerField()},
+    many=True,
+)
+FLIGHT_DETAIL = inline_serializer(
+    "FlightDetail",
+    {
+        **FLIGHT_SUMMARY,
+        "total": serializers.IntegerField(),
+        "layout": inline_serializer(
+            "SeatMapLayout",
+            {
+                "rows": serializers.IntegerField(),
+                "letters": serializers.CharField(),
+                "aislesAfter": serializers.CharField(),
+            },
+        ),
+    },
+)
+CREATED_ORDER = inline_serializer(
+    "CreatedOrder",
+    {
+        "orderID": serializers.CharField(),
+        "flightID": serializers.CharField(),
+        "token": serializers.CharField(help_text="Shown once: keep it."),
+    },
+)
 
 
 def _stream(summary: str, description: str, parameter: str, errors_: dict) -> dict:
-    return {"get": {
-        "operationId": summary.lower().replace(" ", "_"),
-        "summary": summary,
-        "description": description,
-        "tags": [parameter.split("_")[0] + "s"],
-        "parameters": [{"name": parameter, "in": "path", "required": True, "schema": {"type": "string"}},
-                       {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"},
-                        "description": "Resume after this event id."},
-                       {"name": "lastEventId", "in": "query", "required": False, "schema": {"type": "string"},
-                        "description": "The same, for clients that cannot set headers."}],
-        "responses": {"200": {"description": "text/event-stream",
-                              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-                      **errors_},
-    }}
+    return {
+        "get": {
+            "operationId": summary.lower().replace(" ", "_"),
+            "summary": summary,
+            "description": description,
+            "tags": [parameter.split("_")[0] + "s"],
+            "parameters": [
+                {"name": parameter, "in": "path", "required": True, "schema": {"type": "string"}},
+                {
+                    "name": "Last-Event-ID",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "Resume after this event id.",
+                },
+                {
+                    "name": "lastEventId",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "The same, for clients that cannot set headers.",
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "text/event-stream",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                },
+                **errors_,
+            },
+        }
+    }
 
 
 def add_event_streams(result, generator, request, public):
     """The two event streams are plain async Django views, so they are described here."""
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    token = {"name": "token", "in": "query", "required": False, "schema": {"type": "string"},
-             "description": "The order's token (EventSource cannot send an Authorization header)."}
-    order = _stream("Order events", "First a `status` event with the status object now, then one on every change.",
-                    "order_id", {"403": {"description": "Not your order.", **error},
-                                 "404": {"description": "No such order.", **error}})
+    token = {
+        "name": "token",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "The order's token (EventSource cannot send an Authorization header).",
+    }
+    order = _stream(
+        "Order events",
+        "First a `status` event with the status object now, then one on every change.",
+        "order_id",
+        {"403": {"description": "Not your order.", **error}, "404": {"description": "No such order.", **error}},
+    )
     order["get"]["parameters"].append(token)
     order["get"]["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
-    flight = _stream("Flight events", "First an `availability` event (as GET /flights/{id}/available-seats), "
-                     "then `seats` events listing the seats that changed, by their new state.", "flight_code",
-                     {"404": {"description": "No such flight.", **error}})
+    flight = _stream(
+        "Flight events",
+        "First an `availability` event (as GET /flights/{id}/available-seats), "
+        "then `seats` events listing the seats that changed, by their new state.",
+        "flight_code",
+        {"404": {"description": "No such flight.", **error}},
+    )
     result["paths"]["/orders/{order_id}/events"] = order
     result["paths"]["/flights/{flight_code}/events"] = flight
     schemes = result.setdefault("components", {}).setdefault("securitySchemes", {})
-    schemes["bearerAuth"] = {"type": "http", "scheme": "bearer",
-                             "description": "The order's token, returned once by POST /orders."}
+    schemes["bearerAuth"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The order's token, returned once by POST /orders.",
+    }
     for path, item in result["paths"].items():
         if path.startswith("/orders/{order_id}/"):
             for operation in item.values():
@@ -104,13 +163,16 @@ def add_event_streams(result, generator, request, public):
 
 
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", {"type": "string", "minLength": 16, "maxLength": 255}, OpenApiParameter.HEADER,
+    "Idempotency-Key",
+    {"type": "string", "minLength": 16, "maxLength": 255},
+    OpenApiParameter.HEADER,
     required=False,
     description="A random, unguessable key of 16-255 characters (a UUID). Retrying with the same key and body "
-                "replays the first answer without acting again (for POST /orders, with the order's token): the "
-                "key is what links a retry to its first answer, so keep it as secret as the token. The same key "
-                "with another body is a 422. While the first request runs, a retry waits for it and replays "
-                "its answer, or gets a 409 with Retry-After if it runs too long. A request that crashed before "
-                "committing left nothing behind: its retry runs anew.")
+    "replays the first answer without acting again (for POST /orders, with the order's token): the "
+    "key is what links a retry to its first answer, so keep it as secret as the token. The same key "
+    "with another body is a 422. While the first request runs, a retry waits for it and replays "
+    "its answer, or gets a 409 with Retry-After if it runs too long. A request that crashed before "
+    "committing left nothing behind: its retry runs anew.",
+)
 IDEMPOTENCY_ERRORS = errors(e422="The Idempotency-Key was used before with a different body.")
 THROTTLED = errors(e429="Too many requests from this address; the Retry-After header says when to try again.")

@@ -47,8 +47,12 @@ class RedisBreaker:
             if self.down_since is not None:
                 return
             self.down_since = time.time()
-        log.warning("Redis unreachable for %s (%s); going on without it until it answers again",
-                    self.name, self.last_error, extra={"redis_user": self.name, "redis_state": "down"})
+        log.warning(
+            "Redis unreachable for %s (%s); going on without it until it answers again",
+            self.name,
+            self.last_error,
+            extra={"redis_user": self.name, "redis_state": "down"},
+        )
 
     def succeeded(self) -> bool:
         """Record a success; True if this ended an outage."""
@@ -58,16 +62,23 @@ class RedisBreaker:
             if self.down_since is None:
                 return False
             seconds, self.down_since = time.time() - self.down_since, None
-        log.info("Redis answers again for %s after %.1f s", self.name, seconds,
-                 extra={"redis_user": self.name, "redis_state": "up"})
+        log.info(
+            "Redis answers again for %s after %.1f s",
+            self.name,
+            seconds,
+            extra={"redis_user": self.name, "redis_state": "up"},
+        )
         return True
 
 
 def degraded() -> dict[str, str]:
     """The Redis users of this process that are running without it now, with why."""
     now = time.time()
-    return {name: f"down for {now - b.down_since:.0f} s ({b.last_error})"
-            for name, b in _breakers.items() if b.down_since is not None}
+    return {
+        name: f"down for {now - b.down_since:.0f} s ({b.last_error})"
+        for name, b in _breakers.items()
+        if b.down_since is not None
+    }
 
 
 def is_redis_error(exc: BaseException) -> bool:

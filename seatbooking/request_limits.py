@@ -27,9 +27,11 @@ def limit() -> int:
 
 
 def error_body() -> dict:
-    return {"error": f"The request body is larger than this service accepts ({limit()} bytes, the "
-                     "MAX_REQUEST_BODY_BYTES setting). Requests here are small JSON objects; send less.",
-            "code": CODE}
+    return {
+        "error": f"The request body is larger than this service accepts ({limit()} bytes, the "
+        "MAX_REQUEST_BODY_BYTES setting). Requests here are small JSON objects; send less.",
+        "code": CODE,
+    }
 
 
 def too_large_response() -> JsonResponse:
@@ -57,8 +59,9 @@ class RequestLimits:
         maximum = limit()
         declared = _content_length(next((v for k, v in scope.get("headers", ()) if k == b"content-length"), None))
         if declared is not None and declared > maximum:
-            log.info("refused a %d-byte body on %s %s (limit %d)", declared, scope.get("method"), scope.get("path"),
-                     maximum)
+            log.info(
+                "refused a %d-byte body on %s %s (limit %d)", declared, scope.get("method"), scope.get("path"), maximum
+            )
             return await self.refuse(send)
 
         received = 0
@@ -87,9 +90,17 @@ class RequestLimits:
     @staticmethod
     async def refuse(send) -> None:
         body = json.dumps(error_body()).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

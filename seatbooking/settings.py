@@ -141,9 +141,11 @@ DATABASES = {"default": _default_db}
 # connections. seatbooking/asgi.py puts it in place; workers and timer loops never get one, whatever
 # the environment says: a pool made before django-q2 forks would be shared by its workers, and their
 # replies mixed. Budget: web processes x DB_POOL_MAX_SIZE + workers + timer loops (README, Deployment).
-WEB_DB_POOL = ({"min_size": 1, "max_size": env_int("DB_POOL_MAX_SIZE", 0), "timeout": env_float("DB_POOL_TIMEOUT", 10)}
-               if _default_db["ENGINE"] == "django.db.backends.postgresql" and env_int("DB_POOL_MAX_SIZE", 0) > 0
-               else None)
+WEB_DB_POOL = (
+    {"min_size": 1, "max_size": env_int("DB_POOL_MAX_SIZE", 0), "timeout": env_float("DB_POOL_TIMEOUT", 10)}
+    if _default_db["ENGINE"] == "django.db.backends.postgresql" and env_int("DB_POOL_MAX_SIZE", 0) > 0
+    else None
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Web ----------------------------------------------------------------------------------------
@@ -189,7 +191,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Seat booking API",
     "DESCRIPTION": "Create an order, hold seats, pay with a 5-digit code, follow it live. "
-                   "Every error is JSON: {\"error\": <message>, \"code\": <stable code>}.",
+    'Every error is JSON: {"error": <message>, "code": <stable code>}.',
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The interactive docs' assets come from the app itself (drf-spectacular-sidecar): they work offline.
@@ -248,8 +250,11 @@ THROTTLE_RATES = {
 }
 # Throttle counts (and django-q2's statistics) live in the cache: shared through Redis when there is one,
 # else per process. While Redis is away the cache falls back to per-process memory (seatbooking/cache.py).
-CACHES = {"default": {"BACKEND": "seatbooking.cache.FailSoftRedisCache", "LOCATION": REDIS_URL}
-          if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "seatbooking.cache.FailSoftRedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 
 # --- Operations ------------------------------------------------------------------------------------
 HEARTBEAT_SECONDS = env_float("HEARTBEAT_SECONDS", 5)

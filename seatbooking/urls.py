@@ -6,9 +6,9 @@ from flights import api as flights_api
 from flights.streams import flight_events
 from orders import api as orders_api
 from orders import views as pages
+from orders.streams import order_events
 from seatbooking.health import health
 from seatbooking.metrics import metrics
-from orders.streams import order_events
 
 urlpatterns = [
     # Pages for travellers
@@ -27,8 +27,11 @@ urlpatterns = [
     path("orders/<str:order_id>/cancel", orders_api.CancelOrderView.as_view(), name="order-cancel"),
     path("flights", flights_api.FlightListView.as_view(), name="flight-list"),
     path("flights/<str:flight_code>", flights_api.FlightDetailView.as_view(), name="flight-detail"),
-    path("flights/<str:flight_code>/available-seats", flights_api.AvailableSeatsView.as_view(),
-         name="flight-available-seats"),
+    path(
+        "flights/<str:flight_code>/available-seats",
+        flights_api.AvailableSeatsView.as_view(),
+        name="flight-available-seats",
+    ),
     path("flights/<str:flight_code>/events", flight_events, name="flight-events"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

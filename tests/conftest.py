@@ -13,7 +13,9 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 def _require_postgres_when_marked(request):
     """Tests marked postgres_only need real row locks. In CI they fail without PostgreSQL; locally they skip."""
     if request.node.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
-        message = "needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/seatbooking (make test-postgres)"
+        message = (
+            "needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/seatbooking (make test-postgres)"
+        )
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
@@ -25,8 +27,10 @@ def _end_stray_sessions(django_db_setup, django_db_blocker):
     yield
     if connection.vendor == "postgresql":
         with django_db_blocker.unblock(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 @pytest.fixture(autouse=True)
@@ -40,8 +44,15 @@ def flight(db):
     """The original system's grid: 5 rows x ABCDEF."""
     from django.utils import timezone
 
-    return create_flight(code="FL-001", origin="Tel Aviv", destination="Athens", departs_at=timezone.now(),
-                         rows=5, letters="ABCDEF", aisles_after="C")
+    return create_flight(
+        code="FL-001",
+        origin="Tel Aviv",
+        destination="Athens",
+        departs_at=timezone.now(),
+        rows=5,
+        letters="ABCDEF",
+        aisles_after="C",
+    )
 
 
 @pytest.fixture

@@ -42,9 +42,24 @@ class Processes:
 
     def start_web(self, port: int) -> subprocess.Popen:
         """The ASGI server, as `make run` starts it."""
-        return self.start_argv("web", [sys.executable, "-m", "uvicorn", "seatbooking.asgi:application",
-                                       "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                                       "--no-proxy-headers", "--timeout-graceful-shutdown", "4"])
+        return self.start_argv(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "seatbooking.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-proxy-headers",
+                "--timeout-graceful-shutdown",
+                "4",
+            ],
+        )
 
     def start_argv(self, name: str, argv: list[str]) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}-{len(self.running)}.log", "w")

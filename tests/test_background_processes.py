@@ -30,8 +30,9 @@ def processes(transactional_db, tmp_path, settings):
 def plane(db):
     from django.utils import timezone
 
-    return create_flight(code="BIG-1", origin="A", destination="B", departs_at=timezone.now(), rows=20,
-                         letters="ABCDEF")
+    return create_flight(
+        code="BIG-1", origin="A", destination="B", departs_at=timezone.now(), rows=20, letters="ABCDEF"
+    )
 
 
 def orders_holding(plane, n: int) -> list[str]:
@@ -57,7 +58,9 @@ def settled(ids: list[str]) -> bool:
 
 
 def assert_invariants() -> None:
-    assert not SeatHold.objects.filter(state__in=LIVE_HOLD_STATES).values("seat").annotate(n=Count("id")).filter(n__gt=1)
+    assert (
+        not SeatHold.objects.filter(state__in=LIVE_HOLD_STATES).values("seat").annotate(n=Count("id")).filter(n__gt=1)
+    )
     assert not PaymentAttempt.objects.values("order").annotate(n=Count("id")).filter(n__gt=3)
     assert not PaymentAttempt.objects.filter(outcome="success").values("order").annotate(n=Count("id")).filter(n__gt=1)
 
@@ -92,8 +95,9 @@ def test_a_gateway_that_always_fails_fails_after_three_attempts_spaced_by_the_ba
 
 
 def test_a_gateway_slower_than_the_timeout_fails_each_attempt_as_a_timeout(processes, plane, settings):
-    processes.configure(settings, PAYMENT_LATENCY_SECONDS=5, PAYMENT_TIMEOUT_SECONDS=0.5,
-                        PAYMENT_BACKOFF_INITIAL_SECONDS=0.2)
+    processes.configure(
+        settings, PAYMENT_LATENCY_SECONDS=5, PAYMENT_TIMEOUT_SECONDS=0.5, PAYMENT_BACKOFF_INITIAL_SECONDS=0.2
+    )
     processes.start("run_worker")
     processes.start("run_timers")
     [order_id] = orders_paying(plane, 1)
@@ -111,28 +115,36 @@ def test_holds_expire_within_two_seconds_of_the_deadline_without_any_request(pro
     processes.start("run_worker")
     processes.start("run_timers")
     ids = orders_holding(plane, 60)
-    wait_until(lambda: not Order.objects.filter(pk__in=ids, state=OrderState.SEATS_SELECTED).exists(),
-               timeout=10, what="every hold to expire")
+    wait_until(
+        lambda: not Order.objects.filter(pk__in=ids, state=OrderState.SEATS_SELECTED).exists(),
+        timeout=10,
+        what="every hold to expire",
+    )
     lateness = sorted(
         (entry.created_at - entry.order.hold_expires_at).total_seconds()
         for entry in AuditEntry.objects.filter(action="expire").select_related("order")
     )
-    print(f"expiry lateness over {len(lateness)} orders: median {lateness[len(lateness) // 2]:.3f} s, "
-          f"worst {lateness[-1]:.3f} s")
+    print(
+        f"expiry lateness over {len(lateness)} orders: median {lateness[len(lateness) // 2]:.3f} s, "
+        f"worst {lateness[-1]:.3f} s"
+    )
     assert len(lateness) == 60
     assert lateness[-1] < 2.0
     assert not SeatHold.objects.filter(state__in=LIVE_HOLD_STATES).exists()
 
 
 def test_a_worker_killed_mid_payment_is_recovered_without_a_fourth_attempt_or_second_success(
-        processes, plane, settings):
-    processes.configure(settings, PAYMENT_LATENCY_SECONDS=1.5, PAYMENT_TIMEOUT_SECONDS=3,
-                        PAYMENT_LOST_MARGIN_SECONDS=1)
+    processes, plane, settings
+):
+    processes.configure(settings, PAYMENT_LATENCY_SECONDS=1.5, PAYMENT_TIMEOUT_SECONDS=3, PAYMENT_LOST_MARGIN_SECONDS=1)
     cluster = processes.start("run_worker")
     processes.start("run_timers")
     ids = orders_paying(plane, 4)
-    wait_until(lambda: PaymentAttempt.objects.filter(outcome=AttemptOutcome.RUNNING).exists(), timeout=10,
-               what="an attempt to start")
+    wait_until(
+        lambda: PaymentAttempt.objects.filter(outcome=AttemptOutcome.RUNNING).exists(),
+        timeout=10,
+        what="an attempt to start",
+    )
     processes.kill(cluster)
     assert not settled(ids)
     processes.start("run_worker")
@@ -149,24 +161,36 @@ def test_holds_that_fall_due_while_no_timer_loop_runs_are_caught_up_once(process
     timers = processes.start("run_timers")
     processes.kill(timers)
     ids = orders_holding(plane, 10)
-    wait_until(lambda: order_status(order=Order.objects.get(pk=ids[-1]))["State"] == "EXPIRED", timeout=5,
-               what="the deadline")
+    wait_until(
+        lambda: order_status(order=Order.objects.get(pk=ids[-1]))["State"] == "EXPIRED", timeout=5, what="the deadline"
+    )
     # Logically expired for everyone at once, though nothing has swept them yet.
     assert set(Order.objects.filter(pk__in=ids).values_list("state", flat=True)) == {OrderState.SEATS_SELECTED}
     assert all(order_status(order=o)["State"] == "EXPIRED" for o in Order.objects.filter(pk__in=ids))
     # Two loops at once, as in a deployment with several: each order is expired exactly once.
     processes.start("run_timers")
     processes.start("run_timers")
-    wait_until(lambda: not Order.objects.filter(pk__in=ids, state=OrderState.SEATS_SELECTED).exists(),
-               timeout=10, what="the restarted loops to catch up")
-    assert list(AuditEntry.objects.filter(action="expire").values("order").annotate(n=Count("id"))
-                .values_list("n", flat=True)) == [1] * 10
+    wait_until(
+        lambda: not Order.objects.filter(pk__in=ids, state=OrderState.SEATS_SELECTED).exists(),
+        timeout=10,
+        what="the restarted loops to catch up",
+    )
+    assert (
+        list(
+            AuditEntry.objects.filter(action="expire")
+            .values("order")
+            .annotate(n=Count("id"))
+            .values_list("n", flat=True)
+        )
+        == [1] * 10
+    )
     assert_invariants()
 
 
 def test_health_follows_the_timer_loop_and_the_worker(processes, settings, client):
-    processes.configure(settings, HEARTBEAT_SECONDS=0.3, HEALTH_TIMERS_MAX_AGE_SECONDS=2,
-                        HEALTH_WORKER_MAX_AGE_SECONDS=2)
+    processes.configure(
+        settings, HEARTBEAT_SECONDS=0.3, HEALTH_TIMERS_MAX_AGE_SECONDS=2, HEALTH_WORKER_MAX_AGE_SECONDS=2
+    )
 
     def health():
         response = client.get("/health", HTTP_HOST="127.0.0.1")
@@ -177,7 +201,8 @@ def test_health_follows_the_timer_loop_and_the_worker(processes, settings, clien
     processes.start("run_timers")
     wait_until(lambda: health()[0] == 200, timeout=15, what="both heartbeats")
     processes.kill(cluster)
-    status, body = wait_until(lambda: (lambda h: h if h[0] == 503 else None)(health()), timeout=10,
-                              what="the worker to be reported down")
+    status, body = wait_until(
+        lambda: (lambda h: h if h[0] == 503 else None)(health()), timeout=10, what="the worker to be reported down"
+    )
     assert body["down"] == ["worker"] and body["checks"]["worker"].startswith("down: last report")
     assert body["checks"]["timers"].startswith("ok")

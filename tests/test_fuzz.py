@@ -22,8 +22,13 @@ CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformanc
 def test_no_input_breaks_the_api(transactional_db, tmp_path, settings, flight):
     processes = Processes(tmp_path)
     generous = "1000000/min"
-    processes.configure(settings, THROTTLE_CREATE_ORDER=generous, THROTTLE_CHANGE_SEATS=generous,
-                        THROTTLE_PAYMENT=generous, PAYMENT_LATENCY_SECONDS=0.01)
+    processes.configure(
+        settings,
+        THROTTLE_CREATE_ORDER=generous,
+        THROTTLE_CHANGE_SEATS=generous,
+        THROTTLE_PAYMENT=generous,
+        PAYMENT_LATENCY_SECONDS=0.01,
+    )
     port = free_port()
     processes.start_web(port)
     base = f"http://127.0.0.1:{port}"
@@ -38,11 +43,32 @@ def test_no_input_breaks_the_api(transactional_db, tmp_path, settings, flight):
         )
         examples = os.environ.get("FUZZ_EXAMPLES", "25")
         result = subprocess.run(
-            [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",
-             f"{base}/api/schema/?format=json", "--url", base, "--checks", CHECKS,
-             "--exclude-path-regex", ".*/events$",  # streams never end; tests/test_live_events.py covers them
-             "--max-examples", examples, "--seed", "20261127", "--request-timeout", "10", "--no-color"],
-            cwd=BASE_DIR, capture_output=True, text=True, timeout=1200,
+            [
+                sys.executable,
+                "-m",
+                "schemathesis.cli",
+                "--config-file",
+                str(config),
+                "run",
+                f"{base}/api/schema/?format=json",
+                "--url",
+                base,
+                "--checks",
+                CHECKS,
+                "--exclude-path-regex",
+                ".*/events$",  # streams never end; tests/test_live_events.py covers them
+                "--max-examples",
+                examples,
+                "--seed",
+                "20261127",
+                "--request-timeout",
+                "10",
+                "--no-color",
+            ],
+            cwd=BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=1200,
         )
     finally:
         processes.kill_all()

@@ -66,8 +66,10 @@ def send_in_background(base: str, path: str, body: dict, token: str | None) -> t
 
 def backends(where: str) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       f"AND pid <> pg_backend_pid() AND {where}")
+        cursor.execute(
+            f"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            f"AND pid <> pg_backend_pid() AND {where}"
+        )
         return cursor.fetchone()[0]
 
 
@@ -96,8 +98,11 @@ def test_a_request_killed_mid_flight_leaves_its_key_usable(processes, settings, 
     if window == "lock_wait":
         wait_until(lambda: backends("wait_event_type = 'Lock'"), timeout=10, what="the request to wait on the lock")
     else:
-        wait_until(lambda: backends("state = 'idle in transaction'"), timeout=10,
-                   what="the request to pause after its change, before its commit")
+        wait_until(
+            lambda: backends("state = 'idle in transaction'"),
+            timeout=10,
+            what="the request to pause after its change, before its commit",
+        )
     processes.kill(first)
     if blocker is not None:
         blocker.rollback()

@@ -25,8 +25,11 @@ class Live:
 
     def start(self, *, background: bool = False, **values) -> "Live":
         """Start the web server (and the worker and timer loop) with these settings."""
-        defaults = {"REDIS_URL": REDIS_URL if self.transport == "redis" else "", "PAYMENT_LATENCY_SECONDS": 0.05,
-                    "PAYMENT_FAILURE_RATE": 0}
+        defaults = {
+            "REDIS_URL": REDIS_URL if self.transport == "redis" else "",
+            "PAYMENT_LATENCY_SECONDS": 0.05,
+            "PAYMENT_FAILURE_RATE": 0,
+        }
         self.processes.configure(self.settings, **{**defaults, **values})
         port = free_port()
         self.processes.start_web(port)
@@ -130,9 +133,13 @@ def test_order_streams_are_closed_to_everyone_but_the_token_holder(live):
     live.start()
     order_id, token = live.new_order()
     _other_id, other_token = live.new_order()
-    for path, status in ((f"/orders/{order_id}/events", 403), (f"/orders/{order_id}/events?token=wrong", 403),
-                         (f"/orders/{order_id}/events?token={other_token}", 403), ("/orders/o-none/events", 404),
-                         ("/flights/NOPE/events", 404)):
+    for path, status in (
+        (f"/orders/{order_id}/events", 403),
+        (f"/orders/{order_id}/events?token=wrong", 403),
+        (f"/orders/{order_id}/events?token={other_token}", 403),
+        ("/orders/o-none/events", 404),
+        ("/flights/NOPE/events", 404),
+    ):
         stream = SSEStream(live.base, path)
         assert stream.status == status, path
         body = stream.body()

@@ -89,13 +89,31 @@ def test_the_timer_loop_refreshes_the_figures(transactional_db, flight, settings
     thread = threading.Thread(target=loop)
     thread.start()
     try:
-        wait_until(lambda: "seatbooking_metrics_snapshot_age_seconds" in scrape(
-            HTTP_AUTHORIZATION="Bearer a-long-scrape-token").content.decode(), timeout=5, what="a first snapshot")
-        wait_until(lambda: 'seatbooking_orders{state="PENDING"} 1.0' in scrape(
-            HTTP_AUTHORIZATION="Bearer a-long-scrape-token").content.decode(), timeout=5, what="a fresh snapshot")
+        wait_until(
+            lambda: (
+                "seatbooking_metrics_snapshot_age_seconds"
+                in scrape(HTTP_AUTHORIZATION="Bearer a-long-scrape-token").content.decode()
+            ),
+            timeout=5,
+            what="a first snapshot",
+        )
+        wait_until(
+            lambda: (
+                'seatbooking_orders{state="PENDING"} 1.0'
+                in scrape(HTTP_AUTHORIZATION="Bearer a-long-scrape-token").content.decode()
+            ),
+            timeout=5,
+            what="a fresh snapshot",
+        )
         services.create_order(flight_code=flight.code, actor="test")
-        wait_until(lambda: 'seatbooking_orders{state="PENDING"} 2.0' in scrape(
-            HTTP_AUTHORIZATION="Bearer a-long-scrape-token").content.decode(), timeout=5, what="the next snapshot")
+        wait_until(
+            lambda: (
+                'seatbooking_orders{state="PENDING"} 2.0'
+                in scrape(HTTP_AUTHORIZATION="Bearer a-long-scrape-token").content.decode()
+            ),
+            timeout=5,
+            what="the next snapshot",
+        )
     finally:
         stop.set()
         thread.join()

@@ -56,15 +56,20 @@ def test_an_order_shows_its_holds_attempts_and_audit_trail_read_only(staff_clien
     assert Order.objects.get(pk=orders["held"]).state == before
 
 
-@pytest.mark.parametrize("action, order, state, audit_action", [
-    ("expire_now", "held", OrderState.EXPIRED, "expire"),
-    ("cancel_and_release", "pending", OrderState.CANCELLED, "cancel"),
-    ("retry_payment", "paying", OrderState.PROCESSING_PAYMENT, "retry_payment"),
-])
-def test_each_action_goes_through_the_service_and_names_the_operator(staff_client, orders, action, order,
-                                                                     state, audit_action):
-    response = staff_client.post("/admin/orders/order/", {"action": action, "_selected_action": [orders[order]]},
-                                 follow=True)
+@pytest.mark.parametrize(
+    "action, order, state, audit_action",
+    [
+        ("expire_now", "held", OrderState.EXPIRED, "expire"),
+        ("cancel_and_release", "pending", OrderState.CANCELLED, "cancel"),
+        ("retry_payment", "paying", OrderState.PROCESSING_PAYMENT, "retry_payment"),
+    ],
+)
+def test_each_action_goes_through_the_service_and_names_the_operator(
+    staff_client, orders, action, order, state, audit_action
+):
+    response = staff_client.post(
+        "/admin/orders/order/", {"action": action, "_selected_action": [orders[order]]}, follow=True
+    )
     assert response.status_code == 200
     assert Order.objects.get(pk=orders[order]).state == state
     entry = AuditEntry.objects.filter(order_id=orders[order], action=audit_action).latest("id")
@@ -72,8 +77,9 @@ def test_each_action_goes_through_the_service_and_names_the_operator(staff_clien
 
 
 def test_an_action_the_state_machine_refuses_is_reported_and_changes_nothing(staff_client, orders):
-    response = staff_client.post("/admin/orders/order/", {"action": "expire_now",
-                                                          "_selected_action": [orders["pending"]]}, follow=True)
+    response = staff_client.post(
+        "/admin/orders/order/", {"action": "expire_now", "_selected_action": [orders["pending"]]}, follow=True
+    )
     assert "Cannot expire" in response.content.decode()
     assert Order.objects.get(pk=orders["pending"]).state == OrderState.PENDING
 
@@ -114,7 +120,9 @@ def metric(name: str, labels: dict | None = None) -> float:
 
     refresh_snapshot()  # what the timer loop does every METRICS_REFRESH_SECONDS
     with override_settings(METRICS_TOKEN="scrape-token"):
-        text = Client().get("/metrics", HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION="Bearer scrape-token").content.decode()
+        text = (
+            Client().get("/metrics", HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION="Bearer scrape-token").content.decode()
+        )
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in (labels or {}).items()):
@@ -145,13 +153,18 @@ def test_metrics_move_with_a_hold_a_payment_and_an_expiry(flight, settings, monk
     assert metric("seatbooking_http_request_duration_seconds_count", {"route": "metrics"}) >= 1
 
 
-def test_json_logs_carry_the_order_flight_and_transition(flight, settings, capsys,
-                                                         django_capture_on_commit_callbacks):
+def test_json_logs_carry_the_order_flight_and_transition(flight, settings, capsys, django_capture_on_commit_callbacks):
     import json
     import logging.config
 
-    logging.config.dictConfig({**settings.LOGGING, "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}}})
+    logging.config.dictConfig(
+        {
+            **settings.LOGGING,
+            "handlers": {
+                "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
+            },
+        }
+    )
     try:
         with django_capture_on_commit_callbacks(execute=True):  # the line is written once the change commits
             order, _ = services.create_order(flight_code=flight.code, actor="test")

@@ -18,8 +18,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SHOTS = BASE_DIR / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 
 @pytest.fixture
@@ -43,8 +50,12 @@ class Site:
         self.base = ""
 
     def start(self, **values) -> "Site":
-        defaults = {"REDIS_URL": "", "PAYMENT_LATENCY_SECONDS": 0.05, "PAYMENT_FAILURE_RATE": 0,
-                    "EVENTS_RELAY_POLL_SECONDS": 0.1}
+        defaults = {
+            "REDIS_URL": "",
+            "PAYMENT_LATENCY_SECONDS": 0.05,
+            "PAYMENT_FAILURE_RATE": 0,
+            "EVENTS_RELAY_POLL_SECONDS": 0.1,
+        }
         self.processes.configure(self.settings, **{**defaults, **values})
         port = free_port()
         self.processes.start_web(port)

@@ -22,8 +22,22 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def start_uvicorn(processes: Processes) -> str:
     """uvicorn with its own proxy-header handling off: the app's middleware alone decides who the client is."""
     port = free_port()
-    processes.start_argv("web", [sys.executable, "-m", "uvicorn", "seatbooking.asgi:application", "--host", "127.0.0.1",
-                                 "--port", str(port), "--no-proxy-headers", "--log-level", "info"])
+    processes.start_argv(
+        "web",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "seatbooking.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-proxy-headers",
+            "--log-level",
+            "info",
+        ],
+    )
     base = f"http://127.0.0.1:{port}"
     wait_for_server(base)
     return base
@@ -68,8 +82,10 @@ def raw_request(base: str, head: str, body_chunks=(), timeout: float = 5) -> tup
 
 def create_order(base: str, forwarded_for: str | None = None) -> int:
     body = json.dumps({"flightID": "FL-001"})
-    head = (f"POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n")
+    head = (
+        f"POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+    )
     if forwarded_for:
         head += f"X-Forwarded-For: {forwarded_for}\r\n"
     _, answer = raw_request(base, head + "\r\n" + body)
@@ -96,8 +112,9 @@ def body_of(answer: bytes) -> dict:
 def test_a_body_announced_over_the_limit_is_refused_before_it_is_sent(server, tmp_path):
     start, processes = server
     base = start()
-    head = ("POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            "Content-Length: 10000000\r\n\r\n")
+    head = (
+        "POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n"
+    )
     seconds, answer = raw_request(base, head, timeout=5)  # no body follows: the server must not wait for it
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert seconds < 2
@@ -109,8 +126,10 @@ def test_a_body_announced_over_the_limit_is_refused_before_it_is_sent(server, tm
 def test_a_chunked_body_is_counted_as_it_arrives_and_refused_once_over(server):
     start, processes = server
     base = start()
-    head = ("POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n")
+    head = (
+        "POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    )
     chunk = b" " * 16384
     chunks = [b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(8)] + [b"0\r\n\r\n"]  # 128 KB in all
     _, answer = raw_request(base, head, chunks)

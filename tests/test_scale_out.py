@@ -25,9 +25,16 @@ def cluster(transactional_db, tmp_path, settings):
 
     create_flight(code="FL-001", origin="A", destination="B", departs_at=timezone.now(), rows=5, letters="ABCDEF")
     processes = Processes(tmp_path)
-    processes.configure(settings, REDIS_URL="redis://127.0.0.1:6379/0", SEAT_HOLD_SECONDS=2,
-                        PAYMENT_LATENCY_SECONDS=0.05, PAYMENT_FAILURE_RATE=0, DB_POOL_MAX_SIZE=8,
-                        THROTTLE_CHANGE_SEATS="1000000/min", THROTTLE_CREATE_ORDER="1000000/min")
+    processes.configure(
+        settings,
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        SEAT_HOLD_SECONDS=2,
+        PAYMENT_LATENCY_SECONDS=0.05,
+        PAYMENT_FAILURE_RATE=0,
+        DB_POOL_MAX_SIZE=8,
+        THROTTLE_CHANGE_SEATS="1000000/min",
+        THROTTLE_CREATE_ORDER="1000000/min",
+    )
     bases = []
     for _ in range(2):
         port = free_port()
@@ -68,7 +75,9 @@ def test_racing_through_two_web_processes_never_double_holds(cluster):
     for t in threads:
         t.join()
     assert set(statuses) == {200, 409}, statuses
-    assert not SeatHold.objects.filter(state__in=LIVE_HOLD_STATES).values("seat").annotate(n=Count("id")).filter(n__gt=1)
+    assert (
+        not SeatHold.objects.filter(state__in=LIVE_HOLD_STATES).values("seat").annotate(n=Count("id")).filter(n__gt=1)
+    )
 
 
 def test_expiry_happens_once_and_events_cross_web_processes(cluster):
@@ -86,8 +95,11 @@ def test_expiry_happens_once_and_events_cross_web_processes(cluster):
     freed = set()
     while freed != held:  # freed by one of the two timer loops
         freed |= set(viewer.next(timeout=5).data["available"])
-    wait_until(lambda: not Order.objects.filter(pk__in=ids).exclude(state=OrderState.EXPIRED).exists(), timeout=5,
-               what="every order expired")
+    wait_until(
+        lambda: not Order.objects.filter(pk__in=ids).exclude(state=OrderState.EXPIRED).exists(),
+        timeout=5,
+        what="every order expired",
+    )
     counts = AuditEntry.objects.filter(order_id__in=ids, action="expire").values("order").annotate(n=Count("id"))
     assert sorted(c["n"] for c in counts) == [1, 1, 1, 1]
     viewer.close()

@@ -32,7 +32,9 @@ class RaceResult:
 def double_held_seats() -> set[str]:
     return set(
         SeatHold.objects.filter(state__in=LIVE_HOLD_STATES)
-        .values("seat__label").annotate(n=Count("id")).filter(n__gt=1)
+        .values("seat__label")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
         .values_list("seat__label", flat=True)
     )
 
@@ -53,15 +55,17 @@ def race(flight) -> RaceResult:
         try:
             for seats in my_picks:
                 round_start.wait()
-                response = api.post(f"/orders/{order.pk}/seats", {"seats": seats}, format="json",
-                                    HTTP_AUTHORIZATION=f"Bearer {token}")
+                response = api.post(
+                    f"/orders/{order.pk}/seats", {"seats": seats}, format="json", HTTP_AUTHORIZATION=f"Bearer {token}"
+                )
                 with tally:
                     result.statuses[response.status_code] += 1
                 round_end.wait()
                 checked.wait()
                 # Let go of everything, so that every round is a race for free seats.
-                api.post(f"/orders/{order.pk}/seats", {"seats": []}, format="json",
-                         HTTP_AUTHORIZATION=f"Bearer {token}")
+                api.post(
+                    f"/orders/{order.pk}/seats", {"seats": []}, format="json", HTTP_AUTHORIZATION=f"Bearer {token}"
+                )
         finally:
             connection.close()  # each thread had its own connection
 

@@ -14,7 +14,10 @@ HTTPS_ONLY = {"security.W004", "security.W008", "security.W012", "security.W016"
 
 def deploy_warnings(**env) -> set[str]:
     result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy"], cwd=BASE_DIR, capture_output=True, text=True,
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
         env={**os.environ, "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "HTTPS": "", **env},
     )
     return {word.strip("():") for word in (result.stdout + result.stderr).split() if word.startswith("(security.")}
@@ -39,12 +42,17 @@ def test_security_headers(client):
 
 @pytest.mark.django_db
 def test_cors_is_off_by_default_and_opens_to_listed_origins(client, settings):
-    preflight = {"HTTP_ORIGIN": "https://app.example", "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "POST",
-                 "HTTP_ACCESS_CONTROL_REQUEST_HEADERS": "authorization, idempotency-key", "HTTP_HOST": "127.0.0.1"}
+    preflight = {
+        "HTTP_ORIGIN": "https://app.example",
+        "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "POST",
+        "HTTP_ACCESS_CONTROL_REQUEST_HEADERS": "authorization, idempotency-key",
+        "HTTP_HOST": "127.0.0.1",
+    }
     assert "Access-Control-Allow-Origin" not in client.options("/orders", **preflight)
     settings.CORS_ALLOWED_ORIGINS = ["https://app.example"]
     response = client.options("/orders", **preflight)
     assert response["Access-Control-Allow-Origin"] == "https://app.example"
     assert "idempotency-key" in response["Access-Control-Allow-Headers"]
-    assert "Access-Control-Allow-Origin" not in client.options("/orders", **{**preflight,
-                                                                             "HTTP_ORIGIN": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in client.options(
+        "/orders", **{**preflight, "HTTP_ORIGIN": "https://evil.example"}
+    )

@@ -33,9 +33,11 @@ def test_the_settings_name_project_paths():
 @pytest.mark.parametrize("path", _named_paths())
 def test_a_named_path_imports_first_in_a_fresh_process(path):
     module = path.rsplit(".", 1)[0]
-    code = ("import django; django.setup(); import importlib; "
-            f"importlib.import_module({module!r}); "
-            f"from django.utils.module_loading import import_string; import_string({path!r})")
+    code = (
+        "import django; django.setup(); import importlib; "
+        f"importlib.import_module({module!r}); "
+        f"from django.utils.module_loading import import_string; import_string({path!r})"
+    )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "seatbooking.settings"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -5,41 +5,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Flight',
+            name="Flight",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(help_text='Public code, e.g. F-100.', max_length=16, unique=True)),
-                ('origin', models.CharField(max_length=64)),
-                ('destination', models.CharField(max_length=64)),
-                ('departs_at', models.DateTimeField()),
-                ('rows', models.PositiveSmallIntegerField()),
-                ('letters', models.CharField(help_text='Seat letters of a row, e.g. ABCDEF.', max_length=12)),
-                ('aisles_after', models.CharField(blank=True, help_text='Letters followed by an aisle, e.g. C for ABC | DEF.', max_length=12)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(help_text="Public code, e.g. F-100.", max_length=16, unique=True)),
+                ("origin", models.CharField(max_length=64)),
+                ("destination", models.CharField(max_length=64)),
+                ("departs_at", models.DateTimeField()),
+                ("rows", models.PositiveSmallIntegerField()),
+                ("letters", models.CharField(help_text="Seat letters of a row, e.g. ABCDEF.", max_length=12)),
+                (
+                    "aisles_after",
+                    models.CharField(
+                        blank=True, help_text="Letters followed by an aisle, e.g. C for ABC | DEF.", max_length=12
+                    ),
+                ),
             ],
             options={
-                'ordering': ['departs_at', 'code'],
+                "ordering": ["departs_at", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Seat',
+            name="Seat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(help_text='Row number and letter, e.g. 12C.', max_length=4)),
-                ('row', models.PositiveSmallIntegerField()),
-                ('letter', models.CharField(max_length=1)),
-                ('flight', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='seats', to='flights.flight')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("label", models.CharField(help_text="Row number and letter, e.g. 12C.", max_length=4)),
+                ("row", models.PositiveSmallIntegerField()),
+                ("letter", models.CharField(max_length=1)),
+                (
+                    "flight",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="seats", to="flights.flight"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'constraints': [models.UniqueConstraint(fields=('flight', 'label'), name='seat_label_unique_per_flight')],
+                "ordering": ["id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("flight", "label"), name="seat_label_unique_per_flight")
+                ],
             },
         ),
     ]

@@ -6,105 +6,187 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('flights', '0001_initial'),
+        ("flights", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('token_hash', models.CharField(max_length=64)),
-                ('state', django_fsm.FSMField(choices=[('PENDING', 'Pending'), ('SEATS_SELECTED', 'Seats Selected'), ('PROCESSING_PAYMENT', 'Processing Payment'), ('CONFIRMED', 'Confirmed'), ('FAILED', 'Failed'), ('EXPIRED', 'Expired'), ('CANCELLED', 'Cancelled')], db_index=True, default='PENDING', max_length=50, protected=True)),
-                ('hold_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('payment_code', models.CharField(blank=True, max_length=5)),
-                ('payment_attempts_used', models.PositiveSmallIntegerField(default=0)),
-                ('payment_status', models.CharField(blank=True, max_length=16)),
-                ('last_payment_error', models.CharField(blank=True, max_length=500)),
-                ('payment_due_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('flight', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='flights.flight')),
+                ("id", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("token_hash", models.CharField(max_length=64)),
+                (
+                    "state",
+                    django_fsm.FSMField(
+                        choices=[
+                            ("PENDING", "Pending"),
+                            ("SEATS_SELECTED", "Seats Selected"),
+                            ("PROCESSING_PAYMENT", "Processing Payment"),
+                            ("CONFIRMED", "Confirmed"),
+                            ("FAILED", "Failed"),
+                            ("EXPIRED", "Expired"),
+                            ("CANCELLED", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="PENDING",
+                        max_length=50,
+                        protected=True,
+                    ),
+                ),
+                ("hold_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("payment_code", models.CharField(blank=True, max_length=5)),
+                ("payment_attempts_used", models.PositiveSmallIntegerField(default=0)),
+                ("payment_status", models.CharField(blank=True, max_length=16)),
+                ("last_payment_error", models.CharField(blank=True, max_length=500)),
+                ("payment_due_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "flight",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="orders", to="flights.flight"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
             bases=(django_fsm.FSMModelMixin, models.Model),
         ),
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=32)),
-                ('from_state', models.CharField(blank=True, max_length=20)),
-                ('to_state', models.CharField(max_length=20)),
-                ('reason', models.CharField(blank=True, max_length=500)),
-                ('actor', models.CharField(help_text='Who asked: token, session, staff:<name> or system:<part>.', max_length=150)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='audit_entries', to='orders.order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("action", models.CharField(max_length=32)),
+                ("from_state", models.CharField(blank=True, max_length=20)),
+                ("to_state", models.CharField(max_length=20)),
+                ("reason", models.CharField(blank=True, max_length=500)),
+                (
+                    "actor",
+                    models.CharField(
+                        help_text="Who asked: token, session, staff:<name> or system:<part>.", max_length=150
+                    ),
+                ),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="audit_entries", to="orders.order"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'audit entries',
-                'ordering': ['created_at', 'id'],
+                "verbose_name_plural": "audit entries",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='PaymentAttempt',
+            name="PaymentAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('outcome', models.CharField(choices=[('running', 'Running'), ('success', 'Success'), ('declined', 'Declined'), ('timeout', 'Timeout'), ('error', 'Error'), ('lost', 'Lost')], default='running', max_length=10)),
-                ('error', models.CharField(blank=True, max_length=300)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='payment_attempts', to='orders.order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveSmallIntegerField()),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("success", "Success"),
+                            ("declined", "Declined"),
+                            ("timeout", "Timeout"),
+                            ("error", "Error"),
+                            ("lost", "Lost"),
+                        ],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                ("error", models.CharField(blank=True, max_length=300)),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="payment_attempts", to="orders.order"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['order', 'number'],
+                "ordering": ["order", "number"],
             },
         ),
         migrations.CreateModel(
-            name='SeatHold',
+            name="SeatHold",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('HELD', 'Held'), ('CONFIRMED', 'Confirmed'), ('RELEASED', 'Released'), ('EXPIRED', 'Expired')], default='HELD', max_length=10)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='holds', to='orders.order')),
-                ('seat', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='holds', to='flights.seat')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("HELD", "Held"),
+                            ("CONFIRMED", "Confirmed"),
+                            ("RELEASED", "Released"),
+                            ("EXPIRED", "Expired"),
+                        ],
+                        default="HELD",
+                        max_length=10,
+                    ),
+                ),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="holds", to="orders.order"
+                    ),
+                ),
+                (
+                    "seat",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="holds", to="flights.seat"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['seat_id'],
+                "ordering": ["seat_id"],
             },
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(condition=models.Q(('state', 'SEATS_SELECTED')), fields=['hold_expires_at'], name='order_hold_due'),
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(("state", "SEATS_SELECTED")), fields=["hold_expires_at"], name="order_hold_due"
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(condition=models.Q(('state', 'PROCESSING_PAYMENT')), fields=['payment_due_at'], name='order_payment_due'),
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(("state", "PROCESSING_PAYMENT")), fields=["payment_due_at"], name="order_payment_due"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='paymentattempt',
-            constraint=models.UniqueConstraint(fields=('order', 'number'), name='one_attempt_per_number'),
+            model_name="paymentattempt",
+            constraint=models.UniqueConstraint(fields=("order", "number"), name="one_attempt_per_number"),
         ),
         migrations.AddConstraint(
-            model_name='paymentattempt',
-            constraint=models.UniqueConstraint(condition=models.Q(('outcome', 'success')), fields=('order',), name='one_success_per_order'),
+            model_name="paymentattempt",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("outcome", "success")), fields=("order",), name="one_success_per_order"
+            ),
         ),
         migrations.AddIndex(
-            model_name='seathold',
-            index=models.Index(fields=['order', 'state'], name='hold_order_state'),
+            model_name="seathold",
+            index=models.Index(fields=["order", "state"], name="hold_order_state"),
         ),
         migrations.AddConstraint(
-            model_name='seathold',
-            constraint=models.UniqueConstraint(condition=models.Q(('state__in', ('HELD', 'CONFIRMED'))), fields=('seat',), name='one_live_hold_per_seat'),
+            model_name="seathold",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state__in", ("HELD", "CONFIRMED"))),
+                fields=("seat",),
+                name="one_live_hold_per_seat",
+            ),
         ),
     ]

@@ -4,23 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0002_order_first_held_at'),
+        ("orders", "0002_order_first_held_at"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MetricsSnapshot',
+            name="MetricsSnapshot",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('taken_at', models.DateTimeField()),
-                ('figures', models.JSONField(default=dict)),
+                ("id", models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
+                ("taken_at", models.DateTimeField()),
+                ("figures", models.JSONField(default=dict)),
             ],
         ),
         migrations.AlterField(
-            model_name='auditentry',
-            name='actor',
-            field=models.CharField(help_text='Who asked, and from which client address for HTTP changes: token@<address>, session@..., api@..., staff:<name>@..., admin:<name>@..., or system:<part>.', max_length=150),
+            model_name="auditentry",
+            name="actor",
+            field=models.CharField(
+                help_text="Who asked, and from which client address for HTTP changes: token@<address>, session@..., api@..., staff:<name>@..., admin:<name>@..., or system:<part>.",
+                max_length=150,
+            ),
         ),
     ]

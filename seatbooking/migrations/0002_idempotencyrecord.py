@@ -4,25 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('seatbooking', '0001_initial'),
+        ("seatbooking", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='IdempotencyRecord',
+            name="IdempotencyRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(help_text='Method and path the key was used on.', max_length=200)),
-                ('key', models.CharField(max_length=255)),
-                ('body_sha256', models.CharField(max_length=64)),
-                ('status_code', models.PositiveSmallIntegerField(help_text='Null while the first request runs.', null=True)),
-                ('response', models.JSONField(null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("scope", models.CharField(help_text="Method and path the key was used on.", max_length=200)),
+                ("key", models.CharField(max_length=255)),
+                ("body_sha256", models.CharField(max_length=64)),
+                (
+                    "status_code",
+                    models.PositiveSmallIntegerField(help_text="Null while the first request runs.", null=True),
+                ),
+                ("response", models.JSONField(null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('scope', 'key'), name='one_record_per_key')],
+                "constraints": [models.UniqueConstraint(fields=("scope", "key"), name="one_record_per_key")],
             },
         ),
     ]

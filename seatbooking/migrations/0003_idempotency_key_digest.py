@@ -7,7 +7,6 @@ Rows written before this change are cleared of what they must not keep:
 - the rest keep their answer, with the key replaced by its digest, so their retries still replay.
 """
 
-
 from django.db import migrations, models
 from django.utils.crypto import salted_hmac
 
@@ -24,32 +23,31 @@ def clear_secrets(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('seatbooking', '0002_idempotencyrecord'),
+        ("seatbooking", "0002_idempotencyrecord"),
     ]
 
     operations = [
-        migrations.RemoveConstraint(model_name='idempotencyrecord', name='one_record_per_key'),
+        migrations.RemoveConstraint(model_name="idempotencyrecord", name="one_record_per_key"),
         migrations.RunPython(clear_secrets, migrations.RunPython.noop),
-        migrations.RenameField(model_name='idempotencyrecord', old_name='key', new_name='key_digest'),
+        migrations.RenameField(model_name="idempotencyrecord", old_name="key", new_name="key_digest"),
         migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='key_digest',
-            field=models.CharField(help_text='HMAC-SHA256 of the key (keyed by SECRET_KEY), hex.', max_length=64),
+            model_name="idempotencyrecord",
+            name="key_digest",
+            field=models.CharField(help_text="HMAC-SHA256 of the key (keyed by SECRET_KEY), hex.", max_length=64),
         ),
         migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='status_code',
+            model_name="idempotencyrecord",
+            name="status_code",
             field=models.PositiveSmallIntegerField(),
         ),
         migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='response',
+            model_name="idempotencyrecord",
+            name="response",
             field=models.JSONField(help_text="The answer's body, without derived secrets.", null=True),
         ),
         migrations.AddConstraint(
-            model_name='idempotencyrecord',
-            constraint=models.UniqueConstraint(fields=('scope', 'key_digest'), name='one_record_per_key'),
+            model_name="idempotencyrecord",
+            constraint=models.UniqueConstraint(fields=("scope", "key_digest"), name="one_record_per_key"),
         ),
     ]

@@ -42,8 +42,12 @@ def test_unknown_flight_is_a_json_404(api, db, path):
 def test_flights_seats_and_orders_are_visible_in_the_admin(client, flight):
     staff = User.objects.create_superuser("admin", "admin@example.com", "x")
     client.force_login(staff)
-    for path in ("/admin/flights/flight/", "/admin/flights/seat/", "/admin/orders/order/",
-                 f"/admin/flights/flight/{flight.pk}/change/"):
+    for path in (
+        "/admin/flights/flight/",
+        "/admin/flights/seat/",
+        "/admin/orders/order/",
+        f"/admin/flights/flight/{flight.pk}/change/",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
     assert b"FL-001" in client.get("/admin/flights/flight/").content

@@ -22,8 +22,9 @@ CREATE_KEY = "create-7d1c9e0b-3a55-46c2"
 
 
 def pay(api, order_id, token, code="12345", key=KEY):
-    return api.post(f"/orders/{order_id}/payment", {"code": code}, format="json", HTTP_IDEMPOTENCY_KEY=key,
-                    **bearer(token))
+    return api.post(
+        f"/orders/{order_id}/payment", {"code": code}, format="json", HTTP_IDEMPOTENCY_KEY=key, **bearer(token)
+    )
 
 
 @pytest.mark.django_db
@@ -33,8 +34,9 @@ def test_creating_twice_with_one_key_makes_one_order(api, flight):
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json() and again["Idempotent-Replayed"] == "true"
     assert Order.objects.count() == 1
-    other = api.post("/orders", {"flightID": "FL-001", "orderID": "o-x"}, format="json",
-                     HTTP_IDEMPOTENCY_KEY=CREATE_KEY)
+    other = api.post(
+        "/orders", {"flightID": "FL-001", "orderID": "o-x"}, format="json", HTTP_IDEMPOTENCY_KEY=CREATE_KEY
+    )
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
     assert Order.objects.count() == 1
 
@@ -88,9 +90,11 @@ def test_a_short_key_is_refused_on_both_endpoints(api, new_order, no_workers):
 
 def _whole_rows() -> list[str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT row_to_json(r)::text FROM seatbooking_idempotencyrecord r"
-                       if connection.vendor == "postgresql" else
-                       "SELECT * FROM seatbooking_idempotencyrecord r")
+        cursor.execute(
+            "SELECT row_to_json(r)::text FROM seatbooking_idempotencyrecord r"
+            if connection.vendor == "postgresql"
+            else "SELECT * FROM seatbooking_idempotencyrecord r"
+        )
         return [str(row) for row in cursor.fetchall()]
 
 
@@ -109,8 +113,9 @@ def test_no_token_or_key_is_stored_and_a_replay_still_gets_a_working_token(api, 
     assert status.status_code == 200 and status.json()["OrderID"] == order_id
     assert token not in "".join(_whole_rows())
     # the same key on another order id derives another token: a token is bound to its order
-    other = APIClient().post("/orders", {"flightID": "FL-001", "orderID": "o-other"}, format="json",
-                             HTTP_IDEMPOTENCY_KEY=CREATE_KEY + "-2")
+    other = APIClient().post(
+        "/orders", {"flightID": "FL-001", "orderID": "o-other"}, format="json", HTTP_IDEMPOTENCY_KEY=CREATE_KEY + "-2"
+    )
     assert other.status_code == 201 and other.json()["token"] != token
     assert APIClient().get(f"/orders/{order_id}/status", **bearer(other.json()["token"])).status_code == 403
 

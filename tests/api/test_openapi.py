@@ -43,8 +43,11 @@ def test_every_contract_endpoint_is_described_with_its_errors(schema, method, pa
 def test_every_api_url_is_in_the_schema(schema):
     from django.urls import get_resolver
 
-    api_routes = {"/" + str(p.pattern).replace("<str:", "{").replace(">", "}") for p in get_resolver().url_patterns
-                  if str(p.pattern).startswith(("orders", "flights"))}
+    api_routes = {
+        "/" + str(p.pattern).replace("<str:", "{").replace(">", "}")
+        for p in get_resolver().url_patterns
+        if str(p.pattern).startswith(("orders", "flights"))
+    }
     assert api_routes == set(schema["paths"])
 
 

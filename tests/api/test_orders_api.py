@@ -8,8 +8,16 @@ from tests.conftest import bearer
 
 pytestmark = pytest.mark.django_db
 
-STATUS_KEYS = {"OrderID", "FlightID", "State", "Seats", "HoldExpiresAt", "AttemptsLeft", "LastPaymentErr",
-               "PaymentStatus"}
+STATUS_KEYS = {
+    "OrderID",
+    "FlightID",
+    "State",
+    "Seats",
+    "HoldExpiresAt",
+    "AttemptsLeft",
+    "LastPaymentErr",
+    "PaymentStatus",
+}
 
 
 def post(api, path, body, token=None, **extra):
@@ -67,8 +75,9 @@ def test_a_seat_taken_by_another_order_is_a_409_naming_it(api, new_order):
     first_id, first_token = new_order()
     second_id, second_token = new_order()
     post(api, f"/orders/{first_id}/seats", {"seats": ["1A", "1B"]}, first_token)
-    body = assert_error(post(api, f"/orders/{second_id}/seats", {"seats": ["1B", "1C"]}, second_token),
-                        409, "seats_taken")
+    body = assert_error(
+        post(api, f"/orders/{second_id}/seats", {"seats": ["1B", "1C"]}, second_token), 409, "seats_taken"
+    )
     assert body["seats"] == ["1B"] and "1B" in body["error"]
 
 
@@ -86,16 +95,19 @@ def test_flight_availability_follows_holds(api, new_order):
 # --- bad input: a 4xx JSON error that says what to do, and nothing written ------------------------
 
 
-@pytest.mark.parametrize("body, status, code", [
-    ('{"flightID": ', 400, "malformed_json"),
-    ("[1, 2]", 400, "invalid"),
-    ('{"flightID": 5}', 404, "unknown_flight"),
-    ('{"flightID": ["F"]}', 400, "invalid"),
-    ("{}", 400, "invalid"),
-    ('{"flightID": "NOPE"}', 404, "unknown_flight"),
-    ('{"flightID": "FL-001", "orderID": "has space"}', 400, "invalid"),
-    ('{"flightID": "FL-001", "orderID": "' + "x" * 65 + '"}', 400, "invalid"),
-])
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        ('{"flightID": ', 400, "malformed_json"),
+        ("[1, 2]", 400, "invalid"),
+        ('{"flightID": 5}', 404, "unknown_flight"),
+        ('{"flightID": ["F"]}', 400, "invalid"),
+        ("{}", 400, "invalid"),
+        ('{"flightID": "NOPE"}', 404, "unknown_flight"),
+        ('{"flightID": "FL-001", "orderID": "has space"}', 400, "invalid"),
+        ('{"flightID": "FL-001", "orderID": "' + "x" * 65 + '"}', 400, "invalid"),
+    ],
+)
 def test_create_order_bad_input(api, flight, body, status, code):
     response = api.post("/orders", body, content_type="application/json")
     assert_error(response, status, code)
@@ -108,22 +120,28 @@ def test_create_order_with_a_taken_id_is_409(api, new_order):
 
 
 def test_create_order_needs_json(api, flight):
-    assert_error(api.post("/orders", "flightID=FL-001", content_type="application/x-www-form-urlencoded"),
-                 415, "unsupported_media_type")
+    assert_error(
+        api.post("/orders", "flightID=FL-001", content_type="application/x-www-form-urlencoded"),
+        415,
+        "unsupported_media_type",
+    )
 
 
-@pytest.mark.parametrize("body, code", [
-    ('{"seats": ', "malformed_json"),
-    ('{"seats": "1A"}', "invalid"),
-    ('{"seats": [1]}', "invalid"),
-    ('{"seats": ["A1"]}', "invalid"),
-    ("{}", "invalid"),
-    ('{"seats": ["1A", "1A"]}', "duplicate_seats"),
-    ('{"seats": ["9A"]}', "unknown_seats"),
-    ('{"seats": ["1A","1B","1C","1D","1E","1F","2A","2B","2C","2D"]}', "too_many_seats"),
-    ('{"seat": ["1A"]}', "invalid"),
-    ('{"seats": ["1A"], "hold": "forever"}', "invalid"),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ('{"seats": ', "malformed_json"),
+        ('{"seats": "1A"}', "invalid"),
+        ('{"seats": [1]}', "invalid"),
+        ('{"seats": ["A1"]}', "invalid"),
+        ("{}", "invalid"),
+        ('{"seats": ["1A", "1A"]}', "duplicate_seats"),
+        ('{"seats": ["9A"]}', "unknown_seats"),
+        ('{"seats": ["1A","1B","1C","1D","1E","1F","2A","2B","2C","2D"]}', "too_many_seats"),
+        ('{"seat": ["1A"]}', "invalid"),
+        ('{"seats": ["1A"], "hold": "forever"}', "invalid"),
+    ],
+)
 def test_select_seats_bad_input_is_400_and_changes_nothing(api, new_order, body, code):
     order_id, token = new_order()
     response = api.post(f"/orders/{order_id}/seats", body, content_type="application/json", **bearer(token))
@@ -186,8 +204,9 @@ def test_the_creating_session_reaches_the_order_with_csrf(new_order):
     assert_error(no_csrf, 403, "csrf_failed")
     browser.get("/admin/login/")  # any page that sets the CSRF cookie
     csrf = browser.cookies["csrftoken"].value
-    ok = browser.post(f"/orders/{order_id}/seats", {"seats": ["1A"]}, content_type="application/json",
-                      HTTP_X_CSRFTOKEN=csrf)
+    ok = browser.post(
+        f"/orders/{order_id}/seats", {"seats": ["1A"]}, content_type="application/json", HTTP_X_CSRFTOKEN=csrf
+    )
     assert ok.status_code == 200 and ok.json()["Seats"] == ["1A"]
     assert AuditEntry.objects.filter(order_id=order_id, action="select_seats").get().actor == "session@127.0.0.1"
 
@@ -248,8 +267,18 @@ def test_payment_is_accepted_with_202_and_then_refused_while_processing(api, new
     assert_error(post(api, f"/orders/{order_id}/cancel", {}, token), 409, "wrong_state")
 
 
-@pytest.mark.parametrize("body", ['{"code": 12345}', '{"code": "1234"}', '{"code": "123456"}', '{"code": "12a45"}',
-                                  '{"code": null}', "{}", '{"code": '])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"code": 12345}',
+        '{"code": "1234"}',
+        '{"code": "123456"}',
+        '{"code": "12a45"}',
+        '{"code": null}',
+        "{}",
+        '{"code": ',
+    ],
+)
 def test_a_bad_payment_code_is_400_and_uses_no_attempt(api, new_order, no_workers, body):
     order_id, token = new_order()
     post(api, f"/orders/{order_id}/seats", {"seats": ["1A"]}, token)
@@ -276,7 +305,9 @@ def test_paying_after_the_hold_lapsed_is_409_and_the_order_is_expired(api, new_o
     assert api.get(f"/orders/{order_id}/status", **bearer(token)).json()["State"] == "EXPIRED"
 
 
-@pytest.mark.parametrize("body", ['{"seats": ' + "[" * 5000 + "]" * 5000 + "}", '{"flightID": "' + "x" * 3_000_000 + '"}'])
+@pytest.mark.parametrize(
+    "body", ['{"seats": ' + "[" * 5000 + "]" * 5000 + "}", '{"flightID": "' + "x" * 3_000_000 + '"}']
+)
 def test_pathological_bodies_get_a_json_4xx(api, new_order, body):
     order_id, token = new_order()
     response = api.post(f"/orders/{order_id}/seats", body, content_type="application/json", **bearer(token))

@@ -47,6 +47,7 @@ def test_a_limit_can_be_switched_off(api, flight, settings):
 
 # --- The client's address (issue 11, item 3): X-Forwarded-For counts only from a trusted proxy -------------
 
+
 def create(api, **meta):
     return api.post("/orders", {"flightID": "FL-001"}, format="json", **meta).status_code
 
@@ -75,26 +76,30 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(api, flight,
     assert create(api, **behind_proxy, HTTP_X_FORWARDED_FOR="203.0.113.3, 127.0.0.1") == 201
 
 
-@pytest.mark.parametrize(("peer", "forwarded", "trusted", "client"), [
-    ("198.51.100.7", "203.0.113.1", "", "198.51.100.7"),  # no trusted proxies: the socket's address
-    ("198.51.100.7", "203.0.113.1", "10.0.0.0/8", "198.51.100.7"),  # an untrusted peer's header is ignored
-    ("10.0.0.2", "203.0.113.1", "10.0.0.0/8", "203.0.113.1"),
-    ("10.0.0.2", "1.1.1.1, 203.0.113.1, 10.0.0.9", "10.0.0.0/8", "203.0.113.1"),
-    ("10.0.0.2", None, "10.0.0.0/8", "10.0.0.2"),  # a trusted proxy that sent no header
-    ("10.0.0.2", "10.0.0.5, 10.0.0.9", "10.0.0.0/8", "10.0.0.5"),  # trusted all the way: the farthest hop
-    ("10.0.0.2", "not-an-address, 10.0.0.9", "10.0.0.0/8", "10.0.0.9"),  # garbage stops the walk
-    ("10.0.0.2", "203.0.113.1:5555", "10.0.0.2", "203.0.113.1"),  # a port is dropped
-    ("::1", "2001:db8::7", "::1", "2001:db8::7"),
-    ("::1", "[2001:db8::7]:443", "::1/128", "2001:db8::7"),
-])
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "trusted", "client"),
+    [
+        ("198.51.100.7", "203.0.113.1", "", "198.51.100.7"),  # no trusted proxies: the socket's address
+        ("198.51.100.7", "203.0.113.1", "10.0.0.0/8", "198.51.100.7"),  # an untrusted peer's header is ignored
+        ("10.0.0.2", "203.0.113.1", "10.0.0.0/8", "203.0.113.1"),
+        ("10.0.0.2", "1.1.1.1, 203.0.113.1, 10.0.0.9", "10.0.0.0/8", "203.0.113.1"),
+        ("10.0.0.2", None, "10.0.0.0/8", "10.0.0.2"),  # a trusted proxy that sent no header
+        ("10.0.0.2", "10.0.0.5, 10.0.0.9", "10.0.0.0/8", "10.0.0.5"),  # trusted all the way: the farthest hop
+        ("10.0.0.2", "not-an-address, 10.0.0.9", "10.0.0.0/8", "10.0.0.9"),  # garbage stops the walk
+        ("10.0.0.2", "203.0.113.1:5555", "10.0.0.2", "203.0.113.1"),  # a port is dropped
+        ("::1", "2001:db8::7", "::1", "2001:db8::7"),
+        ("::1", "[2001:db8::7]:443", "::1/128", "2001:db8::7"),
+    ],
+)
 def test_the_client_address_is_worked_out_from_trusted_hops_only(peer, forwarded, trusted, client):
     from seatbooking.client_address import client_address, parse_networks
 
     assert client_address(peer, forwarded, parse_networks(trusted)) == client
 
 
-def test_the_audit_trail_and_the_log_record_the_client_address(api, flight, settings, caplog,
-                                                                 django_capture_on_commit_callbacks):
+def test_the_audit_trail_and_the_log_record_the_client_address(
+    api, flight, settings, caplog, django_capture_on_commit_callbacks
+):
     from orders.models import AuditEntry
 
     settings.TRUSTED_PROXIES = "10.0.0.2"
@@ -102,7 +107,13 @@ def test_the_audit_trail_and_the_log_record_the_client_address(api, flight, sett
         created = api.post("/orders", {"flightID": "FL-001"}, format="json", REMOTE_ADDR="203.0.113.9").json()
     assert [r.actor for r in caplog.records if getattr(r, "action", None) == "create"] == ["api@203.0.113.9"]
     assert AuditEntry.objects.get(order_id=created["orderID"], action="create").actor == "api@203.0.113.9"
-    response = api.post(f"/orders/{created['orderID']}/seats", {"seats": ["1A"]}, format="json",
-                        REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.10", **bearer(created["token"]))
+    response = api.post(
+        f"/orders/{created['orderID']}/seats",
+        {"seats": ["1A"]},
+        format="json",
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="203.0.113.10",
+        **bearer(created["token"]),
+    )
     assert response.status_code == 200
     assert AuditEntry.objects.get(order_id=created["orderID"], action="select_seats").actor == "token@203.0.113.10"

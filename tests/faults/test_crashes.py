@@ -34,10 +34,20 @@ LOAD_SECONDS = 16
 def cluster(transactional_db, tmp_path, settings, own_redis):
     create_flight(code="FL-001", origin="A", destination="B", departs_at=timezone.now(), rows=30, letters="ABCDEF")
     processes = Processes(tmp_path)
-    processes.configure(settings, REDIS_URL=own_redis.url, SEAT_HOLD_SECONDS=3, PAYMENT_LATENCY_SECONDS=0.4,
-                        PAYMENT_FAILURE_RATE=0.4, PAYMENT_TIMEOUT_SECONDS=2, PAYMENT_LOST_MARGIN_SECONDS=1,
-                        PAYMENT_BACKOFF_INITIAL_SECONDS=0.2, DB_POOL_MAX_SIZE=4, THROTTLE_CREATE_ORDER="off",
-                        THROTTLE_CHANGE_SEATS="off", THROTTLE_PAYMENT="off")
+    processes.configure(
+        settings,
+        REDIS_URL=own_redis.url,
+        SEAT_HOLD_SECONDS=3,
+        PAYMENT_LATENCY_SECONDS=0.4,
+        PAYMENT_FAILURE_RATE=0.4,
+        PAYMENT_TIMEOUT_SECONDS=2,
+        PAYMENT_LOST_MARGIN_SECONDS=1,
+        PAYMENT_BACKOFF_INITIAL_SECONDS=0.2,
+        DB_POOL_MAX_SIZE=4,
+        THROTTLE_CREATE_ORDER="off",
+        THROTTLE_CHANGE_SEATS="off",
+        THROTTLE_PAYMENT="off",
+    )
     ports = [free_port(), free_port()]
     webs = [processes.start_web(port) for port in ports]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
@@ -99,8 +109,12 @@ def test_sigkills_of_every_process_kind_mid_flow_break_no_invariant(cluster):
         process = background[name] if name in background else webs[0]
         if name == "worker":  # kill it with an attempt in hand
             try:
-                wait_until(lambda: PaymentAttempt.objects.filter(outcome="running").exists(), timeout=3,
-                           interval=0.01, what="an attempt in flight")
+                wait_until(
+                    lambda: PaymentAttempt.objects.filter(outcome="running").exists(),
+                    timeout=3,
+                    interval=0.01,
+                    what="an attempt in flight",
+                )
             except AssertionError:
                 pass
         processes.kill(process)
@@ -112,11 +126,13 @@ def test_sigkills_of_every_process_kind_mid_flow_break_no_invariant(cluster):
             webs[0] = restart()
 
     started = time.monotonic()
-    plan = [(2, "worker", lambda: processes.start("run_worker")),
-            (5, "timers", lambda: processes.start("run_timers")),
-            (8, "web", lambda: processes.start_web(ports[0])),
-            (11, "worker", lambda: processes.start("run_worker")),
-            (13, "timers", lambda: processes.start("run_timers"))]
+    plan = [
+        (2, "worker", lambda: processes.start("run_worker")),
+        (5, "timers", lambda: processes.start("run_timers")),
+        (8, "web", lambda: processes.start_web(ports[0])),
+        (11, "worker", lambda: processes.start("run_worker")),
+        (13, "timers", lambda: processes.start("run_timers")),
+    ]
     doomed_ids = []
     for at, name, restart in plan:
         while time.monotonic() - started < at:
@@ -133,29 +149,42 @@ def test_sigkills_of_every_process_kind_mid_flow_break_no_invariant(cluster):
     # Settle: holds lapse (3 s), lost attempts are counted (timeout + margin = 3 s), retries run.
     def settled():
         now = timezone.now()
-        return not Order.objects.filter(Q(state=OrderState.PROCESSING_PAYMENT) |
-                                        Q(state=OrderState.SEATS_SELECTED, hold_expires_at__lte=now)).exists()
+        return not Order.objects.filter(
+            Q(state=OrderState.PROCESSING_PAYMENT) | Q(state=OrderState.SEATS_SELECTED, hold_expires_at__lte=now)
+        ).exists()
 
     wait_until(settled, timeout=40, interval=0.2, what="every order settled")
-    wait_until(lambda: not Order.objects.filter(state=OrderState.SEATS_SELECTED).exists(), timeout=10,
-               what="every hold lapsed and expired")
+    wait_until(
+        lambda: not Order.objects.filter(state=OrderState.SEATS_SELECTED).exists(),
+        timeout=10,
+        what="every hold lapsed and expired",
+    )
 
     assert 500 not in statuses and not any(s >= 500 for s in statuses), statuses
     per_order = PaymentAttempt.objects.values("order").annotate(
-        n=Count("id"), ok=Count("id", filter=Q(outcome="success")))
+        n=Count("id"), ok=Count("id", filter=Q(outcome="success"))
+    )
     assert max((row["n"] for row in per_order), default=0) <= 3
     assert max((row["ok"] for row in per_order), default=0) <= 1
     confirmed = set(Order.objects.filter(state=OrderState.CONFIRMED).values_list("pk", flat=True))
     assert confirmed == {row["order"] for row in per_order if row["ok"] == 1}
-    assert not SeatHold.objects.filter(state__in=LIVE_HOLD_STATES).values("seat").annotate(n=Count("id")) \
-        .filter(n__gt=1).exists()
+    assert (
+        not SeatHold.objects.filter(state__in=LIVE_HOLD_STATES)
+        .values("seat")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .exists()
+    )
     assert not PaymentAttempt.objects.filter(outcome="running").exists()
 
     current = EventCounter.objects.get(name="flight-FL-001").value
     wait_until(lambda: survivor_ids(survivor, current), timeout=10, what="the surviving stream caught up")
     assert survivor.received == list(range(first + 1, current + 1))
-    resumed = SSEStream(bases[1], "/flights/FL-001/events",
-                        headers={"Last-Event-ID": f"flight-FL-001:{doomed_ids[-1] if doomed_ids else doomed_first}"})
+    resumed = SSEStream(
+        bases[1],
+        "/flights/FL-001/events",
+        headers={"Last-Event-ID": f"flight-FL-001:{doomed_ids[-1] if doomed_ids else doomed_first}"},
+    )
     resumed_ids = []
     deadline = time.monotonic() + 10
     while (not resumed_ids or resumed_ids[-1] < current) and time.monotonic() < deadline:
@@ -164,8 +193,18 @@ def test_sigkills_of_every_process_kind_mid_flow_break_no_invariant(cluster):
 
     outcomes = Counter(Order.objects.values_list("state", flat=True))
     lost = PaymentAttempt.objects.filter(outcome="lost").count()
-    print(json.dumps({"kills": kills, "requests": sum(statuses.values()), "statuses": dict(statuses),
-                      "orders": dict(outcomes), "attempts_counted_lost": lost, "flight_events": current}))
+    print(
+        json.dumps(
+            {
+                "kills": kills,
+                "requests": sum(statuses.values()),
+                "statuses": dict(statuses),
+                "orders": dict(outcomes),
+                "attempts_counted_lost": lost,
+                "flight_events": current,
+            }
+        )
+    )
 
 
 def drain(stream: SSEStream, wait: float = 0.2) -> list[int]:

@@ -14,8 +14,9 @@ from tests.processes import Processes
 @pytest.mark.django_db  # only for the suite's own database fixtures; this web process has none
 def test_without_its_database_the_api_answers_503_with_retry_after(tmp_path):
     processes = Processes(tmp_path)
-    processes.env.update(DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/gone", DB_POOL_MAX_SIZE="2",
-                         DB_POOL_TIMEOUT="1")
+    processes.env.update(
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/gone", DB_POOL_MAX_SIZE="2", DB_POOL_TIMEOUT="1"
+    )
     port = free_port()
     processes.start_web(port)
     base = f"http://127.0.0.1:{port}"

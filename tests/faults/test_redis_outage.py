@@ -31,8 +31,9 @@ def service(transactional_db, tmp_path, settings, own_redis: RedisServer):
     create_flight(code="FL-001", origin="A", destination="B", departs_at=timezone.now(), rows=10, letters="ABCDEF")
     processes = Processes(tmp_path)
     # Throttles stay on at their defaults: their counts live in Redis, which goes away.
-    processes.configure(settings, REDIS_URL=own_redis.url, PAYMENT_LATENCY_SECONDS=0.05, PAYMENT_FAILURE_RATE=0,
-                        DB_POOL_MAX_SIZE=4)
+    processes.configure(
+        settings, REDIS_URL=own_redis.url, PAYMENT_LATENCY_SECONDS=0.05, PAYMENT_FAILURE_RATE=0, DB_POOL_MAX_SIZE=4
+    )
     bases = []
     for _ in range(2):
         port = free_port()
@@ -84,9 +85,14 @@ def test_streams_get_every_change_across_a_redis_outage_and_booking_never_fails(
 
     traveller = book(0, "/orders", {"flightID": "FL-001"})
     order_id, token = traveller["orderID"], traveller["token"]
-    watched = [Watched(base, path, channel) for base in bases for path, channel in (
-        ("/flights/FL-001/events", "flight-FL-001"),
-        (f"/orders/{order_id}/events?token={token}", f"order-{order_id}"))]
+    watched = [
+        Watched(base, path, channel)
+        for base in bases
+        for path, channel in (
+            ("/flights/FL-001/events", "flight-FL-001"),
+            (f"/orders/{order_id}/events?token={token}", f"order-{order_id}"),
+        )
+    ]
     wait_until(lambda: own_redis.subscribers("events_channel") == 2, timeout=10, what="both web processes subscribed")
     book(0, f"/orders/{order_id}/seats", {"seats": ["1A"]}, token)
 
@@ -118,12 +124,23 @@ def test_streams_get_every_change_across_a_redis_outage_and_booking_never_fails(
         expected = list(range(w.first + 1, current_id(w.channel) + 1))
         assert w.ids == expected, f"{w.channel}: got {w.ids}, table has {expected}"
     assert all(status < 500 for status in statuses)
-    wait_until(lambda: all(call(base, "GET", "/health")[1]["status"] == "ok" for base in bases), timeout=15,
-               what="health ok again")
-    print(json.dumps({"outage_seconds": OUTAGE_SECONDS, "requests_during_outage": changes_during,
-                      "resubscribed_seconds_after_restart": round(resubscribed_after, 2),
-                      "events_per_stream": {w.channel: len(w.ids) for w in watched[:2]},
-                      "streams": len(watched), "5xx": sum(s >= 500 for s in statuses)}))
+    wait_until(
+        lambda: all(call(base, "GET", "/health")[1]["status"] == "ok" for base in bases),
+        timeout=15,
+        what="health ok again",
+    )
+    print(
+        json.dumps(
+            {
+                "outage_seconds": OUTAGE_SECONDS,
+                "requests_during_outage": changes_during,
+                "resubscribed_seconds_after_restart": round(resubscribed_after, 2),
+                "events_per_stream": {w.channel: len(w.ids) for w in watched[:2]},
+                "streams": len(watched),
+                "5xx": sum(s >= 500 for s in statuses),
+            }
+        )
+    )
 
 
 def test_an_event_whose_publication_was_lost_still_reaches_streams_in_order(service, own_redis):

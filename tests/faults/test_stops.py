@@ -78,12 +78,17 @@ def test_sigterm_to_a_worker_hands_back_the_attempt_in_flight_and_it_runs_again_
     processes.env["PAYMENT_LATENCY_SECONDS"] = "0.05"
     restarted = time.monotonic()
     processes.start("run_worker")
-    wait_until(lambda: Order.objects.get(pk=order_id).state == OrderState.CONFIRMED, timeout=8,
-               what="the handed-back attempt made at once, not after the lost-attempt margin")
+    wait_until(
+        lambda: Order.objects.get(pk=order_id).state == OrderState.CONFIRMED,
+        timeout=8,
+        what="the handed-back attempt made at once, not after the lost-attempt margin",
+    )
     attempts = list(PaymentAttempt.objects.filter(order_id=order_id).values_list("number", "outcome"))
     assert attempts == [(1, "success")]
-    print(f"worker exited {seconds:.2f} s after SIGTERM; the attempt was made again "
-          f"{time.monotonic() - restarted:.2f} s after a new worker started")
+    print(
+        f"worker exited {seconds:.2f} s after SIGTERM; the attempt was made again "
+        f"{time.monotonic() - restarted:.2f} s after a new worker started"
+    )
 
 
 def test_sigterm_to_a_worker_lets_a_quick_attempt_finish(processes):
@@ -104,16 +109,27 @@ def test_sigterm_to_the_timer_loop_stops_it_within_a_tick(processes):
 
 @pytest.mark.parametrize("layout", ["Procfile", "Procfile.cluster"])
 def test_ctrl_c_on_make_run_stops_everything_without_a_sigkill_or_a_lost_attempt(processes, layout, tmp_path):
-    env = {**os.environ, **processes.env, "DATABASE_URL": database_url(),
-           "PAYMENT_LATENCY_SECONDS": str(SLOW_GATEWAY), "WEB_PORT": str(free_port()), "WEB_PORT_2": str(free_port())}
+    env = {
+        **os.environ,
+        **processes.env,
+        "DATABASE_URL": database_url(),
+        "PAYMENT_LATENCY_SECONDS": str(SLOW_GATEWAY),
+        "WEB_PORT": str(free_port()),
+        "WEB_PORT_2": str(free_port()),
+    }
     redis = None
     if layout == "Procfile.cluster":
         redis = RedisServer(tmp_path)
         redis.start()
         env["REDIS_URL"] = redis.url
-    honcho = subprocess.Popen([str(BASE_DIR / ".venv/bin/honcho"), "start", "-f", layout], cwd=BASE_DIR, env=env,
-                              stdout=(tmp_path / "honcho.log").open("w"), stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    honcho = subprocess.Popen(
+        [str(BASE_DIR / ".venv/bin/honcho"), "start", "-f", layout],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=(tmp_path / "honcho.log").open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         base = f"http://127.0.0.1:{env['WEB_PORT']}"
         wait_for_server(base, timeout=30)
@@ -121,8 +137,11 @@ def test_ctrl_c_on_make_run_stops_everything_without_a_sigkill_or_a_lost_attempt
         call(base, "POST", f"/orders/{created['orderID']}/seats", {"seats": ["2A"]}, created["token"])
         call(base, "POST", f"/orders/{created['orderID']}/payment", {"code": "12345"}, created["token"])
         stream = SSEStream(base, f"/orders/{created['orderID']}/events?token={created['token']}")
-        wait_until(lambda: PaymentAttempt.objects.filter(order_id=created["orderID"]).exists(), timeout=15,
-                   what="attempt started")
+        wait_until(
+            lambda: PaymentAttempt.objects.filter(order_id=created["orderID"]).exists(),
+            timeout=15,
+            what="attempt started",
+        )
 
         started = time.monotonic()
         honcho.send_signal(signal.SIGINT)  # what Ctrl-C in its terminal does
@@ -146,15 +165,30 @@ def test_the_connection_pool_is_for_web_processes_only(processes):
     """DB_POOL_MAX_SIZE in a worker's environment must not give it a pool shared across django-q2's fork."""
     check = "from django.db import connection; print('pool' in connection.settings_dict.get('OPTIONS', {}))"
     env = {**os.environ, "DATABASE_URL": database_url(), "DB_POOL_MAX_SIZE": "5"}
-    worker_side = subprocess.run([sys.executable, "manage.py", "shell", "-c", check], cwd=BASE_DIR, env=env,
-                                 capture_output=True, text=True, check=True)
-    web_side = subprocess.run([sys.executable, "-c", f"import seatbooking.asgi; {check}"], cwd=BASE_DIR, env=env,
-                              capture_output=True, text=True, check=True)
+    worker_side = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", check],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    web_side = subprocess.run(
+        [sys.executable, "-c", f"import seatbooking.asgi; {check}"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert (worker_side.stdout.split()[-1], web_side.stdout.split()[-1]) == ("False", "True")
 
     processes.env["DB_POOL_MAX_SIZE"] = "5"
     processes.start("run_worker")
     processes.start("run_timers")
     ids = [paying_order(seat) for seat in ("3A", "3B", "3C", "3D", "3E", "3F")]
-    wait_until(lambda: Order.objects.filter(pk__in=ids, state=OrderState.CONFIRMED).count() == len(ids), timeout=20,
-               what="every payment confirmed by a worker started with DB_POOL_MAX_SIZE set")
+    wait_until(
+        lambda: Order.objects.filter(pk__in=ids, state=OrderState.CONFIRMED).count() == len(ids),
+        timeout=20,
+        what="every payment confirmed by a worker started with DB_POOL_MAX_SIZE set",
+    )

@@ -18,8 +18,15 @@ def stored(channel: str) -> list[tuple[int, str]]:
 
 def test_a_batch_numbers_each_channel_in_order_after_its_last_event(db):
     publish("chan-a", "t", {"n": 0})
-    publish_many([("chan-a", "t", {"n": 1}), ("chan-b", "t", {"n": 1}), ("chan-a", "t", {"n": 2}),
-                  ("chan-b", "t", {"n": 2}), ("chan-a", "t", {"n": 3})])
+    publish_many(
+        [
+            ("chan-a", "t", {"n": 1}),
+            ("chan-b", "t", {"n": 1}),
+            ("chan-a", "t", {"n": 2}),
+            ("chan-b", "t", {"n": 2}),
+            ("chan-a", "t", {"n": 3}),
+        ]
+    )
     assert stored("chan-a") == [(1, '{"n":0}'), (2, '{"n":1}'), (3, '{"n":2}'), (4, '{"n":3}')]
     assert stored("chan-b") == [(1, '{"n":1}'), (2, '{"n":2}')]
     storage = get_storage()
@@ -31,7 +38,10 @@ def test_append_events_returns_the_ids_it_stored(db):
     publish("chan-c", "t", {})
     events = get_storage().append_events([("chan-c", "x", "1"), ("chan-d", "y", "2"), ("chan-c", "z", "3")])
     assert [(e.channel, e.type, e.data, e.id) for e in events] == [
-        ("chan-c", "x", "1", 2), ("chan-d", "y", "2", 1), ("chan-c", "z", "3", 3)]
+        ("chan-c", "x", "1", 2),
+        ("chan-d", "y", "2", 1),
+        ("chan-c", "z", "3", 3),
+    ]
 
 
 @pytest.mark.postgres_only
@@ -40,8 +50,12 @@ def test_expiring_a_batch_costs_the_same_statements_for_3_orders_as_for_30(fligh
         now = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
         for i in range(size):
             order, _ = services.create_order(flight_code=flight.code, actor="test")
-            services.select_seats(order_id=order.pk, labels=[f"{1 + i // 6}{'ABCDEF'[i % 6]}"], actor="test",
-                                  now=now - dt.timedelta(hours=1))
+            services.select_seats(
+                order_id=order.pk,
+                labels=[f"{1 + i // 6}{'ABCDEF'[i % 6]}"],
+                actor="test",
+                now=now - dt.timedelta(hours=1),
+            )
         with CaptureQueriesContext(connection) as queries:
             assert len(services.expire_lapsed_holds(now=now)) == size
         return len(queries)

@@ -19,7 +19,8 @@ def make_order(flight, order_id=None) -> Order:
 def live_labels(order_id: str) -> list[str]:
     return list(
         SeatHold.objects.filter(order_id=order_id, state__in=[HoldState.HELD, HoldState.CONFIRMED])
-        .order_by("seat_id").values_list("seat__label", flat=True)
+        .order_by("seat_id")
+        .values_list("seat__label", flat=True)
     )
 
 
@@ -115,8 +116,7 @@ def test_one_second_before_the_deadline_the_seat_is_still_taken(flight):
     services.select_seats(order_id=first.pk, labels=["1A"], actor="test")
     deadline = Order.objects.get(pk=first.pk).hold_expires_at
     with pytest.raises(Conflict):
-        services.select_seats(order_id=second.pk, labels=["1A"], actor="test",
-                              now=deadline - dt.timedelta(seconds=1))
+        services.select_seats(order_id=second.pk, labels=["1A"], actor="test", now=deadline - dt.timedelta(seconds=1))
 
 
 def test_status_reports_a_lapsed_hold_as_expired_before_any_sweeper(flight):
@@ -153,8 +153,10 @@ def test_cancel_releases_everything_and_then_refuses_changes(flight):
         services.cancel_order(order_id=order.pk, actor="test")
 
 
-@pytest.mark.parametrize("state", [OrderState.PROCESSING_PAYMENT, OrderState.CONFIRMED, OrderState.FAILED,
-                                   OrderState.EXPIRED, OrderState.CANCELLED])
+@pytest.mark.parametrize(
+    "state",
+    [OrderState.PROCESSING_PAYMENT, OrderState.CONFIRMED, OrderState.FAILED, OrderState.EXPIRED, OrderState.CANCELLED],
+)
 def test_seats_can_change_only_while_pending_or_selected(flight, state):
     order = make_order(flight)
     Order.objects.filter(pk=order.pk).update(state=state)
@@ -196,8 +198,9 @@ def test_changing_seats_extends_the_hold_only_up_to_the_cap(flight, settings):
     t0 = timezone.now()
     order = services.select_seats(order_id=order.pk, labels=["1A"], actor="test", now=t0)
     assert order.hold_expires_at == t0 + dt.timedelta(seconds=10)
-    order = services.select_seats(order_id=order.pk, labels=["1A", "1B"], actor="test",
-                                  now=t0 + dt.timedelta(seconds=8))
+    order = services.select_seats(
+        order_id=order.pk, labels=["1A", "1B"], actor="test", now=t0 + dt.timedelta(seconds=8)
+    )
     assert order.hold_expires_at == t0 + dt.timedelta(seconds=15)  # not t0 + 18
     services.select_seats(order_id=order.pk, labels=[], actor="test", now=t0 + dt.timedelta(seconds=9))
     order = services.select_seats(order_id=order.pk, labels=["2A"], actor="test", now=t0 + dt.timedelta(seconds=12))

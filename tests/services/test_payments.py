@@ -191,8 +191,7 @@ def test_the_timer_tick_expires_lapsed_holds_in_batches(flight, settings, monkey
         services.select_seats(order_id=order.pk, labels=[label], actor="test")
         ids.append(order.pk)
     time.sleep(0.01)
-    monkeypatch.setattr(services, "expire_lapsed_holds",
-                        lambda real=services.expire_lapsed_holds: real(limit=2))
+    monkeypatch.setattr(services, "expire_lapsed_holds", lambda real=services.expire_lapsed_holds: real(limit=2))
     result = timers.tick()
     assert sorted(result.expired) == sorted(ids)
     assert set(Order.objects.values_list("state", flat=True)) == {OrderState.EXPIRED}
@@ -200,7 +199,9 @@ def test_the_timer_tick_expires_lapsed_holds_in_batches(flight, settings, monkey
     assert timers.tick().expired == []
 
 
-def test_the_timer_tick_enqueues_due_payments_once_per_lease(paying, enqueued, settings, django_capture_on_commit_callbacks):
+def test_the_timer_tick_enqueues_due_payments_once_per_lease(
+    paying, enqueued, settings, django_capture_on_commit_callbacks
+):
     enqueued.clear()
     t = paying.payment_due_at
     with django_capture_on_commit_callbacks(execute=True):

@@ -8,12 +8,33 @@ from flights.services import create_flight
 
 # F-100 is the curl demo's flight; FL-001 is the original system's 5 x ABCDEF grid.
 DEMO_FLIGHTS = [
-    {"code": "F-100", "origin": "Amsterdam", "destination": "Lisbon", "days": 7, "rows": 30,
-     "letters": "ABCDEF", "aisles_after": "C"},
-    {"code": "FL-001", "origin": "Tel Aviv", "destination": "Athens", "days": 3, "rows": 5,
-     "letters": "ABCDEF", "aisles_after": "C"},
-    {"code": "F-200", "origin": "Berlin", "destination": "Oslo", "days": 10, "rows": 20,
-     "letters": "ABCD", "aisles_after": "B"},
+    {
+        "code": "F-100",
+        "origin": "Amsterdam",
+        "destination": "Lisbon",
+        "days": 7,
+        "rows": 30,
+        "letters": "ABCDEF",
+        "aisles_after": "C",
+    },
+    {
+        "code": "FL-001",
+        "origin": "Tel Aviv",
+        "destination": "Athens",
+        "days": 3,
+        "rows": 5,
+        "letters": "ABCDEF",
+        "aisles_after": "C",
+    },
+    {
+        "code": "F-200",
+        "origin": "Berlin",
+        "destination": "Oslo",
+        "days": 10,
+        "rows": 20,
+        "letters": "ABCD",
+        "aisles_after": "B",
+    },
 ]
 
 
