@@ -99,7 +99,7 @@ async def open_streams(port: int, orders: list[dict]) -> list[OrderStream]:
 
 async def hold_one_seat_each(port: int, orders: list[dict], labels: list[str], connections: int = 8) -> None:
     conns = [await Connection().open(port) for _ in range(connections)]
-    pending = list(zip(orders, labels))
+    pending = list(zip(orders, labels, strict=False))
 
     async def work(conn: Connection) -> None:
         while pending:

@@ -63,7 +63,7 @@ async def http_holds(port: int, web_pids: list[int], clients: int, seats: list[s
             turn += 1
 
     started = time.perf_counter()
-    await asyncio.gather(*(run(i, c, o) for i, (c, o) in enumerate(zip(conns, orders))))
+    await asyncio.gather(*(run(i, c, o) for i, (c, o) in enumerate(zip(conns, orders, strict=False))))
     elapsed = time.perf_counter() - started
     web_cpu, all_cpu = cpu_seconds(web_pids) - web_cpu, machine_cpu_seconds() - all_cpu
     client_cpu = time.process_time() - client_cpu
@@ -185,7 +185,7 @@ async def hot_seat(port: int) -> dict:
         status, _ = await conn.request("POST", f"/orders/{order['orderID']}/seats", {"seats": ["99L"]}, order["token"])
         return status, time.perf_counter() - begun
 
-    tasks = [asyncio.create_task(ask(c, o)) for c, o in zip(conns, orders)]
+    tasks = [asyncio.create_task(ask(c, o)) for c, o in zip(conns, orders, strict=False)]
     await asyncio.sleep(0.2)
     start.set()
     results = await asyncio.gather(*tasks)
@@ -214,14 +214,14 @@ async def main() -> dict:
         # Each level on seats of its own: the previous level's orders still hold theirs.
         starts = [2 * sum(LEVELS[:i]) for i in range(len(LEVELS))]
         web_pids = [server.pid, *children(server.pid)]
-        http = [await http_holds(port, web_pids, c, labels[start:]) for c, start in zip(LEVELS, starts)]
+        http = [await http_holds(port, web_pids, c, labels[start:]) for c, start in zip(LEVELS, starts, strict=False)]
         hot = await hot_seat(port)
         ceiling = await web_ceiling(port)
     finally:
         stop(server)
     # The raw run uses seats after the HTTP runs', which are still held.
     raw = [raw_holds(c, base_seat_id + 2 * sum(LEVELS), flight_id) for c in LEVELS]
-    for h, r in zip(http, raw):
+    for h, r in zip(http, raw, strict=False):
         h["ratio_to_raw"] = round(h["per_second"] / r["per_second"], 3)
     ceiling["ratio_to_raw"] = round(ceiling["per_second"] / max(r["per_second"] for r in raw), 3)
     return {
@@ -245,14 +245,14 @@ def report(result: dict) -> None:
         f"  {'clients':>8} {'HTTP/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'not 200':>8} {'raw/s':>9} {'(clients)':>9} "
         f"{'HTTP/raw':>9}"
     )
-    for h, r in zip(result["http"], result["raw"]):
+    for h, r in zip(result["http"], result["raw"], strict=False):
         refused = h["requests"] - h["statuses"].get(200, 0)
         print(
             f"  {h['clients']:>8} {h['per_second']:>9} {h['p50_ms']:>8} {h['p99_ms']:>8} {refused:>8} {r['per_second']:>9} "
             f"{r['clients']:>9} {h['ratio_to_raw']:>9.3f}"
         )
     print("  CPU per seat hold, ms (the rest: PostgreSQL, Redis, the OS; measured over the whole machine)")
-    for h, r in zip(result["http"], result["raw"]):
+    for h, r in zip(result["http"], result["raw"], strict=False):
         web, raw = h["cpu_ms_per_request"], r["cpu_ms_per_transaction"]
         print(
             f"  {h['clients']:>8} clients: HTTP: web {web['web']}, client {web['client']}, rest {web['rest']}; "

@@ -87,7 +87,7 @@ async def open_streams(port: int, count: int) -> tuple[list[Stream], int]:
     for start in range(0, count, BATCH):
         batch = [Stream() for _ in range(min(BATCH, count - start))]
         results = await asyncio.gather(*(s.open(port) for s in batch), return_exceptions=True)
-        for stream, result in zip(batch, results):
+        for stream, result in zip(batch, results, strict=False):
             if isinstance(result, BaseException):
                 errors += 1
                 stream.close()
@@ -115,7 +115,7 @@ async def fan_out(port: int, streams: list[Stream]) -> dict:
         seats = [f"{30 - change % 10}{'ABCDEF'[change % 6]}"]
         sent = time.perf_counter()
         await loop.run_in_executor(
-            None, lambda: post(port, f"/orders/{order['orderID']}/seats", {"seats": seats}, order["token"])
+            None, lambda seats=seats: post(port, f"/orders/{order['orderID']}/seats", {"seats": seats}, order["token"])
         )
         requests.append(time.perf_counter() - sent)
         deadline = time.perf_counter() + 5

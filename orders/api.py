@@ -98,7 +98,7 @@ class SelectSeatsView(APIView):
 
         def validate_seats(self, value: list[str]) -> list[str]:
             labels = [label.strip().upper() for label in value]
-            bad = [given for given, label in zip(value, labels) if not SEAT_LABEL_RE.match(label)]
+            bad = [given for given, label in zip(value, labels, strict=True) if not SEAT_LABEL_RE.match(label)]
             if bad:
                 raise serializers.ValidationError(
                     f"Seat labels are a row number and a letter, like 12C; not {', '.join(map(repr, bad))}."

@@ -542,7 +542,7 @@ def _visibly_taken(*, order_id: str, labels: list[str], now: dt.datetime) -> lis
     if not labels:
         return []
     # Hand-written: the hot-seat losers' whole database cost, and the ORM's query building cost more than
-    # the query itself here (about 3 ms against 0.3 ms).
+    # the query itself here (about 3 ms against 0.3 ms). Only table names are formatted in; values are parameters.
     sql = f"""
         SELECT s.label, EXISTS (
             SELECT 1 FROM {SeatHold._meta.db_table} h
@@ -550,7 +550,7 @@ def _visibly_taken(*, order_id: str, labels: list[str], now: dt.datetime) -> lis
               AND (h.state = %s OR (h.state = %s AND (h.expires_at IS NULL OR h.expires_at > %s))))
         FROM {Order._meta.db_table} o JOIN {Seat._meta.db_table} s ON s.flight_id = o.flight_id
         WHERE o.id = %s AND s.label IN ({", ".join(["%s"] * len(labels))})
-          AND (o.state = %s OR (o.state = %s AND (o.hold_expires_at IS NULL OR o.hold_expires_at > %s)))"""
+          AND (o.state = %s OR (o.state = %s AND (o.hold_expires_at IS NULL OR o.hold_expires_at > %s)))"""  # noqa: S608
     at = connection.ops.adapt_datetimefield_value(now)  # as the ORM would write it (SQLite compares text)
     params = [
         HoldState.CONFIRMED,

@@ -5,10 +5,10 @@ import signal
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seatbooking.settings")
 
-import django  # noqa: E402
-from asgiref.sync import sync_to_async  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+import django
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
 
 
 class OneHopASGIHandler(ASGIHandler):

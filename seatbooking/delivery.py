@@ -169,7 +169,7 @@ class EventDelivery:
             relay = EventRelay()
             try:
                 await sync_to_async(relay.poll, thread_sensitive=False)()  # its starting point: now
-            except Exception:  # noqa: BLE001 - the database is away too; the polls below retry
+            except Exception:
                 log.exception("event relay poll failed")
             catch_up_all_streams()  # everything before that point, from each stream's own last id
             wait = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS)) - 1]
@@ -221,7 +221,7 @@ class EventDelivery:
         while until is None or loop.time() < until:
             try:
                 await poll()
-            except Exception:  # noqa: BLE001 - a database restart must not end delivery
+            except Exception:
                 log.exception("event relay poll failed")
             await asyncio.sleep(settings.EVENTS_RELAY_POLL_SECONDS)
 

@@ -117,12 +117,12 @@ class EventStorage(StorageBase):
             es_models.Event.objects.bulk_create(
                 [
                     es_models.Event(channel=channel, type=event_type, data=data, eid=eid)
-                    for (channel, event_type, data), eid in zip(missing, self._ids_for(missing, ids))
+                    for (channel, event_type, data), eid in zip(missing, self._ids_for(missing, ids), strict=True)
                 ]
             )
         return [
             Event(channel, event_type, data, id=eid)
-            for (channel, event_type, data), eid in zip(events, self._ids_for(events, ids))
+            for (channel, event_type, data), eid in zip(events, self._ids_for(events, ids), strict=True)
         ]
 
     @staticmethod
@@ -135,7 +135,7 @@ class EventStorage(StorageBase):
         """Bump the counters (locked in name order, so that batches cannot deadlock) and insert the events,
         in one statement. Channels without a counter row yet are left out."""
         counter, event = es_models.EventCounter._meta.db_table, es_models.Event._meta.db_table
-        channels, types, data = (list(column) for column in zip(*events))
+        channels, types, data = (list(column) for column in zip(*events, strict=True))
         now = timezone.now()
         sql = f"""
             WITH wanted AS (SELECT name, count(*) AS n FROM unnest(%s::text[]) AS name GROUP BY name),
@@ -149,7 +149,7 @@ class EventStorage(StorageBase):
             SELECT e.channel, e.type, e.data, b.before + row_number() OVER (PARTITION BY e.channel ORDER BY e.ord), %s
             FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS e(channel, type, data, ord)
             JOIN bumped AS b ON b.name = e.channel
-            RETURNING channel, eid"""
+            RETURNING channel, eid"""  # noqa: S608 - only table names are formatted in
         with connection.cursor() as cursor:
             cursor.execute(sql, [channels, now, now, channels, types, data])
             ids: dict[str, list[int]] = {}
@@ -159,7 +159,7 @@ class EventStorage(StorageBase):
 
     def _next_id(self, channel: str) -> int:
         # The counter row stays locked until the change commits: per channel, ids follow commit order.
-        sql = f"UPDATE {es_models.EventCounter._meta.db_table} SET value = value + 1, updated = %s WHERE name = %s RETURNING value"
+        sql = f"UPDATE {es_models.EventCounter._meta.db_table} SET value = value + 1, updated = %s WHERE name = %s RETURNING value"  # noqa: S608
         with connection.cursor() as cursor:
             cursor.execute(sql, [timezone.now(), channel])
             row = cursor.fetchone()

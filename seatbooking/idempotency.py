@@ -208,13 +208,12 @@ def _without_secrets(claim: Claim, data, derived: tuple[DerivedSecret, ...]):
         return data
     kept = dict(data)
     for secret in derived:
-        if secret.field in kept:
-            if kept.pop(secret.field) != secret.derive(claim, str(kept.get(secret.subject_field))):
-                # A replay would hand out another secret: refuse to keep an answer that cannot be replayed.
-                raise RuntimeError(
-                    f"{secret.field!r} was not made with {secret.purpose!r}.for_request(); "
-                    "it cannot be derived again on replay."
-                )
+        if secret.field in kept and kept.pop(secret.field) != secret.derive(claim, str(kept.get(secret.subject_field))):
+            # A replay would hand out another secret: refuse to keep an answer that cannot be replayed.
+            raise RuntimeError(
+                f"{secret.field!r} was not made with {secret.purpose!r}.for_request(); "
+                "it cannot be derived again on replay."
+            )
     return kept
 
 

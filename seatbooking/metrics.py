@@ -124,7 +124,9 @@ class DatabaseCollector:
         yield attempts
 
         late = figures["expiry"]
-        buckets = [(str(b), n) for b, n in zip(EXPIRY_BUCKETS_SECONDS, late["le"])] + [("+Inf", late["total"])]
+        buckets = [(str(b), n) for b, n in zip(EXPIRY_BUCKETS_SECONDS, late["le"], strict=True)] + [
+            ("+Inf", late["total"])
+        ]
         yield HistogramMetricFamily(
             "seatbooking_expiry_lateness_seconds",
             "From a hold's deadline to the timer loop expiring it.",

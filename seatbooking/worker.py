@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ _in_stoppable_work = False
 _stop_requested = False
 
 
-class WorkStopped(BaseException):  # noqa: N818 - not an Exception: `except Exception` must not swallow it
+class WorkStopped(BaseException):
     """Raised inside `stoppable()` when the worker is stopping and the grace period is over."""
 
 
@@ -94,7 +94,5 @@ def run_cluster(*, grace_seconds: float) -> None:
 
 def _interrupt(group: int) -> None:
     log.info("grace period over: interrupting stoppable work")
-    try:
+    with suppress(ProcessLookupError):
         os.killpg(group, STOP_SIGNAL)
-    except ProcessLookupError:
-        pass

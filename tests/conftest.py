@@ -36,7 +36,7 @@ def _end_stray_sessions(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _generous_throttles(settings):
     """Tests send hundreds of requests from one address; test_throttling.py sets small limits itself."""
-    settings.THROTTLE_RATES = {scope: "1000000/min" for scope in settings.THROTTLE_RATES}
+    settings.THROTTLE_RATES = dict.fromkeys(settings.THROTTLE_RATES, "1000000/min")
 
 
 @pytest.fixture

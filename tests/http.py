@@ -1,5 +1,6 @@
 """A small HTTP and Server-Sent Events client for tests against a live server (standard library only)."""
 
+import contextlib
 import http.client
 import json
 import queue
@@ -85,11 +86,10 @@ class SSEStream:
                     kind = line[6:].strip()
                 elif line.startswith("id:"):
                     event_id = line[3:].strip()
-                elif line.startswith("data:"):
-                    if line[5:].strip():
-                        data.append(line[5:].strip())
+                elif line.startswith("data:") and line[5:].strip():
+                    data.append(line[5:].strip())
             self.ended.set()
-        except Exception:  # noqa: BLE001 - the test closed the stream under the reader
+        except Exception:
             pass
 
     def next(self, timeout: float = 2.0) -> SSEEvent:
@@ -113,10 +113,8 @@ class SSEStream:
         raise AssertionError(f"unexpected event {event}")
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError, AttributeError):
             self.conn.sock.shutdown(socket.SHUT_RDWR)
-        except (OSError, AttributeError):
-            pass
         self.conn.close()
 
     def body(self) -> dict:

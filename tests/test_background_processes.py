@@ -3,6 +3,8 @@
 Timed behaviour runs with short settings (a 2 s hold, a 50 ms gateway); crashes are real SIGKILLs.
 """
 
+import itertools
+
 import pytest
 from django.db.models import Count
 
@@ -88,7 +90,7 @@ def test_a_gateway_that_always_fails_fails_after_three_attempts_spaced_by_the_ba
     assert status["LastPaymentErr"].count("declined") == 3
     attempts = list(order.payment_attempts.order_by("number"))
     assert [a.outcome for a in attempts] == ["declined"] * 3
-    gaps = [(b.started_at - a.finished_at).total_seconds() for a, b in zip(attempts, attempts[1:])]
+    gaps = [(b.started_at - a.finished_at).total_seconds() for a, b in itertools.pairwise(attempts)]
     print(f"backoff gaps: {gaps}")
     assert 1.0 <= gaps[0] < 2.0 and 2.0 <= gaps[1] < 3.0
     assert SeatHold.objects.filter(order=order, state__in=LIVE_HOLD_STATES).count() == 0
@@ -201,7 +203,7 @@ def test_health_follows_the_timer_loop_and_the_worker(processes, settings, clien
     processes.start("run_timers")
     wait_until(lambda: health()[0] == 200, timeout=15, what="both heartbeats")
     processes.kill(cluster)
-    status, body = wait_until(
+    _status, body = wait_until(
         lambda: (lambda h: h if h[0] == 503 else None)(health()), timeout=10, what="the worker to be reported down"
     )
     assert body["down"] == ["worker"] and body["checks"]["worker"].startswith("down: last report")

@@ -131,7 +131,7 @@ def test_a_rolled_back_change_sends_nothing(live):
 
 def test_order_streams_are_closed_to_everyone_but_the_token_holder(live):
     live.start()
-    order_id, token = live.new_order()
+    order_id, _token = live.new_order()
     _other_id, other_token = live.new_order()
     for path, status in (
         (f"/orders/{order_id}/events", 403),

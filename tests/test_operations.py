@@ -57,7 +57,7 @@ def test_an_order_shows_its_holds_attempts_and_audit_trail_read_only(staff_clien
 
 
 @pytest.mark.parametrize(
-    "action, order, state, audit_action",
+    ("action", "order", "state", "audit_action"),
     [
         ("expire_now", "held", OrderState.EXPIRED, "expire"),
         ("cancel_and_release", "pending", OrderState.CANCELLED, "cancel"),

@@ -10,9 +10,9 @@ import pytest
 # Playwright's sync API runs an event loop in this thread; the test's own database calls are sync.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from tests.conftest import IN_CI  # noqa: E402
-from tests.http import call, free_port, wait_for_server  # noqa: E402
-from tests.processes import BASE_DIR, Processes  # noqa: E402
+from tests.conftest import IN_CI
+from tests.http import call, free_port, wait_for_server
+from tests.processes import BASE_DIR, Processes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -183,7 +183,7 @@ def test_a_seat_taken_meanwhile_is_refused_with_the_reason(site):
     page = site.traveller()
     page.context.route("**/flights/*/events", lambda route: route.abort())  # this page misses the news
     site.book(page)
-    status, body = call(site.base, "POST", "/orders", {"flightID": "FL-001"})
+    _status, body = call(site.base, "POST", "/orders", {"flightID": "FL-001"})
     call(site.base, "POST", f"/orders/{body['orderID']}/seats", {"seats": ["5F"]}, body["token"])
     expect(seat(page, "5F")).to_have_attribute("data-state", "available")
     seat(page, "5F").click()

@@ -69,7 +69,7 @@ def test_racing_through_two_web_processes_never_double_holds(cluster):
                 statuses[status] += 1
             call(base, "POST", f"/orders/{order_id}/seats", {"seats": []}, token)
 
-    threads = [threading.Thread(target=client, args=(*o, p)) for o, p in zip(orders, picks)]
+    threads = [threading.Thread(target=client, args=(*o, p)) for o, p in zip(orders, picks, strict=False)]
     for t in threads:
         t.start()
     for t in threads:
@@ -86,7 +86,7 @@ def test_expiry_happens_once_and_events_cross_web_processes(cluster):
     viewer.next()
     ids = []
     for i, seat in enumerate(["2A", "2B", "2C", "2D"]):
-        status, body = call(cluster[i % 2], "POST", "/orders", {"flightID": "FL-001"})
+        _status, body = call(cluster[i % 2], "POST", "/orders", {"flightID": "FL-001"})
         ids.append(body["orderID"])
         assert call(first, "POST", f"/orders/{body['orderID']}/seats", {"seats": [seat]}, body["token"])[0] == 200
     held = set()
@@ -107,7 +107,7 @@ def test_expiry_happens_once_and_events_cross_web_processes(cluster):
 
 def test_a_payment_made_by_either_cluster_reaches_a_stream_on_the_other_web_process(cluster):
     first, second = cluster
-    status, body = call(first, "POST", "/orders", {"flightID": "FL-001"})
+    _status, body = call(first, "POST", "/orders", {"flightID": "FL-001"})
     stream = SSEStream(second, f"/orders/{body['orderID']}/events?token={body['token']}")
     stream.next()
     call(first, "POST", f"/orders/{body['orderID']}/seats", {"seats": ["4F"]}, body["token"])

@@ -69,7 +69,7 @@ def race(flight) -> RaceResult:
         finally:
             connection.close()  # each thread had its own connection
 
-    threads = [threading.Thread(target=client, args=(o, t, p)) for (o, t), p in zip(orders, picks)]
+    threads = [threading.Thread(target=client, args=(o, t, p)) for (o, t), p in zip(orders, picks, strict=False)]
     for t in threads:
         t.start()
     for _round in range(ROUNDS):

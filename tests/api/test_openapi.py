@@ -31,7 +31,7 @@ def test_the_schema_is_valid_openapi_3(schema):
     validate_schema(schema)
 
 
-@pytest.mark.parametrize("method, path", sorted(CONTRACT))
+@pytest.mark.parametrize(("method", "path"), sorted(CONTRACT))
 def test_every_contract_endpoint_is_described_with_its_errors(schema, method, path):
     operation = schema["paths"][path][method]
     assert set(operation["responses"]) >= CONTRACT[(method, path)]

@@ -54,7 +54,7 @@ def test_select_seats_status_and_cancel(api, new_order):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "seats updated"
-    assert STATUS_KEYS <= body.keys()
+    assert body.keys() >= STATUS_KEYS
     assert body["State"] == "SEATS_SELECTED" and body["Seats"] == ["1A", "1B"]
     assert body["HoldExpiresAt"].endswith("Z") and body["AttemptsLeft"] == 3
 
@@ -96,7 +96,7 @@ def test_flight_availability_follows_holds(api, new_order):
 
 
 @pytest.mark.parametrize(
-    "body, status, code",
+    ("body", "status", "code"),
     [
         ('{"flightID": ', 400, "malformed_json"),
         ("[1, 2]", 400, "invalid"),
@@ -128,7 +128,7 @@ def test_create_order_needs_json(api, flight):
 
 
 @pytest.mark.parametrize(
-    "body, code",
+    ("body", "code"),
     [
         ('{"seats": ', "malformed_json"),
         ('{"seats": "1A"}', "invalid"),
@@ -171,7 +171,7 @@ ORDER_CALLS = [
 ]
 
 
-@pytest.mark.parametrize("method, path, body", ORDER_CALLS)
+@pytest.mark.parametrize(("method", "path", "body"), ORDER_CALLS)
 def test_order_endpoints_refuse_missing_wrong_and_other_tokens_without_leaking(api, new_order, method, path, body):
     order_id, token = new_order()
     _other_id, other_token = new_order()

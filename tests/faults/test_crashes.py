@@ -8,6 +8,7 @@ attempts or more than one success, no seat has two live holds, and a stream that
 process's death, resumed on the other with Last-Event-ID, saw every event of its channel in order.
 """
 
+import contextlib
 import json
 import random
 import threading
@@ -108,15 +109,13 @@ def test_sigkills_of_every_process_kind_mid_flow_break_no_invariant(cluster):
     def crash(name: str, restart) -> None:
         process = background[name] if name in background else webs[0]
         if name == "worker":  # kill it with an attempt in hand
-            try:
+            with contextlib.suppress(AssertionError):
                 wait_until(
                     lambda: PaymentAttempt.objects.filter(outcome="running").exists(),
                     timeout=3,
                     interval=0.01,
                     what="an attempt in flight",
                 )
-            except AssertionError:
-                pass
         processes.kill(process)
         kills.append(name)
         time.sleep(1)

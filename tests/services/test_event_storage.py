@@ -47,7 +47,7 @@ def test_append_events_returns_the_ids_it_stored(db):
 @pytest.mark.postgres_only
 def test_expiring_a_batch_costs_the_same_statements_for_3_orders_as_for_30(flight, settings):
     def expire_batch(size: int) -> int:
-        now = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+        now = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
         for i in range(size):
             order, _ = services.create_order(flight_code=flight.code, actor="test")
             services.select_seats(

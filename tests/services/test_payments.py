@@ -71,7 +71,7 @@ def test_paying_needs_seats_an_unexpired_hold_and_only_once(flight, paying):
         services.submit_payment(order_id=lapsing.pk, code="12345", actor="test", now=lapsing.hold_expires_at)
     assert late.value.code == "hold_expired"
     assert Order.objects.get(pk=lapsing.pk).state == OrderState.EXPIRED
-    with pytest.raises(Conflict, match="cannot change seats|Cannot change seats"):
+    with pytest.raises(Conflict, match=r"cannot change seats|Cannot change seats"):
         services.select_seats(order_id=paying.pk, labels=["1A"], actor="test")
 
 
