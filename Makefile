@@ -42,7 +42,7 @@ seed: migrate
 	$(BIN)/python manage.py seed_demo
 
 # Web (uvicorn), background workers (django-q2) and the timer loop, in the foreground; Ctrl-C stops all.
-run: seed
+run: seed static
 	@echo "Serving on http://127.0.0.1:$(PORT)  - admin: http://127.0.0.1:$(PORT)/admin/ (Ctrl-C stops)"
 	WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
@@ -50,7 +50,7 @@ run: seed
 # $(PORT) and $(PORT)+1. CLUSTER_DATABASE_URL is created if missing.
 CLUSTER_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/seatbooking
 CLUSTER_REDIS_URL ?= redis://127.0.0.1:6379/0
-run-cluster: $(VENV)/.installed
+run-cluster: $(VENV)/.installed static
 	$(BIN)/python -c "import psycopg, sys; url = sys.argv[1]; name = url.rsplit('/', 1)[1]; \
 	conn = psycopg.connect(url.rsplit('/', 1)[0] + '/postgres', autocommit=True); \
 	conn.execute(f'CREATE DATABASE \"{name}\"') if not conn.execute('SELECT 1 FROM pg_database WHERE datname = %s', [name]).fetchone() else None" $(CLUSTER_DATABASE_URL)
@@ -60,20 +60,20 @@ run-cluster: $(VENV)/.installed
 	DATABASE_URL=$(CLUSTER_DATABASE_URL) REDIS_URL=$(CLUSTER_REDIS_URL) WEB_PORT=$(PORT) WEB_PORT_2=$$(($(PORT)+1)) \
 	  $(BIN)/honcho start -f Procfile.cluster
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed static
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The same suite on the local PostgreSQL, as CI runs it.
-test-postgres: $(VENV)/.installed
+test-postgres: $(VENV)/.installed static
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/seatbooking $(BIN)/pytest $(PYTEST_ARGS)
 
 # The fault suite alone (also part of `make test` on PostgreSQL): Redis outages with a Redis of its own,
 # SIGKILLs mid-flow, SIGTERM to each kind of process, Ctrl-C on both Procfiles, the database away.
-test-faults: $(VENV)/.installed
+test-faults: $(VENV)/.installed static
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/seatbooking} $(BIN)/pytest tests/faults -p no:cacheprovider $(PYTEST_ARGS)
 
 # A longer fuzz run than the one in `make test` (schemathesis, from the OpenAPI schema, live server).
-fuzz: $(VENV)/.installed
+fuzz: $(VENV)/.installed static
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(BIN)/pytest tests/test_fuzz.py -s -p no:cacheprovider
 
 # Benchmarks on the local PostgreSQL + Redis (a database of their own); results in var/bench/*.json.

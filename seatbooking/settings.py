@@ -169,9 +169,10 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every start without it
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Hashed names (cached for good by browsers and proxies: whitenoise marks them immutable) and gzip
+    # copies, made by `manage.py collectstatic` (make static; make run and make test do it first).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True  # serve app static files without a collectstatic step
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [

@@ -22,6 +22,16 @@ def _require_postgres_when_marked(request):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _static_files_collected():
+    """Pages name static files by their hashed names (manifest storage): collect them if `make` did not."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if not (settings.STATIC_ROOT / "staticfiles.json").exists():
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _end_stray_sessions(django_db_setup, django_db_blocker):
     """Tests kill server processes; PostgreSQL may not have noticed yet when the test database is dropped."""
     yield
