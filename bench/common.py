@@ -101,7 +101,9 @@ def bench_flight(code: str) -> tuple[int, int, list[str]]:
         check=True,
     )
     with psycopg.connect(DATABASE_URL) as conn:
-        flight_id = conn.execute("SELECT id FROM flights_flight WHERE code = %s", [code]).fetchone()[0]
+        flight = conn.execute("SELECT id FROM flights_flight WHERE code = %s", [code]).fetchone()
+        assert flight is not None, f"no flight {code}"
+        flight_id = flight[0]
         rows = conn.execute(
             "SELECT id, label FROM flights_seat WHERE flight_id = %s ORDER BY id", [flight_id]
         ).fetchall()

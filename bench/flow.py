@@ -91,7 +91,7 @@ async def open_streams(port: int, orders: list[dict]) -> list[OrderStream]:
     loop = asyncio.get_running_loop()
     streams = [OrderStream(order) for order in orders]
     for stream in streams:
-        await loop.create_connection(lambda s=stream: s, "127.0.0.1", port)
+        await loop.create_connection(lambda s=stream: s, "127.0.0.1", port)  # type: ignore[misc]  # mypy cannot infer a lambda with a default
     for stream in streams:  # the first event is the current status
         assert await stream.wait_for("PENDING", 30), "a stream did not open"
     return streams
@@ -130,7 +130,9 @@ async def expiry(port: int, labels: list[str]) -> dict:
     await hold_one_seat_each(port, orders, labels[:EXPIRY_ORDERS])
     ids = [o["orderID"] for o in orders]
     with psycopg.connect(DATABASE_URL) as conn:  # one transaction: all fall due at the same instant
-        due = conn.execute("SELECT now() + make_interval(secs => %s)", [DUE_IN_SECONDS]).fetchone()[0]
+        row = conn.execute("SELECT now() + make_interval(secs => %s)", [DUE_IN_SECONDS]).fetchone()
+        assert row is not None
+        due = row[0]
         conn.execute("UPDATE orders_order SET hold_expires_at = %s WHERE id = ANY(%s)", [due, ids])
         conn.execute(
             "UPDATE orders_seathold SET expires_at = %s WHERE order_id = ANY(%s) AND state = 'HELD'", [due, ids]

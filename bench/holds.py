@@ -47,7 +47,8 @@ FLIGHT = "BENCH-1"
 async def http_holds(port: int, web_pids: list[int], clients: int, seats: list[str]) -> dict:
     orders = await make_orders(port, FLIGHT, clients)
     conns = [await Connection().open(port) for _ in range(clients)]  # fresh: idle ones are closed after 5 s
-    latencies, statuses = [], {}
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
     web_cpu, all_cpu, client_cpu = cpu_seconds(web_pids), machine_cpu_seconds(), time.process_time()
     deadline = time.perf_counter() + DURATION
 
@@ -151,9 +152,9 @@ def raw_holds(asked: int, base_seat_id: int, flight_id: int) -> dict:
         text=True,
         check=True,
     )
-    tps = float(re.search(r"tps = ([\d.]+)", result.stdout).group(1))
-    latency = float(re.search(r"latency average = ([\d.]+) ms", result.stdout).group(1))
-    transactions = int(re.search(r"number of transactions actually processed: (\d+)", result.stdout).group(1))
+    tps = float(_figure(r"tps = ([\d.]+)", result.stdout))
+    latency = float(_figure(r"latency average = ([\d.]+) ms", result.stdout))
+    transactions = int(_figure(r"number of transactions actually processed: (\d+)", result.stdout))
     all_cpu, client_cpu = machine_cpu_seconds() - all_cpu, _children_cpu() - client_cpu
     return {
         "clients": clients,
@@ -164,6 +165,13 @@ def raw_holds(asked: int, base_seat_id: int, flight_id: int) -> dict:
             "rest": round((all_cpu - client_cpu) / transactions * 1000, 2),
         },
     }
+
+
+def _figure(pattern: str, output: str) -> str:
+    """The number `pattern` captures in pgbench's output."""
+    match = re.search(pattern, output)
+    assert match, f"pgbench printed no {pattern!r}"
+    return match.group(1)
 
 
 def _children_cpu() -> float:
@@ -191,7 +199,7 @@ async def hot_seat(port: int) -> dict:
     results = await asyncio.gather(*tasks)
     for conn in conns:
         conn.close()
-    statuses = {}
+    statuses: dict[int, int] = {}
     for status, _ in results:
         statuses[status] = statuses.get(status, 0) + 1
     latencies = [seconds for _, seconds in results]

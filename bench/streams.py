@@ -9,6 +9,7 @@ arrival on every stream (client and server share the machine's clock).
 """
 
 import asyncio
+import functools
 import json
 import os
 import time
@@ -77,9 +78,11 @@ def post(port: int, path: str, body: dict, token: str | None = None) -> dict:
 
 def db_connections() -> int:
     with psycopg.connect(DATABASE_URL) as conn:
-        return conn.execute(
+        row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()[0]
+        ).fetchone()
+        assert row is not None
+        return row[0]
 
 
 async def open_streams(port: int, count: int) -> tuple[list[Stream], int]:
@@ -115,7 +118,7 @@ async def fan_out(port: int, streams: list[Stream]) -> dict:
         seats = [f"{30 - change % 10}{'ABCDEF'[change % 6]}"]
         sent = time.perf_counter()
         await loop.run_in_executor(
-            None, lambda seats=seats: post(port, f"/orders/{order['orderID']}/seats", {"seats": seats}, order["token"])
+            None, functools.partial(post, port, f"/orders/{order['orderID']}/seats", {"seats": seats}, order["token"])
         )
         requests.append(time.perf_counter() - sent)
         deadline = time.perf_counter() + 5

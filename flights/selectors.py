@@ -2,6 +2,7 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -10,6 +11,9 @@ from django.utils import timezone
 from flights.models import Flight, Seat
 from orders.models import HoldState, SeatHold
 from seatbooking.errors import NotFound
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations  # django-stubs' companion: a dev dependency, types only
 
 
 def live_hold_q(now: dt.datetime, prefix: str = "") -> Q:
@@ -30,7 +34,12 @@ def get_flight(*, code: str) -> Flight:
         ) from None
 
 
-def flights_with_seats_left(*, now: dt.datetime | None = None) -> list[Flight]:
+class SeatCounts(TypedDict):
+    seats_total: int
+    seats_taken: int
+
+
+def flights_with_seats_left(*, now: dt.datetime | None = None) -> "list[WithAnnotations[Flight, SeatCounts]]":
     """All flights, each annotated with `seats_total` and `seats_taken` (two subqueries, one query)."""
     now = now or timezone.now()
     totals = Seat.objects.filter(flight=OuterRef("pk")).values("flight").annotate(n=Count("pk")).values("n")
@@ -66,7 +75,9 @@ def seat_availability(*, flight: Flight, now: dt.datetime | None = None) -> Avai
     hold_state_by_seat = dict(
         SeatHold.objects.filter(live_hold_q(now), seat__flight=flight).values_list("seat_id", "state")
     )
-    available, held, confirmed = [], [], []
+    available: list[str] = []
+    held: list[str] = []
+    confirmed: list[str] = []
     for seat_id, label in Seat.objects.filter(flight=flight).values_list("id", "label"):
         state = hold_state_by_seat.get(seat_id)
         (confirmed if state == HoldState.CONFIRMED else held if state else available).append(label)

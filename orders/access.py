@@ -30,8 +30,8 @@ def remember_in_session(request: HttpRequest, order_id: str) -> None:
         request.session[SESSION_KEY] = [*ids, order_id][-50:]
 
 
-def presented_token(request) -> str | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
+def presented_token(request: HttpRequest) -> str | None:
+    header: str = request.META.get("HTTP_AUTHORIZATION", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
     # EventSource cannot set headers, so reads also accept ?token=.
@@ -43,7 +43,7 @@ def presented_token(request) -> str | None:
 ACTOR_MAX_LENGTH = 150  # AuditEntry.actor
 
 
-def actor_for(via: str, request) -> str:
+def actor_for(via: str, request: HttpRequest) -> str:
     """Who asked, for the audit trail and the change's log line: how, and from which client address.
 
     E.g. "token@203.0.113.9", "session@2001:db8::7", "staff:olga@10.1.2.3", "api@198.51.100.7": the address
@@ -60,7 +60,7 @@ class OrderAccess:
     actor: str  # recorded in the audit trail: `via`@<client address>
 
 
-def authorize_order(request, order_id: str) -> OrderAccess:
+def authorize_order(request: HttpRequest, order_id: str) -> OrderAccess:
     """Check that `request` may act on the order, or raise NotFound/Forbidden. One query."""
     token_hash = Order.objects.filter(pk=order_id).values_list("token_hash", flat=True).first()
     if token_hash is None:
@@ -88,11 +88,12 @@ def authorize_order(request, order_id: str) -> OrderAccess:
     )
 
 
-def _enforce_csrf(request) -> None:
+def _enforce_csrf(request: HttpRequest) -> None:
     """A session is a cookie the browser sends by itself, so a change made by session needs the CSRF token."""
     django_request = getattr(request, "_request", request)
-    check = CSRFCheck(lambda r: None)
+    # As DRF's SessionAuthentication.enforce_csrf does: the middleware never calls get_response or the view here.
+    check = CSRFCheck(lambda r: None)  # type: ignore[arg-type]  # the stubs want a response-returning callable
     check.process_request(django_request)
-    reason = check.process_view(django_request, None, (), {})
+    reason = check.process_view(django_request, None, (), {})  # type: ignore[arg-type]  # None: no view (not exempt)
     if reason:
         raise Forbidden(f"CSRF check failed ({reason}). Reload the page and try again.", code="csrf_failed")

@@ -47,12 +47,12 @@ class HoldEndsWithinFilter(admin.SimpleListFilter):
         return [("1", "1 minute"), ("5", "5 minutes"), ("15", "15 minutes")]
 
     def queryset(self, request, queryset):
-        if self.value():
+        if minutes := self.value():
             now = timezone.now()
             return queryset.filter(
                 state=OrderState.SEATS_SELECTED,
                 hold_expires_at__gt=now,
-                hold_expires_at__lte=now + dt.timedelta(minutes=int(self.value())),
+                hold_expires_at__lte=now + dt.timedelta(minutes=int(minutes)),
             )
         return queryset
 

@@ -122,7 +122,7 @@ class SelectSeatsView(APIView):
         access = authorize_order(request, order_id)
         data = _valid(self.SelectSeatsInput, request)
         order = services.select_seats(order_id=access.order_id, labels=data["seats"], actor=access.actor)
-        return Response({"status": "seats updated", **order.published_status})
+        return Response({"status": "seats updated", **(order.published_status or {})})
 
 
 class PayView(APIView):
@@ -165,7 +165,7 @@ class PayView(APIView):
     def pay(self, request, access):
         data = _valid(self.PaymentInput, request)
         order = services.submit_payment(order_id=access.order_id, code=data["code"], actor=access.actor)
-        return Response({"status": "payment submitted", **order.published_status}, status=202)
+        return Response({"status": "payment submitted", **(order.published_status or {})}, status=202)
 
 
 class OrderStatusView(APIView):

@@ -41,4 +41,5 @@ class SimulatedGateway:
 
 
 def get_gateway() -> PaymentGateway:
-    return import_string(settings.PAYMENT_GATEWAY)()
+    gateway: PaymentGateway = import_string(settings.PAYMENT_GATEWAY)()  # import_string returns Any
+    return gateway

@@ -1,8 +1,13 @@
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from flights.models import Flight, Seat
+
+if TYPE_CHECKING:
+    from orders.selectors import OrderStatus  # orders.selectors imports this module
 
 
 class OrderState(models.TextChoices):
@@ -44,7 +49,7 @@ class Order(FSMModelMixin, models.Model):
 
     # Not stored: the status object that the change just made through orders.services published, as
     # committed. Views answer with it instead of reading the order again.
-    published_status: dict | None = None
+    published_status: "OrderStatus | None" = None
 
     class Meta:
         ordering = ["-created_at"]

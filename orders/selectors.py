@@ -1,6 +1,7 @@
 """Reads about orders. The status object is the contract's: keys as the original system named them."""
 
 import datetime as dt
+from typing import TypedDict
 
 from django.conf import settings
 from django.utils import timezone
@@ -9,11 +10,25 @@ from orders.events import sorted_labels
 from orders.models import HoldState, Order, OrderState, SeatHold
 
 
+class OrderStatus(TypedDict):
+    """The status object: GET /orders/{id}/status, and each "status" event of the order's channel."""
+
+    OrderID: str
+    FlightID: str
+    State: str
+    Seats: list[str]
+    HoldExpiresAt: str | None
+    AttemptsLeft: int
+    LastPaymentErr: str
+    PaymentStatus: str
+
+
 def effective_state(order: Order, now: dt.datetime) -> str:
     """The state as the rules see it: a hold past its deadline is EXPIRED, sweeper or not."""
     if order.state == OrderState.SEATS_SELECTED and order.hold_expires_at is not None and order.hold_expires_at <= now:
         return OrderState.EXPIRED
-    return order.state
+    state: str = order.state  # django-fsm types FSMField values as Any
+    return state
 
 
 def order_seat_labels(*, order: Order) -> list[str]:
@@ -25,7 +40,7 @@ def order_seat_labels(*, order: Order) -> list[str]:
     )
 
 
-def order_status(*, order: Order, now: dt.datetime | None = None, seats: list[str] | None = None) -> dict:
+def order_status(*, order: Order, now: dt.datetime | None = None, seats: list[str] | None = None) -> OrderStatus:
     """The status object. Pass `seats` when the caller already knows them, to save the query."""
     now = now or timezone.now()
     state = effective_state(order, now)

@@ -15,8 +15,10 @@ Rules every function here follows (the reasons are in ../README.md, "Consistency
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -250,6 +252,7 @@ def start_payment_attempt(*, order_id: str, now: dt.datetime | None = None) -> A
             if order.state != OrderState.PROCESSING_PAYMENT:
                 return None
         elif last is not None:
+            assert last.finished_at is not None  # every attempt but a running one is finished
             due = last.finished_at + dt.timedelta(seconds=backoff_seconds(last.number))
             if due > now:
                 order.payment_due_at = due
@@ -356,7 +359,7 @@ def expire_lapsed_holds(*, now: dt.datetime | None = None, limit: int = 500) -> 
                 to_state=order.state,
                 actor="system:timers",
                 reason="hold deadline passed",
-                details={"late_ms": round((now - order.hold_expires_at).total_seconds() * 1000)},
+                details={"late_ms": _late_ms(order, now)},
             )
             for order in orders
         )
@@ -405,8 +408,7 @@ def _check_labels(labels: Sequence[str]) -> list[str]:
         raise InvalidInput(
             f"An order can hold at most {limit} seats; you asked for {len(labels)}.", code="too_many_seats"
         )
-    seen: set[str] = set()
-    repeated = sorted({label for label in labels if label in seen or seen.add(label)})
+    repeated = sorted(label for label, count in Counter(labels).items() if count > 1)
     if repeated:
         raise InvalidInput(
             f"Each seat may be listed once; repeated: {', '.join(repeated)}.", code="duplicate_seats", seats=repeated
@@ -414,7 +416,7 @@ def _check_labels(labels: Sequence[str]) -> list[str]:
     return list(labels)
 
 
-def _change_unless_lapsed(order_id: str, *, now: dt.datetime, actor: str, change) -> Order:
+def _change_unless_lapsed(order_id: str, *, now: dt.datetime, actor: str, change: Callable[[Order], None]) -> Order:
     """Lock the order and apply `change` to it, unless its hold has lapsed: then expire it (that much is
     committed) and refuse, so that a late request both sees and causes the expiry."""
     with transaction.atomic():
@@ -454,6 +456,12 @@ def _hold_lapsed(order: Order, now: dt.datetime) -> bool:
     )
 
 
+def _late_ms(order: Order, now: dt.datetime) -> int:
+    """How long after its hold's deadline a lapsed order is expired, in milliseconds."""
+    assert order.hold_expires_at is not None  # a lapsed hold has a deadline
+    return round((now - order.hold_expires_at).total_seconds() * 1000)
+
+
 def _hold_expired_error(order: Order) -> HoldExpired:
     ended = f" at {order.hold_expires_at:%Y-%m-%d %H:%M:%S} UTC" if order.hold_expires_at else ""
     return HoldExpired(
@@ -462,7 +470,7 @@ def _hold_expired_error(order: Order) -> HoldExpired:
     )
 
 
-def _transition(order: Order, method, *, verb: str) -> None:
+def _transition(order: Order, method: Callable[[], None], *, verb: str) -> None:
     try:
         method()
     except TransitionNotAllowed:
@@ -608,7 +616,7 @@ def _record_change(
     from_state: str,
     actor: str,
     reason: str = "",
-    details: dict | None = None,
+    details: dict[str, Any] | None = None,
     seats: list[str] | None = None,
 ) -> None:
     """The audit row and the order's status event that every change writes. `seats`, if known, saves a query."""

@@ -63,7 +63,7 @@ def booking(request, order_id: str):
     held, confirmed = set(availability["held"]), set(availability["confirmed"])
     rows = []
     for row in range(1, flight.rows + 1):
-        places = []
+        places: list[dict[str, str] | None] = []
         for letter in flight.letters:
             label = f"{row}{letter}"
             if label in mine:

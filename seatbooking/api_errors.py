@@ -61,8 +61,9 @@ def json_exception_handler(exc, context):
             status=415,
         )
     if isinstance(exc, exceptions.Throttled):
-        wait = int(exc.wait or 1)
+        wait = int(exc.wait or 1)  # type: ignore[attr-defined]  # the stubs leave out Throttled.wait
         response = exception_handler(exc, context)
+        assert response is not None  # DRF answers every APIException
         response.data = {
             "error": f"Too many requests from your address; try again in {wait} s.",
             "code": "throttled",

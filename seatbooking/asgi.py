@@ -7,6 +7,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seatbooking.settings")
 
 import django
 from asgiref.sync import sync_to_async
+from asgiref.typing import ASGI3Application
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 
@@ -81,7 +82,7 @@ django.setup(set_prefix=False)
 from seatbooking.delivery import DELIVERY  # noqa: E402 - needs the apps loaded
 from seatbooking.eventbus import close_streams  # noqa: E402
 
-application = WebProcess(OneHopASGIHandler())
+application: ASGI3Application = WebProcess(OneHopASGIHandler())
 
 # A web process holds thousands of long-lived event streams; with CPython's default thresholds the
 # collector keeps rescanning all of them while events fan out (measured with 2,000 streams: fan-out

@@ -23,5 +23,5 @@ class ScopedThrottle(throttling.ScopedRateThrottle):
     """DRF's scoped throttle, with rates read from settings.THROTTLE_RATES when a request comes."""
 
     def get_rate(self):
-        rate = settings.THROTTLE_RATES.get(self.scope)
+        rate = settings.THROTTLE_RATES.get(self.scope) if self.scope else None
         return rate if rate and rate != "off" else None  # "off": no limit, and no cache round trip

@@ -21,8 +21,9 @@ stream ends with a `server-stopping` event and a short `retry:`, so that clients
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -41,12 +42,12 @@ from seatbooking.metrics import OPEN_STREAMS
 from seatbooking.redis_state import SOCKET_TIMEOUT_SECONDS, breaker, is_redis_error
 
 
-def publish(channel: str, event_type: str, payload: dict) -> None:
+def publish(channel: str, event_type: str, payload: Mapping[str, Any]) -> None:
     """Store an event with the current transaction; deliver it once that commits (never if it rolls back)."""
     publish_many([(channel, event_type, payload)])
 
 
-def publish_many(events: Sequence[tuple[str, str, dict]]) -> None:
+def publish_many(events: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
     """`publish` for many events at once (a batch of expiries): one statement on PostgreSQL, however many."""
     assert connection.in_atomic_block, "publish inside the transaction of the change it reports"
     stored = get_storage().append_events(
@@ -228,14 +229,14 @@ def _encode(channel: str, event_type: str, data: str, event_id: int) -> str:
     return sse_encode_event(event_type, data, event_id=make_id({channel: event_id}))
 
 
-async def stream_response(request, *, channel: str, snapshot: Callable[[], tuple[str, dict]]):
+async def stream_response(request, *, channel: str, snapshot: Callable[[], tuple[str, Mapping[str, Any]]]):
     """A text/event-stream of `channel`: the snapshot first (unless resuming), then every event.
 
     The stream registers with django-eventstream's listener manager (which the Redis listener and the
     embedded relay feed) and writes each event once, in id order; it reads the table only to catch up.
     """
 
-    def open_stream() -> tuple[int | None, str]:
+    def open_stream() -> tuple[int, str]:
         close_old_connections()
         try:
             last_ids = EventRequest(request, view_kwargs={"channel": channel}).channel_last_ids
@@ -292,6 +293,7 @@ async def stream_response(request, *, channel: str, snapshot: Callable[[], tuple
         open_streams.inc()
         loop = asyncio.get_running_loop()
         keepalive_due = False
+        timer: asyncio.TimerHandle
 
         def keepalive():  # one timer per stream, re-armed only when it fires: cheaper than a timeout per wait
             nonlocal keepalive_due, timer
@@ -318,7 +320,8 @@ async def stream_response(request, *, channel: str, snapshot: Callable[[], tuple
                 if overflow:  # more arrived than the listener queues: read them from the table
                     last_id, chunk = await sync_to_async(catch_up)(last_id)
                 else:
-                    chunk, gap = [], False
+                    parts: list[str] = []
+                    gap = False
                     for event in sorted(items, key=lambda e: int(e.id)):
                         event_id = int(event.id)
                         if event_id <= last_id:  # catch-up already sent it
@@ -330,11 +333,11 @@ async def stream_response(request, *, channel: str, snapshot: Callable[[], tuple
                             gap = True
                             break
                         last_id = event_id
-                        chunk.append(_encode(channel, event.type, event.data, last_id))
+                        parts.append(_encode(channel, event.type, event.data, last_id))
                     if gap:
                         last_id, missed = await sync_to_async(catch_up)(last_id)
-                        chunk.append(missed)
-                    chunk = "".join(chunk)
+                        parts.append(missed)
+                    chunk = "".join(parts)
                 if chunk:
                     yield chunk
             yield CLOSING

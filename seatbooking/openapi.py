@@ -11,7 +11,7 @@ class ErrorSerializer(serializers.Serializer):
         child=serializers.CharField(), required=False, help_text="The seats concerned, where there are some."
     )
     state = serializers.CharField(required=False, help_text="The order's state, on a wrong_state refusal.")
-    fields = serializers.DictField(required=False, help_text="Per-field messages of a validation error.")
+    fields = serializers.DictField(required=False, help_text="Per-field messages of a validation error.")  # type: ignore[assignment]  # DRF's metaclass pops declared fields: Serializer.fields stays
 
 
 class StatusSerializer(serializers.Serializer):
@@ -50,7 +50,7 @@ def errors(**described: str) -> dict:
 ORDER_ERRORS = errors(
     e403="Not your order: send its token (`Authorization: Bearer <token>`).", e404="There is no such order."
 )
-FLIGHT_SUMMARY = {
+FLIGHT_SUMMARY: dict[str, serializers.Field] = {
     "flightID": serializers.CharField(),
     "origin": serializers.CharField(),
     "destination": serializers.CharField(),

@@ -67,11 +67,13 @@ class SSEStream:
         self.keepalives = 0
         self.kinds: list[str] = []  # every event's type, data or not, in order
         self.ended = threading.Event()  # the server ended the response (not the test closing it)
+        self.received: list[int] = []  # event ids a test has drained so far (tests/faults)
         if self.status == 200:
             threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        kind, event_id, data = "message", None, []
+        kind, event_id = "message", None
+        data: list[str] = []
         try:
             for raw in self.response:
                 line = raw.decode().rstrip("\r\n")

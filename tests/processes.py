@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 from django.conf import settings
 from django.db import connection
@@ -101,7 +102,7 @@ class Processes:
         for process in self.running:
             self.kill(process)
         if crashed:
-            names = ", ".join(" ".join(p.args[2:4]) for p in crashed)
+            names = ", ".join(" ".join(cast(list[str], p.args)[2:4]) for p in crashed)  # argv lists (start_argv)
             raise AssertionError(f"exited on its own: {names}\n{self.logs()}")
 
     def logs(self) -> str:

@@ -173,7 +173,7 @@ def test_a_payment_outcome_from_the_worker_arrives(live):
     stream.next()
     call(live.base, "POST", f"/orders/{order_id}/seats", {"seats": ["5F"]}, token)
     assert call(live.base, "POST", f"/orders/{order_id}/payment", {"code": "12345"}, token)[0] == 202
-    states = []
+    states: list[tuple[str, str, int]] = []
     while not states or states[-1][0] not in ("CONFIRMED", "FAILED"):
         event = stream.next(timeout=10.0)
         states.append((event.data["State"], event.data["PaymentStatus"], event.data["AttemptsLeft"]))

@@ -57,7 +57,7 @@ def test_racing_through_two_web_processes_never_double_holds(cluster):
         status, body = call(cluster[i % 2], "POST", "/orders", {"flightID": "FL-001"})
         assert status == 201
         orders.append((cluster[(i + 1) % 2], body["orderID"], body["token"]))  # used through the other process
-    statuses, tally, start = Counter(), threading.Lock(), threading.Barrier(len(orders))
+    statuses, tally, start = Counter[int](), threading.Lock(), threading.Barrier(len(orders))
     rng = random.Random(8)
     picks = [[rng.sample(["1A", "1B", "1C", "1D", "1E", "1F"], 2) for _ in range(5)] for _ in orders]
 
@@ -89,10 +89,10 @@ def test_expiry_happens_once_and_events_cross_web_processes(cluster):
         _status, body = call(cluster[i % 2], "POST", "/orders", {"flightID": "FL-001"})
         ids.append(body["orderID"])
         assert call(first, "POST", f"/orders/{body['orderID']}/seats", {"seats": [seat]}, body["token"])[0] == 200
-    held = set()
+    held: set[str] = set()
     while held != {"2A", "2B", "2C", "2D"}:  # made through the first web process, seen on the second
         held |= set(viewer.next(timeout=2).data["held"])
-    freed = set()
+    freed: set[str] = set()
     while freed != held:  # freed by one of the two timer loops
         freed |= set(viewer.next(timeout=5).data["available"])
     wait_until(

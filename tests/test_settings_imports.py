@@ -19,7 +19,7 @@ PROJECT_PACKAGES = ("seatbooking.", "orders.", "flights.")
 
 
 def _named_paths() -> list[str]:
-    found = [settings.CSRF_FAILURE_VIEW]
+    found: list[object] = [settings.CSRF_FAILURE_VIEW]
     for value in [*settings.REST_FRAMEWORK.values(), *settings.SPECTACULAR_SETTINGS.values()]:
         found += value if isinstance(value, list) else [value]
     found += [getattr(urls, f"handler{code}") for code in (400, 403, 404, 500)]

@@ -66,7 +66,7 @@ def event_id(event) -> int:
 
 def test_sigkills_of_every_process_kind_mid_flow_break_no_invariant(cluster):
     processes, ports, bases, webs, background = cluster
-    statuses, lock, stop = Counter(), threading.Lock(), threading.Event()
+    statuses, lock, stop = Counter[int](), threading.Lock(), threading.Event()
 
     def request(method, path, body=None, token=None):
         for attempt in range(40):  # a killed web process: try the other one, as a load balancer would
@@ -184,7 +184,7 @@ def test_sigkills_of_every_process_kind_mid_flow_break_no_invariant(cluster):
         "/flights/FL-001/events",
         headers={"Last-Event-ID": f"flight-FL-001:{doomed_ids[-1] if doomed_ids else doomed_first}"},
     )
-    resumed_ids = []
+    resumed_ids: list[int] = []
     deadline = time.monotonic() + 10
     while (not resumed_ids or resumed_ids[-1] < current) and time.monotonic() < deadline:
         resumed_ids += drain(resumed, wait=0.5)
@@ -216,5 +216,5 @@ def drain(stream: SSEStream, wait: float = 0.2) -> list[int]:
 
 
 def survivor_ids(stream: SSEStream, current: int) -> bool:
-    stream.received = getattr(stream, "received", []) + drain(stream)
+    stream.received += drain(stream)
     return bool(stream.received) and stream.received[-1] >= current

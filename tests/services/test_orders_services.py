@@ -66,7 +66,7 @@ def test_a_new_selection_replaces_the_old_and_extends_kept_seats(flight):
     assert set(SeatHold.objects.filter(order=order, state=HoldState.HELD).values_list("expires_at", flat=True)) == {
         order.hold_expires_at
     }
-    assert order.hold_expires_at > t1
+    assert order.hold_expires_at is not None and order.hold_expires_at > t1
     released = SeatHold.objects.get(order=order, seat__label="1A")
     assert (released.state, released.ended_at) == (HoldState.RELEASED, t1)
 
@@ -115,6 +115,7 @@ def test_one_second_before_the_deadline_the_seat_is_still_taken(flight):
     first, second = make_order(flight), make_order(flight)
     services.select_seats(order_id=first.pk, labels=["1A"], actor="test")
     deadline = Order.objects.get(pk=first.pk).hold_expires_at
+    assert deadline is not None
     with pytest.raises(Conflict):
         services.select_seats(order_id=second.pk, labels=["1A"], actor="test", now=deadline - dt.timedelta(seconds=1))
 
@@ -130,6 +131,7 @@ def test_status_reports_a_lapsed_hold_as_expired_before_any_sweeper(flight):
 def test_the_expiry_batch_takes_only_lapsed_holds_and_each_once(flight):
     order = make_order(flight)
     order = services.select_seats(order_id=order.pk, labels=["1A"], actor="test")
+    assert order.hold_expires_at is not None
     assert services.expire_lapsed_holds(now=order.hold_expires_at - dt.timedelta(seconds=1)) == []
     assert services.expire_lapsed_holds(now=order.hold_expires_at) == [order.pk]
     assert services.expire_lapsed_holds(now=order.hold_expires_at) == []

@@ -93,6 +93,7 @@ def test_three_failures_spaced_by_the_backoff_fail_the_order_and_release_the_sea
     settings.PAYMENT_BACKOFF_INITIAL_SECONDS, settings.PAYMENT_BACKOFF_MULTIPLIER = 1, 2
     t = timezone.now()
     first = services.start_payment_attempt(order_id=paying.pk, now=t)
+    assert first is not None
     services.finish_payment_attempt(order_id=paying.pk, number=first.number, result=DECLINED, now=t)
     status = order_status(order=Order.objects.get(pk=paying.pk))
     assert (status["PaymentStatus"], status["AttemptsLeft"]) == ("retrying", 2)
@@ -101,14 +102,14 @@ def test_three_failures_spaced_by_the_backoff_fail_the_order_and_release_the_sea
 
     assert services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=0.9)) is None
     second = services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=1))
-    assert second.number == 2
+    assert second is not None and second.number == 2
     status = order_status(order=Order.objects.get(pk=paying.pk))
     assert (status["PaymentStatus"], status["AttemptsLeft"]) == ("trying", 1)  # retrying only during the backoff
     t2 = t + dt.timedelta(seconds=1.5)
     services.finish_payment_attempt(order_id=paying.pk, number=2, result=DECLINED, now=t2)
     assert services.start_payment_attempt(order_id=paying.pk, now=t2 + dt.timedelta(seconds=1.9)) is None
     third = services.start_payment_attempt(order_id=paying.pk, now=t2 + dt.timedelta(seconds=2))
-    assert third.number == 3
+    assert third is not None and third.number == 3
     services.finish_payment_attempt(order_id=paying.pk, number=3, result=DECLINED, now=t2 + dt.timedelta(seconds=3))
 
     order = Order.objects.get(pk=paying.pk)
@@ -126,11 +127,12 @@ def test_an_attempt_whose_worker_died_counts_as_lost_after_timeout_plus_margin(p
     settings.PAYMENT_TIMEOUT_SECONDS, settings.PAYMENT_LOST_MARGIN_SECONDS = 10, 2
     t = timezone.now()
     first = services.start_payment_attempt(order_id=paying.pk, now=t)
+    assert first is not None
     # A redelivered task while the attempt may still answer: nothing.
     assert services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=11.9)) is None
     assert Order.objects.get(pk=paying.pk).payment_due_at == t + dt.timedelta(seconds=12)
     second = services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=12))
-    assert second.number == 2
+    assert second is not None and second.number == 2
     assert PaymentAttempt.objects.get(order=paying, number=1).outcome == AttemptOutcome.LOST
     # The stalled first worker answers late: its answer changes nothing.
     services.finish_payment_attempt(order_id=paying.pk, number=first.number, result=SUCCESS)
@@ -147,7 +149,8 @@ def test_losing_the_last_attempt_fails_the_order(paying, settings):
         services.start_payment_attempt(order_id=paying.pk, now=t)
         services.finish_payment_attempt(order_id=paying.pk, number=number, result=DECLINED, now=t)
         t += dt.timedelta(seconds=5)
-    assert services.start_payment_attempt(order_id=paying.pk, now=t).number == 3
+    third = services.start_payment_attempt(order_id=paying.pk, now=t)
+    assert third is not None and third.number == 3
     assert services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=12)) is None
     order = Order.objects.get(pk=paying.pk)
     assert order.state == OrderState.FAILED

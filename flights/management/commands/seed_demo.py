@@ -1,4 +1,5 @@
 import datetime as dt
+from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
@@ -7,7 +8,7 @@ from flights.models import Flight
 from flights.services import create_flight
 
 # F-100 is the curl demo's flight; FL-001 is the original system's 5 x ABCDEF grid.
-DEMO_FLIGHTS = [
+DEMO_FLIGHTS: list[dict[str, Any]] = [
     {
         "code": "F-100",
         "origin": "Amsterdam",
