@@ -2,7 +2,8 @@
 
 import re
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,8 +37,47 @@ class StrictSerializer(serializers.Serializer):
         return attrs
 
 
-ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-SEAT_LABEL_RE = re.compile(r"^[0-9]{1,2}[A-Z]$")
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: DRF's CharField would turn 12345 or true into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Send this as a JSON string.")
+        return super().to_internal_value(data)
+
+
+# The patterns are the schema's (OpenAPI `pattern`) and the server's check alike: one definition each.
+ORDER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+SEAT_LABEL_PATTERN = r"^[1-9][0-9]?[A-Z]$"
+PAYMENT_CODE_PATTERN = r"^[0-9]{5}$"
+ORDER_ID_RE = re.compile(ORDER_ID_PATTERN)
+SEAT_LABEL_RE = re.compile(SEAT_LABEL_PATTERN)
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "pattern": SEAT_LABEL_PATTERN, "example": "12C"},
+        "maxItems": settings.MAX_SEATS_PER_ORDER,
+        "uniqueItems": True,
+    }
+)
+class SeatLabelsField(serializers.ListField):
+    """The schema states the limits; the service refuses more seats or repeats with codes of their own."""
+
+    child = StrictCharField(trim_whitespace=False)
+
+
+@extend_schema_field({"type": "string", "pattern": PAYMENT_CODE_PATTERN, "example": "12345"})
+class PaymentCodeField(StrictCharField):
+    default_error_messages = {"blank": "The payment code is exactly 5 digits, like 12345. No attempt was used."}
+
+
+@extend_schema_field({"type": "string", "pattern": ORDER_ID_PATTERN})
+class OrderIdField(StrictCharField):
+    pass
+
+
 # With an Idempotency-Key, the order's token is derived from the key, so that a replay can hand it out
 # again without the token ever being stored (seatbooking/idempotency.py).
 ORDER_TOKEN = DerivedSecret(field="token", purpose="order-token", subject_field="orderID")
@@ -50,8 +90,8 @@ class CreateOrderView(APIView):
     throttle_scope = "create_order"
 
     class CreateOrderInput(StrictSerializer):
-        flightID = serializers.CharField(max_length=16)
-        orderID = serializers.CharField(max_length=64, required=False, allow_blank=True)
+        flightID = StrictCharField(min_length=1, max_length=16, trim_whitespace=False)
+        orderID = OrderIdField(max_length=64, required=False, allow_blank=True, trim_whitespace=False)
 
         def validate_orderID(self, value: str) -> str:
             if value and not ORDER_ID_RE.match(value):
@@ -94,16 +134,15 @@ class SelectSeatsView(APIView):
     throttle_scope = "change_seats"
 
     class SelectSeatsInput(StrictSerializer):
-        seats = serializers.ListField(child=serializers.CharField(max_length=4), allow_empty=True)
+        seats = SeatLabelsField(allow_empty=True)
 
         def validate_seats(self, value: list[str]) -> list[str]:
-            labels = [label.strip().upper() for label in value]
-            bad = [given for given, label in zip(value, labels, strict=True) if not SEAT_LABEL_RE.match(label)]
+            bad = [label for label in value if not SEAT_LABEL_RE.match(label)]
             if bad:
                 raise serializers.ValidationError(
-                    f"Seat labels are a row number and a letter, like 12C; not {', '.join(map(repr, bad))}."
+                    f"Seat labels are a row number and a capital letter, like 12C; not {', '.join(map(repr, bad))}."
                 )
-            return labels
+            return value
 
     @extend_schema(
         request=SelectSeatsInput,
@@ -132,12 +171,7 @@ class PayView(APIView):
     throttle_scope = "payment"
 
     class PaymentInput(StrictSerializer):
-        code = serializers.CharField(trim_whitespace=False)
-
-        def validate_code(self, value: str) -> str:
-            if not isinstance(self.initial_data.get("code"), str):
-                raise serializers.ValidationError('Send the code as a string of 5 digits, like "12345".')
-            return value
+        code = PaymentCodeField(trim_whitespace=False)  # the service checks the digits: no attempt used
 
     @extend_schema(
         request=PaymentInput,

@@ -176,3 +176,30 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 IDEMPOTENCY_ERRORS = errors(e422="The Idempotency-Key was used before with a different body.")
 THROTTLED = errors(e429="Too many requests from this address; the Retry-After header says when to try again.")
+
+
+def exact_requests_and_common_errors(result, generator, request, public):
+    """What drf-spectacular cannot say by itself, for every operation:
+
+    - request bodies accept no other properties (the API refuses unknown fields: a typo must not pass);
+    - errors any operation can meet: 503 when the database does not answer, and for operations with a
+      body, 413 (over MAX_REQUEST_BODY_BYTES) and 415 (not JSON).
+    """
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    common = {"503": {"description": "The database is not answering; retry after Retry-After seconds.", **error}}
+    with_body = {
+        "413": {"description": "The body is larger than MAX_REQUEST_BODY_BYTES.", **error},
+        "415": {"description": "The body is not JSON (Content-Type: application/json).", **error},
+    }
+    schemas = result.get("components", {}).get("schemas", {})
+    for path in result["paths"].values():
+        for operation in path.values():
+            responses = operation.setdefault("responses", {})
+            for status, response in {**common, **(with_body if "requestBody" in operation else {})}.items():
+                responses.setdefault(status, response)
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                ref = media.get("schema", {}).get("$ref", "")
+                component = schemas.get(ref.rsplit("/", 1)[-1]) if ref else media.get("schema")
+                if component is not None and component.get("type") == "object":
+                    component["additionalProperties"] = False
+    return result

@@ -199,7 +199,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "seatbooking.openapi.add_event_streams"],
+    # Request components apart from response ones, so that required strings get minLength and so on.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "seatbooking.openapi.add_event_streams",
+        "seatbooking.openapi.exact_requests_and_common_errors",
+    ],
 }
 
 # --- Booking rules ------------------------------------------------------------------------------

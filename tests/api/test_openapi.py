@@ -60,3 +60,30 @@ def test_the_docs_page_is_served(client):
     response = client.get("/api/docs/", HTTP_HOST="127.0.0.1")
     assert response.status_code == 200 and b"swagger-ui" in response.content
     assert b"cdn." not in response.content and b"https://" not in response.content
+
+
+def test_request_bodies_say_exactly_what_the_server_accepts(schema):
+    components = schema["components"]["schemas"]
+    bodies = {
+        path: components[op["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+        for path, op in schema["paths"].items()
+        if "requestBody" in op.get("post", {})
+    }
+    assert set(bodies) == {"/orders", "/orders/{order_id}/seats", "/orders/{order_id}/payment"}
+    assert all(body["additionalProperties"] is False for body in bodies.values())
+    seats = bodies["/orders/{order_id}/seats"]["properties"]["seats"]
+    assert seats["items"]["pattern"] == "^[1-9][0-9]?[A-Z]$" and seats["maxItems"] == 9 and seats["uniqueItems"]
+    assert bodies["/orders/{order_id}/payment"]["properties"]["code"]["pattern"] == "^[0-9]{5}$"
+    assert bodies["/orders"]["properties"]["flightID"]["minLength"] == 1
+    key = next(p for p in schema["paths"]["/orders"]["post"]["parameters"] if p["name"] == "Idempotency-Key")
+    assert (key["schema"]["minLength"], key["schema"]["maxLength"]) == (16, 255)
+
+
+def test_every_operation_declares_the_errors_any_request_can_meet(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert "503" in operation["responses"], (method, path)
+            if "requestBody" in operation:
+                assert {"413", "415", "422" if "Idempotency-Key" in str(operation) else "413"} <= set(
+                    operation["responses"]
+                ), (method, path)
