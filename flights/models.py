@@ -9,9 +9,9 @@ class Flight(models.Model):
     destination = models.CharField(max_length=64)
     departs_at = models.DateTimeField()
     rows = models.PositiveSmallIntegerField()
-    letters = models.CharField(max_length=12, help_text="Seat letters of a row, e.g. ABCDEF.")
+    letters = models.CharField(max_length=26, help_text="Seat letters of a row, e.g. ABCDEF (any of A-Z).")
     aisles_after = models.CharField(
-        max_length=12, blank=True, help_text="Letters followed by an aisle, e.g. C for ABC | DEF."
+        max_length=26, blank=True, help_text="Letters followed by an aisle, e.g. C for ABC | DEF."
     )
 
     class Meta:

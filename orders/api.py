@@ -3,6 +3,7 @@
 import re
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -48,6 +49,7 @@ class StrictCharField(serializers.CharField):
 
 # The patterns are the schema's (OpenAPI `pattern`) and the server's check alike: one definition each.
 ORDER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+FLIGHT_CODE_PATTERN = r"^[A-Za-z0-9_-]{1,16}$"
 SEAT_LABEL_PATTERN = r"^[1-9][0-9]?[A-Z]$"
 PAYMENT_CODE_PATTERN = r"^[0-9]{5}$"
 ORDER_ID_RE = re.compile(ORDER_ID_PATTERN)
@@ -73,6 +75,11 @@ class PaymentCodeField(StrictCharField):
     default_error_messages = {"blank": "The payment code is exactly 5 digits, like 12345. No attempt was used."}
 
 
+@extend_schema_field({"type": "string", "pattern": FLIGHT_CODE_PATTERN, "example": "F-100"})
+class FlightCodeField(StrictCharField):
+    default_validators = [RegexValidator(FLIGHT_CODE_PATTERN, "A flight code is 1-16 letters, digits, '-' or '_'.")]
+
+
 @extend_schema_field({"type": "string", "pattern": ORDER_ID_PATTERN})
 class OrderIdField(StrictCharField):
     pass
@@ -90,7 +97,7 @@ class CreateOrderView(APIView):
     throttle_scope = "create_order"
 
     class CreateOrderInput(StrictSerializer):
-        flightID = StrictCharField(min_length=1, max_length=16, trim_whitespace=False)
+        flightID = FlightCodeField(max_length=16, trim_whitespace=False)
         orderID = OrderIdField(max_length=64, required=False, allow_blank=True, trim_whitespace=False)
 
         def validate_orderID(self, value: str) -> str:
