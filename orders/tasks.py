@@ -3,17 +3,16 @@
 import logging
 
 from django.conf import settings
-from django_q.tasks import async_task
 
 from orders import services
 from orders.gateway import ChargeResult, get_gateway
-from seatbooking.worker import WorkStopped, stoppable
+from seatbooking.worker import WorkStopped, enqueue, stoppable
 
 log = logging.getLogger(__name__)
 
 
 def enqueue_payment(order_id: str) -> None:
-    async_task("orders.tasks.process_payment", order_id, task_name=f"payment {order_id}", group="payments")
+    enqueue("orders.tasks.process_payment", order_id, task_name=f"payment {order_id}", group="payments")
 
 
 def process_payment(order_id: str) -> str:
@@ -21,13 +20,15 @@ def process_payment(order_id: str) -> str:
     ticket = services.start_payment_attempt(order_id=order_id)
     if ticket is None:
         return "nothing due"
+    answer: ChargeResult | None = None
     try:
         with stoppable():  # a worker that is stopping may cut the wait short: the attempt is handed back
-            result = get_gateway().charge(
+            answer = get_gateway().charge(
                 order_id=order_id, code=ticket.code, idempotency_key=order_id, timeout=settings.PAYMENT_TIMEOUT_SECONDS
             )
-    except WorkStopped:
-        result = ChargeResult(False, services.INTERRUPTED, "the worker stopped during the attempt")
+        result = answer
+    except WorkStopped:  # unless the gateway had answered just before the signal: keep its answer then
+        result = answer or ChargeResult(False, services.INTERRUPTED, "the worker stopped during the attempt")
     except Exception as exc:  # a broken gateway is a failed attempt, not a stuck order
         log.exception("payment gateway error for %s", order_id)
         result = ChargeResult(False, "error", f"gateway error: {exc.__class__.__name__}")

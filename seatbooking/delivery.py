@@ -5,13 +5,15 @@ transaction of its change); delivery only tells streams that there is something 
 task per web process (`EventDelivery`):
 
 - Embedded mode (no REDIS_URL): it polls the table (`EventRelay`) for rows any process stored.
-- Redis mode: it subscribes to the pub/sub channel that publishers post to on commit. If the
-  subscription breaks (Redis stopped, restarted, unreachable, or silent past the ping deadline), it
-  logs the change once, falls back to polling the table, and reconnects with backoff, forever. Every
-  change of mode tells every open stream to catch up from the table from its own last id, so an
-  outage of any length loses nothing and nothing arrives out of order (streams drop ids they have).
-  A publisher that could not reach Redis posts a catch-up request once Redis answers again, for
-  subscribers whose own connection never noticed.
+- Redis mode: it subscribes to the pub/sub channel that publishers post to on commit, and sweeps the
+  table every EVENTS_SWEEP_SECONDS for events Redis did not bring (a publish lost in a stall, or by a
+  process that died between commit and publish). If the subscription breaks (Redis stopped,
+  restarted, unreachable, or silent past the ping deadline), it logs the change once, polls the table
+  as in embedded mode, and reconnects with backoff, forever. Each change of mode tells every open
+  stream to catch up from the table from its own last id, and a stream that sees a gap in the ids it
+  receives reads the missing ones from the table; so an outage of any length loses nothing and
+  nothing arrives out of order (streams drop ids they have). A publisher that could not reach Redis
+  adds a catch-up request to its next publish.
 
 Why this and not PostgreSQL's LISTEN/NOTIFY: the table already makes delivery recoverable, so Redis
 only has to be fast, not reliable; and one mechanism serves SQLite and PostgreSQL alike.
@@ -21,6 +23,8 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import time
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -63,7 +67,24 @@ class EventRelay:
         self.last_pk: int | None = None
         self.delivered: dict[str, tuple[int, float]] = {}  # channel -> (last eid delivered, when)
 
+    def seen(self, channel: str, event_id: int) -> None:
+        """An event delivered another way (Redis): the next poll need not hand it out again."""
+        if event_id > self.delivered.get(channel, (0, 0.0))[0]:
+            self.delivered[channel] = (event_id, time.time())
+
+    BATCH = 1000
+
     def poll(self) -> int:
+        """Hand out new rows; several batches if that many arrived since the last poll."""
+        sent = 0
+        for _ in range(20):
+            batch_sent, rows = self._poll_batch()
+            sent += batch_sent
+            if rows < self.BATCH:
+                break
+        return sent
+
+    def _poll_batch(self) -> tuple[int, int]:
         try:
             now = timezone.now()
             if self.last_pk is None:  # start from now: what is already stored, streams read themselves
@@ -71,14 +92,14 @@ class EventRelay:
                 since = now - dt.timedelta(seconds=self.LOOKBACK_SECONDS)
                 for channel, eid in es_models.Event.objects.filter(created__gte=since).values_list("channel", "eid"):
                     self.delivered[channel] = (max(eid, self.delivered.get(channel, (0, 0))[0]), now.timestamp())
-                return 0
+                return 0, 0
             recent = Q(pk__gt=self.last_pk)
             if connection.vendor != "sqlite":  # SQLite serialises writers: its id order is commit order
                 recent |= Q(created__gte=now - dt.timedelta(seconds=self.LOOKBACK_SECONDS))
             rows = list(
                 es_models.Event.objects.filter(recent, eid__gt=0)
                 .order_by("pk")
-                .values_list("pk", "channel", "type", "data", "eid")[:1000]
+                .values_list("pk", "channel", "type", "data", "eid")[: self.BATCH]
             )
         finally:
             release_connection()
@@ -93,7 +114,7 @@ class EventRelay:
         if len(self.delivered) > 10_000:
             horizon = moment - 2 * self.LOOKBACK_SECONDS
             self.delivered = {c: v for c, v in self.delivered.items() if v[1] >= horizon}
-        return sent
+        return sent, len(rows)
 
 
 def catch_up_all_streams() -> None:
@@ -155,27 +176,32 @@ class EventDelivery:
             await self._poll_table(EventRelay(), until=None)
 
     async def _supervise_redis(self, url: str) -> None:
-        failures = 0
+        # One relay for the process's life: what Redis delivers is recorded in it, so that its sweeps of
+        # the table (every EVENTS_SWEEP_SECONDS while subscribed, every EVENTS_RELAY_POLL_SECONDS while
+        # not) hand out only what Redis did not: events whose publication was lost or is late.
+        relay, failures = EventRelay(), 0
+        await self._poll_once(relay)  # its starting point: now
         while True:
             try:
-                await self._listen(url)  # returns only by raising
+                await self._listen(url, relay)  # returns only by raising
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure of the subscription means: fall back
                 failures = 1 if self.mode == "redis" else failures + 1  # quick first retry after a good run
-                if not self.degraded:
+                if not self.degraded:  # the change of mode, once per outage
                     EVENT_DELIVERY_OUTAGES.inc()
-                self._set_mode("table: redis down", f"{exc.__class__.__name__}: {str(exc)[:200]}")
-            relay = EventRelay()
-            try:
-                await sync_to_async(relay.poll, thread_sensitive=False)()  # its starting point: now
-            except Exception:
-                log.exception("event relay poll failed")
-            catch_up_all_streams()  # everything before that point, from each stream's own last id
+                    self._set_mode("table: redis down", f"{exc.__class__.__name__}: {str(exc)[:200]}")
+                    catch_up_all_streams()  # whatever fell between the last message and now
             wait = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS)) - 1]
             await self._poll_table(relay, until=asyncio.get_running_loop().time() + wait)
 
-    async def _listen(self, url: str) -> None:
+    async def _poll_once(self, relay: EventRelay) -> None:
+        try:
+            await sync_to_async(relay.poll, thread_sensitive=False)()
+        except Exception:  # a database restart must not end delivery
+            log.exception("event relay poll failed")
+
+    async def _listen(self, url: str, relay: EventRelay) -> None:
         import redis.asyncio as aioredis
 
         client = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_keepalive=True)
@@ -185,14 +211,17 @@ class EventDelivery:
             self._set_mode("redis")
             catch_up_all_streams()  # subscribed: whatever was published before now is in the table
             manager, loop = get_listener_manager(), asyncio.get_running_loop()
-            heard_at = pinged_at = loop.time()
+            heard_at = pinged_at = swept_at = loop.time()
             while True:
-                message = await asyncio.wait_for(pubsub.get_message(timeout=1.0), timeout=5)
+                message = await asyncio.wait_for(pubsub.get_message(timeout=0.5), timeout=5)
                 now = loop.time()
                 if message is not None:
                     heard_at = now
                     if message["type"] == "message":
-                        self._deliver(manager, message["data"])
+                        self._deliver(manager, relay, message["data"])
+                if now - swept_at > settings.EVENTS_SWEEP_SECONDS:
+                    swept_at = now
+                    await self._poll_once(relay)
                 if now - heard_at > SILENCE_LIMIT_SECONDS:
                     raise TimeoutError(f"no answer from Redis for {SILENCE_LIMIT_SECONDS:g} s")
                 if now - pinged_at > PING_EVERY_SECONDS:
@@ -206,15 +235,14 @@ class EventDelivery:
                 pass
 
     @staticmethod
-    def _deliver(manager, raw: bytes) -> None:
+    def _deliver(manager: Any, relay: EventRelay, raw: bytes) -> None:
         message = json.loads(raw)
         if message.get("catch_up"):  # a publisher could not reach Redis for a while
             catch_up_all_streams()
             return
-        channel = message["channel"]
-        manager.add_to_queues(
-            channel, Event(channel, message["event_type"], message["data"], id=int(message["pub_id"]))
-        )
+        channel, event_id = message["channel"], int(message["pub_id"])
+        relay.seen(channel, event_id)
+        manager.add_to_queues(channel, Event(channel, message["event_type"], message["data"], id=event_id))
 
     async def _poll_table(self, relay: EventRelay, *, until: float | None) -> None:
         poll, loop = sync_to_async(relay.poll, thread_sensitive=False), asyncio.get_running_loop()

@@ -16,11 +16,11 @@ from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from django_q.tasks import async_task
 
 from seatbooking import redis_state
 from seatbooking.delivery import DELIVERY
 from seatbooking.models import Heartbeat
+from seatbooking.worker import enqueue
 
 
 def beat(name: str) -> None:
@@ -28,7 +28,7 @@ def beat(name: str) -> None:
 
 
 def ask_worker_to_beat() -> None:
-    async_task("seatbooking.health.beat", "worker", task_name="heartbeat", group="heartbeat", save=False)
+    enqueue("seatbooking.health.beat", "worker", task_name="heartbeat", group="heartbeat", save=False)
 
 
 @require_GET

@@ -285,6 +285,8 @@ METRICS_REFRESH_SECONDS = env_float("METRICS_REFRESH_SECONDS", 15)
 EVENTSTREAM_STORAGE_CLASS = "seatbooking.eventbus.EventStorage"
 # Without Redis (or while it is down), each web process polls the event table this often for new events.
 EVENTS_RELAY_POLL_SECONDS = env_float("EVENTS_RELAY_POLL_SECONDS", 0.2)
+# With Redis, each web process still sweeps the event table this often for events Redis did not bring.
+EVENTS_SWEEP_SECONDS = env_float("EVENTS_SWEEP_SECONDS", 2)
 EVENTS_KEEP_HOURS = env_float("EVENTS_KEEP_HOURS", 24)
 # An idle stream gets a keep-alive event this often, so that proxies do not close it.
 EVENTS_KEEPALIVE_SECONDS = env_float("EVENTS_KEEPALIVE_SECONDS", 20)

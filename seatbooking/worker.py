@@ -13,6 +13,11 @@ the main process waits on them. Here:
   once, see orders/services.py);
 - every process of the cluster dies with its parent (Linux's parent-death signal), so killing the
   main process, even with SIGKILL, leaves nothing behind.
+
+Send the stop signal to the main process only (honcho does; with systemd use `KillMode=mixed`). A
+SIGTERM to every process of the cluster at once kills the sentinel and workers on the spot: that is a
+crash (an attempt in flight counts as lost after its timeout), and the main process then exits within
+STOP_LIMIT_SECONDS instead of waiting on the dead cluster.
 """
 
 import ctypes
@@ -23,11 +28,15 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import Any
+
+from seatbooking import redis_state
 
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 STOP_SIGNAL = signal.SIGUSR1  # main process -> cluster: interrupt stoppable work now
+STOP_LIMIT_SECONDS = 5.0  # after the grace: an interrupted task's bookkeeping and the cluster's own stop
 
 _generation = 0  # 0 in the main process, 1 in the sentinel, 2 in the processes it forks
 _in_stoppable_work = False
@@ -58,11 +67,21 @@ def _on_stop_signal(signum, frame) -> None:
         raise WorkStopped
 
 
+_forking_pid = 0
+
+
+def _before_fork() -> None:
+    global _forking_pid
+    _forking_pid = os.getpid()
+
+
 def _after_fork_in_child() -> None:
     global _generation
     _generation += 1
     if sys.platform == "linux":  # die with the parent, however it ends
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != _forking_pid:  # it died before the line above took effect
+            os._exit(1)
     if _generation == 1:  # the sentinel leads a group of its own: stop signals for the group miss it
         os.setpgid(0, 0)
     signal.signal(STOP_SIGNAL, _on_stop_signal)
@@ -72,7 +91,7 @@ def run_cluster(*, grace_seconds: float) -> None:
     """Run a django-q2 cluster until SIGTERM or SIGINT, then stop it as described above."""
     from django_q.cluster import Cluster
 
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
     cluster = Cluster()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):  # replaces the cluster's own handlers
@@ -87,8 +106,17 @@ def run_cluster(*, grace_seconds: float) -> None:
     timer = threading.Timer(grace_seconds, _interrupt, args=[sentinel.pid])
     timer.daemon = True
     timer.start()
-    cluster.stop()
+    # django-q2's stop waits without limit; if the cluster's processes were killed under it (a stop signal
+    # sent to every process, as systemd's default KillMode does) it can wait on a lock a dead process held.
+    stopper = threading.Thread(target=cluster.stop, daemon=True)
+    stopper.start()
+    stopper.join(grace_seconds + STOP_LIMIT_SECONDS)
     timer.cancel()
+    if stopper.is_alive():
+        log.error("the cluster did not stop within %g s; killing it", grace_seconds + STOP_LIMIT_SECONDS)
+        with suppress(ProcessLookupError):
+            os.killpg(sentinel.pid, signal.SIGKILL)
+        sys.exit(1)
     log.info("worker stopped")
 
 
@@ -96,3 +124,24 @@ def _interrupt(group: int) -> None:
     log.info("grace period over: interrupting stoppable work")
     with suppress(ProcessLookupError):
         os.killpg(group, STOP_SIGNAL)
+
+
+def enqueue(func: str, *args: Any, **options: Any) -> bool:
+    """Hand a task to the queue; False if the queue is away (with Q_BROKER=redis: Redis is down).
+
+    Never raises: callers enqueue after their change committed, and each due task is found again by the
+    timer loop from the database (payment_due_at), so a failed enqueue only delays the work.
+    """
+    from django_q.tasks import async_task
+
+    breaker = redis_state.breaker("task queue")
+    try:
+        async_task(func, *args, **options)
+    except Exception as exc:
+        if not redis_state.is_redis_error(exc):
+            log.exception("could not enqueue %s; the timer loop will enqueue it again when due", func)
+            return False
+        breaker.failed(exc)
+        return False
+    breaker.succeeded()
+    return True

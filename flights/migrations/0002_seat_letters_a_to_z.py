@@ -4,20 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('flights', '0001_initial'),
+        ("flights", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='flight',
-            name='aisles_after',
-            field=models.CharField(blank=True, help_text='Letters followed by an aisle, e.g. C for ABC | DEF.', max_length=26),
+            model_name="flight",
+            name="aisles_after",
+            field=models.CharField(
+                blank=True, help_text="Letters followed by an aisle, e.g. C for ABC | DEF.", max_length=26
+            ),
         ),
         migrations.AlterField(
-            model_name='flight',
-            name='letters',
-            field=models.CharField(help_text='Seat letters of a row, e.g. ABCDEF (any of A-Z).', max_length=26),
+            model_name="flight",
+            name="letters",
+            field=models.CharField(help_text="Seat letters of a row, e.g. ABCDEF (any of A-Z).", max_length=26),
         ),
     ]

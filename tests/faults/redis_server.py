@@ -1,6 +1,7 @@
 """A Redis server of the test's own, on a free port, to stop and start (never the shared one on 6379)."""
 
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -40,6 +41,15 @@ class RedisServer:
             self.process.kill()
             self.process.wait()
             self.process = None
+
+    def pause(self) -> None:
+        """A Redis that hangs: connections stay open, nothing answers."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
     def subscribers(self, channel: str) -> int:
         return dict(redis.Redis(port=self.port).pubsub_numsub(channel)).get(channel.encode(), 0)

@@ -109,6 +109,9 @@ def test_streams_get_every_change_across_a_redis_outage_and_booking_never_fails(
             if row == 2:
                 book(row, f"/orders/{other['orderID']}/payment", {"code": "12345"}, other["token"])
         time.sleep(0.5)
+    for w in watched:  # live during the outage too: the web processes poll the table meanwhile
+        w.drain_until(current_id(w.channel), timeout=3)
+        assert w.ids == list(range(w.first + 1, current_id(w.channel) + 1)), f"{w.channel} during the outage"
     health = [call(base, "GET", "/health") for base in bases]
     for status, body in health:
         assert status == 200 and body["status"] == "degraded", body
@@ -160,3 +163,65 @@ def test_an_event_whose_publication_was_lost_still_reaches_streams_in_order(serv
     for w in watched:
         w.drain_until(w.first + 2, timeout=5)
         assert w.ids == [w.first + 1, w.first + 2]
+
+
+def test_a_change_committed_while_redis_hangs_reaches_streams_of_a_quiet_channel(service, own_redis):
+    """Redis stalls for a moment (no error, no answer): the publish times out and is dropped, and the
+    subscribers notice nothing. With no later change on the channel to reveal the gap, the web
+    processes' sweep of the event table must still bring it."""
+    watched = [Watched(base, "/flights/FL-001/events", "flight-FL-001") for base in service]
+    wait_until(lambda: own_redis.subscribers("events_channel") == 2, timeout=10, what="both web processes subscribed")
+    _status, created = call(service[0], "POST", "/orders", {"flightID": "FL-001"})
+    own_redis.pause()
+    try:
+        status, _ = call(service[0], "POST", f"/orders/{created['orderID']}/seats", {"seats": ["3C"]}, created["token"])
+        assert status == 200
+        time.sleep(1.5)
+    finally:
+        own_redis.resume()
+    stalled_at = time.monotonic()
+    for w in watched:
+        w.drain_until(current_id(w.channel), timeout=6)
+        assert w.ids == [w.first + 1], f"{w.channel}: got {w.ids}"
+    print(f"the change reached every stream {time.monotonic() - stalled_at:.2f} s after Redis came back")
+
+
+def test_with_redis_as_the_task_broker_paying_during_an_outage_is_accepted_and_completes_after(
+    transactional_db, tmp_path, settings, own_redis
+):
+    """Q_BROKER=redis: the payment's task cannot be queued while Redis is down. The payment is accepted
+    all the same (202, committed); the timer loop queues it once Redis is back."""
+    from django.utils import timezone
+
+    from orders.models import Order, OrderState
+
+    create_flight(code="FL-001", origin="A", destination="B", departs_at=timezone.now(), rows=5, letters="ABCDEF")
+    processes = Processes(tmp_path)
+    processes.configure(
+        settings,
+        REDIS_URL=own_redis.url,
+        Q_BROKER="redis",
+        PAYMENT_LATENCY_SECONDS=0.05,
+        PAYMENT_FAILURE_RATE=0,
+        PAYMENT_TIMEOUT_SECONDS=2,
+    )
+    port = free_port()
+    processes.start_web(port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_server(base)
+        own_redis.stop()
+        _status, created = call(base, "POST", "/orders", {"flightID": "FL-001"})
+        order_id, token = created["orderID"], created["token"]
+        assert call(base, "POST", f"/orders/{order_id}/seats", {"seats": ["1A"]}, token)[0] == 200
+        status, body = call(base, "POST", f"/orders/{order_id}/payment", {"code": "12345"}, token)
+        assert status == 202, body
+        own_redis.start()
+        processes.start("run_worker")
+        processes.start("run_timers")
+        wait_until(
+            lambda: Order.objects.get(pk=order_id).state == OrderState.CONFIRMED, timeout=20, what="payment made"
+        )
+        assert "Traceback" not in processes.logs()
+    finally:
+        processes.kill_all()

@@ -192,3 +192,20 @@ def test_the_connection_pool_is_for_web_processes_only(processes):
         timeout=20,
         what="every payment confirmed by a worker started with DB_POOL_MAX_SIZE set",
     )
+
+
+def test_sigterm_to_every_process_of_a_worker_is_a_crash_that_ends_and_leaves_nothing(processes):
+    """What systemd's default KillMode does: SIGTERM to the main process and every child at once."""
+    worker = processes.start("run_worker")
+    wait_until(lambda: "running." in processes.logs(), timeout=15, what="the cluster running")
+    children = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) == 1, children  # the sentinel, leading its own process group
+    sentinel = int(children[0])
+    os.killpg(sentinel, signal.SIGTERM)
+    seconds = processes.stop(worker, timeout=30)
+    assert seconds < 1 + 5 + 2, seconds  # the grace, then the bound on django-q2's stop
+    time.sleep(1)
+    group = subprocess.run(["pgrep", "-g", str(sentinel)], capture_output=True, text=True).stdout.split()
+    states = subprocess.run(["ps", "-o", "pid=,stat=", "-p", ",".join(group) or "0"], capture_output=True, text=True)
+    alive = [line for line in states.stdout.splitlines() if not line.split()[1].startswith("Z")]  # dead, unreaped
+    assert not alive, f"processes of the cluster left behind: {alive}"
