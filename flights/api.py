@@ -4,9 +4,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.openapi import FLIGHT_DETAIL, FLIGHT_LIST, AvailabilitySerializer, errors
 from flights.models import Flight
 from flights.selectors import Availability, flights_with_seats_left, get_flight, seat_availability
-from seatbooking.openapi import FLIGHT_DETAIL, FLIGHT_LIST, AvailabilitySerializer, errors
 
 
 def flight_summary(flight: Flight) -> dict:

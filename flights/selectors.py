@@ -8,9 +8,9 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.errors import NotFound
 from flights.models import Flight, Seat
 from orders.models import HoldState, SeatHold
-from seatbooking.errors import NotFound
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations  # django-stubs' companion: a dev dependency, types only

@@ -2,8 +2,8 @@ import datetime as dt
 
 from django.db import transaction
 
+from core.errors import InvalidInput
 from flights.models import Flight, Seat
-from seatbooking.errors import InvalidInput
 
 
 def create_flight(

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 from rest_framework.authentication import CSRFCheck
 
+from core import client_address
+from core.errors import Forbidden, NotFound
 from orders.models import Order
-from seatbooking import client_address
-from seatbooking.errors import Forbidden, NotFound
 
 SESSION_KEY = "order_ids"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

@@ -6,10 +6,10 @@ import datetime as dt
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from core.errors import ServiceError
 from orders import services
 from orders.access import actor_for
 from orders.models import AuditEntry, Order, OrderState, PaymentAttempt, SeatHold
-from seatbooking.errors import ServiceError
 
 
 class ReadOnlyInline(admin.TabularInline):

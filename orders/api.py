@@ -9,12 +9,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders import services
-from orders.access import actor_for, authorize_order
-from orders.selectors import get_order, order_status
-from seatbooking.drf import ScopedThrottle
-from seatbooking.idempotency import DerivedSecret, idempotent
-from seatbooking.openapi import (
+from core.drf import ScopedThrottle
+from core.idempotency import DerivedSecret, idempotent
+from core.openapi import (
     CREATED_ORDER,
     IDEMPOTENCY_ERRORS,
     IDEMPOTENCY_KEY,
@@ -24,6 +21,9 @@ from seatbooking.openapi import (
     StatusWithMessageSerializer,
     errors,
 )
+from orders import services
+from orders.access import actor_for, authorize_order
+from orders.selectors import get_order, order_status
 
 
 class StrictSerializer(serializers.Serializer):
@@ -86,7 +86,7 @@ class OrderIdField(StrictCharField):
 
 
 # With an Idempotency-Key, the order's token is derived from the key, so that a replay can hand it out
-# again without the token ever being stored (seatbooking/idempotency.py).
+# again without the token ever being stored (core/idempotency.py).
 ORDER_TOKEN = DerivedSecret(field="token", purpose="order-token", subject_field="orderID")
 
 

@@ -3,7 +3,7 @@
 from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
-from seatbooking.eventbus import publish, publish_many
+from core.events.publishing import publish, publish_many
 
 if TYPE_CHECKING:
     from orders.selectors import OrderStatus  # orders.selectors imports this module

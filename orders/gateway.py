@@ -12,11 +12,13 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from orders.models import AttemptOutcome
+
 
 @dataclass(frozen=True)
 class ChargeResult:
     ok: bool
-    outcome: str  # success, declined, timeout or error (orders.models.AttemptOutcome)
+    outcome: AttemptOutcome
     error: str = ""
 
 
@@ -33,11 +35,11 @@ class SimulatedGateway:
         latency = settings.PAYMENT_LATENCY_SECONDS * random.uniform(0.5, 1.5)
         if latency > timeout:
             time.sleep(timeout)
-            return ChargeResult(False, "timeout", f"the gateway did not answer within {timeout:g} s")
+            return ChargeResult(False, AttemptOutcome.TIMEOUT, f"the gateway did not answer within {timeout:g} s")
         time.sleep(latency)
         if random.random() < settings.PAYMENT_FAILURE_RATE:
-            return ChargeResult(False, "declined", "the bank declined the payment (simulated failure)")
-        return ChargeResult(True, "success")
+            return ChargeResult(False, AttemptOutcome.DECLINED, "the bank declined the payment (simulated failure)")
+        return ChargeResult(True, AttemptOutcome.SUCCESS)
 
 
 def get_gateway() -> PaymentGateway:

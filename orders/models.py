@@ -106,6 +106,9 @@ class AttemptOutcome(models.TextChoices):
     TIMEOUT = "timeout"
     ERROR = "error"
     LOST = "lost"  # its worker died before reporting; counted as a failed attempt
+    # Its worker was stopping: the attempt is handed back (its row deleted, no attempt used) and made
+    # again at once. Never stored on an attempt; the audit entry of the hand-back records it.
+    INTERRUPTED = "interrupted"
 
 
 class PaymentAttempt(models.Model):
@@ -113,7 +116,7 @@ class PaymentAttempt(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payment_attempts")
     number = models.PositiveSmallIntegerField()
-    outcome = models.CharField(max_length=10, choices=AttemptOutcome.choices, default=AttemptOutcome.RUNNING)
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices, default=AttemptOutcome.RUNNING)
     error = models.CharField(max_length=300, blank=True)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -169,11 +172,25 @@ class SeatHold(models.Model):
         return f"{self.seat_id} {self.state} for {self.order_id}"
 
 
+class AuditAction(models.TextChoices):
+    """What an audit entry records (orders/services.py writes one per change)."""
+
+    CREATE = "create"
+    SELECT_SEATS = "select_seats"
+    CANCEL = "cancel"
+    EXPIRE = "expire"
+    SUBMIT_PAYMENT = "submit_payment"
+    PAYMENT_ATTEMPT = "payment_attempt"  # an attempt started, failed (with retries left) or was handed back
+    CONFIRM = "confirm"
+    FAIL = "fail"
+    RETRY_PAYMENT = "retry_payment"  # an operator handed a stuck payment to the workers
+
+
 class AuditEntry(models.Model):
     """One change of an order: what happened, from which state to which, when, why and by whom."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="audit_entries")
-    action = models.CharField(max_length=32)
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
     from_state = models.CharField(max_length=20, blank=True)
     to_state = models.CharField(max_length=20)
     reason = models.CharField(max_length=500, blank=True)
@@ -197,7 +214,7 @@ class MetricsSnapshot(models.Model):
     """The database figures GET /metrics shows, as of `taken_at`: one row, refreshed by the timer loop.
 
     A scrape reads this row and nothing else, so its cost does not grow with the tables; the aggregates
-    run once per METRICS_REFRESH_SECONDS per timer loop (seatbooking/metrics.py, refresh_snapshot).
+    run once per METRICS_REFRESH_SECONDS per timer loop (orders/metrics.py, refresh_snapshot).
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)

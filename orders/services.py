@@ -26,13 +26,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
+from core.errors import Conflict, InvalidInput, NotFound
 from flights.models import Seat
 from flights.selectors import get_flight
+from orders import queue
 from orders.access import hash_token
 from orders.events import publish_order_status, publish_order_statuses, publish_seat_changes, sorted_labels
 from orders.gateway import ChargeResult
 from orders.models import (
     AttemptOutcome,
+    AuditAction,
     AuditEntry,
     HoldState,
     Order,
@@ -42,7 +45,6 @@ from orders.models import (
     SeatHold,
 )
 from orders.selectors import order_status
-from seatbooking.errors import Conflict, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,9 @@ def create_order(
     try:
         with transaction.atomic():
             order = Order.objects.create(id=order_id, flight=flight, token_hash=hash_token(token))
-            _record_change(order, action="create", from_state="", actor=actor, reason=f"order created on {flight.code}")
+            _record_change(
+                order, action=AuditAction.CREATE, from_state="", actor=actor, reason=f"order created on {flight.code}"
+            )
     except IntegrityError:
         raise Conflict(
             f"The order id {order_id!r} is already taken. Choose another or omit orderID to let the server make one.",
@@ -121,7 +125,7 @@ def cancel_order(
         released = _end_holds(order, now=now, state=HoldState.RELEASED)
         order.hold_expires_at = None
         order.save(update_fields=["state", "hold_expires_at", "updated_at"])
-        _record_change(order, action="cancel", from_state=from_state, actor=actor, reason=reason)
+        _record_change(order, action=AuditAction.CANCEL, from_state=from_state, actor=actor, reason=reason)
         publish_seat_changes(flight_code=order.flight.code, available=released)
 
     return _change_unless_lapsed(order_id, now=now, actor=actor, change=cancel)
@@ -158,7 +162,7 @@ def retry_payment_now(*, order_id: str, actor: str, now: dt.datetime | None = No
         order.save(update_fields=["payment_due_at", "updated_at"])
         _record_change(
             order,
-            action="retry_payment",
+            action=AuditAction.RETRY_PAYMENT,
             from_state=order.state,
             actor=actor,
             reason="payment handed to the workers by an operator",
@@ -209,7 +213,7 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
         )
         _record_change(
             order,
-            action="submit_payment",
+            action=AuditAction.SUBMIT_PAYMENT,
             from_state=OrderState.SEATS_SELECTED,
             actor=actor,
             reason="payment submitted",
@@ -266,7 +270,7 @@ def start_payment_attempt(*, order_id: str, now: dt.datetime | None = None) -> A
         order.save(update_fields=["payment_attempts_used", "payment_due_at", "payment_status", "updated_at"])
         _record_change(
             order,
-            action="payment_attempt",
+            action=AuditAction.PAYMENT_ATTEMPT,
             from_state=order.state,
             actor="system:payments",
             reason=f"attempt {number} of {settings.PAYMENT_MAX_ATTEMPTS} started",
@@ -285,17 +289,13 @@ def finish_payment_attempt(
         attempt = PaymentAttempt.objects.get(order=order, number=number)
         if order.state != OrderState.PROCESSING_PAYMENT or attempt.outcome != AttemptOutcome.RUNNING:
             pass
-        elif result.outcome == INTERRUPTED:
+        elif result.outcome == AttemptOutcome.INTERRUPTED:
             _hand_back_attempt(order, attempt, now=now)
         else:
             _settle_attempt(order, attempt, result, now=now)
         # else it was already settled (counted lost while its worker was stalled): the late answer changes
         # nothing, and the gateway's idempotency key keeps a late success from charging twice.
     return order
-
-
-# The outcome a worker reports when it was stopped while waiting for the gateway (seatbooking/worker.py).
-INTERRUPTED = "interrupted"
 
 
 def _hand_back_attempt(order: Order, attempt: PaymentAttempt, *, now: dt.datetime) -> None:
@@ -309,11 +309,11 @@ def _hand_back_attempt(order: Order, attempt: PaymentAttempt, *, now: dt.datetim
     order.save(update_fields=["payment_attempts_used", "payment_due_at", "updated_at"])
     _record_change(
         order,
-        action="payment_attempt",
+        action=AuditAction.PAYMENT_ATTEMPT,
         from_state=order.state,
         actor="system:payments",
         reason=f"attempt {attempt.number} interrupted: its worker was stopping; it runs again now and uses no attempt",
-        details={"attempt": attempt.number, "outcome": INTERRUPTED, "started_at": started.isoformat()},
+        details={"attempt": attempt.number, "outcome": AttemptOutcome.INTERRUPTED, "started_at": started.isoformat()},
     )
 
 
@@ -354,7 +354,7 @@ def expire_lapsed_holds(*, now: dt.datetime | None = None, limit: int = 500) -> 
         AuditEntry.objects.bulk_create(
             AuditEntry(
                 order=order,
-                action="expire",
+                action=AuditAction.EXPIRE,
                 from_state=OrderState.SEATS_SELECTED,
                 to_state=order.state,
                 actor="system:timers",
@@ -367,7 +367,7 @@ def expire_lapsed_holds(*, now: dt.datetime | None = None, limit: int = 500) -> 
         for order in orders:
             _log_on_commit(
                 order,
-                action="expire",
+                action=AuditAction.EXPIRE,
                 transition="SEATS_SELECTED->EXPIRED",
                 actor="system:timers",
                 reason="hold deadline passed",
@@ -529,7 +529,7 @@ def _change_selection(order: Order, *, wanted: list[str], now: dt.datetime, acto
     released = [s.label for s in seats if s.pk in mine and s.pk not in wanted_ids]
     _record_change(
         order,
-        action="select_seats",
+        action=AuditAction.SELECT_SEATS,
         from_state=from_state,
         actor=actor,
         reason=f"seats {', '.join(labels) or 'none'}",
@@ -596,7 +596,7 @@ def _expire_locked(order: Order, *, now: dt.datetime, actor: str, reason: str) -
     order.expire()
     released = _end_holds(order, now=now, state=HoldState.EXPIRED)
     order.save(update_fields=["state", "updated_at"])
-    _record_change(order, action="expire", from_state=from_state, actor=actor, reason=reason)
+    _record_change(order, action=AuditAction.EXPIRE, from_state=from_state, actor=actor, reason=reason)
     publish_seat_changes(flight_code=order.flight.code, available=released)
 
 
@@ -654,9 +654,7 @@ def _lost_after(start: dt.datetime) -> dt.datetime:
 
 
 def _enqueue_payment_on_commit(order_id: str) -> None:
-    from orders.tasks import enqueue_payment
-
-    transaction.on_commit(lambda: enqueue_payment(order_id))
+    transaction.on_commit(lambda: queue.enqueue_payment(order_id))
 
 
 def _settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult, *, now: dt.datetime) -> None:
@@ -672,7 +670,7 @@ def _settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult,
         seat_changes["confirmed"] = list(holds.values_list("seat__label", flat=True))
         holds.update(state=HoldState.CONFIRMED)
         order.payment_status, order.last_payment_error = PaymentStatus.SUCCESS, ""
-        action, reason = "confirm", f"attempt {attempt.number} succeeded"
+        action, reason = AuditAction.CONFIRM, f"attempt {attempt.number} succeeded"
     elif attempt.number >= limit:
         order.fail()
         seat_changes["available"] = _end_holds(order, now=now, state=HoldState.RELEASED)
@@ -681,7 +679,7 @@ def _settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult,
         )
         order.payment_status = PaymentStatus.FAILED
         order.last_payment_error = f"Payment failed after {attempt.number} attempts ({failures}). Seats released."
-        action, reason = "fail", f"attempt {attempt.number} of {limit} failed: {result.outcome}"
+        action, reason = AuditAction.FAIL, f"attempt {attempt.number} of {limit} failed: {result.outcome}"
     else:
         wait = backoff_seconds(attempt.number)
         order.payment_status = PaymentStatus.RETRYING
@@ -689,7 +687,7 @@ def _settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult,
             f"Attempt {attempt.number} of {limit} failed: {result.error or result.outcome}. Retrying in {wait:g} s."
         )
         order.payment_due_at = now + dt.timedelta(seconds=wait)
-        action, reason = "payment_attempt", f"attempt {attempt.number} of {limit} failed: {result.outcome}"
+        action, reason = AuditAction.PAYMENT_ATTEMPT, f"attempt {attempt.number} of {limit} failed: {result.outcome}"
     if order.state != OrderState.PROCESSING_PAYMENT:
         order.payment_code, order.payment_due_at = "", None
     order.save(

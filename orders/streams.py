@@ -2,12 +2,13 @@
 
 from asgiref.sync import sync_to_async
 
+from core.api_errors import json_get_only, service_error_response
+from core.errors import ServiceError
+from core.events.storage import release_connection
+from core.events.streams import stream_response
 from orders.access import authorize_order
 from orders.events import order_channel
 from orders.selectors import get_order, order_status
-from seatbooking.api_errors import json_get_only, service_error_response
-from seatbooking.errors import ServiceError
-from seatbooking.eventbus import release_connection, stream_response
 
 
 @json_get_only

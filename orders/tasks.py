@@ -4,15 +4,12 @@ import logging
 
 from django.conf import settings
 
+from core.worker import WorkStopped, stoppable
 from orders import services
 from orders.gateway import ChargeResult, get_gateway
-from seatbooking.worker import WorkStopped, enqueue, stoppable
+from orders.models import AttemptOutcome
 
 log = logging.getLogger(__name__)
-
-
-def enqueue_payment(order_id: str) -> None:
-    enqueue("orders.tasks.process_payment", order_id, task_name=f"payment {order_id}", group="payments")
 
 
 def process_payment(order_id: str) -> str:
@@ -28,9 +25,9 @@ def process_payment(order_id: str) -> str:
             )
         result = answer
     except WorkStopped:  # unless the gateway had answered just before the signal: keep its answer then
-        result = answer or ChargeResult(False, services.INTERRUPTED, "the worker stopped during the attempt")
+        result = answer or ChargeResult(False, AttemptOutcome.INTERRUPTED, "the worker stopped during the attempt")
     except Exception as exc:  # a broken gateway is a failed attempt, not a stuck order
         log.exception("payment gateway error for %s", order_id)
-        result = ChargeResult(False, "error", f"gateway error: {exc.__class__.__name__}")
+        result = ChargeResult(False, AttemptOutcome.ERROR, f"gateway error: {exc.__class__.__name__}")
     order = services.finish_payment_attempt(order_id=order_id, number=ticket.number, result=result)
     return f"attempt {ticket.number}: {result.outcome}; order {order.state}"

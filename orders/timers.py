@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection
 
+from core import health
+from core.events.storage import trim_events
+from core.idempotency import forget_old_keys
 from orders import services
-from seatbooking import health
-from seatbooking.eventbus import trim_events
-from seatbooking.idempotency import forget_old_keys
-from seatbooking.metrics import refresh_snapshot
+from orders.metrics import refresh_snapshot
 
 log = logging.getLogger(__name__)
 

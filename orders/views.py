@@ -11,12 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from core.errors import ServiceError
 from flights.api import availability_body, flight_summary
 from flights.selectors import flights_with_seats_left, get_flight, seat_availability
 from orders import services
 from orders.access import actor_for, authorize_order, remember_in_session
 from orders.selectors import get_order, order_status
-from seatbooking.errors import ServiceError
 
 
 @require_GET

@@ -1,77 +1,11 @@
-import asyncio
-import gc
+"""The ASGI entry point of a web process (uvicorn seatbooking.asgi:application)."""
+
 import os
-import signal
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seatbooking.settings")
 
 import django
-from asgiref.sync import sync_to_async
-from asgiref.typing import ASGI3Application
 from django.conf import settings
-from django.core.handlers.asgi import ASGIHandler
-
-
-class OneHopASGIHandler(ASGIHandler):
-    """Django's ASGI handler, running the middleware and the view in one worker thread, entered once.
-
-    Under the stock handler each of Django's (sync-style) middleware crosses from the event loop to a
-    thread and back for process_request and again for process_response: about a dozen thread hops
-    per API request, most of its cost (measured: a 404 at 228 requests/s per process, 524 with this).
-    The API views are sync anyway, so the request goes through Django's sync handler, in the request's
-    thread-sensitive thread. Async views (the event streams) still run in the event loop, and so do
-    their bodies.
-    """
-
-    def load_middleware(self, is_async: bool = False) -> None:
-        super().load_middleware(is_async=False)
-
-    async def get_response_async(self, request):
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
-
-
-class WebProcess:
-    """The web process around Django: starts event delivery, and ends event streams when it stops.
-
-    uvicorn waits for open responses before it exits, and an event stream never ends by itself, so on
-    SIGTERM/SIGINT the streams are closed at once (clients reconnect and resume from their last id).
-    uvicorn installs its signal handlers before the lifespan starts; ours run first, then its own.
-    """
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "lifespan":
-            return await self.lifespan(receive, send)
-        DELIVERY.ensure_started()
-        return await self.app(scope, receive, send)
-
-    async def lifespan(self, receive, send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                DELIVERY.ensure_started()
-                self.close_streams_on_stop_signals()
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                close_streams()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
-    @staticmethod
-    def close_streams_on_stop_signals() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            previous = signal.getsignal(sig)
-
-            def handler(signum, frame, previous=previous):
-                loop.call_soon_threadsafe(close_streams)
-                if callable(previous):
-                    previous(signum, frame)
-
-            signal.signal(sig, handler)
-
 
 # The connection pool is for web processes only (settings.WEB_DB_POOL), and this module is where a web
 # process starts; set it before any connection is made.
@@ -79,18 +13,6 @@ if settings.WEB_DB_POOL:
     settings.DATABASES["default"].setdefault("OPTIONS", {})["pool"] = settings.WEB_DB_POOL
 django.setup(set_prefix=False)
 
-from seatbooking.delivery import DELIVERY  # noqa: E402 - needs the apps loaded
-from seatbooking.eventbus import close_streams  # noqa: E402
+from core.web_process import build_application  # noqa: E402 - needs the apps loaded
 
-application: ASGI3Application = WebProcess(OneHopASGIHandler())
-
-# A web process holds thousands of long-lived event streams; with CPython's default thresholds the
-# collector keeps rescanning all of them while events fan out (measured with 2,000 streams: fan-out
-# p99 0.68 s by default, 0.23 s with these). Rarer collections, after startup's objects are frozen.
-gc.freeze()
-gc.set_threshold(int(os.environ.get("WEB_GC_THRESHOLD", 100_000)), 50, 1000)
-
-# Bodies over MAX_REQUEST_BODY_BYTES get 413 before they are read (seatbooking/request_limits.py).
-from seatbooking.request_limits import RequestLimits  # noqa: E402
-
-application = RequestLimits(application)
+application = build_application()

@@ -64,15 +64,15 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "django_eventstream",
-    "seatbooking",
+    "core",
     "flights",
     "orders",
 ]
 
 MIDDLEWARE = [
-    "seatbooking.client_address.ClientAddressMiddleware",  # first: everything after sees the trusted address
-    "seatbooking.request_limits.BodyLimitMiddleware",
-    "seatbooking.metrics.RequestTimingMiddleware",
+    "core.client_address.ClientAddressMiddleware",  # first: everything after sees the trusted address
+    "core.request_limits.BodyLimitMiddleware",
+    "core.metrics.RequestTimingMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -155,13 +155,13 @@ USE_I18N = True
 USE_TZ = True
 APPEND_SLASH = False  # the contract's paths have no trailing slash
 # Request bodies here are a few hundred bytes; refuse big ones (413) before reading them
-# (seatbooking/request_limits.py, around the ASGI application); Django's own limit is the same number.
+# (core/request_limits.py, around the ASGI application); Django's own limit is the same number.
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 # The proxies in front of the service (addresses or CIDR networks). Only from these does X-Forwarded-For
-# count; empty: the socket's peer is the client (seatbooking/client_address.py).
+# count; empty: the socket's peer is the client (core/client_address.py).
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
-CSRF_FAILURE_VIEW = "seatbooking.api_errors.csrf_failure"
+CSRF_FAILURE_VIEW = "core.api_errors.csrf_failure"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -179,11 +179,11 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["seatbooking.drf.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.drf.JSONParser"],
     # Orders authorise by their own token or the creating session (orders/access.py), not DRF users.
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "EXCEPTION_HANDLER": "seatbooking.api_errors.json_exception_handler",
+    "EXCEPTION_HANDLER": "core.api_errors.json_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Throttles key on REMOTE_ADDR alone, which ClientAddressMiddleware has set from trusted hops only.
@@ -203,8 +203,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "seatbooking.openapi.add_event_streams",
-        "seatbooking.openapi.exact_requests_and_common_errors",
+        "core.openapi.add_event_streams",
+        "core.openapi.exact_requests_and_common_errors",
     ],
 }
 
@@ -256,9 +256,9 @@ THROTTLE_RATES = {
     "payment": env_str("THROTTLE_PAYMENT", "60/min"),
 }
 # Throttle counts (and django-q2's statistics) live in the cache: shared through Redis when there is one,
-# else per process. While Redis is away the cache falls back to per-process memory (seatbooking/cache.py).
+# else per process. While Redis is away the cache falls back to per-process memory (core/cache.py).
 CACHES = {
-    "default": {"BACKEND": "seatbooking.cache.FailSoftRedisCache", "LOCATION": REDIS_URL}
+    "default": {"BACKEND": "core.cache.FailSoftRedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
@@ -281,8 +281,8 @@ METRICS_ALLOWED_ADDRESSES = env_networks("METRICS_ALLOWED_ADDRESSES")
 # The timer loop refreshes the database figures /metrics shows this often; a scrape reads only that snapshot.
 METRICS_REFRESH_SECONDS = env_float("METRICS_REFRESH_SECONDS", 15)
 
-# --- Live events (seatbooking/eventbus.py) ----------------------------------------------------------
-EVENTSTREAM_STORAGE_CLASS = "seatbooking.eventbus.EventStorage"
+# --- Live events (core/events/) ----------------------------------------------------------
+EVENTSTREAM_STORAGE_CLASS = "core.events.storage.EventStorage"
 # Without Redis (or while it is down), each web process polls the event table this often for new events.
 EVENTS_RELAY_POLL_SECONDS = env_float("EVENTS_RELAY_POLL_SECONDS", 0.2)
 # With Redis, each web process still sweeps the event table this often for events Redis did not bring.

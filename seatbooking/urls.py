@@ -2,13 +2,13 @@ from django.contrib import admin
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.health import health
+from core.metrics import metrics
 from flights import api as flights_api
 from flights.streams import flight_events
 from orders import api as orders_api
 from orders import views as pages
 from orders.streams import order_events
-from seatbooking.health import health
-from seatbooking.metrics import metrics
 
 urlpatterns = [
     # Pages for travellers
@@ -41,7 +41,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
 ]
 
-handler400 = "seatbooking.api_errors.bad_request"
-handler403 = "seatbooking.api_errors.permission_denied"
-handler404 = "seatbooking.api_errors.not_found"
-handler500 = "seatbooking.api_errors.server_error"
+handler400 = "core.api_errors.bad_request"
+handler403 = "core.api_errors.permission_denied"
+handler404 = "core.api_errors.not_found"
+handler500 = "core.api_errors.server_error"

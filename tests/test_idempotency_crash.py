@@ -1,6 +1,6 @@
 """A web process killed (SIGKILL) in the middle of an Idempotency-Key request does not leave the key stuck.
 
-The claim on a key and the change it guards commit together (seatbooking/idempotency.py): a request that
+The claim on a key and the change it guards commit together (core/idempotency.py): a request that
 dies before its commit leaves neither, so the retry on another web process runs cleanly and acts once.
 
 Two windows for the kill, on POST /orders and POST /orders/{id}/payment:

@@ -44,9 +44,9 @@ def test_metrics_open_to_an_allowed_address_as_worked_out_from_trusted_proxies(s
 
 
 def captured_scrape(settings) -> list[str]:
-    from seatbooking import metrics
+    from orders.metrics import refresh_snapshot
 
-    getattr(metrics, "refresh_snapshot", lambda: None)()  # what the timer loop does every METRICS_REFRESH_SECONDS
+    refresh_snapshot()  # what the timer loop does every METRICS_REFRESH_SECONDS
     settings.METRICS_TOKEN = "a-long-scrape-token"
     with CaptureQueriesContext(connection) as queries:
         assert scrape(HTTP_AUTHORIZATION="Bearer a-long-scrape-token").status_code == 200
@@ -54,9 +54,9 @@ def captured_scrape(settings) -> list[str]:
 
 
 def test_a_scrape_costs_the_same_whatever_the_number_of_orders(flight, settings, monkeypatch):
-    from orders import tasks
+    from orders import queue
 
-    monkeypatch.setattr(tasks, "enqueue_payment", lambda order_id: None)
+    monkeypatch.setattr(queue, "enqueue_payment", lambda order_id: None)
     empty = captured_scrape(settings)
     for i in range(200):
         order, _ = services.create_order(flight_code=flight.code, actor="test")

@@ -8,9 +8,9 @@ from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from orders import services, tasks
+from core.models import Heartbeat
+from orders import queue, services, tasks
 from orders.models import AuditEntry, Order, OrderState
-from seatbooking.models import Heartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def staff_client():
 @pytest.fixture
 def orders(flight, monkeypatch):
     """A pending order, a held one and one paying (the payment queue is not running here)."""
-    monkeypatch.setattr(tasks, "enqueue_payment", lambda order_id: None)
+    monkeypatch.setattr(queue, "enqueue_payment", lambda order_id: None)
     pending, _ = services.create_order(flight_code=flight.code, order_id="o-pending", actor="test")
     held, _ = services.create_order(flight_code=flight.code, order_id="o-held", actor="test")
     services.select_seats(order_id=held.pk, labels=["1A", "1B"], actor="test")
@@ -116,7 +116,7 @@ def test_health_is_ok_with_fresh_heartbeats_and_names_what_is_down(client, db, s
 def metric(name: str, labels: dict | None = None) -> float:
     from django.test import override_settings
 
-    from seatbooking.metrics import refresh_snapshot
+    from orders.metrics import refresh_snapshot
 
     refresh_snapshot()  # what the timer loop does every METRICS_REFRESH_SECONDS
     with override_settings(METRICS_TOKEN="scrape-token"):
@@ -131,7 +131,7 @@ def metric(name: str, labels: dict | None = None) -> float:
 
 
 def test_metrics_move_with_a_hold_a_payment_and_an_expiry(flight, settings, monkeypatch):
-    monkeypatch.setattr(tasks, "enqueue_payment", lambda order_id: None)
+    monkeypatch.setattr(queue, "enqueue_payment", lambda order_id: None)
     settings.PAYMENT_FAILURE_RATE, settings.PAYMENT_LATENCY_SECONDS = 0, 0.01
     created_before = metric("seatbooking_seat_holds_created_total")
     paying, _ = services.create_order(flight_code=flight.code, actor="test")

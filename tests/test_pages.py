@@ -42,9 +42,9 @@ def test_someone_elses_booking_page_is_closed(browser_client, flight):
 
 
 def test_the_forms_hold_pay_and_cancel_without_javascript(browser_client, flight, monkeypatch):
-    from orders import tasks
+    from orders import queue
 
-    monkeypatch.setattr(tasks, "enqueue_payment", lambda order_id: None)
+    monkeypatch.setattr(queue, "enqueue_payment", lambda order_id: None)
     order_id = start(browser_client)
     browser_client.post(f"/booking/{order_id}/seats", {"seats": ["1a", "2B"]})
     page = browser_client.get(f"/booking/{order_id}").content.decode()

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from seatbooking import urls
 
-PROJECT_PACKAGES = ("seatbooking.", "orders.", "flights.")
+PROJECT_PACKAGES = ("seatbooking.", "core.", "orders.", "flights.")
 
 
 def _named_paths() -> list[str]:
@@ -27,7 +27,7 @@ def _named_paths() -> list[str]:
 
 
 def test_the_settings_name_project_paths():
-    assert {"seatbooking.drf.JSONParser", "seatbooking.api_errors.csrf_failure"} <= set(_named_paths())
+    assert {"core.drf.JSONParser", "core.api_errors.csrf_failure"} <= set(_named_paths())
 
 
 @pytest.mark.parametrize("path", _named_paths())

@@ -7,14 +7,14 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from orders import services, tasks
+from orders import queue, services, tasks
 from orders.models import AuditEntry, Order, PaymentAttempt
 from tests.conftest import bearer
 
 
 @pytest.fixture
 def no_workers(monkeypatch):
-    monkeypatch.setattr(tasks, "enqueue_payment", lambda order_id: None)
+    monkeypatch.setattr(queue, "enqueue_payment", lambda order_id: None)
 
 
 KEY = "pay-0f6c1e9a-4b7d-4d62"

@@ -254,9 +254,9 @@ def test_a_lapsed_hold_is_taken_by_another_order_over_http(api, new_order, setti
 
 @pytest.fixture
 def no_workers(monkeypatch):
-    from orders import tasks
+    from orders import queue
 
-    monkeypatch.setattr(tasks, "enqueue_payment", lambda order_id: None)
+    monkeypatch.setattr(queue, "enqueue_payment", lambda order_id: None)
 
 
 def test_payment_is_accepted_with_202_and_then_refused_while_processing(api, new_order, no_workers):

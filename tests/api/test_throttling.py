@@ -26,9 +26,9 @@ def test_creating_orders_is_limited(api, flight):
 
 
 def test_seat_changes_and_payments_are_limited(api, flight, monkeypatch):
-    from orders import tasks
+    from orders import queue
 
-    monkeypatch.setattr(tasks, "enqueue_payment", lambda order_id: None)
+    monkeypatch.setattr(queue, "enqueue_payment", lambda order_id: None)
     created = api.post("/orders", {"flightID": "FL-001"}, format="json").json()
     seats = f"/orders/{created['orderID']}/seats"
     assert api.post(seats, {"seats": ["1A"]}, format="json", **bearer(created["token"])).status_code == 200
@@ -92,7 +92,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(api, flight,
     ],
 )
 def test_the_client_address_is_worked_out_from_trusted_hops_only(peer, forwarded, trusted, client):
-    from seatbooking.client_address import client_address, parse_networks
+    from core.client_address import client_address, parse_networks
 
     assert client_address(peer, forwarded, parse_networks(trusted)) == client
 

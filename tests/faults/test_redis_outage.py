@@ -152,7 +152,7 @@ def test_an_event_whose_publication_was_lost_still_reaches_streams_in_order(serv
     from django.db import transaction
     from django_eventstream.utils import get_storage
 
-    from seatbooking.eventbus import publish
+    from core.events.publishing import publish
 
     watched = [Watched(base, "/flights/FL-001/events", "flight-FL-001") for base in service]
     wait_until(lambda: own_redis.subscribers("events_channel") == 2, timeout=10, what="both web processes subscribed")

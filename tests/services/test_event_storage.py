@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django_eventstream import models as es_models
 from django_eventstream.utils import get_storage
 
+from core.events.publishing import publish, publish_many
 from orders import services
-from seatbooking.eventbus import publish, publish_many
 
 
 def stored(channel: str) -> list[tuple[int, str]]:

@@ -3,10 +3,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from core.errors import Conflict, InvalidInput, NotFound
 from orders import services
 from orders.models import AuditEntry, HoldState, Order, OrderState, SeatHold
 from orders.selectors import order_status
-from seatbooking.errors import Conflict, InvalidInput, NotFound
 
 pytestmark = pytest.mark.django_db
 

@@ -6,11 +6,11 @@ import time
 import pytest
 from django.utils import timezone
 
-from orders import services, tasks, timers
+from core.errors import Conflict, InvalidInput
+from orders import queue, services, tasks, timers
 from orders.gateway import ChargeResult, SimulatedGateway
 from orders.models import AttemptOutcome, HoldState, Order, OrderState, PaymentAttempt, SeatHold
 from orders.selectors import order_status
-from seatbooking.errors import Conflict, InvalidInput
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ SUCCESS = ChargeResult(True, AttemptOutcome.SUCCESS)
 def enqueued(monkeypatch):
     """Payments handed to the workers (the queue itself is exercised by the cluster tests)."""
     calls: list[str] = []
-    monkeypatch.setattr(tasks, "enqueue_payment", calls.append)
+    monkeypatch.setattr(queue, "enqueue_payment", calls.append)
     return calls
 
 
@@ -217,7 +217,7 @@ def test_the_timer_tick_enqueues_due_payments_once_per_lease(
 def test_old_live_events_are_trimmed_but_not_the_counters(flight):
     from django_eventstream.models import Event, EventCounter
 
-    from seatbooking.eventbus import trim_events
+    from core.events.storage import trim_events
 
     order, _ = services.create_order(flight_code=flight.code, actor="test")
     services.select_seats(order_id=order.pk, labels=["1A"], actor="test")

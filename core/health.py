@@ -3,7 +3,7 @@
 The timer loop beats on its own; the worker's beat is a task the timer loop enqueues, so it also
 proves that the queue delivers work.
 
-Redis is not needed to book (seatbooking/redis_state.py), so without it the answer is still 200, with
+Redis is not needed to book (core/redis_state.py), so without it the answer is still 200, with
 `"status": "degraded"` and what is degraded named in `degraded`: "redis" (throttles per process,
 published events wait for the table poll) and "event delivery" (this web process polls the event
 table until its Redis subscription is back). A load balancer keeps a degraded process in rotation:
@@ -11,16 +11,17 @@ every process is degraded alike in an outage, and each still books and streams. 
 the database, the timer loop or the workers, without which bookings do not complete.
 """
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from seatbooking import redis_state
-from seatbooking.delivery import DELIVERY
-from seatbooking.models import Heartbeat
-from seatbooking.worker import enqueue
+from core import redis_state
+from core.events.delivery import DELIVERY
+from core.models import Heartbeat
+from core.worker import enqueue
 
 
 def beat(name: str) -> None:
@@ -28,7 +29,7 @@ def beat(name: str) -> None:
 
 
 def ask_worker_to_beat() -> None:
-    enqueue("seatbooking.health.beat", "worker", task_name="heartbeat", group="heartbeat", save=False)
+    enqueue("core.health.beat", "worker", task_name="heartbeat", group="heartbeat", save=False)
 
 
 @require_GET
@@ -90,8 +91,6 @@ def _degraded(checks: dict[str, str]) -> list[str]:
 
 
 def ping_redis() -> bool:
-    import redis
-
     try:
         client = redis.Redis.from_url(
             settings.REDIS_URL,

@@ -10,6 +10,8 @@ import logging
 import threading
 import time
 
+import redis
+
 log = logging.getLogger("seatbooking.redis")
 
 # Short socket timeouts for request-path clients: a Redis that hangs costs a request at most this much.
@@ -82,6 +84,4 @@ def degraded() -> dict[str, str]:
 
 
 def is_redis_error(exc: BaseException) -> bool:
-    import redis
-
     return isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError))

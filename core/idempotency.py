@@ -49,8 +49,8 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from rest_framework.response import Response
 
-from seatbooking.errors import InvalidInput, ServiceError
-from seatbooking.models import IdempotencyRecord
+from core.errors import InvalidInput, ServiceError
+from core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 MIN_KEY_LENGTH, MAX_KEY_LENGTH = 16, 255

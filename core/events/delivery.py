@@ -1,6 +1,6 @@
 """Delivery of committed events to this web process's open streams, sturdy against Redis outages.
 
-The event table is the truth (seatbooking/eventbus.py stores every event with a per-channel id, in the
+The event table is the truth (core/events/publishing.py stores every event with a per-channel id, in the
 transaction of its change); delivery only tells streams that there is something new. One supervisor
 task per web process (`EventDelivery`):
 
@@ -24,34 +24,27 @@ import datetime as dt
 import json
 import logging
 import time
-from typing import Any
 
+import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
-from django_eventstream import models as es_models
-from django_eventstream.event import Event
-from django_eventstream.views import get_listener_manager
 
-from seatbooking.metrics import EVENT_DELIVERY, EVENT_DELIVERY_OUTAGES
+from core.events import eventstream
+from core.events.eventstream import Event, EventRow
+from core.events.publishing import REDIS_PUBSUB_CHANNEL
+from core.events.storage import release_connection
+from core.metrics import EVENT_DELIVERY, EVENT_DELIVERY_OUTAGES
 
 log = logging.getLogger(__name__)
 
-# Publishers post to this Redis pub/sub channel; every web process subscribes.
-REDIS_PUBSUB_CHANNEL = "events_channel"
 # A subscriber that has heard nothing from Redis (not even the answer to its ping) for this long
 # counts the connection as dead: a Redis that hangs is found too, not only one that closes.
 PING_EVERY_SECONDS = 5.0
 SILENCE_LIMIT_SECONDS = 12.0
 BACKOFF_SECONDS = (0.5, 1, 2, 5)
-
-
-def release_connection() -> None:
-    """Streams read storage from worker threads; give their connection back after each read."""
-    if not connection.in_atomic_block:
-        connection.close()
 
 
 class EventRelay:
@@ -88,28 +81,28 @@ class EventRelay:
         try:
             now = timezone.now()
             if self.last_pk is None:  # start from now: what is already stored, streams read themselves
-                self.last_pk = es_models.Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+                self.last_pk = EventRow.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
                 since = now - dt.timedelta(seconds=self.LOOKBACK_SECONDS)
-                for channel, eid in es_models.Event.objects.filter(created__gte=since).values_list("channel", "eid"):
+                for channel, eid in EventRow.objects.filter(created__gte=since).values_list("channel", "eid"):
                     self.delivered[channel] = (max(eid, self.delivered.get(channel, (0, 0))[0]), now.timestamp())
                 return 0, 0
             recent = Q(pk__gt=self.last_pk)
             if connection.vendor != "sqlite":  # SQLite serialises writers: its id order is commit order
                 recent |= Q(created__gte=now - dt.timedelta(seconds=self.LOOKBACK_SECONDS))
             rows = list(
-                es_models.Event.objects.filter(recent, eid__gt=0)
+                EventRow.objects.filter(recent, eid__gt=0)
                 .order_by("pk")
                 .values_list("pk", "channel", "type", "data", "eid")[: self.BATCH]
             )
         finally:
             release_connection()
-        manager, moment, sent = get_listener_manager(), now.timestamp(), 0
+        moment, sent = now.timestamp(), 0
         for pk, channel, event_type, data, eid in rows:
             self.last_pk = max(self.last_pk, pk)
             if eid <= self.delivered.get(channel, (0, 0))[0]:
                 continue
             self.delivered[channel] = (eid, moment)
-            manager.add_to_queues(channel, Event(channel, event_type, data, id=eid))
+            eventstream.queue(channel, Event(channel, event_type, data, id=eid))
             sent += 1
         if len(self.delivered) > 10_000:
             horizon = moment - 2 * self.LOOKBACK_SECONDS
@@ -119,13 +112,8 @@ class EventRelay:
 
 def catch_up_all_streams() -> None:
     """Make every open stream of this process read what it missed from the table (in the event loop)."""
-    manager = get_listener_manager()
-    with manager.lock:
-        listeners = {listener for group in manager.listeners_by_channel.values() for listener in group}
-        for listener in listeners:
-            listener.overflow = True  # the streams' signal to read from the table
-    for listener in listeners:
-        listener.aevent.set()
+    for listener in eventstream.listeners():
+        eventstream.wake(listener, read_the_table=True)
 
 
 class EventDelivery:
@@ -202,15 +190,13 @@ class EventDelivery:
             log.exception("event relay poll failed")
 
     async def _listen(self, url: str, relay: EventRelay) -> None:
-        import redis.asyncio as aioredis
-
         client = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_keepalive=True)
         pubsub = client.pubsub()
         try:
             await asyncio.wait_for(pubsub.subscribe(REDIS_PUBSUB_CHANNEL), timeout=5)
             self._set_mode("redis")
             catch_up_all_streams()  # subscribed: whatever was published before now is in the table
-            manager, loop = get_listener_manager(), asyncio.get_running_loop()
+            loop = asyncio.get_running_loop()
             heard_at = pinged_at = swept_at = loop.time()
             while True:
                 message = await asyncio.wait_for(pubsub.get_message(timeout=0.5), timeout=5)
@@ -218,7 +204,7 @@ class EventDelivery:
                 if message is not None:
                     heard_at = now
                     if message["type"] == "message":
-                        self._deliver(manager, relay, message["data"])
+                        self._deliver(relay, message["data"])
                 if now - swept_at > settings.EVENTS_SWEEP_SECONDS:
                     swept_at = now
                     await self._poll_once(relay)
@@ -235,14 +221,14 @@ class EventDelivery:
                 pass
 
     @staticmethod
-    def _deliver(manager: Any, relay: EventRelay, raw: bytes) -> None:
+    def _deliver(relay: EventRelay, raw: bytes) -> None:
         message = json.loads(raw)
         if message.get("catch_up"):  # a publisher could not reach Redis for a while
             catch_up_all_streams()
             return
         channel, event_id = message["channel"], int(message["pub_id"])
         relay.seen(channel, event_id)
-        manager.add_to_queues(channel, Event(channel, message["event_type"], message["data"], id=event_id))
+        eventstream.queue(channel, Event(channel, message["event_type"], message["data"], id=event_id))
 
     async def _poll_table(self, relay: EventRelay, *, until: float | None) -> None:
         poll, loop = sync_to_async(relay.poll, thread_sensitive=False), asyncio.get_running_loop()

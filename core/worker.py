@@ -30,7 +30,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from seatbooking import redis_state
+from django_q.cluster import Cluster
+from django_q.tasks import async_task
+
+from core import redis_state
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +92,6 @@ def _after_fork_in_child() -> None:
 
 def run_cluster(*, grace_seconds: float) -> None:
     """Run a django-q2 cluster until SIGTERM or SIGINT, then stop it as described above."""
-    from django_q.cluster import Cluster
-
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
     cluster = Cluster()
     stop = threading.Event()
@@ -132,8 +133,6 @@ def enqueue(func: str, *args: Any, **options: Any) -> bool:
     Never raises: callers enqueue after their change committed, and each due task is found again by the
     timer loop from the database (payment_due_at), so a failed enqueue only delays the work.
     """
-    from django_q.tasks import async_task
-
     breaker = redis_state.breaker("task queue")
     try:
         async_task(func, *args, **options)

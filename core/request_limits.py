@@ -8,7 +8,7 @@ So the limit is kept in front of Django, around the ASGI application (RequestLim
   connection is closed, and Django is told the client went away (it stops reading, quietly).
 Requests that reach Django by another road (the test client, WSGI) meet BodyLimitMiddleware, which gives
 the same answer; and Django's own RequestDataTooBig, should it still be raised, becomes the same 413 too
-(seatbooking.api_errors.bad_request).
+(core.api_errors.bad_request).
 """
 
 import json

@@ -10,7 +10,7 @@ Rows written before this change are cleared of what they must not keep:
 from django.db import migrations, models
 from django.utils.crypto import salted_hmac
 
-KEY_SALT = "seatbooking.idempotency.key"  # as in seatbooking/idempotency.py
+KEY_SALT = "seatbooking.idempotency.key"  # as in core/idempotency.py
 
 
 def clear_secrets(apps, schema_editor):

@@ -8,7 +8,7 @@ no request a 5xx; one WARNING line says it began and one INFO line that it ended
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 
-from seatbooking.redis_state import SOCKET_TIMEOUT_SECONDS, breaker, is_redis_error
+from core.redis_state import SOCKET_TIMEOUT_SECONDS, breaker, is_redis_error
 
 
 class FailSoftRedisCache(RedisCache):

@@ -15,7 +15,7 @@ class IdempotencyRecord(models.Model):
     """The first answer to a request sent with an Idempotency-Key, replayed to its retries.
 
     Written in the request's own transaction, so it exists only once the change it answers has committed
-    (seatbooking/idempotency.py). It holds no secret: the key only as an HMAC digest, the answer without
+    (core/idempotency.py). It holds no secret: the key only as an HMAC digest, the answer without
     the bearer token (derived again from the key on replay).
     """
 

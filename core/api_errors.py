@@ -1,14 +1,19 @@
 """Every API error is JSON: {"error": <a sentence a person can act on>, "code": <stable machine code>, ...}."""
 
+from functools import wraps
+
 from django import db
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from seatbooking.errors import ServiceError
+from core.errors import ServiceError
+from core.request_limits import too_large_response
 
 
 def _flatten(detail, prefix: str = "") -> list[str]:
@@ -91,11 +96,7 @@ def _wants_html(request) -> bool:
 
 
 def bad_request(request, exception=None):
-    from django.core.exceptions import RequestDataTooBig
-
     if isinstance(exception, RequestDataTooBig):  # Django's own body limit: the same 413 as at the door
-        from seatbooking.request_limits import too_large_response
-
         return too_large_response()
     if _wants_html(request):
         return defaults.bad_request(request, exception)
@@ -138,9 +139,6 @@ def server_error(request):
 
 def json_get_only(view):
     """For the plain (non-DRF) GET endpoints: another method is a JSON 405, not a CSRF page."""
-    from functools import wraps
-
-    from django.views.decorators.csrf import csrf_exempt
 
     @wraps(view)
     async def wrapper(request, *args, **kwargs):

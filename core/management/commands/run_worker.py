@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from seatbooking.worker import run_cluster
+from core.worker import run_cluster
 
 
 class Command(BaseCommand):

@@ -1,0 +1,71 @@
+"""Publishing: an event is stored in the transaction of the change that caused it, and announced to the
+web processes once that commits (never if it rolls back).
+
+With REDIS_URL, the announcement goes through Redis pub/sub (see core/events/delivery.py for how the
+web processes receive it, and how nothing is lost when Redis is away). Without, web processes find new
+events by polling the table, whichever process stored them.
+"""
+
+import json
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+
+from core.events.eventstream import get_storage
+from core.redis_state import SOCKET_TIMEOUT_SECONDS, breaker, is_redis_error
+
+# Publishers post to this Redis pub/sub channel; every web process subscribes.
+REDIS_PUBSUB_CHANNEL = "events_channel"
+
+
+def publish(channel: str, event_type: str, payload: Mapping[str, Any]) -> None:
+    """Store an event with the current transaction; deliver it once that commits (never if it rolls back)."""
+    publish_many([(channel, event_type, payload)])
+
+
+def publish_many(events: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
+    """`publish` for many events at once (a batch of expiries): one statement on PostgreSQL, however many."""
+    assert connection.in_atomic_block, "publish inside the transaction of the change it reports"
+    stored = get_storage().append_events(
+        [(channel, event_type, json.dumps(payload, separators=(",", ":"))) for channel, event_type, payload in events]
+    )
+    if settings.REDIS_URL:
+        messages = [
+            json.dumps({"channel": e.channel, "event_type": e.type, "data": e.data, "pub_id": str(e.id)})
+            for e in stored
+        ]
+        transaction.on_commit(lambda: _publish_on_redis(messages))
+
+
+_publisher_breaker = breaker("event publishing")
+
+
+def _publish_on_redis(messages: list[str]) -> None:
+    """Tell the web processes, through Redis, of events just committed. Without Redis they are not lost:
+    the subscribers poll the table meanwhile, and everything is in the table for the catch-up."""
+    if not _publisher_breaker.allows():
+        return
+    try:
+        pipeline = _redis(settings.REDIS_URL).pipeline(transaction=False)  # one round trip for the lot
+        if _publisher_breaker.down_since is not None:  # subscribers that did not notice the outage catch up
+            pipeline.publish(REDIS_PUBSUB_CHANNEL, json.dumps({"catch_up": True}))
+        for message in messages:
+            pipeline.publish(REDIS_PUBSUB_CHANNEL, message)
+        pipeline.execute()
+    except Exception as exc:  # the change is committed whatever Redis says
+        if not is_redis_error(exc):
+            raise
+        _publisher_breaker.failed(exc)
+    else:
+        _publisher_breaker.succeeded()
+
+
+@lru_cache(maxsize=4)
+def _redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url, socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=SOCKET_TIMEOUT_SECONDS
+    )

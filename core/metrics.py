@@ -1,0 +1,83 @@
+"""GET /metrics in Prometheus' text format (prometheus_client), and the metrics of this process.
+
+Request latencies, open event streams and event delivery are this web process's own. The business
+figures (orders/metrics.py) register their collector here. Closed unless METRICS_TOKEN or
+METRICS_ALLOWED_ADDRESSES is set.
+"""
+
+import hmac
+import time
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from core import client_address
+
+REGISTRY = CollectorRegistry()
+REQUEST_SECONDS = Histogram(
+    "seatbooking_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+OPEN_STREAMS = Gauge(
+    "seatbooking_open_event_streams", "Event streams open in this web process.", ["kind"], registry=REGISTRY
+)
+EVENT_DELIVERY = Gauge(
+    "seatbooking_event_delivery",
+    "How this web process learns of new events: 1 for the mode in "
+    "use (redis: pub/sub; table: polling the event table, the fallback while Redis is down).",
+    ["mode"],
+    registry=REGISTRY,
+)
+EVENT_DELIVERY_OUTAGES = Counter(
+    "seatbooking_event_delivery_outages",
+    "Times this web process lost its Redis subscription and fell back to polling the event table.",
+    registry=REGISTRY,
+)
+
+
+def _may_scrape(request) -> bool:
+    token = settings.METRICS_TOKEN
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if (
+        token
+        and header.lower().startswith("bearer ")
+        and hmac.compare_digest(header[7:].strip().encode(), token.encode())
+    ):
+        return True
+    # REMOTE_ADDR is the client address ClientAddressMiddleware worked out (X-Forwarded-For from trusted proxies only).
+    allowed = client_address.parse_networks(settings.METRICS_ALLOWED_ADDRESSES)
+    return bool(allowed) and client_address.is_in(request.META.get("REMOTE_ADDR"), allowed)
+
+
+@require_GET
+def metrics(request):
+    if not _may_scrape(request):
+        return JsonResponse(
+            {
+                "error": "/metrics is closed. To open it, set METRICS_TOKEN and scrape with "
+                "'Authorization: Bearer <token>', or list the scraper's address (or network) "
+                "in METRICS_ALLOWED_ADDRESSES.",
+                "code": "metrics_closed",
+            },
+            status=403,
+        )
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+
+class RequestTimingMiddleware:
+    """Times every request by its URL pattern (not its path, which would name every order)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        route = match.route if match else "unmatched"
+        REQUEST_SECONDS.labels(request.method, route, str(response.status_code)).observe(time.perf_counter() - started)
+        return response

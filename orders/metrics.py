@@ -1,0 +1,104 @@
+"""The business figures of GET /metrics: orders, seat holds, payment attempts, expiry lateness.
+
+They come from the database, so every process's work counts (web, workers, timer loop) without a
+shared metrics store. The timer loop aggregates them every METRICS_REFRESH_SECONDS into a one-row
+snapshot (`refresh_snapshot`), and a scrape reads only that row (`DatabaseCollector`, registered with
+core.metrics' registry when the app is ready).
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import Count, FloatField, Q, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+from django.utils import timezone
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+
+from orders.models import AuditAction, AuditEntry, MetricsSnapshot, Order, PaymentAttempt, SeatHold
+
+EXPIRY_BUCKETS_SECONDS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+
+
+def database_figures() -> dict[str, Any]:
+    """The business figures, aggregated over whole tables: run by the timer loop, never by a scrape."""
+    # Lateness of the timer loop's expiries: deadline to EXPIRED, as recorded in each audit entry.
+    late = AuditEntry.objects.filter(action=AuditAction.EXPIRE, actor="system:timers").aggregate(
+        total=Count("pk"),
+        sum_ms=Sum(Cast(KT("details__late_ms"), FloatField())),
+        **{
+            f"le_{i}": Count("pk", filter=Q(details__late_ms__lte=b * 1000))
+            for i, b in enumerate(EXPIRY_BUCKETS_SECONDS)
+        },
+    )
+    return {
+        "orders": dict(Order.objects.values_list("state").annotate(n=Count("pk")).order_by()),
+        "holds": dict(SeatHold.objects.values_list("state").annotate(n=Count("pk")).order_by()),
+        "attempts": dict(PaymentAttempt.objects.values_list("outcome").annotate(n=Count("pk")).order_by()),
+        "expiry": {
+            "total": late["total"],
+            "sum_ms": late["sum_ms"] or 0,
+            "le": [late[f"le_{i}"] for i in range(len(EXPIRY_BUCKETS_SECONDS))],
+        },
+    }
+
+
+def refresh_snapshot() -> None:
+    """Aggregate the tables and store the figures in the one-row snapshot that /metrics reads."""
+    figures, now = database_figures(), timezone.now()
+    if not MetricsSnapshot.objects.filter(pk=1).update(taken_at=now, figures=figures):
+        MetricsSnapshot.objects.get_or_create(pk=1, defaults={"taken_at": now, "figures": figures})
+
+
+class DatabaseCollector:
+    """The business figures as of the last snapshot (one primary-key read, whatever the table sizes)."""
+
+    def collect(self) -> Iterator[Metric]:
+        snapshot = MetricsSnapshot.objects.filter(pk=1).values_list("taken_at", "figures").first()
+        if snapshot is None:  # no timer loop has run yet: no figures rather than made-up zeros
+            return
+        taken_at, figures = snapshot
+        yield GaugeMetricFamily(
+            "seatbooking_metrics_snapshot_age_seconds",
+            "Age of the database figures below (refreshed by the timer loop every METRICS_REFRESH_SECONDS).",
+            value=(timezone.now() - taken_at).total_seconds(),
+        )
+
+        orders = GaugeMetricFamily("seatbooking_orders", "Orders by state.", labels=["state"])
+        for state, n in figures["orders"].items():
+            orders.add_metric([state], n)
+        yield orders
+
+        by_state = figures["holds"]
+        yield CounterMetricFamily(
+            "seatbooking_seat_holds_created", "Seat holds ever made.", value=sum(by_state.values())
+        )
+        ended = CounterMetricFamily(
+            "seatbooking_seat_holds_ended",
+            "Seat holds that ended, by how: released, expired, or confirmed (booked).",
+            labels=["how"],
+        )
+        for state in ("RELEASED", "EXPIRED", "CONFIRMED"):
+            ended.add_metric([state.lower()], by_state.get(state, 0))
+        yield ended
+        yield GaugeMetricFamily(
+            "seatbooking_seat_holds_live", "Seats held now (not yet paid for).", value=by_state.get("HELD", 0)
+        )
+
+        attempts = CounterMetricFamily(
+            "seatbooking_payment_attempts", "Payment attempts by outcome.", labels=["outcome"]
+        )
+        for outcome, n in figures["attempts"].items():
+            attempts.add_metric([outcome], n)
+        yield attempts
+
+        late = figures["expiry"]
+        buckets = [(str(b), n) for b, n in zip(EXPIRY_BUCKETS_SECONDS, late["le"], strict=True)] + [
+            ("+Inf", late["total"])
+        ]
+        yield HistogramMetricFamily(
+            "seatbooking_expiry_lateness_seconds",
+            "From a hold's deadline to the timer loop expiring it.",
+            buckets=buckets,
+            sum_value=late["sum_ms"] / 1000,
+        )

@@ -1,0 +1,12 @@
+"""Handing payment work to the django-q2 workers. Apart from orders/tasks.py (what the workers run), so
+that the services, which enqueue, and the tasks, which call the services, do not import each other."""
+
+from core.worker import enqueue
+
+PROCESS_PAYMENT = "orders.tasks.process_payment"
+
+
+def enqueue_payment(order_id: str) -> None:
+    """Ask a worker for the order's next payment step. If the queue is away, the timer loop asks again
+    once the order's payment_due_at has come."""
+    enqueue(PROCESS_PAYMENT, order_id, task_name=f"payment {order_id}", group="payments")
