@@ -126,6 +126,10 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 # CONN_MAX_AGE stays 0: under ASGI persistent connections are not reused and exhaust PostgreSQL.
 _default_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+# PostgreSQL: no statement waits for a row lock longer than this; the change is refused as busy (503,
+# Retry-After) instead of hanging behind a stuck transaction (docs/locking.md). Set when a connection
+# opens, so it costs no statement. 0 turns it off.
+DB_LOCK_TIMEOUT_SECONDS = env_float("DB_LOCK_TIMEOUT_SECONDS", 3)
 if _default_db["ENGINE"] == "django.db.backends.sqlite3":
     _default_db["OPTIONS"] = {
         # SQLite ignores SELECT ... FOR UPDATE; IMMEDIATE transactions serialise writers instead.
@@ -136,6 +140,8 @@ if _default_db["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that threads and processes in tests share one database.
     _default_db["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
     VAR_DIR.mkdir(exist_ok=True)
+elif _default_db["ENGINE"] == "django.db.backends.postgresql":
+    _default_db.setdefault("OPTIONS", {})["options"] = f"-c lock_timeout={int(DB_LOCK_TIMEOUT_SECONDS * 1000)}"
 DATABASES = {"default": _default_db}
 # A connection pool for web processes only (psycopg_pool): many requests and streams share a few
 # connections. seatbooking/asgi.py puts it in place; workers and timer loops never get one, whatever
