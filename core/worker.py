@@ -10,7 +10,7 @@ the main process waits on them. Here:
 - a task that is still running WORKER_STOP_GRACE_SECONDS after the stop began is interrupted where it
   declared it may be (`stoppable()`, around the payment gateway call): it raises `WorkStopped` there,
   and the task records what that means (an interrupted payment attempt is handed back and retried at
-  once, see orders/services.py);
+  once, see orders/services/);
 - every process of the cluster dies with its parent (Linux's parent-death signal), so killing the
   main process, even with SIGKILL, leaves nothing behind.
 

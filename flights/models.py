@@ -26,7 +26,7 @@ class Flight(models.Model):
 
 
 class Seat(models.Model):
-    """One seat of a flight. Seat rows are what seat-changing transactions lock (orders/services.py)."""
+    """One seat of a flight. Seat rows are what seat-changing transactions lock (orders/services/)."""
 
     flight = models.ForeignKey(Flight, on_delete=models.CASCADE, related_name="seats")
     label = models.CharField(max_length=4, help_text="Row number and letter, e.g. 12C.")

@@ -1,5 +1,5 @@
 """Operators' view of orders. Read-only where the state machine rules: every change goes through a
-service (orders/services.py), which records the operator's name in the audit trail."""
+service (orders/services/), which records the operator's name in the audit trail."""
 
 import datetime as dt
 

@@ -24,7 +24,7 @@ OPEN_STATES = (OrderState.PENDING, OrderState.SEATS_SELECTED)
 
 
 class Order(FSMModelMixin, models.Model):
-    """A traveller's booking. Its state changes only through the transitions below, called by orders/services.py."""
+    """A traveller's booking. Its state changes only through the transitions below, called by orders/services/."""
 
     id = models.CharField(primary_key=True, max_length=64)
     flight = models.ForeignKey(Flight, on_delete=models.PROTECT, related_name="orders")
@@ -173,7 +173,7 @@ class SeatHold(models.Model):
 
 
 class AuditAction(models.TextChoices):
-    """What an audit entry records (orders/services.py writes one per change)."""
+    """What an audit entry records (orders/services/ writes one per change)."""
 
     CREATE = "create"
     SELECT_SEATS = "select_seats"

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from orders import services
 from orders.models import LIVE_HOLD_STATES, SeatHold
+from orders.services import seats as seat_changes
 from seatbooking.settings import env_int
 
 CLIENTS = 50
@@ -103,8 +104,8 @@ def test_control_without_lock_and_constraint_double_holds(flight, monkeypatch):
         asked = Q(flight_id=order.flight_id, label__in=labels)
         return list(Seat.objects.filter(asked | Q(pk__in=held_now)).order_by("id"))
 
-    monkeypatch.setattr(services, "lock_seats", lock_nothing)
-    monkeypatch.setattr(services, "_visibly_taken", lambda **kwargs: [])  # the early refusal, too
+    monkeypatch.setattr(seat_changes, "lock_seats", lock_nothing)
+    monkeypatch.setattr(seat_changes, "visibly_taken", lambda **kwargs: [])  # the early refusal, too
     constraint = next(c for c in SeatHold._meta.constraints if c.name == "one_live_hold_per_seat")
     with connection.schema_editor() as editor:
         editor.remove_constraint(SeatHold, constraint)
@@ -167,7 +168,7 @@ def test_a_seat_visibly_taken_is_refused_without_queueing_for_its_lock(flight, s
 def test_control_without_the_unlocked_read_the_loser_waits_for_the_lock(flight, seat_locked_elsewhere, monkeypatch):
     from django.db import OperationalError
 
-    monkeypatch.setattr(services, "_visibly_taken", lambda **kwargs: [])
+    monkeypatch.setattr(seat_changes, "visibly_taken", lambda **kwargs: [])
     buyer, _ = services.create_order(flight_code=flight.code, actor="test")
     with pytest.raises(OperationalError, match="lock timeout"):
         services.select_seats(order_id=buyer.pk, labels=["1A"], actor="test")

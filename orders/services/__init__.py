@@ -1,0 +1,51 @@
+"""Every change of an order, one function each: booking, payment, the operators' and the timer loop's.
+
+Callers use this package's names (`from orders import services; services.select_seats(...)`); the
+modules behind it: booking (create, select seats, cancel), payments (submit, attempts, retry policy),
+operators (the admin's actions), batches (the timer loop's), seats (a selection's seats) and common
+(what every change shares).
+
+Rules every function here follows (the locking rules and why: docs/locking.md):
+- one transaction per change; the order row is locked first (`select_for_update`), then the seat rows it
+  touches, all in one statement sorted by id, before anything is checked: lock order is always
+  order -> seats, so two changes never wait on each other in a cycle;
+- the state machine (django-fsm transitions on Order) decides which changes a state allows;
+- a seat is made live (held) only under its seat lock; releasing an order's holds needs only the
+  order's lock, since taking liveness away can never put two live holds on a seat;
+- a hold whose deadline passed counts as gone on every path, whether or not a sweeper has run yet;
+- every change writes an AuditEntry and publishes the order's new status (and the seats it changed on
+  the flight's channel) in its transaction; delivery and work for a worker start only once it commits.
+"""
+
+from orders.services.batches import enqueue_due_payments, expire_lapsed_holds
+from orders.services.booking import cancel_order, create_order, new_order_id, select_seats
+from orders.services.common import HoldExpired, SeatsTaken, WrongState
+from orders.services.operators import expire_now, retry_payment_now
+from orders.services.payments import (
+    AttemptTicket,
+    backoff_seconds,
+    finish_payment_attempt,
+    start_payment_attempt,
+    submit_payment,
+)
+from orders.services.seats import lock_seats
+
+__all__ = [
+    "AttemptTicket",
+    "HoldExpired",
+    "SeatsTaken",
+    "WrongState",
+    "backoff_seconds",
+    "cancel_order",
+    "create_order",
+    "enqueue_due_payments",
+    "expire_lapsed_holds",
+    "expire_now",
+    "finish_payment_attempt",
+    "lock_seats",
+    "new_order_id",
+    "retry_payment_now",
+    "select_seats",
+    "start_payment_attempt",
+    "submit_payment",
+]

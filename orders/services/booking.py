@@ -1,0 +1,90 @@
+"""The traveller's changes: create an order, select its seats, cancel it."""
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.errors import Conflict
+from flights.selectors import get_flight
+from orders.access import hash_token
+from orders.events import publish_seat_changes
+from orders.models import (
+    AuditAction,
+    HoldState,
+    Order,
+)
+from orders.services import seats
+from orders.services.common import SeatsTaken, change_unless_lapsed, end_holds, record_change, transition
+
+
+def new_order_id() -> str:
+    # 128 random bits: an id the server makes cannot be guessed.
+    return f"o-{secrets.token_urlsafe(16)}"
+
+
+def create_order(
+    *, flight_code: str, order_id: str | None = None, actor: str, token: str | None = None
+) -> tuple[Order, str]:
+    """Create a PENDING order; returns it with its bearer token, which is shown only this once.
+
+    `token`: one made by the caller (the API derives it from an Idempotency-Key); else a random one.
+    """
+    flight = get_flight(code=flight_code)
+    order_id = order_id or new_order_id()
+    token = token or secrets.token_urlsafe(32)
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(id=order_id, flight=flight, token_hash=hash_token(token))
+            record_change(
+                order, action=AuditAction.CREATE, from_state="", actor=actor, reason=f"order created on {flight.code}"
+            )
+    except IntegrityError:
+        raise Conflict(
+            f"The order id {order_id!r} is already taken. Choose another or omit orderID to let the server make one.",
+            code="order_id_taken",
+        ) from None
+    return order, token
+
+
+def select_seats(*, order_id: str, labels: Sequence[str], actor: str, now: dt.datetime | None = None) -> Order:
+    """Make `labels` the order's whole selection, all or nothing, each seat held until now + hold time.
+
+    Seats no longer wanted are released; kept and new seats share one new deadline; an empty selection
+    returns the order to PENDING. Seats live-held or booked by another order are refused, naming them.
+    """
+    wanted = seats.check_labels(labels)
+    now = now or timezone.now()
+    taken = seats.visibly_taken(order_id=order_id, labels=wanted, now=now)
+    if taken:
+        raise seats.seats_taken_error(taken)
+    try:
+        return change_unless_lapsed(
+            order_id,
+            now=now,
+            actor=actor,
+            change=lambda order: seats.change_selection(order, wanted=wanted, now=now, actor=actor),
+        )
+    except IntegrityError:
+        # The partial unique index caught a second live hold the locks should have prevented.
+        raise SeatsTaken("One of these seats was taken at the same moment. Try again.") from None
+
+
+def cancel_order(
+    *, order_id: str, actor: str, reason: str = "cancelled by the traveller", now: dt.datetime | None = None
+) -> Order:
+    """Cancel an order that has not started paying, releasing its seats."""
+    now = now or timezone.now()
+
+    def cancel(order: Order) -> None:
+        from_state = order.state
+        transition(order, order.cancel, verb="cancel")
+        released = end_holds(order, now=now, state=HoldState.RELEASED)
+        order.hold_expires_at = None
+        order.save(update_fields=["state", "hold_expires_at", "updated_at"])
+        record_change(order, action=AuditAction.CANCEL, from_state=from_state, actor=actor, reason=reason)
+        publish_seat_changes(flight_code=order.flight.code, available=released)
+
+    return change_unless_lapsed(order_id, now=now, actor=actor, change=cancel)

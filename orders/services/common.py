@@ -1,0 +1,154 @@
+"""What every change of an order shares: the order's lock, the hold's lapse, the state machine's
+refusals, and the one writer of the audit row, the status event and the log line."""
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django_fsm import TransitionNotAllowed
+
+from core.errors import Conflict, NotFound
+from orders import queue
+from orders.events import publish_order_status, publish_seat_changes
+from orders.models import (
+    AuditAction,
+    AuditEntry,
+    HoldState,
+    Order,
+    OrderState,
+    SeatHold,
+)
+from orders.selectors import order_status
+
+log = logging.getLogger(__name__)
+
+
+class SeatsTaken(Conflict):
+    code = "seats_taken"
+
+
+class HoldExpired(Conflict):
+    code = "hold_expired"
+
+
+class WrongState(Conflict):
+    code = "wrong_state"
+
+
+def change_unless_lapsed(order_id: str, *, now: dt.datetime, actor: str, change: Callable[[Order], None]) -> Order:
+    """Lock the order and apply `change` to it, unless its hold has lapsed: then expire it (that much is
+    committed) and refuse, so that a late request both sees and causes the expiry."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        lapsed = hold_lapsed(order, now)
+        if lapsed:
+            expire_locked(order, now=now, actor=actor, reason="hold deadline passed")
+        else:
+            change(order)
+    if lapsed:
+        raise hold_expired_error(order)
+    return order
+
+
+def lock_order(order_id: str) -> Order:
+    try:
+        # of=("self",): lock the order row only, not the flight row joined for its code.
+        return Order.objects.select_related("flight").select_for_update(of=("self",)).get(pk=order_id)
+    except Order.DoesNotExist:
+        raise NotFound(f"There is no order {order_id!r}.", code="unknown_order") from None
+
+
+def hold_lapsed(order: Order, now: dt.datetime) -> bool:
+    return (
+        order.state == OrderState.SEATS_SELECTED and order.hold_expires_at is not None and order.hold_expires_at <= now
+    )
+
+
+def late_ms(order: Order, now: dt.datetime) -> int:
+    """How long after its hold's deadline a lapsed order is expired, in milliseconds."""
+    assert order.hold_expires_at is not None  # a lapsed hold has a deadline
+    return round((now - order.hold_expires_at).total_seconds() * 1000)
+
+
+def hold_expired_error(order: Order) -> HoldExpired:
+    ended = f" at {order.hold_expires_at:%Y-%m-%d %H:%M:%S} UTC" if order.hold_expires_at else ""
+    return HoldExpired(
+        f"The hold on this order's seats ended{ended} and the order has expired. Create a new order to book again.",
+        state=OrderState.EXPIRED,
+    )
+
+
+def transition(order: Order, method: Callable[[], None], *, verb: str) -> None:
+    try:
+        method()
+    except TransitionNotAllowed:
+        if order.state == OrderState.EXPIRED:  # the same answer whether or not the timer loop got there first
+            raise hold_expired_error(order) from None
+        raise WrongState(f"Cannot {verb}: the order is {order.state}.", state=order.state) from None
+
+
+def expire_locked(order: Order, *, now: dt.datetime, actor: str, reason: str) -> None:
+    from_state = order.state
+    order.expire()
+    released = end_holds(order, now=now, state=HoldState.EXPIRED)
+    order.save(update_fields=["state", "updated_at"])
+    record_change(order, action=AuditAction.EXPIRE, from_state=from_state, actor=actor, reason=reason)
+    publish_seat_changes(flight_code=order.flight.code, available=released)
+
+
+def end_holds(order: Order, *, now: dt.datetime, state: HoldState) -> list[str]:
+    """End the order's live holds; returns the labels of the seats that became free."""
+    holds = SeatHold.objects.filter(order=order, state=HoldState.HELD)
+    labels = list(holds.values_list("seat__label", flat=True))
+    if labels:
+        holds.update(state=state, ended_at=now)
+    return labels
+
+
+def record_change(
+    order: Order,
+    *,
+    action: str,
+    from_state: str,
+    actor: str,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    seats: list[str] | None = None,
+) -> None:
+    """The audit row and the order's status event that every change writes. `seats`, if known, saves a query."""
+    AuditEntry.objects.create(
+        order=order,
+        action=action,
+        from_state=from_state,
+        to_state=order.state,
+        actor=actor,
+        reason=reason,
+        details=details or {},
+    )
+    order.published_status = order_status(order=order, seats=seats)
+    publish_order_status(order.published_status)
+    log_on_commit(order, action=action, transition=f"{from_state or 'none'}->{order.state}", actor=actor, reason=reason)
+
+
+def log_on_commit(order: Order, *, action: str, transition: str, actor: str, reason: str) -> None:
+    """One log line per change, written only if the change commits."""
+    fields = {
+        "order_id": order.pk,
+        "flight": order.flight.code,
+        "action": action,
+        "transition": transition,
+        "actor": actor,
+    }
+    transaction.on_commit(lambda: log.info("order %s: %s %s (%s)", order.pk, action, transition, reason, extra=fields))
+
+
+def lost_after(start: dt.datetime) -> dt.datetime:
+    """When work started at `start` counts as lost: the attempt's timeout plus a margin."""
+    return start + dt.timedelta(seconds=settings.PAYMENT_TIMEOUT_SECONDS + settings.PAYMENT_LOST_MARGIN_SECONDS)
+
+
+def enqueue_payment_on_commit(order_id: str) -> None:
+    transaction.on_commit(lambda: queue.enqueue_payment(order_id))

@@ -1,0 +1,50 @@
+"""The operators' changes (the admin's actions): end a hold early, hand a stuck payment to the workers."""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from orders.models import (
+    AuditAction,
+    Order,
+    OrderState,
+)
+from orders.services.common import WrongState, enqueue_payment_on_commit, expire_locked, lock_order, record_change
+
+
+def expire_now(*, order_id: str, actor: str, now: dt.datetime | None = None) -> Order:
+    """End an order's hold before its deadline: SEATS_SELECTED -> EXPIRED, seats released."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if order.state != OrderState.SEATS_SELECTED:
+            raise WrongState(
+                f"Cannot expire: the order is {order.state}; only a held selection can expire.", state=order.state
+            )
+        expire_locked(order, now=now, actor=actor, reason="expired by an operator")
+    return order
+
+
+def retry_payment_now(*, order_id: str, actor: str, now: dt.datetime | None = None) -> Order:
+    """Hand a payment in PROCESSING_PAYMENT to the workers at once, as if its next step were due.
+
+    The task still keeps the rules: a running attempt within its timeout is left alone, a lost one is
+    counted, and no attempt beyond the last is made.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if order.state != OrderState.PROCESSING_PAYMENT:
+            raise WrongState(f"Cannot retry the payment: the order is {order.state}.", state=order.state)
+        order.payment_due_at = now
+        order.save(update_fields=["payment_due_at", "updated_at"])
+        record_change(
+            order,
+            action=AuditAction.RETRY_PAYMENT,
+            from_state=order.state,
+            actor=actor,
+            reason="payment handed to the workers by an operator",
+        )
+        enqueue_payment_on_commit(order.pk)
+    return order
