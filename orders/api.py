@@ -167,8 +167,8 @@ class SelectSeatsView(APIView):
     def post(self, request, order_id: str):
         access = authorize_order(request, order_id)
         data = _valid(self.SelectSeatsInput, request)
-        order = services.select_seats(order_id=access.order_id, labels=data["seats"], actor=access.actor)
-        return Response({"status": "seats updated", **(order.published_status or {})})
+        change = services.select_seats(order_id=access.order_id, labels=data["seats"], actor=access.actor)
+        return Response({"status": "seats updated", **change.status})
 
 
 class PayView(APIView):
@@ -205,8 +205,8 @@ class PayView(APIView):
     @idempotent
     def pay(self, request, access):
         data = _valid(self.PaymentInput, request)
-        order = services.submit_payment(order_id=access.order_id, code=data["code"], actor=access.actor)
-        return Response({"status": "payment submitted", **(order.published_status or {})}, status=202)
+        change = services.submit_payment(order_id=access.order_id, code=data["code"], actor=access.actor)
+        return Response({"status": "payment submitted", **change.status}, status=202)
 
 
 class OrderStatusView(APIView):
@@ -228,8 +228,8 @@ class CancelOrderView(APIView):
     )
     def post(self, request, order_id: str):
         access = authorize_order(request, order_id)
-        order = services.cancel_order(order_id=access.order_id, actor=access.actor)
-        return Response(order.published_status)
+        change = services.cancel_order(order_id=access.order_id, actor=access.actor)
+        return Response(change.status)
 
 
 def _valid(serializer_class, request) -> dict:

@@ -17,11 +17,6 @@ def flight_channel(flight_code: str) -> str:
     return f"flight-{flight_code}"
 
 
-def publish_order_status(status: "OrderStatus") -> None:
-    """The order's whole status object, the same JSON as GET /orders/{id}/status."""
-    publish(order_channel(status["OrderID"]), "status", status)
-
-
 def publish_order_statuses(statuses: list["OrderStatus"]) -> None:
     """Many orders' status objects at once (a batch of expiries), in as few statements as the database allows."""
     publish_many([(order_channel(status["OrderID"]), "status", status) for status in statuses])

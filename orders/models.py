@@ -7,7 +7,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 from flights.models import Flight, Seat
 
 if TYPE_CHECKING:
-    from orders.selectors import OrderStatus  # orders.selectors imports this module
+    pass  # orders.selectors imports this module
 
 
 class OrderState(models.TextChoices):
@@ -46,10 +46,6 @@ class Order(FSMModelMixin, models.Model):
     payment_due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    # Not stored: the status object that the change just made through orders.services published, as
-    # committed. Views answer with it instead of reading the order again.
-    published_status: "OrderStatus | None" = None
 
     class Meta:
         ordering = ["-created_at"]

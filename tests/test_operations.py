@@ -143,7 +143,7 @@ def test_metrics_move_with_a_hold_a_payment_and_an_expiry(flight, settings, monk
     assert metric("seatbooking_payment_attempts_total", {"outcome": "success"}) == 1
     assert metric("seatbooking_orders", {"state": "CONFIRMED"}) == 1
     lapsing, _ = services.create_order(flight_code=flight.code, actor="test")
-    lapsing = services.select_seats(order_id=lapsing.pk, labels=["2A"], actor="test")
+    lapsing = services.select_seats(order_id=lapsing.pk, labels=["2A"], actor="test").order
     assert lapsing.hold_expires_at is not None
     services.expire_lapsed_holds(now=lapsing.hold_expires_at + dt.timedelta(seconds=0.3))
     assert metric("seatbooking_expiry_lateness_seconds_count") == 1

@@ -19,7 +19,7 @@ Rules every function here follows (the locking rules and why: docs/locking.md):
 
 from orders.services.batches import enqueue_due_payments, expire_lapsed_holds
 from orders.services.booking import cancel_order, create_order, new_order_id, select_seats
-from orders.services.common import HoldExpired, SeatsTaken, WrongState
+from orders.services.common import HoldExpired, OrderChange, SeatsTaken, WrongState
 from orders.services.operators import expire_now, retry_payment_now
 from orders.services.payments import (
     AttemptTicket,
@@ -33,6 +33,7 @@ from orders.services.seats import lock_seats
 __all__ = [
     "AttemptTicket",
     "HoldExpired",
+    "OrderChange",
     "SeatsTaken",
     "WrongState",
     "backoff_seconds",

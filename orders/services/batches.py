@@ -5,17 +5,15 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from orders.events import publish_order_statuses, publish_seat_changes
+from orders.events import publish_seat_changes
 from orders.models import (
     AuditAction,
-    AuditEntry,
     HoldState,
     Order,
     OrderState,
     SeatHold,
 )
-from orders.selectors import order_status
-from orders.services.common import enqueue_payment_on_commit, late_ms, log_on_commit, lost_after
+from orders.services.common import enqueue_payment_on_commit, late_ms, lost_after, record_changes
 
 
 def expire_lapsed_holds(*, now: dt.datetime | None = None, limit: int = 500) -> list[str]:
@@ -43,27 +41,15 @@ def expire_lapsed_holds(*, now: dt.datetime | None = None, limit: int = 500) -> 
             freed_by_flight.setdefault(flight_code, []).append(label)
         holds.update(state=HoldState.EXPIRED, ended_at=now)
         Order.objects.filter(pk__in=ids).update(state=OrderState.EXPIRED, updated_at=now)
-        AuditEntry.objects.bulk_create(
-            AuditEntry(
-                order=order,
-                action=AuditAction.EXPIRE,
-                from_state=OrderState.SEATS_SELECTED,
-                to_state=order.state,
-                actor="system:timers",
-                reason="hold deadline passed",
-                details={"late_ms": late_ms(order, now)},
-            )
-            for order in orders
+        record_changes(
+            orders,
+            action=AuditAction.EXPIRE,
+            from_state=OrderState.SEATS_SELECTED,
+            actor="system:timers",
+            reason="hold deadline passed",
+            details=[{"late_ms": late_ms(order, now)} for order in orders],
+            seats=[],
         )
-        publish_order_statuses([order_status(order=order, seats=[]) for order in orders])
-        for order in orders:
-            log_on_commit(
-                order,
-                action=AuditAction.EXPIRE,
-                transition="SEATS_SELECTED->EXPIRED",
-                actor="system:timers",
-                reason="hold deadline passed",
-            )
         for flight_code in sorted(freed_by_flight):
             publish_seat_changes(flight_code=flight_code, available=freed_by_flight[flight_code])
     return ids

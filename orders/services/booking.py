@@ -16,8 +16,16 @@ from orders.models import (
     HoldState,
     Order,
 )
+from orders.selectors import OrderStatus
 from orders.services import seats
-from orders.services.common import SeatsTaken, change_unless_lapsed, end_holds, record_change, transition
+from orders.services.common import (
+    OrderChange,
+    SeatsTaken,
+    change_unless_lapsed,
+    end_holds,
+    record_change,
+    transition,
+)
 
 
 def new_order_id() -> str:
@@ -49,7 +57,7 @@ def create_order(
     return order, token
 
 
-def select_seats(*, order_id: str, labels: Sequence[str], actor: str, now: dt.datetime | None = None) -> Order:
+def select_seats(*, order_id: str, labels: Sequence[str], actor: str, now: dt.datetime | None = None) -> OrderChange:
     """Make `labels` the order's whole selection, all or nothing, each seat held until now + hold time.
 
     Seats no longer wanted are released; kept and new seats share one new deadline; an empty selection
@@ -74,17 +82,18 @@ def select_seats(*, order_id: str, labels: Sequence[str], actor: str, now: dt.da
 
 def cancel_order(
     *, order_id: str, actor: str, reason: str = "cancelled by the traveller", now: dt.datetime | None = None
-) -> Order:
+) -> OrderChange:
     """Cancel an order that has not started paying, releasing its seats."""
     now = now or timezone.now()
 
-    def cancel(order: Order) -> None:
+    def cancel(order: Order) -> OrderStatus:
         from_state = order.state
         transition(order, order.cancel, verb="cancel")
         released = end_holds(order, now=now, state=HoldState.RELEASED)
         order.hold_expires_at = None
         order.save(update_fields=["state", "hold_expires_at", "updated_at"])
-        record_change(order, action=AuditAction.CANCEL, from_state=from_state, actor=actor, reason=reason)
+        status = record_change(order, action=AuditAction.CANCEL, from_state=from_state, actor=actor, reason=reason)
         publish_seat_changes(flight_code=order.flight.code, available=released)
+        return status
 
     return change_unless_lapsed(order_id, now=now, actor=actor, change=cancel)

@@ -4,6 +4,7 @@ refusals, and the one writer of the audit row, the status event and the log line
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from django_fsm import TransitionNotAllowed
 
 from core.errors import Conflict, NotFound
 from orders import queue
-from orders.events import publish_order_status, publish_seat_changes
+from orders.events import publish_order_statuses, publish_seat_changes
 from orders.models import (
     AuditAction,
     AuditEntry,
@@ -21,7 +22,7 @@ from orders.models import (
     OrderState,
     SeatHold,
 )
-from orders.selectors import order_status
+from orders.selectors import OrderStatus, order_status
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,17 @@ class WrongState(Conflict):
     code = "wrong_state"
 
 
-def change_unless_lapsed(order_id: str, *, now: dt.datetime, actor: str, change: Callable[[Order], None]) -> Order:
+@dataclass(frozen=True)
+class OrderChange:
+    """What a change produced: the order as committed, and the status object it published."""
+
+    order: Order
+    status: OrderStatus
+
+
+def change_unless_lapsed(
+    order_id: str, *, now: dt.datetime, actor: str, change: Callable[[Order], OrderStatus]
+) -> OrderChange:
     """Lock the order and apply `change` to it, unless its hold has lapsed: then expire it (that much is
     committed) and refuse, so that a late request both sees and causes the expiry."""
     with transaction.atomic():
@@ -47,10 +58,10 @@ def change_unless_lapsed(order_id: str, *, now: dt.datetime, actor: str, change:
         if lapsed:
             expire_locked(order, now=now, actor=actor, reason="hold deadline passed")
         else:
-            change(order)
+            status = change(order)
     if lapsed:
         raise hold_expired_error(order)
-    return order
+    return OrderChange(order, status)
 
 
 def lock_order(order_id: str) -> Order:
@@ -90,13 +101,14 @@ def transition(order: Order, method: Callable[[], None], *, verb: str) -> None:
         raise WrongState(f"Cannot {verb}: the order is {order.state}.", state=order.state) from None
 
 
-def expire_locked(order: Order, *, now: dt.datetime, actor: str, reason: str) -> None:
+def expire_locked(order: Order, *, now: dt.datetime, actor: str, reason: str) -> OrderStatus:
     from_state = order.state
     order.expire()
     released = end_holds(order, now=now, state=HoldState.EXPIRED)
     order.save(update_fields=["state", "updated_at"])
-    record_change(order, action=AuditAction.EXPIRE, from_state=from_state, actor=actor, reason=reason)
+    status = record_change(order, action=AuditAction.EXPIRE, from_state=from_state, actor=actor, reason=reason)
     publish_seat_changes(flight_code=order.flight.code, available=released)
+    return status
 
 
 def end_holds(order: Order, *, now: dt.datetime, state: HoldState) -> list[str]:
@@ -117,20 +129,45 @@ def record_change(
     reason: str = "",
     details: dict[str, Any] | None = None,
     seats: list[str] | None = None,
-) -> None:
-    """The audit row and the order's status event that every change writes. `seats`, if known, saves a query."""
-    AuditEntry.objects.create(
-        order=order,
-        action=action,
-        from_state=from_state,
-        to_state=order.state,
-        actor=actor,
-        reason=reason,
-        details=details or {},
+) -> OrderStatus:
+    """The audit row, the order's status event and the log line every change writes; returns the status
+    object it published. `seats`, if known, saves a query."""
+    return record_changes(
+        [order], action=action, from_state=from_state, actor=actor, reason=reason, details=[details or {}], seats=seats
+    )[0]
+
+
+def record_changes(
+    orders: list[Order],
+    *,
+    action: str,
+    from_state: str,
+    actor: str,
+    reason: str,
+    details: list[dict[str, Any]],
+    seats: list[str] | None = None,
+) -> list[OrderStatus]:
+    """`record_change` for orders that made the same change together (the timer loop's expiry batch): one
+    statement for the audit rows and one for the events, however many orders."""
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            order=order,
+            action=action,
+            from_state=from_state,
+            to_state=order.state,
+            actor=actor,
+            reason=reason,
+            details=order_details,
+        )
+        for order, order_details in zip(orders, details, strict=True)
     )
-    order.published_status = order_status(order=order, seats=seats)
-    publish_order_status(order.published_status)
-    log_on_commit(order, action=action, transition=f"{from_state or 'none'}->{order.state}", actor=actor, reason=reason)
+    statuses = [order_status(order=order, seats=seats) for order in orders]
+    publish_order_statuses(statuses)
+    for order in orders:
+        log_on_commit(
+            order, action=action, transition=f"{from_state or 'none'}->{order.state}", actor=actor, reason=reason
+        )
+    return statuses
 
 
 def log_on_commit(order: Order, *, action: str, transition: str, actor: str, reason: str) -> None:

@@ -7,13 +7,19 @@ from django.utils import timezone
 
 from orders.models import (
     AuditAction,
-    Order,
     OrderState,
 )
-from orders.services.common import WrongState, enqueue_payment_on_commit, expire_locked, lock_order, record_change
+from orders.services.common import (
+    OrderChange,
+    WrongState,
+    enqueue_payment_on_commit,
+    expire_locked,
+    lock_order,
+    record_change,
+)
 
 
-def expire_now(*, order_id: str, actor: str, now: dt.datetime | None = None) -> Order:
+def expire_now(*, order_id: str, actor: str, now: dt.datetime | None = None) -> OrderChange:
     """End an order's hold before its deadline: SEATS_SELECTED -> EXPIRED, seats released."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -22,11 +28,11 @@ def expire_now(*, order_id: str, actor: str, now: dt.datetime | None = None) -> 
             raise WrongState(
                 f"Cannot expire: the order is {order.state}; only a held selection can expire.", state=order.state
             )
-        expire_locked(order, now=now, actor=actor, reason="expired by an operator")
-    return order
+        status = expire_locked(order, now=now, actor=actor, reason="expired by an operator")
+    return OrderChange(order, status)
 
 
-def retry_payment_now(*, order_id: str, actor: str, now: dt.datetime | None = None) -> Order:
+def retry_payment_now(*, order_id: str, actor: str, now: dt.datetime | None = None) -> OrderChange:
     """Hand a payment in PROCESSING_PAYMENT to the workers at once, as if its next step were due.
 
     The task still keeps the rules: a running attempt within its timeout is left alone, a lost one is
@@ -39,7 +45,7 @@ def retry_payment_now(*, order_id: str, actor: str, now: dt.datetime | None = No
             raise WrongState(f"Cannot retry the payment: the order is {order.state}.", state=order.state)
         order.payment_due_at = now
         order.save(update_fields=["payment_due_at", "updated_at"])
-        record_change(
+        status = record_change(
             order,
             action=AuditAction.RETRY_PAYMENT,
             from_state=order.state,
@@ -47,4 +53,4 @@ def retry_payment_now(*, order_id: str, actor: str, now: dt.datetime | None = No
             reason="payment handed to the workers by an operator",
         )
         enqueue_payment_on_commit(order.pk)
-    return order
+    return OrderChange(order, status)

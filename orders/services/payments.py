@@ -20,7 +20,9 @@ from orders.models import (
     PaymentStatus,
     SeatHold,
 )
+from orders.selectors import OrderStatus
 from orders.services.common import (
+    OrderChange,
     WrongState,
     change_unless_lapsed,
     end_holds,
@@ -32,7 +34,7 @@ from orders.services.common import (
 )
 
 
-def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | None = None) -> Order:
+def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | None = None) -> OrderChange:
     """Start paying for the selected seats: SEATS_SELECTED -> PROCESSING_PAYMENT; a worker makes the attempts.
 
     From here the hold cannot lapse: the payment's outcome decides.
@@ -43,7 +45,7 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
         )
     now = now or timezone.now()
 
-    def begin(order: Order) -> None:
+    def begin(order: Order) -> OrderStatus:
         if order.state == OrderState.PENDING:
             raise WrongState("Select seats before paying: the order holds none.", state=order.state)
         if order.state == OrderState.PROCESSING_PAYMENT:
@@ -69,7 +71,7 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
                 "updated_at",
             ]
         )
-        record_change(
+        status = record_change(
             order,
             action=AuditAction.SUBMIT_PAYMENT,
             from_state=OrderState.SEATS_SELECTED,
@@ -77,6 +79,7 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
             reason="payment submitted",
         )
         enqueue_payment_on_commit(order.pk)
+        return status
 
     return change_unless_lapsed(order_id, now=now, actor=actor, change=begin)
 

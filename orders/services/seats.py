@@ -19,6 +19,7 @@ from orders.models import (
     OrderState,
     SeatHold,
 )
+from orders.selectors import OrderStatus
 from orders.services.common import SeatsTaken, record_change, transition
 
 
@@ -48,7 +49,7 @@ def lock_seats(*, order: Order, labels: Sequence[str]) -> list[Seat]:
     return list(Seat.objects.select_for_update().filter(asked | Q(pk__in=held_now)).order_by("id"))
 
 
-def change_selection(order: Order, *, wanted: list[str], now: dt.datetime, actor: str) -> None:
+def change_selection(order: Order, *, wanted: list[str], now: dt.datetime, actor: str) -> OrderStatus:
     from_state = order.state
     transition(order, order.select_seats if wanted else order.clear_seats, verb="change seats")
 
@@ -96,7 +97,7 @@ def change_selection(order: Order, *, wanted: list[str], now: dt.datetime, actor
     order.save(update_fields=["state", "hold_expires_at", "first_held_at", "updated_at"])
     labels = [s.label for s in wanted_seats]
     released = [s.label for s in seats if s.pk in mine and s.pk not in wanted_ids]
-    record_change(
+    status = record_change(
         order,
         action=AuditAction.SELECT_SEATS,
         from_state=from_state,
@@ -106,6 +107,7 @@ def change_selection(order: Order, *, wanted: list[str], now: dt.datetime, actor
         seats=labels,
     )
     publish_seat_changes(flight_code=order.flight.code, available=released, held=[s.label for s in new])
+    return status
 
 
 def visibly_taken(*, order_id: str, labels: list[str], now: dt.datetime) -> list[str]:

@@ -46,7 +46,7 @@ def test_selecting_seats_holds_them_until_now_plus_hold_time(flight, settings):
     settings.SEAT_HOLD_SECONDS = 900
     order = make_order(flight)
     now = timezone.now()
-    order = services.select_seats(order_id=order.pk, labels=["1A", "1B"], actor="test", now=now)
+    order = services.select_seats(order_id=order.pk, labels=["1A", "1B"], actor="test", now=now).order
     assert order.state == OrderState.SEATS_SELECTED
     assert order.hold_expires_at == now + dt.timedelta(seconds=900)
     assert live_labels(order.pk) == ["1A", "1B"]
@@ -60,7 +60,7 @@ def test_a_new_selection_replaces_the_old_and_extends_kept_seats(flight):
     t0 = timezone.now()
     services.select_seats(order_id=order.pk, labels=["1A", "1B"], actor="test", now=t0)
     t1 = t0 + dt.timedelta(minutes=5)
-    order = services.select_seats(order_id=order.pk, labels=["1B", "2C"], actor="test", now=t1)
+    order = services.select_seats(order_id=order.pk, labels=["1B", "2C"], actor="test", now=t1).order
     assert live_labels(order.pk) == ["1B", "2C"]
     # The original forgot to extend kept seats: 1B must get the new deadline too.
     assert set(SeatHold.objects.filter(order=order, state=HoldState.HELD).values_list("expires_at", flat=True)) == {
@@ -74,7 +74,7 @@ def test_a_new_selection_replaces_the_old_and_extends_kept_seats(flight):
 def test_an_empty_selection_releases_everything_and_returns_to_pending(flight):
     order = make_order(flight)
     services.select_seats(order_id=order.pk, labels=["1A"], actor="test")
-    order = services.select_seats(order_id=order.pk, labels=[], actor="test")
+    order = services.select_seats(order_id=order.pk, labels=[], actor="test").order
     assert order.state == OrderState.PENDING
     assert order.hold_expires_at is None
     assert live_labels(order.pk) == []
@@ -122,7 +122,7 @@ def test_one_second_before_the_deadline_the_seat_is_still_taken(flight):
 
 def test_status_reports_a_lapsed_hold_as_expired_before_any_sweeper(flight):
     order = make_order(flight)
-    order = services.select_seats(order_id=order.pk, labels=["1A"], actor="test")
+    order = services.select_seats(order_id=order.pk, labels=["1A"], actor="test").order
     status = order_status(order=order, now=order.hold_expires_at)
     assert status["State"] == "EXPIRED" and status["Seats"] == []
     assert Order.objects.get(pk=order.pk).state == OrderState.SEATS_SELECTED  # nothing written by a read
@@ -130,7 +130,7 @@ def test_status_reports_a_lapsed_hold_as_expired_before_any_sweeper(flight):
 
 def test_the_expiry_batch_takes_only_lapsed_holds_and_each_once(flight):
     order = make_order(flight)
-    order = services.select_seats(order_id=order.pk, labels=["1A"], actor="test")
+    order = services.select_seats(order_id=order.pk, labels=["1A"], actor="test").order
     assert order.hold_expires_at is not None
     assert services.expire_lapsed_holds(now=order.hold_expires_at - dt.timedelta(seconds=1)) == []
     assert services.expire_lapsed_holds(now=order.hold_expires_at) == [order.pk]
@@ -144,7 +144,7 @@ def test_the_expiry_batch_takes_only_lapsed_holds_and_each_once(flight):
 def test_cancel_releases_everything_and_then_refuses_changes(flight):
     order = make_order(flight)
     services.select_seats(order_id=order.pk, labels=["1A", "1B"], actor="test")
-    order = services.cancel_order(order_id=order.pk, actor="test")
+    order = services.cancel_order(order_id=order.pk, actor="test").order
     assert order.state == OrderState.CANCELLED
     assert live_labels(order.pk) == []
     assert set(SeatHold.objects.filter(order=order).values_list("state", flat=True)) == {HoldState.RELEASED}
@@ -198,14 +198,16 @@ def test_changing_seats_extends_the_hold_only_up_to_the_cap(flight, settings):
     settings.SEAT_HOLD_SECONDS, settings.HOLD_EXTENSION_CAP_SECONDS = 10, 15
     order = make_order(flight)
     t0 = timezone.now()
-    order = services.select_seats(order_id=order.pk, labels=["1A"], actor="test", now=t0)
+    order = services.select_seats(order_id=order.pk, labels=["1A"], actor="test", now=t0).order
     assert order.hold_expires_at == t0 + dt.timedelta(seconds=10)
     order = services.select_seats(
         order_id=order.pk, labels=["1A", "1B"], actor="test", now=t0 + dt.timedelta(seconds=8)
-    )
+    ).order
     assert order.hold_expires_at == t0 + dt.timedelta(seconds=15)  # not t0 + 18
     services.select_seats(order_id=order.pk, labels=[], actor="test", now=t0 + dt.timedelta(seconds=9))
-    order = services.select_seats(order_id=order.pk, labels=["2A"], actor="test", now=t0 + dt.timedelta(seconds=12))
+    order = services.select_seats(
+        order_id=order.pk, labels=["2A"], actor="test", now=t0 + dt.timedelta(seconds=12)
+    ).order
     assert order.hold_expires_at == t0 + dt.timedelta(seconds=15)  # letting go and holding again does not reset it
     with pytest.raises(Conflict) as over:
         services.select_seats(order_id=order.pk, labels=["2B"], actor="test", now=t0 + dt.timedelta(seconds=15))

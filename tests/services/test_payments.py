@@ -66,7 +66,7 @@ def test_paying_needs_seats_an_unexpired_hold_and_only_once(flight, paying):
     with pytest.raises(Conflict, match="already being processed"):
         services.submit_payment(order_id=paying.pk, code="12345", actor="test")
     lapsing, _ = services.create_order(flight_code=flight.code, actor="test")
-    lapsing = services.select_seats(order_id=lapsing.pk, labels=["3A"], actor="test")
+    lapsing = services.select_seats(order_id=lapsing.pk, labels=["3A"], actor="test").order
     with pytest.raises(Conflict) as late:
         services.submit_payment(order_id=lapsing.pk, code="12345", actor="test", now=lapsing.hold_expires_at)
     assert late.value.code == "hold_expired"
