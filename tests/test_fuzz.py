@@ -50,44 +50,7 @@ def test_no_input_breaks_the_api(transactional_db, tmp_path, settings):
         wait_for_server(base)
         # One real order and its token, so that the order endpoints are exercised past the access check.
         _, order = call(base, "POST", "/orders", {"flightID": "FUZZ-1"})
-        config = tmp_path / "schemathesis.toml"
-        config.write_text(
-            f'headers = {{ Authorization = "Bearer {order["token"]}" }}\n'
-            # No replay of earlier runs' cases: each run is its own, from the seed.
-            "[cache]\nenabled = false\n"
-            # 422 (an Idempotency-Key used before with another body) depends on earlier requests, as 409 does.
-            '[checks.positive_data_acceptance]\nexpected-statuses = ["2XX", "401", "403", "404", "409", "422", "429"]\n'
-            f'[parameters]\n"path.order_id" = "{order["orderID"]}"\n"path.flight_code" = "FUZZ-1"\n'
-        )
-        examples = os.environ.get("FUZZ_EXAMPLES", "25")
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "schemathesis.cli",
-                "--config-file",
-                str(config),
-                "run",
-                f"{base}/api/schema/?format=json",
-                "--url",
-                base,
-                "--checks",
-                CHECKS,
-                "--exclude-path-regex",
-                ".*/events$",  # streams never end; tests/test_live_events.py covers them
-                "--max-examples",
-                examples,
-                "--seed",
-                "20261127",
-                "--request-timeout",
-                "10",
-                "--no-color",
-            ],
-            cwd=BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=1200,
-        )
+        result = run_schemathesis(base, config=write_config(tmp_path, order))
     finally:
         processes.kill_all()
     output = result.stdout + result.stderr
@@ -95,3 +58,29 @@ def test_no_input_breaks_the_api(transactional_db, tmp_path, settings):
     print(f"schemathesis: {cases.group(0) if cases else '?'} cases\n{output[-3000:]}")
     assert result.returncode == 0, output[-6000:] + processes.logs()
     assert cases and int(cases.group(1)) >= 100
+
+
+def write_config(tmp_path, order: dict) -> str:
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(
+        f'headers = {{ Authorization = "Bearer {order["token"]}" }}\n'
+        # No replay of earlier runs' cases: each run is its own, from the seed.
+        "[cache]\nenabled = false\n"
+        # 422 (an Idempotency-Key used before with another body) depends on earlier requests, as 409 does.
+        '[checks.positive_data_acceptance]\nexpected-statuses = ["2XX", "401", "403", "404", "409", "422", "429"]\n'
+        f'[parameters]\n"path.order_id" = "{order["orderID"]}"\n"path.flight_code" = "FUZZ-1"\n'
+    )
+    return str(config)
+
+
+def run_schemathesis(base: str, *, config: str) -> subprocess.CompletedProcess:
+    arguments = {
+        "--checks": CHECKS,
+        "--exclude-path-regex": ".*/events$",  # streams never end; tests/test_live_events.py covers them
+        "--max-examples": os.environ.get("FUZZ_EXAMPLES", "25"),
+        "--seed": "20261127",
+        "--request-timeout": "10",
+    }
+    argv = [sys.executable, "-m", "schemathesis.cli", "--config-file", config, "run", f"{base}/api/schema/?format=json"]
+    argv += ["--url", base, *[part for pair in arguments.items() for part in pair], "--no-color"]
+    return subprocess.run(argv, cwd=BASE_DIR, capture_output=True, text=True, timeout=1200)

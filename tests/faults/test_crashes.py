@@ -63,50 +63,99 @@ def event_id(event) -> int:
     return int(event.id.rsplit(":", 1)[1])
 
 
-def test_sigkills_of_every_process_kind_mid_flow_break_no_invariant(cluster):
-    processes, ports, bases, webs, background = cluster
-    statuses, lock, stop = Counter[int](), threading.Lock(), threading.Event()
+class Travellers:
+    """Eight travellers racing for seats through either web process, a third paying, until stopped."""
 
-    def request(method, path, body=None, token=None):
+    def __init__(self, bases: list[str]) -> None:
+        self.bases, self.statuses = bases, Counter[int]()
+        self.lock, self.stop = threading.Lock(), threading.Event()
+        self.threads = [threading.Thread(target=self.travel, args=(seed,), daemon=True) for seed in range(8)]
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def finish(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+
+    def request(self, method: str, path: str, body: dict | None = None, token: str | None = None):
         for attempt in range(40):  # a killed web process: try the other one, as a load balancer would
-            base = bases[(attempt + random.randrange(2)) % 2]
+            base = self.bases[(attempt + random.randrange(2)) % 2]
             try:
                 status, answer = call(base, method, path, body, token)
             except OSError:
                 time.sleep(0.05)
                 continue
-            with lock:
-                statuses[status] += 1
+            with self.lock:
+                self.statuses[status] += 1
             return status, answer
         raise AssertionError(f"no web process answered {method} {path}")
 
-    def traveller(seed: int):
+    def travel(self, seed: int) -> None:
         rng = random.Random(seed)
-        while not stop.is_set():
-            status, created = request("POST", "/orders", {"flightID": "FL-001"})
+        while not self.stop.is_set():
+            status, created = self.request("POST", "/orders", {"flightID": "FL-001"})
             if status != 201:
                 continue
             order_id, token = created["orderID"], created["token"]
             for _ in range(5):  # a seat taken (409): pick others
-                status, _ = request("POST", f"/orders/{order_id}/seats", {"seats": rng.sample(SEATS, 2)}, token)
+                status, _ = self.request("POST", f"/orders/{order_id}/seats", {"seats": rng.sample(SEATS, 2)}, token)
                 if status != 409:
                     break
             if status == 200 and rng.random() < 0.6:
-                request("POST", f"/orders/{order_id}/payment", {"code": "12345"}, token)
+                self.request("POST", f"/orders/{order_id}/payment", {"code": "12345"}, token)
             time.sleep(rng.uniform(0, 0.2))
 
+
+def test_sigkills_of_every_process_kind_mid_flow_break_no_invariant(cluster):
+    processes, ports, bases, webs, background = cluster
     survivor = SSEStream(bases[1], "/flights/FL-001/events")
     doomed = SSEStream(bases[0], "/flights/FL-001/events")
-    first = event_id(survivor.next(timeout=5))
-    doomed_first = event_id(doomed.next(timeout=5))
-    threads = [threading.Thread(target=traveller, args=(seed,), daemon=True) for seed in range(8)]
-    for thread in threads:
-        thread.start()
+    first, doomed_first = event_id(survivor.next(timeout=5)), event_id(doomed.next(timeout=5))
+    travellers = Travellers(bases)
+    travellers.start()
+    doomed_ids = crash_every_kind(processes, ports, webs, background, doomed)
+    travellers.finish()
 
-    kills = []
+    settle()
+    assert not any(status >= 500 for status in travellers.statuses), travellers.statuses
+    lost = assert_payment_and_seat_invariants()
+    current = EventCounter.objects.get(name="flight-FL-001").value
+    wait_until(lambda: survivor_ids(survivor, current), timeout=10, what="the surviving stream caught up")
+    assert survivor.received == list(range(first + 1, current + 1))
+    resumed_ids = resume(bases[1], after=doomed_ids[-1] if doomed_ids else doomed_first, until=current)
+    assert doomed_ids + resumed_ids == list(range(doomed_first + 1, current + 1))
+    print(
+        json.dumps(
+            {
+                "kills": [name for _at, name in KILLS],
+                "requests": sum(travellers.statuses.values()),
+                "statuses": dict(travellers.statuses),
+                "orders": dict(Counter(Order.objects.values_list("state", flat=True))),
+                "attempts_counted_lost": lost,
+                "flight_events": current,
+            }
+        )
+    )
 
-    def crash(name: str, restart) -> None:
-        process = background[name] if name in background else webs[0]
+
+KILLS = [(2, "worker"), (5, "timers"), (8, "web"), (11, "worker"), (13, "timers")]  # seconds into the load
+
+
+def crash_every_kind(processes, ports, webs, background, doomed: SSEStream) -> list[int]:
+    """SIGKILL each kind of process on schedule and start it again; returns what the doomed stream (on
+    the web process that dies) received before its death."""
+    restart = {
+        "worker": lambda: processes.start("run_worker"),
+        "timers": lambda: processes.start("run_timers"),
+        "web": lambda: processes.start_web(ports[0]),
+    }
+    started, doomed_ids = time.monotonic(), []
+    for at, name in KILLS:
+        while time.monotonic() - started < at:
+            time.sleep(0.05)
         if name == "worker":  # kill it with an attempt in hand
             wait_until(
                 lambda: PaymentAttempt.objects.filter(outcome="running").exists(),
@@ -114,36 +163,21 @@ def test_sigkills_of_every_process_kind_mid_flow_break_no_invariant(cluster):
                 interval=0.01,
                 what="an attempt in flight",
             )
-        processes.kill(process)
-        kills.append(name)
+        processes.kill(background[name] if name in background else webs[0])
         time.sleep(1)
         if name in background:
-            background[name] = restart()
+            background[name] = restart[name]()
         else:
-            webs[0] = restart()
-
-    started = time.monotonic()
-    plan = [
-        (2, "worker", lambda: processes.start("run_worker")),
-        (5, "timers", lambda: processes.start("run_timers")),
-        (8, "web", lambda: processes.start_web(ports[0])),
-        (11, "worker", lambda: processes.start("run_worker")),
-        (13, "timers", lambda: processes.start("run_timers")),
-    ]
-    doomed_ids = []
-    for at, name, restart in plan:
-        while time.monotonic() - started < at:
-            time.sleep(0.05)
-        crash(name, restart)
-        if name == "web":  # what the doomed stream received before its process died
+            webs[0] = restart[name]()
             doomed_ids += drain(doomed)
     while time.monotonic() - started < LOAD_SECONDS:
         time.sleep(0.1)
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=30)
+    return doomed_ids
 
-    # Settle: holds lapse (3 s), lost attempts are counted (timeout + margin = 3 s), retries run.
+
+def settle() -> None:
+    """Holds lapse (3 s), lost attempts are counted (timeout + margin = 3 s), retries run."""
+
     def settled():
         now = timezone.now()
         return not Order.objects.filter(
@@ -157,7 +191,10 @@ def test_sigkills_of_every_process_kind_mid_flow_break_no_invariant(cluster):
         what="every hold lapsed and expired",
     )
 
-    assert 500 not in statuses and not any(s >= 500 for s in statuses), statuses
+
+def assert_payment_and_seat_invariants() -> int:
+    """At most 3 attempts and one success per order, CONFIRMED exactly when one succeeded, no seat with
+    two live holds, no attempt left running. Returns the attempts counted lost (at least one)."""
     per_order = PaymentAttempt.objects.values("order").annotate(
         n=Count("id"), ok=Count("id", filter=Q(outcome="success"))
     )
@@ -165,44 +202,22 @@ def test_sigkills_of_every_process_kind_mid_flow_break_no_invariant(cluster):
     assert max((row["ok"] for row in per_order), default=0) <= 1
     confirmed = set(Order.objects.filter(state=OrderState.CONFIRMED).values_list("pk", flat=True))
     assert confirmed == {row["order"] for row in per_order if row["ok"] == 1}
-    assert (
-        not SeatHold.objects.filter(state__in=LIVE_HOLD_STATES)
-        .values("seat")
-        .annotate(n=Count("id"))
-        .filter(n__gt=1)
-        .exists()
-    )
+    live = SeatHold.objects.filter(state__in=LIVE_HOLD_STATES).values("seat").annotate(n=Count("id"))
+    assert not live.filter(n__gt=1).exists()
     assert not PaymentAttempt.objects.filter(outcome="running").exists()
-
-    current = EventCounter.objects.get(name="flight-FL-001").value
-    wait_until(lambda: survivor_ids(survivor, current), timeout=10, what="the surviving stream caught up")
-    assert survivor.received == list(range(first + 1, current + 1))
-    resumed = SSEStream(
-        bases[1],
-        "/flights/FL-001/events",
-        headers={"Last-Event-ID": f"flight-FL-001:{doomed_ids[-1] if doomed_ids else doomed_first}"},
-    )
-    resumed_ids: list[int] = []
-    deadline = time.monotonic() + 10
-    while (not resumed_ids or resumed_ids[-1] < current) and time.monotonic() < deadline:
-        resumed_ids += drain(resumed, wait=0.5)
-    assert doomed_ids + resumed_ids == list(range(doomed_first + 1, current + 1))
-
-    outcomes = Counter(Order.objects.values_list("state", flat=True))
     lost = PaymentAttempt.objects.filter(outcome="lost").count()
     assert lost >= 1, "the worker was killed with an attempt in hand: it must have been counted lost"
-    print(
-        json.dumps(
-            {
-                "kills": kills,
-                "requests": sum(statuses.values()),
-                "statuses": dict(statuses),
-                "orders": dict(outcomes),
-                "attempts_counted_lost": lost,
-                "flight_events": current,
-            }
-        )
-    )
+    return lost
+
+
+def resume(base: str, *, after: int, until: int) -> list[int]:
+    """Reconnect to another web process with Last-Event-ID, as EventSource does; the ids it sends."""
+    resumed = SSEStream(base, "/flights/FL-001/events", headers={"Last-Event-ID": f"flight-FL-001:{after}"})
+    ids: list[int] = []
+    deadline = time.monotonic() + 10
+    while (not ids or ids[-1] < until) and time.monotonic() < deadline:
+        ids += drain(resumed, wait=0.5)
+    return ids
 
 
 def drain(stream: SSEStream, wait: float = 0.2) -> list[int]:

@@ -74,16 +74,44 @@ def current_id(channel: str) -> int:
     return EventCounter.objects.filter(name=channel).values_list("value", flat=True).first() or 0
 
 
-def test_streams_get_every_change_across_a_redis_outage_and_booking_never_fails(service, own_redis):
-    bases, statuses = service, []
+class Booking:
+    """Requests through both web processes in turn; none may answer 5xx."""
 
-    def book(i: int, path: str, body: dict | None, token: str | None = None) -> dict:
-        status, answer = call(bases[i % 2], "POST", path, body, token)
-        statuses.append(status)
+    def __init__(self, bases: list[str]) -> None:
+        self.bases, self.statuses = bases, list[int]()
+
+    def post(self, i: int, path: str, body: dict | None, token: str | None = None) -> dict:
+        status, answer = call(self.bases[i % 2], "POST", path, body, token)
+        self.statuses.append(status)
         assert status < 500, (path, status, answer)
         return answer
 
-    traveller = book(0, "/orders", {"flightID": "FL-001"})
+    def during(self, seconds: float, *, order_id: str, token: str) -> int:
+        """Other travellers book and one pays while the traveller changes seats; returns the requests made."""
+        started, made, rows = time.monotonic(), 0, iter(range(2, 10))
+        while time.monotonic() - started < seconds:
+            row = next(rows, None)
+            if row is not None:
+                other = self.post(row, "/orders", {"flightID": "FL-001"})
+                self.post(row + 1, f"/orders/{other['orderID']}/seats", {"seats": [f"{row}B"]}, other["token"])
+                self.post(row, f"/orders/{order_id}/seats", {"seats": ["1A", f"{row}A"]}, token)
+                made += 3
+                if row == 2:
+                    self.post(row, f"/orders/{other['orderID']}/payment", {"code": "12345"}, other["token"])
+            time.sleep(0.5)
+        return made
+
+
+def assert_streams_up_to_date(watched: list[Watched], *, timeout: float) -> None:
+    for w in watched:
+        w.drain_until(current_id(w.channel), timeout=timeout)
+        expected = list(range(w.first + 1, current_id(w.channel) + 1))
+        assert w.ids == expected, f"{w.channel}: got {w.ids}, table has {expected}"
+
+
+def test_streams_get_every_change_across_a_redis_outage_and_booking_never_fails(service, own_redis):
+    bases, booking = service, Booking(service)
+    traveller = booking.post(0, "/orders", {"flightID": "FL-001"})
     order_id, token = traveller["orderID"], traveller["token"]
     watched = [
         Watched(base, path, channel)
@@ -94,26 +122,13 @@ def test_streams_get_every_change_across_a_redis_outage_and_booking_never_fails(
         )
     ]
     wait_until(lambda: own_redis.subscribers("events_channel") == 2, timeout=10, what="both web processes subscribed")
-    book(0, f"/orders/{order_id}/seats", {"seats": ["1A"]}, token)
+    booking.post(0, f"/orders/{order_id}/seats", {"seats": ["1A"]}, token)
 
     own_redis.stop()
-    outage_started, changes_during = time.monotonic(), 0
-    rows = iter(range(2, 10))
-    while time.monotonic() - outage_started < OUTAGE_SECONDS:
-        row = next(rows, None)
-        if row is not None:
-            other = book(row, "/orders", {"flightID": "FL-001"})
-            book(row + 1, f"/orders/{other['orderID']}/seats", {"seats": [f"{row}B"]}, other["token"])
-            book(row, f"/orders/{order_id}/seats", {"seats": ["1A", f"{row}A"]}, token)
-            changes_during += 3
-            if row == 2:
-                book(row, f"/orders/{other['orderID']}/payment", {"code": "12345"}, other["token"])
-        time.sleep(0.5)
-    for w in watched:  # live during the outage too: the web processes poll the table meanwhile
-        w.drain_until(current_id(w.channel), timeout=3)
-        assert w.ids == list(range(w.first + 1, current_id(w.channel) + 1)), f"{w.channel} during the outage"
-    health = [call(base, "GET", "/health") for base in bases]
-    for status, body in health:
+    outage_started = time.monotonic()
+    made = booking.during(OUTAGE_SECONDS, order_id=order_id, token=token)
+    assert_streams_up_to_date(watched, timeout=3)  # live during the outage too: the table is polled meanwhile
+    for status, body in [call(base, "GET", "/health") for base in bases]:
         assert status == 200 and body["status"] == "degraded", body
         assert {"redis", "event delivery"} <= set(body["degraded"]), body
     own_redis.start()
@@ -121,29 +136,22 @@ def test_streams_get_every_change_across_a_redis_outage_and_booking_never_fails(
     wait_until(lambda: own_redis.subscribers("events_channel") == 2, timeout=15, what="both web processes resubscribed")
     resubscribed_after = time.monotonic() - outage_started - OUTAGE_SECONDS
     for i, seats in enumerate((["1A"], ["1A", "1C"], ["1C"], ["1C", "1D"], ["1D"])):
-        book(i, f"/orders/{order_id}/seats", {"seats": seats}, token)
-    for w in watched:
-        w.drain_until(current_id(w.channel), timeout=10)
-        expected = list(range(w.first + 1, current_id(w.channel) + 1))
-        assert w.ids == expected, f"{w.channel}: got {w.ids}, table has {expected}"
-    assert all(status < 500 for status in statuses)
+        booking.post(i, f"/orders/{order_id}/seats", {"seats": seats}, token)
+    assert_streams_up_to_date(watched, timeout=10)
     wait_until(
         lambda: all(call(base, "GET", "/health")[1]["status"] == "ok" for base in bases),
         timeout=15,
         what="health ok again",
     )
-    print(
-        json.dumps(
-            {
-                "outage_seconds": OUTAGE_SECONDS,
-                "requests_during_outage": changes_during,
-                "resubscribed_seconds_after_restart": round(resubscribed_after, 2),
-                "events_per_stream": {w.channel: len(w.ids) for w in watched[:2]},
-                "streams": len(watched),
-                "5xx": sum(s >= 500 for s in statuses),
-            }
-        )
-    )
+    figures = {
+        "outage_seconds": OUTAGE_SECONDS,
+        "requests_during_outage": made,
+        "resubscribed_seconds_after_restart": round(resubscribed_after, 2),
+        "events_per_stream": {w.channel: len(w.ids) for w in watched[:2]},
+        "streams": len(watched),
+        "5xx": sum(s >= 500 for s in booking.statuses),
+    }
+    print(json.dumps(figures))
 
 
 def test_an_event_whose_publication_was_lost_still_reaches_streams_in_order(service, own_redis):
