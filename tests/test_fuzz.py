@@ -76,7 +76,7 @@ def write_config(tmp_path, order: dict) -> str:
 def run_schemathesis(base: str, *, config: str) -> subprocess.CompletedProcess:
     arguments = {
         "--checks": CHECKS,
-        "--exclude-path-regex": ".*/events$",  # streams never end; tests/test_live_events.py covers them
+        "--exclude-path-regex": ".*/events$",  # streams never end; tests/core/events/test_streams.py covers them
         "--max-examples": os.environ.get("FUZZ_EXAMPLES", "25"),
         "--seed": "20261127",
         "--request-timeout": "10",

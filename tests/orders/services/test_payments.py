@@ -176,7 +176,7 @@ def test_the_simulated_gateway_fails_at_the_configured_rate(settings):
 
 
 def test_a_gateway_that_raises_is_a_failed_attempt(paying, settings):
-    settings.PAYMENT_GATEWAY = "tests.services.test_payments.ExplodingGateway"
+    settings.PAYMENT_GATEWAY = "tests.orders.services.test_payments.ExplodingGateway"
     assert tasks.process_payment(paying.pk) == "attempt 1: error; order PROCESSING_PAYMENT"
     assert "gateway error: RuntimeError" in Order.objects.get(pk=paying.pk).last_payment_error
 
