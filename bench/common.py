@@ -111,7 +111,7 @@ def bench_flight(code: str) -> tuple[int, int, list[str]]:
 
 
 def start_manage(command: str, **extra_env: str) -> subprocess.Popen:
-    """A background process of the service (qcluster, run_timers) on the benchmark database."""
+    """A background process of the service (run_worker, run_timers) on the benchmark database."""
     return subprocess.Popen(
         [sys.executable, "manage.py", command],
         cwd=ROOT,
@@ -144,6 +144,7 @@ def start_web(port: int, workers: int = 1, pool: int = 10, **extra_env: str) -> 
             "--log-level",
             "warning",
             "--no-access-log",
+            "--no-proxy-headers",
             "--backlog",
             "4096",
         ],
