@@ -5,11 +5,13 @@ import datetime as dt
 
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from core.errors import ServiceError
+from inventory.models import SeatHold
 from orders import services
 from orders.access import actor_for
-from orders.models import AuditEntry, Order, OrderState, PaymentAttempt, SeatHold
+from orders.models import AuditEntry, Order, OrderState, PaymentAttempt
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -21,11 +23,6 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
-
-
-class SeatHoldInline(ReadOnlyInline):
-    model = SeatHold
-    readonly_fields = ["seat", "state", "expires_at", "created_at", "ended_at"]
 
 
 class PaymentAttemptInline(ReadOnlyInline):
@@ -89,9 +86,10 @@ class OrderAdmin(admin.ModelAdmin):
         "payment_due_at",
         "created_at",
         "updated_at",
+        "seat_holds",
     ]
     exclude = ["token_hash", "payment_code"]
-    inlines = [SeatHoldInline, PaymentAttemptInline, AuditEntryInline]
+    inlines = [PaymentAttemptInline, AuditEntryInline]
     list_select_related = ["flight"]
     actions = ["expire_now", "cancel_and_release", "retry_payment"]
 
@@ -100,6 +98,16 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="seat holds")
+    def seat_holds(self, order):
+        """The order's holds, every one it ever had (the inventory keeps them by order id)."""
+        holds = SeatHold.objects.filter(order_id=order.pk).select_related("seat").order_by("created_at", "seat_id")
+        rows = ((h.seat.label, h.state, h.expires_at or "-", h.created_at, h.ended_at or "-") for h in holds)
+        return format_html(
+            "<table><tr><th>seat</th><th>state</th><th>expires</th><th>created</th><th>ended</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
 
     # Nothing on an order is edited by hand: a save would race the services' locked changes.
     def save_model(self, request, obj, form, change) -> None:

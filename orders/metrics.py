@@ -15,7 +15,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
-from orders.models import AuditAction, AuditEntry, MetricsSnapshot, Order, PaymentAttempt, SeatHold
+from inventory.models import SeatHold
+from orders.models import AuditAction, AuditEntry, MetricsSnapshot, Order, PaymentAttempt
 
 EXPIRY_BUCKETS_SECONDS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
 

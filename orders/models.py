@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from flights.models import Flight, Seat
+from flights.models import Flight
 
 if TYPE_CHECKING:
     pass  # orders.selectors imports this module
@@ -126,46 +126,6 @@ class PaymentAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} attempt {self.number}: {self.outcome}"
-
-
-class HoldState(models.TextChoices):
-    HELD = "HELD"
-    CONFIRMED = "CONFIRMED"
-    RELEASED = "RELEASED"
-    EXPIRED = "EXPIRED"
-
-
-LIVE_HOLD_STATES = (HoldState.HELD, HoldState.CONFIRMED)
-
-
-class SeatHold(models.Model):
-    """A seat held or booked by an order.
-
-    At most one row per seat is HELD or CONFIRMED (a partial unique index). A HELD row whose `expires_at`
-    has passed no longer counts: the next writer that locks the seat marks it EXPIRED before holding the
-    seat itself. `expires_at` is null while the order's payment is processing: such a hold cannot lapse.
-    """
-
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds")
-    seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="holds")
-    state = models.CharField(max_length=10, choices=HoldState.choices, default=HoldState.HELD)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["seat_id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["seat"],
-                condition=Q(state__in=LIVE_HOLD_STATES),
-                name="one_live_hold_per_seat",
-            )
-        ]
-        indexes = [models.Index(fields=["order", "state"], name="hold_order_state")]
-
-    def __str__(self) -> str:
-        return f"{self.seat_id} {self.state} for {self.order_id}"
 
 
 class AuditAction(models.TextChoices):

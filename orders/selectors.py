@@ -6,8 +6,9 @@ from typing import TypedDict
 from django.conf import settings
 from django.utils import timezone
 
-from orders.events import sorted_labels
-from orders.models import HoldState, Order, OrderState, SeatHold
+from inventory.events import sorted_labels
+from inventory.selectors import held_seat_labels
+from orders.models import Order, OrderState
 
 
 class OrderStatus(TypedDict):
@@ -31,15 +32,6 @@ def effective_state(order: Order, now: dt.datetime) -> str:
     return state
 
 
-def order_seat_labels(*, order: Order) -> list[str]:
-    """Labels of the seats the order holds or has booked, in seat-map order."""
-    return list(
-        SeatHold.objects.filter(order=order, state__in=(HoldState.HELD, HoldState.CONFIRMED))
-        .order_by("seat_id")
-        .values_list("seat__label", flat=True)
-    )
-
-
 def order_status(*, order: Order, now: dt.datetime | None = None, seats: list[str] | None = None) -> OrderStatus:
     """The status object. Pass `seats` when the caller already knows them, to save the query."""
     now = now or timezone.now()
@@ -47,7 +39,7 @@ def order_status(*, order: Order, now: dt.datetime | None = None, seats: list[st
     if state not in (OrderState.SEATS_SELECTED, OrderState.PROCESSING_PAYMENT, OrderState.CONFIRMED):
         seats = []
     elif seats is None:
-        seats = order_seat_labels(order=order)
+        seats = held_seat_labels(order_id=order.pk)
     return {
         "OrderID": order.pk,
         "FlightID": order.flight.code,

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ServiceError
-from flights.api import availability_body, flight_summary
-from flights.selectors import flights_with_seats_left, get_flight, seat_availability
+from flights.selectors import flight_summary, get_flight
+from inventory.selectors import flights_with_seats_left, seat_availability
 from orders import services
 from orders.access import actor_for, authorize_order, remember_in_session
 from orders.selectors import get_order, order_status
@@ -57,7 +57,7 @@ def booking(request, order_id: str):
         remember_in_session(request, access.order_id)
     order = get_order(order_id=access.order_id)
     status = order_status(order=order)
-    availability = availability_body(seat_availability(flight=order.flight))
+    availability = seat_availability(flight=order.flight).as_json()
     flight = get_flight(code=order.flight.code)
     mine = set(status["Seats"])
     held, confirmed = set(availability["held"]), set(availability["confirmed"])

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_eventstream",
     "core",
     "flights",
+    "inventory",
     "orders",
 ]
 

@@ -4,8 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.health import health
 from core.metrics import metrics
-from flights import api as flights_api
-from flights.streams import flight_events
+from inventory import api as flights_api
+from inventory.streams import flight_events
 from orders import api as orders_api
 from orders import views as pages
 from orders.streams import order_events

@@ -12,7 +12,8 @@ import pytest
 from django.db.models import Count
 
 from flights.services import create_flight
-from orders.models import LIVE_HOLD_STATES, AuditEntry, Order, OrderState, SeatHold
+from inventory.models import LIVE_HOLD_STATES, SeatHold
+from orders.models import AuditEntry, Order, OrderState
 from tests.http import SSEStream, call, free_port, wait_for_server
 from tests.processes import Processes, wait_until
 

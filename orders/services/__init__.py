@@ -17,9 +17,10 @@ Rules every function here follows (the locking rules and why: docs/locking.md):
   the flight's channel) in its transaction; delivery and work for a worker start only once it commits.
 """
 
+from inventory.services import SeatsTaken
 from orders.services.batches import enqueue_due_payments, expire_lapsed_holds
 from orders.services.booking import cancel_order, create_order, new_order_id, select_seats
-from orders.services.common import HoldExpired, OrderChange, SeatsTaken, WrongState
+from orders.services.common import HoldExpired, OrderChange, WrongState
 from orders.services.operators import expire_now, retry_payment_now
 from orders.services.payments import (
     AttemptTicket,
@@ -28,7 +29,6 @@ from orders.services.payments import (
     start_payment_attempt,
     submit_payment,
 )
-from orders.services.seats import lock_seats
 
 __all__ = [
     "AttemptTicket",
@@ -43,7 +43,6 @@ __all__ = [
     "expire_lapsed_holds",
     "expire_now",
     "finish_payment_attempt",
-    "lock_seats",
     "new_order_id",
     "retry_payment_now",
     "select_seats",

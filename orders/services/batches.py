@@ -5,14 +5,9 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from orders.events import publish_seat_changes
-from orders.models import (
-    AuditAction,
-    HoldState,
-    Order,
-    OrderState,
-    SeatHold,
-)
+from inventory import services as inventory
+from inventory.events import publish_seat_changes
+from orders.models import AuditAction, Order, OrderState
 from orders.services.common import enqueue_payment_on_commit, late_ms, lost_after, record_changes
 
 
@@ -35,11 +30,7 @@ def expire_lapsed_holds(*, now: dt.datetime | None = None, limit: int = 500) -> 
         for order in orders:
             order.expire()  # the state machine checks each one
         ids = [order.pk for order in orders]
-        holds = SeatHold.objects.filter(order_id__in=ids, state=HoldState.HELD)
-        freed_by_flight: dict[str, list[str]] = {}
-        for flight_code, label in holds.values_list("seat__flight__code", "seat__label"):
-            freed_by_flight.setdefault(flight_code, []).append(label)
-        holds.update(state=HoldState.EXPIRED, ended_at=now)
+        freed_by_flight = inventory.expire_holds(holders=ids, now=now)
         Order.objects.filter(pk__in=ids).update(state=OrderState.EXPIRED, updated_at=now)
         record_changes(
             orders,

@@ -9,20 +9,16 @@ from django.utils import timezone
 
 from core.errors import Conflict
 from flights.selectors import get_flight
+from inventory import services as inventory
+from inventory.events import publish_seat_changes
+from inventory.services import SeatsTaken
 from orders.access import hash_token
-from orders.events import publish_seat_changes
-from orders.models import (
-    AuditAction,
-    HoldState,
-    Order,
-)
+from orders.models import AuditAction, Order
 from orders.selectors import OrderStatus
 from orders.services import seats
 from orders.services.common import (
     OrderChange,
-    SeatsTaken,
     change_unless_lapsed,
-    end_holds,
     record_change,
     transition,
 )
@@ -67,7 +63,7 @@ def select_seats(*, order_id: str, labels: Sequence[str], actor: str, now: dt.da
     now = now or timezone.now()
     taken = seats.visibly_taken(order_id=order_id, labels=wanted, now=now)
     if taken:
-        raise seats.seats_taken_error(taken)
+        raise inventory.seats_taken_error(taken)
     try:
         return change_unless_lapsed(
             order_id,
@@ -89,7 +85,7 @@ def cancel_order(
     def cancel(order: Order) -> OrderStatus:
         from_state = order.state
         transition(order, order.cancel, verb="cancel")
-        released = end_holds(order, now=now, state=HoldState.RELEASED)
+        released = inventory.release_holds(holder=order.pk, now=now)
         order.hold_expires_at = None
         order.save(update_fields=["state", "hold_expires_at", "updated_at"])
         status = record_change(order, action=AuditAction.CANCEL, from_state=from_state, actor=actor, reason=reason)

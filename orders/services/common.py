@@ -12,23 +12,15 @@ from django.db import transaction
 from django_fsm import TransitionNotAllowed
 
 from core.errors import Conflict, NotFound
+from inventory import services as inventory
+from inventory.events import publish_seat_changes
+from inventory.models import HoldState
 from orders import queue
-from orders.events import publish_order_statuses, publish_seat_changes
-from orders.models import (
-    AuditAction,
-    AuditEntry,
-    HoldState,
-    Order,
-    OrderState,
-    SeatHold,
-)
+from orders.events import publish_order_statuses
+from orders.models import AuditAction, AuditEntry, Order, OrderState
 from orders.selectors import OrderStatus, order_status
 
 log = logging.getLogger(__name__)
-
-
-class SeatsTaken(Conflict):
-    code = "seats_taken"
 
 
 class HoldExpired(Conflict):
@@ -104,20 +96,11 @@ def transition(order: Order, method: Callable[[], None], *, verb: str) -> None:
 def expire_locked(order: Order, *, now: dt.datetime, actor: str, reason: str) -> OrderStatus:
     from_state = order.state
     order.expire()
-    released = end_holds(order, now=now, state=HoldState.EXPIRED)
+    released = inventory.release_holds(holder=order.pk, now=now, state=HoldState.EXPIRED)
     order.save(update_fields=["state", "updated_at"])
     status = record_change(order, action=AuditAction.EXPIRE, from_state=from_state, actor=actor, reason=reason)
     publish_seat_changes(flight_code=order.flight.code, available=released)
     return status
-
-
-def end_holds(order: Order, *, now: dt.datetime, state: HoldState) -> list[str]:
-    """End the order's live holds; returns the labels of the seats that became free."""
-    holds = SeatHold.objects.filter(order=order, state=HoldState.HELD)
-    labels = list(holds.values_list("seat__label", flat=True))
-    if labels:
-        holds.update(state=state, ended_at=now)
-    return labels
 
 
 def record_change(

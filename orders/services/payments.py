@@ -8,24 +8,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import InvalidInput
-from orders.events import publish_seat_changes
+from inventory import services as inventory
+from inventory.events import publish_seat_changes
 from orders.gateway import ChargeResult
-from orders.models import (
-    AttemptOutcome,
-    AuditAction,
-    HoldState,
-    Order,
-    OrderState,
-    PaymentAttempt,
-    PaymentStatus,
-    SeatHold,
-)
+from orders.models import AttemptOutcome, AuditAction, Order, OrderState, PaymentAttempt, PaymentStatus
 from orders.selectors import OrderStatus
 from orders.services.common import (
     OrderChange,
     WrongState,
     change_unless_lapsed,
-    end_holds,
     enqueue_payment_on_commit,
     lock_order,
     lost_after,
@@ -55,7 +46,7 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
                 state=order.state,
             )
         transition(order, order.begin_payment, verb="pay")
-        SeatHold.objects.filter(order=order, state=HoldState.HELD).update(expires_at=None)
+        inventory.keep_until_paid(holder=order.pk)
         order.payment_code = code
         order.payment_status = PaymentStatus.TRYING
         order.last_payment_error = ""
@@ -193,14 +184,12 @@ def settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult, 
     seat_changes = {}
     if result.ok:
         order.confirm()
-        holds = SeatHold.objects.filter(order=order, state=HoldState.HELD)
-        seat_changes["confirmed"] = list(holds.values_list("seat__label", flat=True))
-        holds.update(state=HoldState.CONFIRMED)
+        seat_changes["confirmed"] = inventory.confirm_holds(holder=order.pk)
         order.payment_status, order.last_payment_error = PaymentStatus.SUCCESS, ""
         action, reason = AuditAction.CONFIRM, f"attempt {attempt.number} succeeded"
     elif attempt.number >= limit:
         order.fail()
-        seat_changes["available"] = end_holds(order, now=now, state=HoldState.RELEASED)
+        seat_changes["available"] = inventory.release_holds(holder=order.pk, now=now)
         failures = "; ".join(
             f"attempt {a.number}: {a.error or a.outcome}" for a in order.payment_attempts.order_by("number")
         )

@@ -20,7 +20,8 @@ from django.utils import timezone
 from django_eventstream.models import EventCounter
 
 from flights.services import create_flight
-from orders.models import LIVE_HOLD_STATES, Order, OrderState, PaymentAttempt, SeatHold
+from inventory.models import LIVE_HOLD_STATES, SeatHold
+from orders.models import Order, OrderState, PaymentAttempt
 from tests.http import SSEStream, call, free_port, wait_for_server
 from tests.processes import Processes, wait_until
 

@@ -2,8 +2,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from inventory.models import SeatHold
 from orders.access import SESSION_KEY
-from orders.models import AuditEntry, Order, SeatHold
+from orders.models import AuditEntry, Order
 from tests.conftest import bearer
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,10 @@ import pytest
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
+from inventory.models import HoldState, SeatHold
 from orders import queue, services, tasks, timers
 from orders.gateway import ChargeResult, SimulatedGateway
-from orders.models import AttemptOutcome, HoldState, Order, OrderState, PaymentAttempt, SeatHold
+from orders.models import AttemptOutcome, Order, OrderState, PaymentAttempt
 from orders.selectors import order_status
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def paying(flight, enqueued, django_capture_on_commit_callbacks):
 def test_submitting_moves_to_processing_and_the_hold_can_no_longer_lapse(paying):
     assert paying.state == OrderState.PROCESSING_PAYMENT
     assert paying.payment_status == "trying"
-    assert list(SeatHold.objects.filter(order=paying).values_list("expires_at", flat=True)) == [None, None]
+    assert list(SeatHold.objects.filter(order_id=paying.pk).values_list("expires_at", flat=True)) == [None, None]
     much_later = timezone.now() + dt.timedelta(days=1)
     assert order_status(order=paying, now=much_later)["State"] == "PROCESSING_PAYMENT"
     assert services.expire_lapsed_holds(now=much_later) == []
@@ -82,7 +83,7 @@ def test_a_successful_attempt_confirms_and_books_the_seats(paying, settings):
     assert order.state == OrderState.CONFIRMED
     status = order_status(order=order)
     assert (status["Seats"], status["PaymentStatus"], status["AttemptsLeft"]) == (["1A", "1B"], "success", 2)
-    assert set(SeatHold.objects.filter(order=order).values_list("state", flat=True)) == {HoldState.CONFIRMED}
+    assert set(SeatHold.objects.filter(order_id=order.pk).values_list("state", flat=True)) == {HoldState.CONFIRMED}
     assert order.payment_code == "" and order.payment_due_at is None
     # A redelivered task finds nothing to do: no second attempt, no second charge.
     assert tasks.process_payment(paying.pk) == "nothing due"
@@ -118,7 +119,7 @@ def test_three_failures_spaced_by_the_backoff_fail_the_order_and_release_the_sea
     assert status["LastPaymentErr"].startswith("Payment failed after 3 attempts")
     assert status["LastPaymentErr"].count("declined") == 3
     assert status["Seats"] == []
-    assert set(SeatHold.objects.filter(order=order).values_list("state", flat=True)) == {HoldState.RELEASED}
+    assert set(SeatHold.objects.filter(order_id=order.pk).values_list("state", flat=True)) == {HoldState.RELEASED}
     assert services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(hours=1)) is None
     assert PaymentAttempt.objects.filter(order=order).count() == 3
 

@@ -14,8 +14,9 @@ from django.db import connection
 from django.db.models import Count
 from rest_framework.test import APIClient
 
+from inventory import services as inventory_services
+from inventory.models import LIVE_HOLD_STATES, SeatHold
 from orders import services
-from orders.models import LIVE_HOLD_STATES, SeatHold
 from orders.services import seats as seat_changes
 from seatbooking.settings import env_int
 
@@ -99,12 +100,12 @@ def test_control_without_lock_and_constraint_double_holds(flight, monkeypatch):
 
     from flights.models import Seat
 
-    def lock_nothing(*, order, labels):
-        held_now = SeatHold.objects.filter(order=order, state="HELD").values("seat_id")
-        asked = Q(flight_id=order.flight_id, label__in=labels)
+    def lock_nothing(*, holder, flight, labels):
+        held_now = SeatHold.objects.filter(order_id=holder, state="HELD").values("seat_id")
+        asked = Q(flight_id=flight.pk, label__in=labels)
         return list(Seat.objects.filter(asked | Q(pk__in=held_now)).order_by("id"))
 
-    monkeypatch.setattr(seat_changes, "lock_seats", lock_nothing)
+    monkeypatch.setattr(inventory_services, "lock_seats", lock_nothing)
     monkeypatch.setattr(seat_changes, "visibly_taken", lambda **kwargs: [])  # the early refusal, too
     constraint = next(c for c in SeatHold._meta.constraints if c.name == "one_live_hold_per_seat")
     with connection.schema_editor() as editor:

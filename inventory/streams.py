@@ -6,9 +6,9 @@ from core.api_errors import json_get_only, service_error_response
 from core.errors import ServiceError
 from core.events.storage import release_connection
 from core.events.streams import stream_response
-from flights.api import availability_body
-from flights.selectors import get_flight, seat_availability
-from orders.events import flight_channel
+from flights.selectors import get_flight
+from inventory.events import flight_channel
+from inventory.selectors import seat_availability
 
 
 @json_get_only
@@ -26,5 +26,5 @@ async def flight_events(request, flight_code: str):
     return await stream_response(
         request,
         channel=flight_channel(flight.code),
-        snapshot=lambda: ("availability", availability_body(seat_availability(flight=flight))),
+        snapshot=lambda: ("availability", seat_availability(flight=flight).as_json()),
     )

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from flights.models import Flight, Seat
-from flights.selectors import seat_availability
+from inventory.selectors import seat_availability
 
 
 @admin.register(Flight)

@@ -1,22 +1,13 @@
-"""The flight endpoints of the HTTP contract: read-only."""
+"""The flight endpoints of the HTTP contract (read-only): the flights on offer, a flight's layout, and its
+seats by availability."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.openapi import FLIGHT_DETAIL, FLIGHT_LIST, AvailabilitySerializer, errors
-from flights.models import Flight
-from flights.selectors import Availability, flights_with_seats_left, get_flight, seat_availability
-
-
-def flight_summary(flight: Flight) -> dict:
-    return {
-        "flightID": flight.code,
-        "origin": flight.origin,
-        "destination": flight.destination,
-        "route": flight.route,
-        "departure": flight.departs_at.isoformat().replace("+00:00", "Z"),
-    }
+from flights.selectors import flight_summary, get_flight
+from inventory.selectors import flights_with_seats_left, seat_availability
 
 
 class FlightListView(APIView):
@@ -52,14 +43,4 @@ class AvailableSeatsView(APIView):
 
     @extend_schema(tags=["flights"], responses={200: AvailabilitySerializer, **errors(e404="Unknown flight.")})
     def get(self, request, flight_code: str):
-        return Response(availability_body(seat_availability(flight=get_flight(code=flight_code))))
-
-
-def availability_body(a: Availability) -> dict:
-    return {
-        "flightID": a.flight.code,
-        "available": a.available,
-        "held": a.held,
-        "confirmed": a.confirmed,
-        "total": a.total,
-    }
+        return Response(seat_availability(flight=get_flight(code=flight_code)).as_json())

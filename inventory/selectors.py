@@ -1,0 +1,83 @@
+"""Reads about seats: what is free, held and booked, per flight and per holder."""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from flights.models import Flight, Seat
+from inventory.models import LIVE_HOLD_STATES, HoldState, SeatHold
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations  # django-stubs' companion: a dev dependency, types only
+
+
+class SeatCounts(TypedDict):
+    seats_total: int
+    seats_taken: int
+
+
+def flights_with_seats_left(*, now: dt.datetime | None = None) -> "list[WithAnnotations[Flight, SeatCounts]]":
+    """All flights, each annotated with `seats_total` and `seats_taken` (two subqueries, one query)."""
+    now = now or timezone.now()
+    totals = Seat.objects.filter(flight=OuterRef("pk")).values("flight").annotate(n=Count("pk")).values("n")
+    taken = (
+        SeatHold.objects.live(at=now)
+        .filter(seat__flight=OuterRef("pk"))
+        .values("seat__flight")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return list(
+        Flight.objects.annotate(
+            seats_total=Coalesce(Subquery(totals), 0),
+            seats_taken=Coalesce(Subquery(taken), 0),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Availability:
+    flight: Flight
+    available: list[str]
+    held: list[str]
+    confirmed: list[str]
+
+    @property
+    def total(self) -> int:
+        return len(self.available) + len(self.held) + len(self.confirmed)
+
+    def as_json(self) -> dict[str, Any]:
+        """The contract's availability object (GET /flights/{id}/available-seats, the stream's first event)."""
+        return {
+            "flightID": self.flight.code,
+            "available": self.available,
+            "held": self.held,
+            "confirmed": self.confirmed,
+            "total": self.total,
+        }
+
+
+def seat_availability(*, flight: Flight, now: dt.datetime | None = None) -> Availability:
+    """Every seat of the flight sorted in map order, split by whether a live hold has it (two queries)."""
+    now = now or timezone.now()
+    hold_state_by_seat = dict(SeatHold.objects.live(at=now).filter(seat__flight=flight).values_list("seat_id", "state"))
+    available: list[str] = []
+    held: list[str] = []
+    confirmed: list[str] = []
+    for seat_id, label in Seat.objects.filter(flight=flight).values_list("id", "label"):
+        state = hold_state_by_seat.get(seat_id)
+        (confirmed if state == HoldState.CONFIRMED else held if state else available).append(label)
+    return Availability(flight=flight, available=available, held=held, confirmed=confirmed)
+
+
+def held_seat_labels(*, order_id: str) -> list[str]:
+    """Labels of the seats an order holds or has booked, in seat-map order."""
+    return list(
+        SeatHold.objects.filter(order_id=order_id, state__in=LIVE_HOLD_STATES)
+        .order_by("seat_id")
+        .values_list("seat__label", flat=True)
+    )
