@@ -33,21 +33,7 @@ def _flatten(detail, prefix: str = "") -> list[str]:
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
-BUSY_RETRY_AFTER_SECONDS = 1
-LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout runs out
-
-
 def json_exception_handler(exc, context):
-    if isinstance(exc, db.OperationalError) and getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-        return Response(  # another change holds the rows this one needs (docs/locking.md, rule 5)
-            {
-                "error": "This order or seat is being changed by another request right now; nothing was "
-                f"changed. Try again in {BUSY_RETRY_AFTER_SECONDS} s.",
-                "code": "busy",
-            },
-            status=503,
-            headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
-        )
     if isinstance(exc, (db.OperationalError, db.InterfaceError)):  # the database is away (or the pool is full)
         return Response(
             {
@@ -60,7 +46,8 @@ def json_exception_handler(exc, context):
             headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )
     if isinstance(exc, ServiceError):
-        return Response({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return Response({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status, headers=headers)
     if isinstance(exc, exceptions.ValidationError):
         return Response(
             {"error": " ".join(_flatten(exc.detail)), "code": "invalid", "fields": exc.detail},

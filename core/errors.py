@@ -6,6 +6,7 @@ from typing import Any
 class ServiceError(Exception):
     status = 400
     code = "invalid"
+    retry_after: int | None = None  # seconds, for the Retry-After header of a "try again" answer
 
     def __init__(self, message: str, *, code: str | None = None, **extra: Any) -> None:
         super().__init__(message)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from core.errors import Conflict, InvalidInput
+from core.locking import lock_all
 from flights.models import Flight, Seat
 from inventory.models import LIVE_HOLD_STATES, HoldState, SeatHold
 
@@ -35,7 +36,7 @@ def lock_seats(*, holder: str, flight: Flight, labels: Sequence[str]) -> list[Se
     """
     held_now = SeatHold.objects.filter(order_id=holder, state=HoldState.HELD).values("seat_id")
     asked = Q(flight_id=flight.pk, label__in=labels)
-    return list(Seat.objects.select_for_update().filter(asked | Q(pk__in=held_now)).order_by("id"))
+    return lock_all(Seat.objects.filter(asked | Q(pk__in=held_now)))
 
 
 def still_counts(hold: SeatHold, now: dt.datetime) -> bool:

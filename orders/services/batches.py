@@ -5,6 +5,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from core.locking import claim
 from inventory import services as inventory
 from inventory.events import publish_seat_changes
 from orders.models import AuditAction, Order, OrderState
@@ -20,8 +21,7 @@ def expire_lapsed_holds(*, now: dt.datetime | None = None, limit: int = 500) -> 
     now = now or timezone.now()
     with transaction.atomic():
         orders = list(
-            Order.objects.select_related("flight")
-            .select_for_update(skip_locked=True, of=("self",))
+            claim(Order.objects.select_related("flight"))
             .filter(state=OrderState.SEATS_SELECTED, hold_expires_at__lte=now)
             .order_by("hold_expires_at")[:limit]
         )
@@ -55,7 +55,7 @@ def enqueue_due_payments(*, now: dt.datetime | None = None, limit: int = 100) ->
     now = now or timezone.now()
     with transaction.atomic():
         ids = list(
-            Order.objects.select_for_update(skip_locked=True)
+            claim(Order.objects.all())
             .filter(state=OrderState.PROCESSING_PAYMENT, payment_due_at__lte=now)
             .order_by("payment_due_at")
             .values_list("pk", flat=True)[:limit]

@@ -12,6 +12,7 @@ from django.db import transaction
 from django_fsm import TransitionNotAllowed
 
 from core.errors import Conflict, NotFound
+from core.locking import lock_one
 from inventory import services as inventory
 from inventory.events import publish_seat_changes
 from inventory.models import HoldState
@@ -58,8 +59,7 @@ def change_unless_lapsed(
 
 def lock_order(order_id: str) -> Order:
     try:
-        # of=("self",): lock the order row only, not the flight row joined for its code.
-        return Order.objects.select_related("flight").select_for_update(of=("self",)).get(pk=order_id)
+        return lock_one(Order.objects.select_related("flight"), pk=order_id)  # the flight is read, not locked
     except Order.DoesNotExist:
         raise NotFound(f"There is no order {order_id!r}.", code="unknown_order") from None
 
