@@ -7,7 +7,6 @@
 import json
 import logging
 import socket
-import sys
 import time
 
 import pytest
@@ -20,24 +19,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def start_uvicorn(processes: Processes) -> str:
-    """uvicorn with its own proxy-header handling off: the app's middleware alone decides who the client is."""
+    """uvicorn as make run starts it: its own proxy-header handling off, so the app's middleware alone
+    decides who the client is."""
     port = free_port()
-    processes.start_argv(
-        "web",
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "seatbooking.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-proxy-headers",
-            "--log-level",
-            "info",
-        ],
-    )
+    processes.start_web(port)
     base = f"http://127.0.0.1:{port}"
     wait_for_server(base)
     return base
