@@ -46,18 +46,22 @@ run: seed static
 	@echo "Serving on http://127.0.0.1:$(PORT)  - admin: http://127.0.0.1:$(PORT)/admin/ (Ctrl-C stops)"
 	WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
-# Two of each process on PostgreSQL + Redis, as in production (see README, Deployment): web on
-# $(PORT) and $(PORT)+1. CLUSTER_DATABASE_URL is created if missing.
+# The deployed layout on PostgreSQL + Redis (README, Deployment), on one port, $(PORT): nginx in front
+# (deploy/nginx.conf), request/response on gunicorn's WSGI workers ($(PORT)+1), event streams on uvicorn
+# ($(PORT)+2), two workers and two timer loops. CLUSTER_DATABASE_URL is created if missing. Needs nginx
+# (apt-get install nginx-light); its config, pid and temp files go to var/nginx/$(PORT).
 CLUSTER_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/seatbooking
 CLUSTER_REDIS_URL ?= redis://127.0.0.1:6379/0
 run-cluster: $(VENV)/.installed static
+	@test -x /usr/sbin/nginx || command -v nginx >/dev/null || { echo "nginx is missing: apt-get install nginx-light"; exit 1; }
 	$(BIN)/python -c "import psycopg, sys; url = sys.argv[1]; name = url.rsplit('/', 1)[1]; \
 	conn = psycopg.connect(url.rsplit('/', 1)[0] + '/postgres', autocommit=True); \
 	conn.execute(f'CREATE DATABASE \"{name}\"') if not conn.execute('SELECT 1 FROM pg_database WHERE datname = %s', [name]).fetchone() else None" $(CLUSTER_DATABASE_URL)
 	DATABASE_URL=$(CLUSTER_DATABASE_URL) $(BIN)/python manage.py migrate --noinput -v0
 	DATABASE_URL=$(CLUSTER_DATABASE_URL) $(BIN)/python manage.py seed_demo
-	@echo "Serving on http://127.0.0.1:$(PORT) and http://127.0.0.1:$$(($(PORT)+1)) (Ctrl-C stops all)"
-	DATABASE_URL=$(CLUSTER_DATABASE_URL) REDIS_URL=$(CLUSTER_REDIS_URL) WEB_PORT=$(PORT) WEB_PORT_2=$$(($(PORT)+1)) \
+	@echo "Serving on http://127.0.0.1:$(PORT) through nginx (Ctrl-C stops all)"
+	DATABASE_URL=$(CLUSTER_DATABASE_URL) REDIS_URL=$(CLUSTER_REDIS_URL) \
+	  WEB_PORT=$(PORT) APP_PORT=$$(($(PORT)+1)) STREAMS_PORT=$$(($(PORT)+2)) NGINX_DIR=$(CURDIR)/var/nginx/$(PORT) \
 	  $(BIN)/honcho start -f Procfile.cluster
 
 test: $(VENV)/.installed static

@@ -1,6 +1,28 @@
+"""The WSGI entry point of a request/response web process (gunicorn; deploy/gunicorn_conf.py).
+
+A gunicorn worker serves one request at a time per thread, so it keeps its PostgreSQL connection from
+request to request (CONN_MAX_AGE, checked before reuse after an error or an idle spell): one connection
+per worker thread and no pool. No psycopg pool here: gunicorn forks its workers, and a pool made before a
+fork would be shared by them (settings.WEB_DB_POOL is for the ASGI process, seatbooking/asgi.py).
+Event streams need the ASGI process; nginx sends them there (deploy/nginx.conf).
+"""
+
 import os
 
-from django.core.wsgi import get_wsgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seatbooking.settings")
-application = get_wsgi_application()
+
+import django
+from django.conf import settings
+
+WSGI_CONN_MAX_AGE = 600  # seconds a worker keeps its connection before opening a new one
+
+database = settings.DATABASES["default"]
+if database["ENGINE"] == "django.db.backends.postgresql":
+    database["CONN_MAX_AGE"] = WSGI_CONN_MAX_AGE
+    database["CONN_HEALTH_CHECKS"] = True
+    database.get("OPTIONS", {}).pop("pool", None)
+django.setup(set_prefix=False)
+
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+
+application = WSGIHandler()

@@ -20,6 +20,7 @@ from tests.faults.redis_server import RedisServer
 from tests.http import SSEStream, call, free_port, wait_for_server
 from tests.processes import BASE_DIR, Processes, wait_until
 from tests.processes import test_database_url as database_url
+from tests.test_proxy import require_nginx
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -114,11 +115,14 @@ def test_ctrl_c_on_make_run_stops_everything_without_a_sigkill_or_a_lost_attempt
         **processes.env,
         "DATABASE_URL": database_url(),
         "PAYMENT_LATENCY_SECONDS": str(SLOW_GATEWAY),
-        "WEB_PORT": str(free_port()),
-        "WEB_PORT_2": str(free_port()),
+        "WEB_PORT": str(free_port()),  # Procfile: uvicorn's; Procfile.cluster: nginx's, in front of the rest
+        "APP_PORT": str(free_port()),
+        "STREAMS_PORT": str(free_port()),
+        "NGINX_DIR": str(tmp_path / "nginx"),
     }
     redis = None
     if layout == "Procfile.cluster":
+        require_nginx()
         redis = RedisServer(tmp_path)
         redis.start()
         env["REDIS_URL"] = redis.url

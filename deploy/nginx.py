@@ -1,0 +1,104 @@
+"""Run nginx in front of the deployed layout: fill in deploy/nginx.conf, then run nginx in the foreground.
+
+`python -m deploy.nginx` (Procfile.cluster) reads from the environment:
+- WEB_PORT: where nginx listens (NGINX_HOST, default 127.0.0.1), the service's one port;
+- APP_PORT: gunicorn (request/response); STREAMS_PORT: uvicorn (event streams);
+- NGINX_DIR: where the filled-in config, the pid file and the temp files go (var/nginx/<WEB_PORT>).
+The body limit is the app's own, MAX_REQUEST_BODY_BYTES. nginx needs no root: every path is under NGINX_DIR.
+"""
+
+import ctypes
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+TEMPLATE = Path(__file__).resolve().parent / "nginx.conf"
+ROOT = TEMPLATE.parent.parent
+
+
+def binary() -> str | None:
+    """Debian's nginx (nginx-light or nginx), which is in /usr/sbin, often not on a user's PATH."""
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+
+
+def max_body_bytes() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seatbooking.settings")
+    from django.conf import settings
+
+    return settings.MAX_REQUEST_BODY_BYTES
+
+
+def render(directory: Path, *, port: int, app_port: int, streams_port: int, host: str = "127.0.0.1") -> Path:
+    """deploy/nginx.conf filled in, as directory/nginx.conf (the directory is made if missing)."""
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    values = {
+        "DIR": str(directory),
+        "HOST": host,
+        "PORT": str(port),
+        "APP_PORT": str(app_port),
+        "STREAMS_PORT": str(streams_port),
+        "MAX_BODY": str(max_body_bytes()),
+    }
+    text = TEMPLATE.read_text()
+    for name, value in values.items():
+        text = text.replace(f"@{name}@", value)
+    left = re.findall(r"@[A-Z_]+@", text)
+    assert not left, f"deploy/nginx.conf: no value for {left}"
+    conf = directory / "nginx.conf"
+    conf.write_text(text)
+    return conf
+
+
+def command(conf: Path) -> list[str]:
+    nginx = binary()
+    if nginx is None:
+        raise SystemExit("nginx is not installed: apt-get install nginx-light (README, Deployment)")
+    # -p: relative paths under the directory; -e: errors before the config is read go to stderr too
+    return [nginx, "-p", str(conf.parent), "-c", str(conf), "-e", "stderr"]
+
+
+def main() -> None:
+    port = int(os.environ["WEB_PORT"])
+    conf = render(
+        Path(os.environ.get("NGINX_DIR") or ROOT / "var" / "nginx" / str(port)),
+        port=port,
+        app_port=int(os.environ["APP_PORT"]),
+        streams_port=int(os.environ["STREAMS_PORT"]),
+        host=os.environ.get("NGINX_HOST", "127.0.0.1"),
+    )
+    sys.exit(supervise(command(conf)))
+
+
+def supervise(argv: list[str]) -> int:
+    """Run nginx; a stop signal (SIGTERM from honcho or systemd, SIGINT from Ctrl-C) becomes SIGQUIT.
+
+    nginx takes SIGTERM as a fast stop: it cuts open responses at once, so an event stream would lose
+    the `server-stopping` event that the stream server sends it while stopping too. SIGQUIT is nginx's
+    graceful stop: idle connections close, responses in flight end first (bounded by
+    worker_shutdown_timeout in deploy/nginx.conf). nginx runs in a session of its own, so that a signal
+    to this process's group (honcho sends its SIGTERM to the group, a terminal its Ctrl-C) reaches it only
+    this way; should this process die without passing a signal on (SIGKILL), nginx gets SIGTERM.
+    """
+    nginx = subprocess.Popen(argv, start_new_session=True, preexec_fn=stop_with_parent)
+
+    def forward(signum, frame, as_signal=signal.SIGQUIT):
+        nginx.send_signal(as_signal)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGHUP, lambda signum, frame: nginx.send_signal(signal.SIGHUP))  # reload the config
+    return nginx.wait()
+
+
+def stop_with_parent() -> None:
+    """In the child, before exec: Linux sends it SIGTERM when its parent dies (prctl PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
+if __name__ == "__main__":
+    main()
