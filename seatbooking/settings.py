@@ -1,6 +1,7 @@
 """Settings, all overridable from the environment (see the README's configuration table)."""
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -143,16 +144,28 @@ if _default_db["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
 elif _default_db["ENGINE"] == "django.db.backends.postgresql":
     _default_db.setdefault("OPTIONS", {})["options"] = f"-c lock_timeout={int(DB_LOCK_TIMEOUT_SECONDS * 1000)}"
+    # Each kind of process names its connections (pg_stat_activity.application_name): "seatbooking web"
+    # (seatbooking/asgi.py), "seatbooking run_worker", "seatbooking run_timers", ...
+    _command = sys.argv[1] if len(sys.argv) > 1 and Path(sys.argv[0]).name == "manage.py" else Path(sys.argv[0]).name
+    _default_db["OPTIONS"]["application_name"] = f"seatbooking {_command}"[:63]
 DATABASES = {"default": _default_db}
 # A connection pool for web processes only (psycopg_pool): many requests and streams share a few
-# connections. seatbooking/asgi.py puts it in place; workers and timer loops never get one, whatever
-# the environment says: a pool made before django-q2 forks would be shared by its workers, and their
-# replies mixed. Budget: web processes x DB_POOL_MAX_SIZE + workers + timer loops (README, Deployment).
+# connections. On by default on PostgreSQL (DB_POOL_MAX_SIZE, default 10; 0 turns it off).
+# seatbooking/asgi.py puts it in place; workers and timer loops never get one, whatever the environment
+# says: a pool made before django-q2 forks would be shared by its workers, and their replies mixed.
+# Budget: web processes x DB_POOL_MAX_SIZE + workers + timer loops (README, Deployment).
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
 WEB_DB_POOL = (
-    {"min_size": 1, "max_size": env_int("DB_POOL_MAX_SIZE", 0), "timeout": env_float("DB_POOL_TIMEOUT", 10)}
-    if _default_db["ENGINE"] == "django.db.backends.postgresql" and env_int("DB_POOL_MAX_SIZE", 0) > 0
+    {"min_size": 1, "max_size": DB_POOL_MAX_SIZE, "timeout": env_float("DB_POOL_TIMEOUT", 10)}
+    if _default_db["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE > 0
     else None
 )
+# Admission (core/admission.py): a web process runs at most WEB_THREADS requests at once (its threads
+# for request/response; event streams are not counted). With a pool, two of its connections are left
+# for event streams and event delivery, so that no request thread waits for a connection. A request
+# that finds every thread busy waits at most WEB_MAX_WAIT_SECONDS, then gets 503 `busy` with Retry-After.
+WEB_THREADS = env_int("WEB_THREADS", max(1, DB_POOL_MAX_SIZE - 2) if WEB_DB_POOL else 8)
+WEB_MAX_WAIT_SECONDS = env_float("WEB_MAX_WAIT_SECONDS", 2)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Web ----------------------------------------------------------------------------------------
