@@ -310,8 +310,13 @@ EVENTS_SWEEP_SECONDS = env_float("EVENTS_SWEEP_SECONDS", 2)
 EVENTS_KEEP_HOURS = env_float("EVENTS_KEEP_HOURS", 24)
 # An idle stream gets a keep-alive event this often, so that proxies do not close it.
 EVENTS_KEEPALIVE_SECONDS = env_float("EVENTS_KEEPALIVE_SECONDS", 20)
-if env_str("Q_BROKER", "orm") == "redis":
+# The task queue: with REDIS_URL (the deployed layout) a Redis list, which a worker waits on and takes a
+# task from the moment it is queued; without (the embedded default) the database, polled every `poll`.
+# Either may lose a queued task (Redis down, a worker killed): the timer loop queues it again when due.
+Q_BROKER = env_str("Q_BROKER", "redis" if REDIS_URL else "orm")
+if Q_BROKER == "redis":
     Q_CLUSTER["redis"] = REDIS_URL or "redis://127.0.0.1:6379/0"
+    Q_CLUSTER["broker_class"] = "core.worker.RedisBroker"
 else:
     Q_CLUSTER["orm"] = "default"
 
