@@ -85,6 +85,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench.holds
 	$(BIN)/python -m bench.flow
 	$(BIN)/python -m bench.streams
+	$(BIN)/python -m bench.burst
 
 clean:
 	rm -rf $(VENV) var
