@@ -1,6 +1,7 @@
 """Shared parts of the benchmarks: a PostgreSQL database of their own, server processes, results."""
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -36,13 +37,18 @@ def prepare_database() -> None:
 
 
 class Connection:
-    """One keep-alive HTTP/1.1 connection sending JSON requests."""
+    """One keep-alive HTTP/1.1 connection sending JSON requests (opened again if the server closes it:
+    gunicorn's sync workers answer one request per connection)."""
 
     async def open(self, port: int) -> "Connection":
+        self.port = port
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
+        self.closed = False
         return self
 
     async def request(self, method: str, path: str, body: dict | None = None, token: str | None = None):
+        if self.closed:
+            await self.open(self.port)
         data = json.dumps(body).encode() if body is not None else b""
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -53,15 +59,22 @@ class Connection:
         self.writer.write(head.encode() + b"\r\n" + data)
         await self.writer.drain()
         status_line = await self.reader.readline()
-        length = 0
+        length, close = 0, False
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and value.strip().lower() == b"close":
+                close = True
         payload = await self.reader.readexactly(length)
+        if close:
+            self.close()
         return int(status_line.split()[1]), json.loads(payload or b"null")
 
     def close(self) -> None:
         self.writer.close()
+        self.closed = True
 
 
 async def make_orders(port: int, flight: str, count: int, connections: int = 8) -> list[dict]:
@@ -129,39 +142,74 @@ def free_port() -> int:
 
 def start_web(port: int, workers: int = 1, pool: int = 10, **extra_env: str) -> subprocess.Popen:
     """uvicorn on the benchmark database, with the connection pool of Procfile.cluster (10 per process)."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "seatbooking.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--no-proxy-headers",
-            "--backlog",
-            "4096",
-        ],
-        cwd=ROOT,
-        env=env(DB_POOL_MAX_SIZE=str(pool), **extra_env),
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
+    argv = [sys.executable, "-m", "uvicorn", "seatbooking.asgi:application", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    argv += ["--no-proxy-headers", "--backlog", "4096"]
+    return start_server(argv, port, env(DB_POOL_MAX_SIZE=str(pool), **extra_env))
+
+
+def start_gunicorn(port: int, workers: int = 4, threads: int = 1) -> subprocess.Popen:
+    """gunicorn as deployed (deploy/gunicorn_conf.py): sync workers, or gthread ones with threads > 1."""
+    argv = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn_conf.py", "seatbooking.wsgi:application"]
+    return start_server(
+        argv, port, env(APP_PORT=str(port), GUNICORN_WORKERS=str(workers), GUNICORN_THREADS=str(threads))
     )
-    deadline = time.monotonic() + 30
+
+
+def start_granian(port: int, interface: str, workers: int = 1) -> subprocess.Popen:
+    """granian, the ASGI application (with its pool) or the WSGI one (a connection per worker thread)."""
+    target = "seatbooking.asgi:application" if interface == "asgi" else "seatbooking.wsgi:application"
+    argv = [sys.executable, "-m", "granian", "--interface", interface, "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--workers", str(workers), "--log-level", "warning", "--no-ws", target]
+    return start_server(argv, port, env(DB_POOL_MAX_SIZE="10"))
+
+
+def procfile_entries(names: list[str], path: str = "Procfile.cluster") -> list[str]:
+    """The shell commands of `names` in a Procfile, as honcho runs them."""
+    entries = dict(line.split(": ", 1) for line in (ROOT / path).read_text().splitlines() if ": " in line)
+    return [entries[name] for name in names]
+
+
+def start_deployed(port: int) -> list[subprocess.Popen]:
+    """The deployed layout's web side exactly as Procfile.cluster runs it: nginx on `port`, gunicorn, uvicorn."""
+    ports = {"WEB_PORT": str(port), "APP_PORT": str(free_port()), "STREAMS_PORT": str(free_port())}
+    extra = {**ports, "NGINX_DIR": str(RESULTS / "nginx")}
+    started = []
+    for command in procfile_entries(["web", "streams", "nginx"]):
+        started.append(
+            subprocess.Popen(
+                ["sh", "-c", command], cwd=ROOT, env=env(**extra), start_new_session=True, stdout=subprocess.DEVNULL
+            )
+        )
+    try:
+        for name in ("APP_PORT", "STREAMS_PORT", "WEB_PORT"):
+            wait_until_serving(int(ports[name]))
+    except RuntimeError:
+        for process in started:
+            stop(process)
+        raise
+    return started
+
+
+def start_server(argv: list[str], port: int, environment: dict[str, str]) -> subprocess.Popen:
+    process = subprocess.Popen(argv, cwd=ROOT, env=environment, start_new_session=True, stdout=subprocess.DEVNULL)
+    try:
+        wait_until_serving(port)
+    except RuntimeError:
+        stop(process)
+        raise
+    return process
+
+
+def wait_until_serving(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/flights", timeout=2).read()
-            return process
+            return
         except OSError:
             time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the web server did not start")
+    raise RuntimeError(f"no server answered on port {port}")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -188,6 +236,17 @@ def rss_kib(pid: int) -> int:
 
 def children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def descendants(pid: int) -> list[int]:
+    """The process, its children, theirs, ... (gunicorn's workers, nginx's master in its own session)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            todo += children(current)
+    return found
 
 
 def machine_cpu_seconds() -> float:

@@ -1,13 +1,19 @@
-"""Seat holds: over HTTP against the raw database limit, and one hot seat.
+"""Seat holds: the serving layouts compared, the deployed one against the raw database limit, one hot seat.
 
-HTTP method: uvicorn with WEB_WORKERS processes on PostgreSQL + Redis; an asyncio client on the same
-machine keeps C keep-alive connections busy for DURATION seconds, each with its own order alternating
-between its own two seats (so every request releases one seat and holds another, on distinct seats).
+HTTP method: an asyncio client on the same machine keeps C keep-alive connections busy for DURATION
+seconds, each with its own order alternating between its own two seats (so every request releases one
+seat and holds another, on distinct seats), against each serving layout in turn, started afresh on
+PostgreSQL + Redis: uvicorn (ASGI; 1 and 2 processes, pool 10 each), gunicorn (WSGI; 4 sync workers, and 4
+gthread workers of 4 threads; a persistent connection per thread), granian (ASGI and WSGI, 2 workers),
+and the deployed layout exactly as Procfile.cluster runs it (nginx in front of gunicorn, with the event
+streams' uvicorn idle beside it). Web CPU per hold: user + system time of the layout's processes (nginx
+included) over the holds made.
 Raw method: pgbench runs the same transaction (lock the seat row, release the order's hold, insert the
-new hold) with the same C clients for DURATION seconds. The ratio HTTP/raw is the headline.
-Hot seat: HOT_CLIENTS orders ask for the same seat at once; exactly one may win.
-The web stack alone: 32 clients asking for a page that does not exist (a 404: no database work), for
-DURATION / 2 seconds; the most any endpoint could do on this machine.
+new hold) with the same C clients for DURATION seconds. The ratio HTTP/raw of the deployed layout is the
+headline.
+Hot seat: HOT_CLIENTS orders ask for the same seat at once through the deployed layout; exactly one may win.
+The web stack alone: 32 clients asking the deployed layout for a page that does not exist (a 404: no
+database work), for DURATION / 2 seconds; the most any endpoint could do on this machine.
 """
 
 import asyncio
@@ -24,8 +30,8 @@ from bench.common import (
     DATABASE_URL,
     Connection,
     bench_flight,
-    children,
     cpu_seconds,
+    descendants,
     free_port,
     machine,
     machine_cpu_seconds,
@@ -33,13 +39,27 @@ from bench.common import (
     percentile,
     prepare_database,
     run,
+    start_deployed,
+    start_granian,
+    start_gunicorn,
     start_web,
     stop,
 )
 
-LEVELS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "8,32,128").split(",")]
-DURATION = float(os.environ.get("BENCH_DURATION", 10))
-WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", 2))
+LEVELS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "8,32").split(",")]
+DURATION = float(os.environ.get("BENCH_DURATION", 8))
+DEPLOYED = "deployed: nginx -> gunicorn sync x4"
+# name -> how to start it on a port (the processes whose CPU counts as the web's)
+LAYOUTS = {
+    "uvicorn x1 (ASGI)": lambda port: [start_web(port, workers=1)],
+    "uvicorn x2 (ASGI)": lambda port: [start_web(port, workers=2)],
+    "gunicorn sync x4 (WSGI)": lambda port: [start_gunicorn(port, workers=4)],
+    "gunicorn gthread 4x4 (WSGI)": lambda port: [start_gunicorn(port, workers=4, threads=4)],
+    "granian x2 (ASGI)": lambda port: [start_granian(port, "asgi", workers=2)],
+    "granian x2 (WSGI)": lambda port: [start_granian(port, "wsgi", workers=2)],
+    DEPLOYED: start_deployed,
+}
+CHOSEN = [name for name in os.environ.get("BENCH_LAYOUTS", ",".join(LAYOUTS)).split(",") if name]
 HOT_CLIENTS = int(os.environ.get("BENCH_HOT_CLIENTS", 200))
 FLIGHT = "BENCH-1"
 
@@ -211,31 +231,63 @@ async def hot_seat(port: int) -> dict:
     }
 
 
+async def compare(layout: str, seats: list[str]) -> list[dict]:
+    """Each level against a fresh start of the layout, on seats of its own; a layout that fails is noted."""
+    port = free_port()
+    try:
+        processes = LAYOUTS[layout](port)
+    except RuntimeError as error:
+        return [{"layout": layout, "clients": c, "error": str(error)} for c in LEVELS]
+    try:
+        web_pids = [pid for process in processes for pid in descendants(process.pid)]
+        results = []
+        for clients, start in zip(LEVELS, seat_offsets(), strict=True):
+            try:
+                results.append({"layout": layout, **await http_holds(port, web_pids, clients, seats[start:])})
+            except (OSError, AssertionError, ValueError, asyncio.IncompleteReadError) as error:
+                results.append({"layout": layout, "clients": clients, "error": repr(error)[:200]})
+        return results
+    finally:
+        for process in processes:
+            stop(process)
+
+
+def seat_offsets() -> list[int]:
+    return [2 * sum(LEVELS[:i]) for i in range(len(LEVELS))]
+
+
+async def deployed_extras() -> tuple[dict, dict]:
+    port = free_port()
+    processes = start_deployed(port)
+    try:
+        return await hot_seat(port), await web_ceiling(port)
+    finally:
+        for process in processes:
+            stop(process)
+
+
 async def main() -> dict:
     prepare_database()
     flight_id, base_seat_id, labels = bench_flight(FLIGHT)
     # The load comes from one address: the abuse limits would measure themselves, not the service.
     os.environ.update(THROTTLE_CREATE_ORDER="off", THROTTLE_CHANGE_SEATS="off")
-    port = free_port()
-    server = start_web(port, workers=WEB_WORKERS)
-    try:
-        # Each level on seats of its own: the previous level's orders still hold theirs.
-        starts = [2 * sum(LEVELS[:i]) for i in range(len(LEVELS))]
-        web_pids = [server.pid, *children(server.pid)]
-        http = [await http_holds(port, web_pids, c, labels[start:]) for c, start in zip(LEVELS, starts, strict=False)]
-        hot = await hot_seat(port)
-        ceiling = await web_ceiling(port)
-    finally:
-        stop(server)
+    per_layout = 2 * sum(LEVELS)
+    assert per_layout * (len(CHOSEN) + 1) < len(labels) - 12, "not enough seats: fewer layouts or clients"
+    comparison = []
+    for i, layout in enumerate(CHOSEN):  # each layout on seats of its own: earlier orders still hold theirs
+        comparison += await compare(layout, labels[i * per_layout : (i + 1) * per_layout])
+    hot, ceiling = await deployed_extras()
     # The raw run uses seats after the HTTP runs', which are still held.
-    raw = [raw_holds(c, base_seat_id + 2 * sum(LEVELS), flight_id) for c in LEVELS]
+    raw = [raw_holds(c, base_seat_id + per_layout * len(CHOSEN), flight_id) for c in LEVELS]
+    http = [row for row in comparison if row["layout"] == DEPLOYED and "error" not in row]
     for h, r in zip(http, raw, strict=False):
         h["ratio_to_raw"] = round(h["per_second"] / r["per_second"], 3)
     ceiling["ratio_to_raw"] = round(ceiling["per_second"] / max(r["per_second"] for r in raw), 3)
     return {
         "machine": machine(),
-        "server": f"uvicorn, {WEB_WORKERS} processes, PostgreSQL + Redis",
+        "server": f"{DEPLOYED}, PostgreSQL + Redis",
         "duration_s": DURATION,
+        "comparison": comparison,
         "http": http,
         "raw": raw,
         "hot_seat": hot,
@@ -246,18 +298,27 @@ async def main() -> dict:
 
 def report(result: dict) -> None:
     print(
-        f"Seat holds ({result['server']}, {result['machine']['cores']} cores, load on the same machine, "
+        f"Seat holds by serving layout ({result['machine']['cores']} cores, load on the same machine, "
         f"{result['duration_s']:g} s per level)"
     )
     print(
-        f"  {'clients':>8} {'HTTP/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'not 200':>8} {'raw/s':>9} {'(clients)':>9} "
-        f"{'HTTP/raw':>9}"
+        f"  {'layout':<36} {'clients':>7} {'holds/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'not 200':>7} {'web CPU ms':>10}"
     )
-    for h, r in zip(result["http"], result["raw"], strict=False):
-        refused = h["requests"] - h["statuses"].get(200, 0)
+    for row in result["comparison"]:
+        if "error" in row:
+            print(f"  {row['layout']:<36} {row['clients']:>7} failed: {row['error']}")
+            continue
+        refused = row["requests"] - row["statuses"].get(200, 0)
         print(
-            f"  {h['clients']:>8} {h['per_second']:>9} {h['p50_ms']:>8} {h['p99_ms']:>8} {refused:>8} {r['per_second']:>9} "
-            f"{r['clients']:>9} {h['ratio_to_raw']:>9.3f}"
+            f"  {row['layout']:<36} {row['clients']:>7} {row['per_second']:>8} {row['p50_ms']:>7} {row['p99_ms']:>7} "
+            f"{refused:>7} {row['cpu_ms_per_request']['web']:>10}"
+        )
+    print(f"Seat holds, {result['server']}, against raw PostgreSQL")
+    print(f"  {'clients':>8} {'HTTP/s':>9} {'p99 ms':>8} {'raw/s':>9} {'(clients)':>9} {'HTTP/raw':>9}")
+    for h, r in zip(result["http"], result["raw"], strict=False):
+        print(
+            f"  {h['clients']:>8} {h['per_second']:>9} {h['p99_ms']:>8} {r['per_second']:>9} {r['clients']:>9} "
+            f"{h['ratio_to_raw']:>9.3f}"
         )
     print("  CPU per seat hold, ms (the rest: PostgreSQL, Redis, the OS; measured over the whole machine)")
     for h, r in zip(result["http"], result["raw"], strict=False):
