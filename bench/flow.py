@@ -1,8 +1,10 @@
 """Expiry lateness and payment latency, end to end: from the deadline or the submit to the event on the stream.
 
-Processes: uvicorn (WEB_WORKERS processes), one django-q2 cluster (Q_WORKERS workers, ORM broker) and one
-timer loop, on PostgreSQL + Redis, as in production. Every order has its own stream open
-(GET /orders/{id}/events), read by an asyncio client on the same machine (one clock for all).
+Processes: uvicorn (WEB_WORKERS processes), one django-q2 cluster (Q_WORKERS workers) and one timer loop,
+on PostgreSQL + Redis, as in production: with REDIS_URL set the task broker is Redis (a worker blocks on
+the queue); Q_BROKER=orm in the environment measures the database broker (polled every 0.1 s) instead.
+Every order has its own stream open (GET /orders/{id}/events), read by an asyncio client on the same
+machine (one clock for all).
 
 Expiry: EXPIRY_ORDERS orders each hold a seat (over HTTP, one request each); then their deadlines are set
 in one statement to the same instant, 2 s ahead, so that all fall due together. Lateness = arrival of
@@ -203,7 +205,8 @@ async def main() -> dict:
             stop(process)
     return {
         "machine": machine(),
-        "processes": f"uvicorn {WEB_WORKERS} processes, 1 django-q2 cluster of {Q_WORKERS} workers (ORM broker), "
+        "processes": f"uvicorn {WEB_WORKERS} processes, 1 django-q2 cluster of {Q_WORKERS} workers "
+        f"({os.environ.get('Q_BROKER', 'redis')} broker), "
         "1 timer loop; PostgreSQL + Redis",
         "expiry": expired,
         "payment": paid,
