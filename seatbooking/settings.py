@@ -73,6 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.client_address.ClientAddressMiddleware",  # first: everything after sees the trusted address
+    "core.queue_wait.QueueWaitMiddleware",  # behind nginx: 503 for a request that queued too long
     "core.request_limits.BodyLimitMiddleware",
     "core.metrics.RequestTimingMiddleware",
     "corsheaders.middleware.CorsMiddleware",

@@ -132,6 +132,18 @@ def test_a_body_over_the_limit_gets_413_from_nginx_and_one_under_it_reaches_the_
     assert status == 400 and body["code"] == "invalid", body  # the app's answer (an unknown field), not nginx's
 
 
+def test_a_request_that_waited_too_long_for_a_worker_gets_503_and_nginx_sets_the_start_itself(layout, settings):
+    # Straight to gunicorn from nginx's address, as if nginx had taken it 10 s ago: refused, nothing done.
+    ago = {"X-Request-Start": f"t={time.time() - 10:.3f}"}
+    status, response, body = send(layout["APP_PORT"], "GET", "/flights", headers=ago, source="127.0.0.1")
+    assert status == 503 and response.getheader("Retry-After") == "1" and body["code"] == "busy", body
+    assert send(layout["APP_PORT"], "GET", "/flights", headers={"X-Request-Start": f"t={time.time():.3f}"})[0] == 200
+    # From an address that is not a trusted proxy the header means nothing.
+    assert send(layout["APP_PORT"], "GET", "/flights", headers=ago, source=CLIENT)[0] == 200
+    # Through nginx: whatever the client wrote, nginx's own time is what counts.
+    assert send(layout["WEB_PORT"], "GET", "/flights", headers=ago)[0] == 200
+
+
 def test_nginx_stops_gracefully_and_leaves_nothing_behind(layout, tmp_path):
     pid_file = tmp_path / "nginx" / "nginx.pid"
     master = int(wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), timeout=5, what="pid"))
