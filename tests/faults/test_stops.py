@@ -152,8 +152,12 @@ def test_ctrl_c_on_make_run_stops_everything_without_a_sigkill_or_a_lost_attempt
         honcho.wait(timeout=20)
         seconds = time.monotonic() - started
     finally:
-        if honcho.poll() is None:
-            os.killpg(honcho.pid, signal.SIGKILL)
+        if honcho.poll() is None:  # the test failed before its Ctrl-C: stop honcho's processes all the same
+            honcho.send_signal(signal.SIGINT)  # (each runs in a session of its own: a SIGKILL to honcho's
+            try:  # group would leave them running)
+                honcho.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(honcho.pid, signal.SIGKILL)
         if redis:
             redis.stop()
     output = (tmp_path / "honcho.log").read_text()
