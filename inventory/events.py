@@ -30,6 +30,20 @@ def publish_seat_changes(
         )
 
 
+def seat_changes_source_sql(*, available: str, held: str) -> str:
+    """`publish_seat_changes` for a one-statement change (core/statement.py): a SELECT of the flight's event
+    as (channel, type, data, ord), none if nothing changed, from the parts `available` and `held` (each
+    returning `label`). Takes the channel and the flight code as its two parameters."""
+    return f"""SELECT %s::text, 'seats'::text, json_build_object('flightID', %s::text,
+        'available', {_labels_json(available)}, 'held', {_labels_json(held)}, 'confirmed', '[]'::json)::text, 2
+        WHERE EXISTS (SELECT 1 FROM {available}) OR EXISTS (SELECT 1 FROM {held})"""  # noqa: S608 - part names only
+
+
+def _labels_json(part: str) -> str:
+    """A part's labels as a JSON array in seat-map order, as `sorted_labels` orders them."""
+    return f"COALESCE((SELECT json_agg(label ORDER BY left(label, -1)::int, right(label, 1)) FROM {part}), '[]'::json)"  # noqa: S608
+
+
 def sorted_labels(labels: Iterable[str]) -> list[str]:
     """Seat-map order: by row number, then letter."""
     return sorted(labels, key=lambda label: (int(label[:-1]), label[-1]))

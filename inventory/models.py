@@ -30,6 +30,16 @@ def live_at(now: dt.datetime, prefix: str = "") -> Q:
     )
 
 
+def live_sql(alias: str) -> str:
+    """`live_at` in SQL, for hand-written statements over the holds table aliased `alias`; it takes `now`
+    as its one parameter. Tested against `live_at` (tests/inventory/test_models.py)."""
+    a = alias
+    return (
+        f"({a}.state = '{HoldState.CONFIRMED}' OR ({a}.state = '{HoldState.HELD}' "
+        f"AND ({a}.expires_at IS NULL OR {a}.expires_at > %s)))"
+    )
+
+
 class SeatHoldQuerySet(models.QuerySet["SeatHold"]):
     def live(self, *, at: dt.datetime) -> "SeatHoldQuerySet":
         return self.filter(live_at(at))

@@ -23,7 +23,7 @@ from core.openapi import (
 )
 from orders import services
 from orders.access import actor_for, authorize_order
-from orders.selectors import get_order, order_status
+from orders.selectors import get_order_status
 
 
 class StrictSerializer(serializers.Serializer):
@@ -215,7 +215,7 @@ class OrderStatusView(APIView):
     @extend_schema(tags=["orders"], responses={200: StatusSerializer, **ORDER_ERRORS})
     def get(self, request, order_id: str):
         access = authorize_order(request, order_id)
-        return Response(order_status(order=get_order(order_id=access.order_id)))
+        return Response(get_order_status(order_id=access.order_id))
 
 
 class CancelOrderView(APIView):

@@ -4,9 +4,12 @@ import datetime as dt
 from typing import TypedDict
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
+from flights.models import Flight, Seat
 from inventory.events import sorted_labels
+from inventory.models import HoldState, SeatHold
 from inventory.selectors import held_seat_labels
 from orders.models import Order, OrderState
 
@@ -54,6 +57,49 @@ def order_status(*, order: Order, now: dt.datetime | None = None, seats: list[st
 
 def get_order(*, order_id: str) -> Order:
     return Order.objects.select_related("flight").get(pk=order_id)
+
+
+def get_order_status(*, order_id: str) -> OrderStatus:
+    """The status object of the order `order_id` (Order.DoesNotExist if none): one statement on PostgreSQL,
+    since every poll and every stream's start reads it."""
+    if connection.vendor != "postgresql":
+        return order_status(order=get_order(order_id=order_id))
+    order, seats = fetch_order(order_id=order_id, seats=True)
+    if order is None:
+        raise Order.DoesNotExist(order_id)
+    return order_status(order=order, seats=seats)
+
+
+_ORDER_COLUMNS = [f.attname for f in Order._meta.concrete_fields]
+_FLIGHT_COLUMNS = [f.attname for f in Flight._meta.concrete_fields]
+
+
+def fetch_order(*, order_id: str, lock: bool = False, seats: bool = False) -> tuple[Order | None, list[str] | None]:
+    """PostgreSQL only: the order with its flight, locked if `lock` (the flight only read), and with `seats`
+    the labels of the seats it holds or has booked; (None, None) if there is no such order.
+
+    Hand-written: every change of an order and every status read starts here, and building the ORM's
+    query cost more CPU than running it. PostgreSQL's values need no conversion (psycopg gives aware
+    datetimes, as the ORM would)."""
+    columns = [f"o.{c}" for c in _ORDER_COLUMNS] + [f"f.{c}" for c in _FLIGHT_COLUMNS]
+    if seats:
+        columns.append(
+            f"ARRAY(SELECT s.label FROM {SeatHold._meta.db_table} h JOIN {Seat._meta.db_table} s ON s.id = h.seat_id "  # noqa: S608
+            f"WHERE h.order_id = o.id AND h.state IN ('{HoldState.HELD}', '{HoldState.CONFIRMED}'))"
+        )
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {Order._meta.db_table} AS o "  # noqa: S608 - names from the models only
+        f"JOIN {Flight._meta.db_table} AS f ON f.id = o.flight_id WHERE o.id = %s{' FOR UPDATE OF o' if lock else ''}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [order_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    split, end = len(_ORDER_COLUMNS), len(_ORDER_COLUMNS) + len(_FLIGHT_COLUMNS)
+    order = Order.from_db(connection.alias, _ORDER_COLUMNS, row[:split])
+    Order.flight.field.set_cached_value(order, Flight.from_db(connection.alias, _FLIGHT_COLUMNS, row[split:end]))
+    return order, (list(row[end]) if seats else None)
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -8,7 +8,7 @@ from core.events.storage import release_connection
 from core.events.streams import stream_response
 from orders.access import authorize_order
 from orders.events import order_channel
-from orders.selectors import get_order, order_status
+from orders.selectors import get_order_status
 
 
 @json_get_only
@@ -26,5 +26,5 @@ async def order_events(request, order_id: str):
     return await stream_response(
         request,
         channel=order_channel(access.order_id),
-        snapshot=lambda: ("status", order_status(order=get_order(order_id=access.order_id))),
+        snapshot=lambda: ("status", get_order_status(order_id=access.order_id)),
     )

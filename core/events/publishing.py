@@ -7,7 +7,7 @@ events by polling the table, whichever process stored them.
 """
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -15,8 +15,10 @@ import redis
 from django.conf import settings
 from django.db import connection, transaction
 
-from core.events.eventstream import get_storage
+from core.events.eventstream import Event, get_storage
+from core.events.storage import EventStorage
 from core.redis_state import SOCKET_TIMEOUT_SECONDS, breaker, is_redis_error
+from core.statement import OneStatement
 
 # Publishers post to this Redis pub/sub channel; every web process subscribes.
 REDIS_PUBSUB_CHANNEL = "events_channel"
@@ -33,7 +35,34 @@ def publish_many(events: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
     stored = get_storage().append_events(
         [(channel, event_type, json.dumps(payload, separators=(",", ":"))) for channel, event_type, payload in events]
     )
-    if settings.REDIS_URL:
+    _announce_on_commit(stored)
+
+
+def publish_in(statement: OneStatement, *, source: str) -> Callable[[tuple[Any, ...]], None]:
+    """`publish` for the events that the part `source` of a one-statement change (core/statement.py)
+    yields as (channel, type, data, ord): they are stored by the same statement. Returns what to call with
+    the statement's row once it has run, inside the change's transaction."""
+    storage = get_storage()
+    assert isinstance(storage, EventStorage)
+    stored_at = storage.append_in(statement, source=source)
+    missing_at = statement.output(
+        f"(SELECT json_agg(json_build_array(channel, type, data) ORDER BY ord) FROM {source} "  # noqa: S608 - table and part names only
+        "WHERE channel NOT IN (SELECT channel FROM ev_stored))"
+    )
+
+    def after(row: tuple[Any, ...]) -> None:
+        assert connection.in_atomic_block, "publish inside the transaction of the change it reports"
+        stored = [Event(channel, event_type, data, id=eid) for channel, event_type, data, eid in row[stored_at] or []]
+        missing = [tuple(event) for event in row[missing_at] or []]
+        if missing:  # a channel's first event: its counter row is made first
+            stored += storage.append_events(missing)
+        _announce_on_commit(stored)
+
+    return after
+
+
+def _announce_on_commit(stored: list[Event]) -> None:
+    if settings.REDIS_URL and stored:
         messages = [
             json.dumps({"channel": e.channel, "event_type": e.type, "data": e.data, "pub_id": str(e.id)})
             for e in stored

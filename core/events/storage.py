@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.events.eventstream import Event, EventCounter, EventDoesNotExist, EventRow, StorageBase
+from core.statement import OneStatement
 
 
 def release_connection() -> None:
@@ -60,30 +61,51 @@ class EventStorage(StorageBase):
         return [queues[channel].pop() for channel, _type, _data in events]
 
     def _append_postgresql(self, events: Sequence[tuple[str, str, str]]) -> dict[str, list[int]]:
-        """Bump the counters (locked in name order, so that batches cannot deadlock) and insert the events,
-        in one statement. Channels without a counter row yet are left out."""
-        counter, event = EventCounter._meta.db_table, EventRow._meta.db_table
+        """Store the events in one statement. Channels without a counter row yet are left out."""
+        statement = OneStatement()
         channels, types, data = (list(column) for column in zip(*events, strict=True))
-        now = timezone.now()
-        sql = f"""
-            WITH wanted AS (SELECT name, count(*) AS n FROM unnest(%s::text[]) AS name GROUP BY name),
-            locked AS (SELECT name FROM {counter} WHERE name IN (SELECT name FROM wanted) ORDER BY name FOR UPDATE),
-            bumped AS (
-                UPDATE {counter} AS c SET value = c.value + w.n, updated = %s FROM wanted AS w
-                WHERE c.name = w.name AND c.name IN (SELECT name FROM locked)
-                RETURNING c.name, c.value - w.n AS before
-            )
-            INSERT INTO {event} (channel, type, data, eid, created)
-            SELECT e.channel, e.type, e.data, b.before + row_number() OVER (PARTITION BY e.channel ORDER BY e.ord), %s
-            FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS e(channel, type, data, ord)
-            JOIN bumped AS b ON b.name = e.channel
-            RETURNING channel, eid"""  # noqa: S608 - only table names are formatted in
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [channels, now, now, channels, types, data])
-            ids: dict[str, list[int]] = {}
-            for channel, eid in cursor.fetchall():
-                ids.setdefault(channel, []).append(eid)
+        source = statement.part(
+            "ev_source",
+            "SELECT channel, type, data, ord FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY "
+            "AS e(channel, type, data, ord)",
+            channels,
+            types,
+            data,
+        )
+        stored = self.append_in(statement, source=source)
+        ids: dict[str, list[int]] = {}
+        for channel, _type, _data, eid in statement.execute()[stored] or []:
+            ids.setdefault(channel, []).append(eid)
         return ids
+
+    def append_in(self, statement: OneStatement, *, source: str) -> int:
+        """Store, as parts of `statement`, the events its part `source` yields (channel, type, data, ord):
+        bump the channels' counters (locked in name order, so that batches cannot deadlock) and insert the
+        events, ids per channel following `ord`. Returns the output's index: the stored events as
+        [channel, type, data, eid] lists (None if none). Channels without a counter row are left out."""
+        counter, event = EventCounter._meta.db_table, EventRow._meta.db_table
+        now = timezone.now()
+        statement.part("ev_wanted", f"SELECT channel AS name, count(*) AS n FROM {source} GROUP BY channel")  # noqa: S608 - table and part names only
+        statement.part(
+            "ev_locked",
+            f"SELECT name FROM {counter} WHERE name IN (SELECT name FROM ev_wanted) ORDER BY name FOR UPDATE",  # noqa: S608 - table names only
+        )
+        statement.part(
+            "ev_bumped",
+            f"""UPDATE {counter} AS c SET value = c.value + w.n, updated = %s FROM ev_wanted AS w
+            WHERE c.name = w.name AND c.name IN (SELECT name FROM ev_locked)
+            RETURNING c.name, c.value - w.n AS before""",  # noqa: S608
+            now,
+        )
+        statement.part(
+            "ev_stored",
+            f"""INSERT INTO {event} (channel, type, data, eid, created)
+            SELECT e.channel, e.type, e.data, b.before + row_number() OVER (PARTITION BY e.channel ORDER BY e.ord), %s
+            FROM {source} AS e JOIN ev_bumped AS b ON b.name = e.channel
+            RETURNING channel, type, data, eid""",  # noqa: S608
+            now,
+        )
+        return statement.output("(SELECT json_agg(json_build_array(channel, type, data, eid)) FROM ev_stored)")
 
     def _next_id(self, channel: str) -> int:
         # The counter row stays locked until the change commits: per channel, ids follow commit order.

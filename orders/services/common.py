@@ -8,18 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django_fsm import TransitionNotAllowed
 
 from core.errors import Conflict, NotFound
-from core.locking import lock_one
+from core.locking import busy_on_lock_timeout, lock_one
 from inventory import services as inventory
 from inventory.events import publish_seat_changes
 from inventory.models import HoldState
 from orders import queue
 from orders.events import publish_order_statuses
 from orders.models import AuditAction, AuditEntry, Order, OrderState
-from orders.selectors import OrderStatus, order_status
+from orders.selectors import OrderStatus, fetch_order, order_status
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,15 @@ def change_unless_lapsed(
 
 
 def lock_order(order_id: str) -> Order:
+    """The order row, locked (its flight read with it, not locked)."""
+    if connection.vendor == "postgresql":
+        with busy_on_lock_timeout():
+            order, _seats = fetch_order(order_id=order_id, lock=True)
+        if order is None:
+            raise NotFound(f"There is no order {order_id!r}.", code="unknown_order")
+        return order
     try:
-        return lock_one(Order.objects.select_related("flight"), pk=order_id)  # the flight is read, not locked
+        return lock_one(Order.objects.select_related("flight"), pk=order_id)
     except Order.DoesNotExist:
         raise NotFound(f"There is no order {order_id!r}.", code="unknown_order") from None
 

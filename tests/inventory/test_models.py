@@ -49,3 +49,41 @@ def test_the_early_refusals_sql_agrees_with_the_definition(holds, flight):
     asker, _ = services.create_order(flight_code=flight.code, actor="test")  # another order, PENDING
     labels = [label for label, _state, _expires in ROWS]
     assert set(visibly_taken(order_id=asker.pk, labels=labels, now=NOW)) == LIVE
+
+
+def test_the_hand_written_live_condition_agrees_with_the_definition(holds):
+    from django.db import connection
+
+    from flights.models import Seat
+    from inventory.models import live_sql
+
+    sql = (
+        f"SELECT s.label FROM {SeatHold._meta.db_table} h JOIN {Seat._meta.db_table} s ON s.id = h.seat_id "
+        f"WHERE {live_sql('h')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(NOW)])
+        assert {label for (label,) in cursor.fetchall()} == LIVE
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("one_statement", [True, False], ids=["one statement", "ORM"])
+def test_a_seat_change_takes_exactly_the_seats_that_are_not_live(holds, flight, monkeypatch, one_statement):
+    """The hold path (one statement on PostgreSQL, the ORM's elsewhere) refuses exactly the live seats and
+    takes over the others, lapsed holds included."""
+    from orders.services import seats as seat_changes
+
+    monkeypatch.setattr(seat_changes, "ONE_STATEMENT", one_statement)
+    asker, _ = services.create_order(flight_code=flight.code, actor="test")
+    labels = [label for label, _state, _expires in ROWS]
+    with pytest.raises(services.SeatsTaken) as refused:
+        services.select_seats(order_id=asker.pk, labels=labels, actor="test", now=NOW)
+    assert set(refused.value.extra["seats"]) == LIVE
+    free = [label for label in labels if label not in LIVE]
+    change = services.select_seats(order_id=asker.pk, labels=free, actor="test", now=NOW)
+    assert change.status["Seats"] == free
+    assert set(SeatHold.objects.live(at=NOW).filter(order_id=asker.pk).values_list("seat__label", flat=True)) == set(
+        free
+    )
+    lapsed = SeatHold.objects.filter(order_id=holds.pk, seat__label__in=["1B", "1C"])
+    assert set(lapsed.values_list("state", flat=True)) == {HoldState.EXPIRED}

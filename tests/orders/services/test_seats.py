@@ -1,7 +1,8 @@
 """Many buyers racing for the same seats, each on its own database connection, on PostgreSQL.
 
-The protected run must show no seat with two live holds; the control run, with the seat lock and the
-partial unique index switched off, must show some, or the protected run proves nothing.
+The protected run must show no seat with two live holds; the control run, with the partial unique index,
+the insert that defers to it (ON CONFLICT) and the early read switched off, must show some, or the
+protected run proves nothing.
 """
 
 import random
@@ -105,7 +106,8 @@ def test_control_without_lock_and_constraint_double_holds(flight, monkeypatch):
         asked = Q(flight_id=flight.pk, label__in=labels)
         return list(Seat.objects.filter(asked | Q(pk__in=held_now)).order_by("id"))
 
-    monkeypatch.setattr(inventory_services, "lock_seats", lock_nothing)
+    monkeypatch.setattr(inventory_services, "lock_seats", lock_nothing)  # SQLite's path: the seat lock
+    monkeypatch.setattr(inventory_services, "ARBITER", "")  # PostgreSQL's: no insert is skipped
     monkeypatch.setattr(seat_changes, "visibly_taken", lambda **kwargs: [])  # the early refusal, too
     constraint = next(c for c in SeatHold._meta.constraints if c.name == "one_live_hold_per_seat")
     with connection.schema_editor() as editor:
@@ -122,30 +124,29 @@ def test_control_without_lock_and_constraint_double_holds(flight, monkeypatch):
 
 @pytest.fixture
 def seat_locked_elsewhere(flight):
-    """Seat 1A held by one order, and its row lock held by another transaction (a change in progress)."""
+    """Seat 1A held by one order, and that hold's row being changed by another transaction (the holder
+    extending it, in progress): a new hold of 1A must wait for that transaction to know whether it stays."""
     import threading
 
     from django.db import transaction
-
-    from flights.models import Seat
 
     holder, _ = services.create_order(flight_code=flight.code, actor="test")
     services.select_seats(order_id=holder.pk, labels=["1A"], actor="test")
     locked, release = threading.Event(), threading.Event()
 
-    def hold_the_lock():
+    def change_the_hold():
         try:
             with transaction.atomic():
-                Seat.objects.select_for_update().get(flight=flight, label="1A")
+                SeatHold.objects.filter(order_id=holder.pk, state="HELD").update(ended_at=None)
                 locked.set()
                 release.wait(10)
         finally:
             connection.close()
 
-    thread = threading.Thread(target=hold_the_lock)
+    thread = threading.Thread(target=change_the_hold)
     thread.start()
     assert locked.wait(5)
-    with connection.cursor() as cursor:  # waiting for that lock now fails at once instead of blocking
+    with connection.cursor() as cursor:  # waiting for that transaction now fails at once instead of blocking
         cursor.execute("SET lock_timeout = '200ms'")
     yield
     release.set()
@@ -171,5 +172,5 @@ def test_control_without_the_unlocked_read_the_loser_waits_for_the_lock(flight, 
 
     monkeypatch.setattr(seat_changes, "visibly_taken", lambda **kwargs: [])
     buyer, _ = services.create_order(flight_code=flight.code, actor="test")
-    with pytest.raises(Busy):  # it queued on the seat's lock until the lock timeout
+    with pytest.raises(Busy):  # it waited for the other transaction until the lock timeout
         services.select_seats(order_id=buyer.pk, labels=["1A"], actor="test")

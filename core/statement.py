@@ -1,0 +1,45 @@
+"""A change's writes across modules as one PostgreSQL statement: one round trip instead of one per write.
+
+Each module adds its part as a named common table expression (`part`), and asks for what it needs back
+(`output`). PostgreSQL runs every data-modifying part exactly once and to completion, all on the
+statement's one snapshot; a part sees another's rows only through that part's RETURNING, which is also
+how parts are ordered when one must run after another (referencing a part runs it first).
+
+Used for the hot path only (a seat change, orders/services/seats.py); elsewhere the ORM's statements are
+fewer and the clarity is worth more.
+"""
+
+from typing import Any
+
+from django.db import connection
+
+from core.locking import busy_on_lock_timeout
+
+
+class OneStatement:
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._params: list[Any] = []
+        self._outputs: list[str] = []
+        self._output_params: list[Any] = []
+
+    def part(self, name: str, sql: str, *params: Any) -> str:
+        """Add `name AS (sql)`; `sql` takes `params` for its %s, in order. Returns the name."""
+        self._parts.append(f"{name} AS ({sql})")
+        self._params.extend(params)
+        return name
+
+    def output(self, sql: str, *params: Any) -> int:
+        """A value the statement returns (a scalar expression, often over a part); its index in the row."""
+        self._outputs.append(sql)
+        self._output_params.extend(params)
+        return len(self._outputs) - 1
+
+    def execute(self) -> tuple[Any, ...]:
+        """Run it; a lock or a conflicting transaction not given up within the lock timeout is `Busy`."""
+        sql = "WITH " + ",\n".join(self._parts) + "\nSELECT " + ", ".join(self._outputs)
+        with busy_on_lock_timeout(), connection.cursor() as cursor:
+            cursor.execute(sql, [*self._params, *self._output_params])
+            row = cursor.fetchone()
+        assert row is not None  # a SELECT of scalar expressions returns exactly one row
+        return tuple(row)
