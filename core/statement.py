@@ -9,9 +9,12 @@ Used for the hot path only (a seat change, orders/services/seats.py); elsewhere 
 fewer and the clarity is worth more.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 
 from core.locking import busy_on_lock_timeout
 
@@ -38,8 +41,29 @@ class OneStatement:
     def execute(self) -> tuple[Any, ...]:
         """Run it; a lock or a conflicting transaction not given up within the lock timeout is `Busy`."""
         sql = "WITH " + ",\n".join(self._parts) + "\nSELECT " + ", ".join(self._outputs)
-        with busy_on_lock_timeout(), connection.cursor() as cursor:
+        with busy_on_lock_timeout(), bound_cursor() as cursor:
             cursor.execute(sql, [*self._params, *self._output_params])
             row = cursor.fetchone()
         assert row is not None  # a SELECT of scalar expressions returns exactly one row
         return tuple(row)
+
+
+@contextmanager
+def bound_cursor() -> Iterator[CursorWrapper]:
+    """A cursor for the hot path's hand-written statements. On PostgreSQL it sends the parameters apart
+    from the SQL (Django's own cursors quote them into it, in Python: measured, a tenth of a seat change's
+    CPU), and psycopg prepares a statement once it has run a few times on a connection, so PostgreSQL
+    stops planning it anew. Logged like Django's cursors (the tests count its statements)."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg
+
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        raw: Any = psycopg.Cursor(connection.connection)  # (the stubs say a CursorWrapper is wrapped)
+    cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    with cursor:
+        yield cursor

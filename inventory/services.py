@@ -185,7 +185,7 @@ def hold_seats_in(
     statement.part(
         "hs_inserted",
         f"""INSERT INTO {hold} (order_id, seat_id, state, expires_at, created_at)
-        SELECT %s, w.id, '{held}', %s, %s FROM hs_wanted AS w CROSS JOIN (SELECT count(*) FROM hs_lapsed) AS after_lapsed
+        SELECT %s, w.id, '{held}', %s::timestamptz, %s::timestamptz FROM hs_wanted AS w CROSS JOIN (SELECT count(*) FROM hs_lapsed) AS after_lapsed
         WHERE w.id NOT IN (SELECT seat_id FROM hs_kept) ORDER BY w.id
         {ARBITER} RETURNING seat_id""",  # noqa: S608
         holder,

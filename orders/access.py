@@ -8,12 +8,12 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from django.db import connection
 from django.http import HttpRequest
 from rest_framework.authentication import CSRFCheck
 
 from core import client_address
 from core.errors import Forbidden, NotFound
+from core.statement import bound_cursor
 from orders.models import Order
 
 SESSION_KEY = "order_ids"
@@ -64,7 +64,7 @@ class OrderAccess:
 def authorize_order(request: HttpRequest, order_id: str) -> OrderAccess:
     """Check that `request` may act on the order, or raise NotFound/Forbidden. One query."""
     # Hand-written: every call on an order starts here (the ORM's query building cost more than the query).
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(f"SELECT token_hash FROM {Order._meta.db_table} WHERE id = %s", [order_id])  # noqa: S608
         row = cursor.fetchone()
     token_hash = row[0] if row else None

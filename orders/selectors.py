@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from core.statement import bound_cursor
 from flights.models import Flight, Seat
 from inventory.events import sorted_labels
 from inventory.models import HoldState, SeatHold
@@ -91,7 +92,7 @@ def fetch_order(*, order_id: str, lock: bool = False, seats: bool = False) -> tu
         f"SELECT {', '.join(columns)} FROM {Order._meta.db_table} AS o "  # noqa: S608 - names from the models only
         f"JOIN {Flight._meta.db_table} AS f ON f.id = o.flight_id WHERE o.id = %s{' FOR UPDATE OF o' if lock else ''}"
     )
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(sql, [order_id])
         row = cursor.fetchone()
     if row is None:

@@ -1,8 +1,10 @@
 """The WSGI entry point of a request/response web process (gunicorn; deploy/gunicorn_conf.py).
 
 A gunicorn worker serves one request at a time per thread, so it keeps its PostgreSQL connection from
-request to request (CONN_MAX_AGE, checked before reuse after an error or an idle spell): one connection
-per worker thread and no pool. No psycopg pool here: gunicorn forks its workers, and a pool made before a
+request to request (CONN_MAX_AGE): one connection per worker thread and no pool. No health check before
+each request: it is a SELECT 1 per request (measured: a tenth of a seat change's time). A connection that
+breaks (PostgreSQL restarted) fails the one request that meets it (503, core/api_errors.py), and Django
+closes it at that request's end; the next request opens a new one. No psycopg pool here: gunicorn forks its workers, and a pool made before a
 fork would be shared by them (settings.WEB_DB_POOL is for the ASGI process, seatbooking/asgi.py).
 Event streams need the ASGI process; nginx sends them there (deploy/nginx.conf).
 """
@@ -19,7 +21,7 @@ WSGI_CONN_MAX_AGE = 600  # seconds a worker keeps its connection before opening 
 database = settings.DATABASES["default"]
 if database["ENGINE"] == "django.db.backends.postgresql":
     database["CONN_MAX_AGE"] = WSGI_CONN_MAX_AGE
-    database["CONN_HEALTH_CHECKS"] = True
+    database["CONN_HEALTH_CHECKS"] = False
     database.get("OPTIONS", {}).pop("pool", None)
 django.setup(set_prefix=False)
 

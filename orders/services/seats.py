@@ -11,7 +11,7 @@ from django.db import connection
 
 from core.errors import InvalidInput
 from core.events.publishing import publish_in
-from core.statement import OneStatement
+from core.statement import OneStatement, bound_cursor
 from flights.models import Seat
 from inventory import services as inventory
 from inventory.events import flight_channel, publish_seat_changes, seat_changes_source_sql, sorted_labels
@@ -160,7 +160,7 @@ def visibly_taken(*, order_id: str, labels: list[str], now: dt.datetime) -> list
           AND (o.state = %s OR (o.state = %s AND (o.hold_expires_at IS NULL OR o.hold_expires_at > %s)))"""  # noqa: S608
     at = connection.ops.adapt_datetimefield_value(now)  # as the ORM would write it (SQLite compares text)
     params = [at, order_id, *labels, OrderState.PENDING, OrderState.SEATS_SELECTED, at]
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if len(rows) != len(labels):
