@@ -271,7 +271,9 @@ Q_CLUSTER = {
     "max_attempts": 3,
     "ack_failures": True,
     "catch_up": False,
-    "save_limit": 1000,
+    # Successful tasks are not kept: a payment's record is its PaymentAttempt rows and audit trail, and
+    # django-q2's copy cost each task a write and a count of the table. Failed tasks are kept (admin).
+    "save_limit": -1,
     "poll": 0.1,
     "label": "Background tasks",
 }
