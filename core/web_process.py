@@ -12,8 +12,6 @@ Two roads through one process, chosen by the request's path:
 """
 
 import asyncio
-import gc
-import os
 import signal
 from typing import Any, cast
 
@@ -26,6 +24,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.urls import Resolver404, resolve
 
 from core.admission import Admission
+from core.collector import quiet_garbage_collection
 from core.events.delivery import DELIVERY
 from core.events.streams import close_streams
 from core.request_limits import RequestLimits
@@ -35,11 +34,7 @@ def build_application(*, admission: bool = True) -> ASGI3Application:
     """Django behind the door (request limits) and around it the process's own lifecycle.
 
     `admission=False` leaves the request threads' queue unbounded: for the tests' control only."""
-    # A web process holds thousands of long-lived event streams; with CPython's default thresholds the
-    # collector keeps rescanning all of them while events fan out (measured with 2,000 streams: fan-out
-    # p99 0.68 s by default, 0.23 s with these). Rarer collections, after startup's objects are frozen.
-    gc.freeze()
-    gc.set_threshold(int(os.environ.get("WEB_GC_THRESHOLD", 100_000)), 50, 1000)
+    quiet_garbage_collection()  # thousands of long-lived streams must not be rescanned on every fan-out
     # Bodies over MAX_REQUEST_BODY_BYTES get 413 before they are read (core/request_limits.py).
     threads = settings.WEB_THREADS
     pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")

@@ -45,6 +45,7 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from core import redis_state
+from core.collector import quiet_garbage_collection
 
 log = logging.getLogger(__name__)
 
@@ -101,16 +102,7 @@ def _after_fork_in_child() -> None:
     if _generation == 1:  # the sentinel leads a group of its own: stop signals for the group miss it
         os.setpgid(0, 0)
     signal.signal(STOP_SIGNAL, _on_stop_signal)
-    gc.freeze()  # what the child inherited: never collected in it either (quiet_garbage_collection)
-
-
-def quiet_garbage_collection() -> None:
-    """Keep the collector from pausing a worker mid-payment. With CPython's defaults each worker, holding
-    all of Django, ran a full collection every few dozen tasks, 350-490 ms each on this machine (measured:
-    the payments' p99). What exists at startup is frozen out of collections (here, and again in each
-    forked process) and collections are rarer, as in the web process (core/web_process.py)."""
-    gc.freeze()
-    gc.set_threshold(int(os.environ.get("WORKER_GC_THRESHOLD", 100_000)), 50, 1000)
+    gc.freeze()  # what the child inherited (core/collector.py): a full collection paused payments 0.4 s
 
 
 def run_cluster(*, grace_seconds: float) -> None:

@@ -27,4 +27,7 @@ django.setup(set_prefix=False)
 
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 
+from core.collector import quiet_garbage_collection  # noqa: E402
+
 application = WSGIHandler()
+quiet_garbage_collection()  # in each gunicorn worker (this module is imported after the fork)
