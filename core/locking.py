@@ -19,6 +19,7 @@ from django.db.models import Model, QuerySet
 from core.errors import ServiceError
 
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout runs out
+DEADLOCK_DETECTED = "40P01"  # rare (docs/locking.md, "Seats on PostgreSQL"); as retryable as a timeout
 
 M = TypeVar("M", bound=Model)
 
@@ -30,7 +31,9 @@ class Busy(ServiceError):
 
 
 def is_lock_timeout(exc: BaseException) -> bool:
-    return isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE
+    """A lock not granted in time, or a deadlock PostgreSQL broke by cancelling this statement."""
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    return isinstance(exc, OperationalError) and sqlstate in (LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED)
 
 
 @contextmanager

@@ -26,7 +26,8 @@ class Flight(models.Model):
 
 
 class Seat(models.Model):
-    """One seat of a flight. Seat rows are what seat-changing transactions lock (orders/services/)."""
+    """One seat of a flight. On SQLite, seat-changing transactions lock seat rows; on PostgreSQL the
+    holds' unique index decides who gets a seat (docs/locking.md)."""
 
     flight = models.ForeignKey(Flight, on_delete=models.CASCADE, related_name="seats")
     label = models.CharField(max_length=4, help_text="Row number and letter, e.g. 12C.")

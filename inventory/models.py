@@ -49,7 +49,7 @@ class SeatHold(models.Model):
     """A seat held or booked by an order.
 
     At most one row per seat is HELD or CONFIRMED (a partial unique index). A HELD row whose `expires_at`
-    has passed no longer counts: the next writer that locks the seat marks it EXPIRED before holding the
+    has passed no longer counts: the next writer that wants the seat marks it EXPIRED before holding the
     seat itself. `expires_at` is null while the order's payment is processing: such a hold cannot lapse.
 
     The holder is an order id, not a foreign key in this app's model, so that the inventory knows nothing

@@ -1,5 +1,7 @@
-"""Every change of seat holds. The caller (orders/services/) has locked the holder's row first; here the
-seat rows are locked, in id order and in one statement, before anything is checked (docs/locking.md).
+"""Every change of seat holds. The caller (orders/services/) has locked the holder's row first. Who gets
+a seat: on PostgreSQL the partial unique index decides (`hold_seats_in`, one statement with the rest of
+the change); on SQLite the seat rows are locked, in id order and in one statement, before anything is
+checked (`hold_seats`). docs/locking.md.
 
 A holder is an order id: the inventory needs nothing else of an order.
 """
@@ -31,11 +33,8 @@ def seats_taken_error(labels: list[str]) -> SeatsTaken:
 
 
 def lock_seats(*, holder: str, flight: Flight, labels: Sequence[str]) -> list[Seat]:
-    """Lock, in id order and in one statement, the seats asked for and the seats the holder holds now.
-
-    Every writer of a seat's holds locks the seat first, so the availability check that follows sees
-    every committed hold and no other writer can slip in between check and write.
-    """
+    """Lock, in id order and in one statement, the seats asked for and the seats the holder holds now
+    (`hold_seats`, SQLite's path): no other change that holds seats can slip in between check and write."""
     held_now = SeatHold.objects.filter(order_id=holder, state=HoldState.HELD).values("seat_id")
     asked = Q(flight_id=flight.pk, label__in=labels)
     return lock_all(Seat.objects.filter(asked | Q(pk__in=held_now)))
