@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from core.errors import Conflict, InvalidInput
 from core.locking import lock_all
@@ -215,11 +215,9 @@ def _end(hold_ids: list[int], *, state: HoldState, now: dt.datetime) -> None:
 def release_holds(*, holder: str, now: dt.datetime, state: HoldState = HoldState.RELEASED) -> list[str]:
     """End the holder's live holds (RELEASED, or EXPIRED); returns the labels of the seats that became free.
     Needs only the holder's lock: taking liveness away can never put two live holds on a seat."""
-    holds = SeatHold.objects.filter(order_id=holder, state=HoldState.HELD)
-    labels = list(holds.values_list("seat__label", flat=True))
-    if labels:
-        holds.update(state=state, ended_at=now)
-    return labels
+    held = _lock_held(SeatHold.objects.filter(order_id=holder, state=HoldState.HELD), "seat__label")
+    _end([pk for pk, _label in held], state=state, now=now)
+    return [label for _pk, label in held]
 
 
 def keep_until_paid(*, holder: str) -> None:
@@ -237,9 +235,18 @@ def confirm_holds(*, holder: str) -> list[str]:
 
 def expire_holds(*, holders: list[str], now: dt.datetime) -> dict[str, list[str]]:
     """End the live holds of many holders at once (the timer loop's batch); the freed labels by flight."""
-    holds = SeatHold.objects.filter(order_id__in=holders, state=HoldState.HELD)
+    held = _lock_held(
+        SeatHold.objects.filter(order_id__in=holders, state=HoldState.HELD), "seat__flight__code", "seat__label"
+    )
     freed_by_flight: dict[str, list[str]] = {}
-    for flight_code, label in holds.values_list("seat__flight__code", "seat__label"):
+    for _pk, flight_code, label in held:
         freed_by_flight.setdefault(flight_code, []).append(label)
-    holds.update(state=HoldState.EXPIRED, ended_at=now)
+    _end([pk for pk, _code, _label in held], state=HoldState.EXPIRED, now=now)
     return freed_by_flight
+
+
+def _lock_held(holds: QuerySet[SeatHold], *fields: str) -> list[tuple]:
+    """Lock the holds, then read them: a lapsed hold another order is taking over right now (marking it
+    EXPIRED) is waited for and then left out, so that the seat is not announced as freed by this holder
+    too. In id order, as every batch locks them. (PostgreSQL; SQLite's writers are serialised anyway.)"""
+    return list(holds.select_for_update(of=("self",)).order_by("pk").values_list("pk", *fields))
