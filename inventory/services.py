@@ -220,9 +220,16 @@ def release_holds(*, holder: str, now: dt.datetime, state: HoldState = HoldState
     return [label for _pk, label in held]
 
 
-def keep_until_paid(*, holder: str) -> None:
-    """The holder's payment started: its holds no longer lapse; the payment's outcome decides."""
-    SeatHold.objects.filter(order_id=holder, state=HoldState.HELD).update(expires_at=None)
+def keep_until_paid(*, holder: str) -> bool:
+    """The holder's payment starts: its holds no longer lapse; the payment's outcome decides. False (and
+    nothing changed) if another order has taken over one of its holds: the holder's hold had lapsed, even
+    if the holder's own clock, read before it waited for its lock, says not yet."""
+    held = _lock_held(SeatHold.objects.filter(order_id=holder, state=HoldState.HELD))
+    # Only a takeover marks a hold EXPIRED while its holder may still pay (its own expiry ends the order).
+    if SeatHold.objects.filter(order_id=holder, state=HoldState.EXPIRED).exists():
+        return False
+    SeatHold.objects.filter(pk__in=[pk for (pk,) in held]).update(expires_at=None)
+    return True
 
 
 def confirm_holds(*, holder: str) -> list[str]:

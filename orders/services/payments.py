@@ -18,6 +18,7 @@ from orders.services.common import (
     WrongState,
     change_unless_lapsed,
     enqueue_payment_on_commit,
+    hold_expired_error,
     lock_order,
     lost_after,
     record_change,
@@ -46,7 +47,8 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
                 state=order.state,
             )
         transition(order, order.begin_payment, verb="pay")
-        inventory.keep_until_paid(holder=order.pk)
+        if not inventory.keep_until_paid(holder=order.pk):
+            raise hold_expired_error(order)  # the timer loop expires the order; nothing is charged
         order.payment_code = code
         order.payment_status = PaymentStatus.TRYING
         order.last_payment_error = ""

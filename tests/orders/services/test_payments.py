@@ -4,6 +4,7 @@ import datetime as dt
 import time
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
@@ -226,3 +227,21 @@ def test_old_live_events_are_trimmed_but_not_the_counters(flight):
     Event.objects.update(created=timezone.now() - dt.timedelta(hours=25))
     assert trim_events(older_than=dt.timedelta(hours=24)) == 3  # two order events, one flight event
     assert EventCounter.objects.get(name=f"order-{order.pk}").value == 2
+
+
+def test_a_payment_is_refused_when_another_order_took_over_one_of_its_lapsed_seats(flight):
+    """The payer's clock was read before it waited for its order's lock, so its hold looks alive; but
+    another order, with a later clock, has already taken one of its seats. Paying must not go on with
+    fewer seats than were held."""
+    now = timezone.now()
+    payer, _ = services.create_order(flight_code=flight.code, actor="test")
+    held_at = now - dt.timedelta(seconds=settings.SEAT_HOLD_SECONDS + 5)
+    services.select_seats(order_id=payer.pk, labels=["1A", "1B"], actor="test", now=held_at)
+    taker, _ = services.create_order(flight_code=flight.code, actor="test")
+    services.select_seats(order_id=taker.pk, labels=["1A"], actor="test", now=now)  # takes over the lapsed 1A
+    stale = held_at + dt.timedelta(seconds=settings.SEAT_HOLD_SECONDS - 1)  # before the payer's deadline
+    with pytest.raises(services.HoldExpired):
+        services.submit_payment(order_id=payer.pk, code="12345", actor="test", now=stale)
+    payer.refresh_from_db()
+    assert payer.state == "SEATS_SELECTED"  # untouched: the timer loop expires it
+    assert SeatHold.objects.get(seat__label="1B").expires_at is not None  # still lapses
