@@ -62,6 +62,14 @@ def lock_all(queryset: QuerySet[M]) -> list[M]:
         return list(queryset.select_for_update().order_by("pk"))
 
 
+def lock_values(queryset: QuerySet[M], *fields: str) -> list[tuple[Any, ...]]:
+    """Lock the rows of `queryset` (its own table only), in id order, then read `pk` and `fields` of each:
+    a row another transaction is changing is waited for and read as it is after that change, or left out
+    if it no longer matches."""
+    with busy_on_lock_timeout():
+        return list(queryset.select_for_update(of=("self",)).order_by("pk").values_list("pk", *fields))
+
+
 def claim(queryset: QuerySet[M]) -> QuerySet[M]:
     """Batches skip, they do not wait: the rows of `queryset` no other transaction holds, locked (its own
     table only). Any number of timer loops can run the same batch; each takes different rows."""

@@ -35,11 +35,11 @@ def seat_changes_source_sql(*, available: str, held: str) -> str:
     as (channel, type, data, ord), none if nothing changed, from the parts `available` and `held` (each
     returning `label`). Takes the channel and the flight code as its two parameters."""
     return f"""SELECT %s::text, 'seats'::text, json_build_object('flightID', %s::text,
-        'available', {_labels_json(available)}, 'held', {_labels_json(held)}, 'confirmed', '[]'::json)::text, 2
+        'available', {labels_json_sql(available)}, 'held', {labels_json_sql(held)}, 'confirmed', '[]'::json)::text, 2
         WHERE EXISTS (SELECT 1 FROM {available}) OR EXISTS (SELECT 1 FROM {held})"""  # noqa: S608 - part names only
 
 
-def _labels_json(part: str) -> str:
+def labels_json_sql(part: str) -> str:
     """A part's labels as a JSON array in seat-map order, as `sorted_labels` orders them."""
     return f"COALESCE((SELECT json_agg(label ORDER BY left(label, -1)::int, right(label, 1)) FROM {part}), '[]'::json)"  # noqa: S608
 

@@ -10,10 +10,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from core.errors import Conflict, InvalidInput
-from core.locking import lock_all
+from core.locking import lock_all, lock_values
 from core.statement import OneStatement
 from flights.models import Flight, Seat
 from inventory.events import sorted_labels
@@ -215,7 +215,8 @@ def _end(hold_ids: list[int], *, state: HoldState, now: dt.datetime) -> None:
 def release_holds(*, holder: str, now: dt.datetime, state: HoldState = HoldState.RELEASED) -> list[str]:
     """End the holder's live holds (RELEASED, or EXPIRED); returns the labels of the seats that became free.
     Needs only the holder's lock: taking liveness away can never put two live holds on a seat."""
-    held = _lock_held(SeatHold.objects.filter(order_id=holder, state=HoldState.HELD), "seat__label")
+    # Locked first: a hold another order is taking over right now is left out, not announced as freed.
+    held = lock_values(SeatHold.objects.filter(order_id=holder, state=HoldState.HELD), "seat__label")
     _end([pk for pk, _label in held], state=state, now=now)
     return [label for _pk, label in held]
 
@@ -224,7 +225,7 @@ def keep_until_paid(*, holder: str) -> bool:
     """The holder's payment starts: its holds no longer lapse; the payment's outcome decides. False (and
     nothing changed) if another order has taken over one of its holds: the holder's hold had lapsed, even
     if the holder's own clock, read before it waited for its lock, says not yet."""
-    held = _lock_held(SeatHold.objects.filter(order_id=holder, state=HoldState.HELD))
+    held = lock_values(SeatHold.objects.filter(order_id=holder, state=HoldState.HELD))
     # Only a takeover marks a hold EXPIRED while its holder may still pay (its own expiry ends the order).
     if SeatHold.objects.filter(order_id=holder, state=HoldState.EXPIRED).exists():
         return False
@@ -242,7 +243,7 @@ def confirm_holds(*, holder: str) -> list[str]:
 
 def expire_holds(*, holders: list[str], now: dt.datetime) -> dict[str, list[str]]:
     """End the live holds of many holders at once (the timer loop's batch); the freed labels by flight."""
-    held = _lock_held(
+    held = lock_values(
         SeatHold.objects.filter(order_id__in=holders, state=HoldState.HELD), "seat__flight__code", "seat__label"
     )
     freed_by_flight: dict[str, list[str]] = {}
@@ -250,10 +251,3 @@ def expire_holds(*, holders: list[str], now: dt.datetime) -> dict[str, list[str]
         freed_by_flight.setdefault(flight_code, []).append(label)
     _end([pk for pk, _code, _label in held], state=HoldState.EXPIRED, now=now)
     return freed_by_flight
-
-
-def _lock_held(holds: QuerySet[SeatHold], *fields: str) -> list[tuple]:
-    """Lock the holds, then read them: a lapsed hold another order is taking over right now (marking it
-    EXPIRED) is waited for and then left out, so that the seat is not announced as freed by this holder
-    too. In id order, as every batch locks them. (PostgreSQL; SQLite's writers are serialised anyway.)"""
-    return list(holds.select_for_update(of=("self",)).order_by("pk").values_list("pk", *fields))

@@ -14,7 +14,13 @@ from core.events.publishing import publish_in
 from core.statement import OneStatement, bound_cursor
 from flights.models import Seat
 from inventory import services as inventory
-from inventory.events import flight_channel, publish_seat_changes, seat_changes_source_sql, sorted_labels
+from inventory.events import (
+    flight_channel,
+    labels_json_sql,
+    publish_seat_changes,
+    seat_changes_source_sql,
+    sorted_labels,
+)
 from inventory.models import SeatHold, live_sql
 from orders.events import order_channel
 from orders.models import AuditAction, AuditEntry, Order, OrderState
@@ -97,10 +103,9 @@ def _change_in_one_statement(
     statement.part(
         "audit_row",
         f"""INSERT INTO {AuditEntry._meta.db_table} (order_id, action, from_state, to_state, actor, reason, details, created_at)
-        SELECT %s, %s, %s, %s, %s, %s, jsonb_build_object('seats', %s::jsonb, 'released',
-            COALESCE((SELECT jsonb_agg(label ORDER BY left(label, -1)::int, right(label, 1)) FROM {holds.released}), '[]'::jsonb)),
+        SELECT %s, %s, %s, %s, %s, %s, jsonb_build_object('seats', %s::jsonb, 'released', {labels_json_sql(holds.released)}::jsonb),
             %s
-        RETURNING id""",  # noqa: S608
+        RETURNING id""",
         order.pk,
         AuditAction.SELECT_SEATS,
         from_state,
