@@ -61,9 +61,7 @@ def _nice(value: float) -> float:
 
 def _frame(start: dt.datetime, count: int, y_max: float, unit: str) -> dict:
     slot = (WIDTH - LEFT) / count
-    ticks = [
-        (LEFT + i * slot, m.strftime("%H:%M")) for i, m in enumerate(minutes(start, count)) if m.minute % 15 == 0
-    ]
+    ticks = [(LEFT + i * slot, m.strftime("%H:%M")) for i, m in enumerate(minutes(start, count)) if m.minute % 15 == 0]
     label = f"{y_max:g}{unit}"
     return {"width": WIDTH, "height": HEIGHT, "top": TOP, "bottom": HEIGHT - BOTTOM, "left": LEFT,
             "y_max": y_max, "y_max_label": label, "ticks": ticks}  # fmt: skip
@@ -109,7 +107,9 @@ def lines(
     slot = (WIDTH - LEFT) / count
     drawn = []
     for name, values in series.items():
-        points = [f"{round(LEFT + (i + 0.5) * slot, 1)},{_y(values[m], y_max)}" for i, m in enumerate(times) if m in values]
+        points = [
+            f"{round(LEFT + (i + 0.5) * slot, 1)},{_y(values[m], y_max)}" for i, m in enumerate(times) if m in values
+        ]
         if len(points) == 1:  # a lone minute still shows, as a short dash
             x, y = points[0].split(",")
             points = [f"{float(x) - slot / 2:.1f},{y}", f"{float(x) + slot / 2:.1f},{y}"]

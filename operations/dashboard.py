@@ -58,7 +58,10 @@ def _rows(start: dt.datetime, series: dict[str, dict], *, keep=lambda row: any(r
 def panels(now: dt.datetime) -> dict:
     """Everything the page shows: five statements (selectors.py), the rest in memory."""
     start, count = selectors.window_start(now), selectors.WINDOW_MINUTES
-    flights = [(f, charts.seat_bar(booked=f.booked, held=f.held, available=f.available)) for f in selectors.flight_seats(now=now)]
+    flights = [
+        (f, charts.seat_bar(booked=f.booked, held=f.held, available=f.available))
+        for f in selectors.flight_seats(now=now)
+    ]
     holds = selectors.holds_per_minute(now=now)
     attempts = selectors.attempts_per_minute(now=now)
     succeeded = sum(attempts.get("success", {}).values())

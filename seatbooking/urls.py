@@ -6,9 +6,9 @@ from core.health import health
 from core.metrics import metrics
 from inventory import api as flights_api
 from inventory.streams import flight_events
+from operations.dashboard import dashboard
 from orders import api as orders_api
 from orders import views as pages
-from operations.dashboard import dashboard
 from orders.streams import order_events
 
 urlpatterns = [
