@@ -102,7 +102,7 @@ class DatabasePoolCollector:
             labels=[],
         )
         if connection.settings_dict.get("OPTIONS", {}).get("pool"):
-            stats = connection.pool.get_stats()
+            stats = connection.pool.get_stats()  # type: ignore[attr-defined] # PostgreSQL's wrapper has it
             for state, key in (("max", "pool_max"), ("open", "pool_size"), ("idle", "pool_available")):
                 connections.add_metric([state], stats.get(key, 0))
             waiting.add_metric([], stats.get("requests_waiting", 0))

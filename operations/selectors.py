@@ -166,7 +166,8 @@ def expiry_lateness(*, now: dt.datetime) -> tuple[Lateness, dict[dt.datetime, La
     )
     per_minute, hour_buckets, hour_count, hour_max = {}, [0] * len(EXPIRY_BUCKETS_SECONDS), 0, 0.0
     for row in rows:
-        buckets = tuple(row[f"le_{i}"] for i in range(len(EXPIRY_BUCKETS_SECONDS)))
+        counts: dict = dict(row)  # the bucket keys, made above, are not in its type
+        buckets = tuple(counts[f"le_{i}"] for i in range(len(EXPIRY_BUCKETS_SECONDS)))
         per_minute[row["m"]] = _lateness(row["total"], row["max_ms"], buckets)
         hour_buckets = [a + b for a, b in zip(hour_buckets, buckets, strict=True)]
         hour_count, hour_max = hour_count + row["total"], max(hour_max, row["max_ms"] or 0)

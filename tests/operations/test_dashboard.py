@@ -43,7 +43,9 @@ def test_the_admin_index_links_to_it(staff):
 def test_the_page_shows_the_figures_as_svg_with_text_alternatives(staff, flight):
     run_burst(flight.code)
     html = staff.get("/admin/dashboard/").content.decode()
-    row = re.search(r'<tr data-flight="FL-001">(.*?)</tr>', html, re.S).group(1)
+    found = re.search(r'<tr data-flight="FL-001">(.*?)</tr>', html, re.S)
+    assert found is not None
+    row = found.group(1)
     counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', row))
     assert counts == {"available": "21", "held": "6", "booked": "3", "total": "30"}
     assert 'aria-label="FL-001: 3 booked, 6 held, 21 available"' in row

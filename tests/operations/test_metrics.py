@@ -51,7 +51,7 @@ def test_busy_refusals_and_slots_are_counted(settings):
         await release.wait()
 
     def gauges() -> dict[str, float]:  # read in the event loop, without the database collectors
-        return {g._name: g.collect()[0].samples[0].value for g in (metrics.WEB_SLOTS, metrics.WEB_IN_FLIGHT)}
+        return {g._name: next(iter(g.collect())).samples[0].value for g in (metrics.WEB_SLOTS, metrics.WEB_IN_FLIGHT)}
 
     async def refused_after_one_in_flight(door: Admission) -> tuple[dict, dict]:
         first = asyncio.create_task(door({"type": "http"}, None, lambda m: asyncio.sleep(0)))
@@ -96,3 +96,30 @@ def test_seats_per_flight_come_with_the_snapshot(settings, flight, monkeypatch):
     text = scrape(settings)
     for state, n in (("available", 21), ("held", 6), ("booked", 3)):
         assert f'seatbooking_flight_seats{{flight="FL-001",state="{state}"}} {n}.0' in text
+
+
+@pytest.mark.postgres_only
+def test_a_web_process_reports_its_pool_and_slots(transactional_db, tmp_path, settings):
+    """The real web process (uvicorn, the pool on, as make run starts it on PostgreSQL)."""
+    import urllib.request
+
+    from tests.http import free_port, wait_for_server
+    from tests.processes import Processes
+
+    processes = Processes(tmp_path)
+    processes.configure(settings, METRICS_TOKEN="a-long-scrape-token", DB_POOL_MAX_SIZE=6, REDIS_URL="")
+    port = free_port()
+    processes.start_web(port)
+    try:
+        wait_for_server(f"http://127.0.0.1:{port}")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/metrics", headers={"Authorization": "Bearer a-long-scrape-token"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read().decode()
+    finally:
+        processes.kill_all()
+    assert 'seatbooking_db_pool_connections{state="max"} 6.0' in text
+    assert "seatbooking_db_pool_waiting 0.0" in text
+    assert "seatbooking_web_request_slots 4.0" in text  # WEB_THREADS: the pool less two
+    assert "seatbooking_web_requests_in_flight 1.0" in text  # this scrape
