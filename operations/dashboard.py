@@ -15,8 +15,6 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from core.events.delivery import DELIVERY
-from core.metrics import OPEN_STREAMS
 from operations import charts, selectors
 
 HOLD_COLOURS = {"made": "#22b8cf", "released": "#868e96", "expired": "#f59f00", "confirmed": "#2f9e44"}
@@ -31,16 +29,18 @@ OUTCOME_COLOURS = {
 LATENESS_COLOURS = {"p50": "#22b8cf", "p99": "#e67700", "max": "#c92a2a"}
 
 
-def this_process() -> dict:
-    """Event streams open in this web process and how it learns of new events (no statement)."""
-    streams = {s.labels["kind"]: int(s.value) for family in OPEN_STREAMS.collect() for s in family.samples}
+def web_processes(now: dt.datetime) -> dict:
+    """The streams processes' reports (one statement), totalled: how each learns of new events, its streams."""
+    reports = selectors.web_processes(now=now)
+    streams: dict[str, int] = {}
+    for report in reports:
+        for kind, n in report.streams.items():
+            streams[kind] = streams.get(kind, 0) + n
     return {
+        "reports": reports,
         "streams": sorted(streams.items()),
         "streams_total": sum(streams.values()),
-        "delivery_mode": DELIVERY.mode,
-        "delivery_since": DELIVERY.since,
-        "delivery_detail": DELIVERY.detail,
-        "delivery_degraded": DELIVERY.degraded,
+        "degraded": [r for r in reports if r.delivery.startswith("table: ")],
     }
 
 
@@ -56,7 +56,7 @@ def _rows(start: dt.datetime, series: dict[str, dict], *, keep=lambda row: any(r
 
 
 def panels(now: dt.datetime) -> dict:
-    """Everything the page shows: five statements (selectors.py), the rest in memory."""
+    """Everything the page shows: six statements (selectors.py), the rest in memory."""
     start, count = selectors.window_start(now), selectors.WINDOW_MINUTES
     flights = [
         (f, charts.seat_bar(booked=f.booked, held=f.held, available=f.available))
@@ -87,7 +87,7 @@ def panels(now: dt.datetime) -> dict:
         "lateness_legend": [(name, colour, None) for name, colour in LATENESS_COLOURS.items()],
         "lateness_rows": _rows(start, lateness),
         "heartbeats": selectors.heartbeats(now=now),
-        "process": this_process(),
+        "web": web_processes(now),
     }
 
 
@@ -98,6 +98,7 @@ def dashboard(request):
     context = {
         **panels(timezone.now()),
         "refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS,
+        "report_window": 3 * settings.HEARTBEAT_SECONDS,
     }
     if request.GET.get("panels"):
         return render(request, "admin/operations/panels.html", context)

@@ -174,6 +174,15 @@ def expiry_lateness(*, now: dt.datetime) -> tuple[Lateness, dict[dt.datetime, La
     return _lateness(hour_count, hour_max, tuple(hour_buckets)), per_minute
 
 
+def web_processes(*, now: dt.datetime) -> list:
+    """The web processes serving event streams that reported within the last three beats (reporting.py): one
+    statement over the index on beat_at."""
+    from operations.models import WebProcessReport
+
+    fresh = now - dt.timedelta(seconds=3 * settings.HEARTBEAT_SECONDS)
+    return list(WebProcessReport.objects.filter(beat_at__gte=fresh).order_by("name"))
+
+
 @dataclass(frozen=True)
 class Beat:
     name: str

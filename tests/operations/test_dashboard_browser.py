@@ -91,7 +91,7 @@ def test_after_a_burst_the_charts_agree_with_the_database_and_follow_it_live(sit
     from orders.models import AuditEntry, PaymentAttempt
     from tests.operations.burst import run_burst
 
-    site.start(DASHBOARD_REFRESH_SECONDS=0.5, SEAT_HOLD_SECONDS=900)
+    site.start(DASHBOARD_REFRESH_SECONDS=0.5, SEAT_HOLD_SECONDS=900, HEARTBEAT_SECONDS=1)
     if os.environ.get("DASHBOARD_SCREENSHOT"):
         make_history()  # the README's picture: an hour of traffic on two more flights
     run_burst(flight.code, background=True)  # the real worker pays, the real timer loop expires
@@ -116,6 +116,14 @@ def test_after_a_burst_the_charts_agree_with_the_database_and_follow_it_live(sit
     expect(page.locator('tr[data-check="timers"]')).to_have_attribute("data-ok", "true")
     expect(page.locator('tr[data-check="worker"]')).to_have_attribute("data-ok", "true", timeout=15_000)
     expect(page.locator("#dash-live")).to_be_visible()
+    expect(page.locator('tr[data-check="event delivery"]')).to_have_attribute("data-ok", "true")
+    expect(page.locator('tr[data-check="event delivery"]')).to_contain_text("table since")
+
+    traveller = site.traveller()  # a booking page follows its order's and its flight's event streams
+    site.book(traveller)
+    expect(page.locator("#open-streams")).to_have_text("2", timeout=5000)  # reported by the web process
+    expect(page.locator('tr[data-check="streams"]')).to_contain_text("flight 1, order 1")
+    traveller.close()
 
     order, _ = services.create_order(flight_code=flight.code, actor="test")  # a new hold shows without a reload
     services.select_seats(order_id=order.pk, labels=["5E", "5F"], actor="test")
