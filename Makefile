@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PORT
 
-.PHONY: run run-cluster test test-postgres test-faults lint format lock bench fuzz migrate seed static clean
+.PHONY: run run-cluster test test-postgres test-faults lint format lock bench fuzz migrate seed static clean dashboard-screenshot
 
 # The development venv: runtime + test + dev tools, exactly as locked (with hashes) in requirements-dev.txt.
 # Reinstalled whenever the lock changes. Production installs requirements.txt only (README, Deployment).
@@ -86,6 +86,10 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench.flow
 	$(BIN)/python -m bench.streams
 	$(BIN)/python -m bench.burst
+
+# docs/dashboard.png, the README's picture of the admin's dashboard: the browser test, saving its screenshot.
+dashboard-screenshot: $(VENV)/.installed static
+	DASHBOARD_SCREENSHOT=docs/dashboard.png $(BIN)/pytest tests/operations/test_dashboard_browser.py -k burst -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) var

@@ -90,10 +90,16 @@ class Admission:
     """ASGI middleware: at most `slots` HTTP requests inside `app` at once (see the module's docstring)."""
 
     def __init__(self, app, slots: int, max_wait: float) -> None:
+        from core import metrics
+
         self.app = app
         self.slots = Slots(slots, max_wait)
         self.refused = 0  # since the last log line
         self.logged_at = 0.0
+        # /metrics reads the slots when scraped (alert: saturation, deploy/prometheus/alerts.yml).
+        metrics.WEB_SLOTS.set_function(lambda: self.slots.size)
+        metrics.WEB_IN_FLIGHT.set_function(lambda: self.slots.busy)
+        metrics.WEB_WAITING.set_function(lambda: len(self.slots.waiting))
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -108,6 +114,9 @@ class Admission:
 
     def log_refusal(self) -> None:
         """One WARNING line at most every LOG_EVERY_SECONDS, with the count: a burst is not 1,000 lines."""
+        from core.metrics import BUSY_REFUSALS
+
+        BUSY_REFUSALS.inc()
         self.refused += 1
         now = time.monotonic()
         if now - self.logged_at >= LOG_EVERY_SECONDS:

@@ -37,6 +37,81 @@ EVENT_DELIVERY_OUTAGES = Counter(
     "Times this web process lost its Redis subscription and fell back to polling the event table.",
     registry=REGISTRY,
 )
+EVENT_DELIVERY_DEGRADED = Gauge(
+    "seatbooking_event_delivery_degraded",
+    "1 while this web process's Redis subscription is broken and its streams are fed by polling the event table.",
+    registry=REGISTRY,
+)
+# Capacity (alert: saturation). The ASGI process's request slots (core/admission.py) are read when scraped.
+WEB_SLOTS = Gauge(
+    "seatbooking_web_request_slots", "Requests this web process runs at once (WEB_THREADS).", registry=REGISTRY
+)
+WEB_IN_FLIGHT = Gauge(
+    "seatbooking_web_requests_in_flight", "Requests running in this web process's slots now.", registry=REGISTRY
+)
+WEB_WAITING = Gauge(
+    "seatbooking_web_requests_waiting", "Requests waiting for a free slot in this web process now.", registry=REGISTRY
+)
+BUSY_REFUSALS = Counter(
+    "seatbooking_web_busy_refusals",
+    "Requests refused with 503 busy: no slot came free (or, behind nginx, the request queued) for WEB_MAX_WAIT_SECONDS.",
+    registry=REGISTRY,
+)
+
+
+class HeartbeatCollector:
+    """Seconds since the timer loop and a worker last reported (core/health.py): one small read per scrape,
+    so that a dead loop or worker shows at the next scrape. +Inf for one that never reported."""
+
+    NAMES = ("timers", "worker")
+
+    def collect(self):
+        from django.utils import timezone
+        from prometheus_client.core import GaugeMetricFamily
+
+        from core.models import Heartbeat
+
+        beats = dict(Heartbeat.objects.values_list("name", "beat_at"))
+        now = timezone.now()
+        family = GaugeMetricFamily(
+            "seatbooking_heartbeat_age_seconds",
+            "Seconds since a background process last reported: the timer loop (timers), a worker (worker).",
+            labels=["process"],
+        )
+        for name in self.NAMES:
+            family.add_metric([name], (now - beats[name]).total_seconds() if name in beats else float("inf"))
+        yield family
+
+
+class DatabasePoolCollector:
+    """This web process's PostgreSQL connection pool (psycopg_pool), read when scraped. Without a pool (SQLite,
+    DB_POOL_MAX_SIZE=0, gunicorn's workers) the families are declared with no sample."""
+
+    def collect(self):
+        from django.db import connection
+        from prometheus_client.core import GaugeMetricFamily
+
+        connections = GaugeMetricFamily(
+            "seatbooking_db_pool_connections",
+            "This web process's pooled database connections: max (DB_POOL_MAX_SIZE), open, idle.",
+            labels=["state"],
+        )
+        waiting = GaugeMetricFamily(
+            "seatbooking_db_pool_waiting",
+            "Requests waiting for a pooled database connection in this web process now.",
+            labels=[],
+        )
+        if connection.settings_dict.get("OPTIONS", {}).get("pool"):
+            stats = connection.pool.get_stats()  # type: ignore[attr-defined] # PostgreSQL's wrapper has it
+            for state, key in (("max", "pool_max"), ("open", "pool_size"), ("idle", "pool_available")):
+                connections.add_metric([state], stats.get(key, 0))
+            waiting.add_metric([], stats.get("requests_waiting", 0))
+        yield connections
+        yield waiting
+
+
+REGISTRY.register(HeartbeatCollector())
+REGISTRY.register(DatabasePoolCollector())
 
 
 def _may_scrape(request) -> bool:

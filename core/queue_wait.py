@@ -20,6 +20,7 @@ from django.http import JsonResponse
 
 from core.admission import RETRY_AFTER_SECONDS, busy_body
 from core.client_address import is_in, trusted_proxies
+from core.metrics import BUSY_REFUSALS
 
 log = logging.getLogger(__name__)
 
@@ -65,5 +66,6 @@ class QueueWaitMiddleware:
             seconds = waited(request.META)
             if seconds is not None and seconds > limit:
                 log.warning("refused %s %s: it waited %.2f s for a web process", request.method, request.path, seconds)
+                BUSY_REFUSALS.inc()
                 return too_long_response()
         return self.get_response(request)

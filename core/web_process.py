@@ -136,14 +136,22 @@ class WebProcess:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
             return await self.lifespan(receive, send)
-        DELIVERY.ensure_started()
+        self.start_background_tasks()
         return await self.app(scope, receive, send)
+
+    @staticmethod
+    def start_background_tasks() -> None:
+        """Event delivery, and the reports of this process's delivery and streams for the admin's dashboard."""
+        from operations.reporting import REPORTER  # an app's module: imported once the apps are loaded
+
+        DELIVERY.ensure_started()
+        REPORTER.ensure_started()
 
     async def lifespan(self, receive, send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                DELIVERY.ensure_started()
+                self.start_background_tasks()
                 self.close_streams_on_stop_signals()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":

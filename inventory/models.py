@@ -76,7 +76,12 @@ class SeatHold(models.Model):
                 name="one_live_hold_per_seat",
             )
         ]
-        indexes = [models.Index(fields=["order_id", "state"], name="hold_order_state")]
+        indexes = [
+            models.Index(fields=["order_id", "state"], name="hold_order_state"),
+            # The operators' dashboard: holds made and ended per minute over the last hour (operations/).
+            models.Index(fields=["created_at"], name="hold_created_at"),
+            models.Index(fields=["ended_at"], name="hold_ended_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.seat_id} {self.state} for {self.order_id}"

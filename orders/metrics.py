@@ -23,6 +23,8 @@ EXPIRY_BUCKETS_SECONDS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
 
 def database_figures() -> dict[str, Any]:
     """The business figures, aggregated over whole tables: run by the timer loop, never by a scrape."""
+    from operations.selectors import flight_seats  # the dashboard's per-flight figures (it imports this module)
+
     # Lateness of the timer loop's expiries: deadline to EXPIRED, as recorded in each audit entry.
     late = AuditEntry.objects.filter(action=AuditAction.EXPIRE, actor="system:timers").aggregate(
         total=Count("pk"),
@@ -36,6 +38,7 @@ def database_figures() -> dict[str, Any]:
         "orders": dict(Order.objects.values_list("state").annotate(n=Count("pk")).order_by()),
         "holds": dict(SeatHold.objects.values_list("state").annotate(n=Count("pk")).order_by()),
         "attempts": dict(PaymentAttempt.objects.values_list("outcome").annotate(n=Count("pk")).order_by()),
+        "flights": {f.code: [f.available, f.held, f.booked] for f in flight_seats(now=timezone.now())},
         "expiry": {
             "total": late["total"],
             "sum_ms": late["sum_ms"] or 0,
@@ -85,6 +88,15 @@ class DatabaseCollector:
         yield GaugeMetricFamily(
             "seatbooking_seat_holds_live", "Seats held now (not yet paid for).", value=by_state.get("HELD", 0)
         )
+        flights = GaugeMetricFamily(
+            "seatbooking_flight_seats",
+            "Seats available, held and booked on the flights departing soonest (as the admin's dashboard shows).",
+            labels=["flight", "state"],
+        )
+        for code, counts in figures.get("flights", {}).items():
+            for state, n in zip(("available", "held", "booked"), counts, strict=True):
+                flights.add_metric([code, state], n)
+        yield flights
 
         attempts = CounterMetricFamily(
             "seatbooking_payment_attempts", "Payment attempts by outcome.", labels=["outcome"]

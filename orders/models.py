@@ -123,6 +123,8 @@ class PaymentAttempt(models.Model):
             models.UniqueConstraint(fields=["order", "number"], name="one_attempt_per_number"),
             models.UniqueConstraint(fields=["order"], condition=Q(outcome="success"), name="one_success_per_order"),
         ]
+        # The operators' dashboard: attempts of the last hour by outcome (operations/).
+        indexes = [models.Index(fields=["started_at"], name="attempt_started_at")]
 
     def __str__(self) -> str:
         return f"{self.order_id} attempt {self.number}: {self.outcome}"
@@ -161,6 +163,8 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name_plural = "audit entries"
+        # The operators' dashboard: the last hour's expiries and their lateness (operations/).
+        indexes = [models.Index(fields=["action", "created_at"], name="audit_action_created")]
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.action} {self.from_state}->{self.to_state}"

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "flights",
     "inventory",
     "orders",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -308,6 +309,8 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 METRICS_ALLOWED_ADDRESSES = env_networks("METRICS_ALLOWED_ADDRESSES")
 # The timer loop refreshes the database figures /metrics shows this often; a scrape reads only that snapshot.
 METRICS_REFRESH_SECONDS = env_float("METRICS_REFRESH_SECONDS", 15)
+# The operators' dashboard in the admin (operations/) asks for fresh figures this often while it is open.
+DASHBOARD_REFRESH_SECONDS = env_float("DASHBOARD_REFRESH_SECONDS", 5)
 
 # --- Live events (core/events/) ----------------------------------------------------------
 EVENTSTREAM_STORAGE_CLASS = "core.events.storage.EventStorage"

@@ -6,6 +6,7 @@ from core.health import health
 from core.metrics import metrics
 from inventory import api as flights_api
 from inventory.streams import flight_events
+from operations.dashboard import dashboard
 from orders import api as orders_api
 from orders import views as pages
 from orders.streams import order_events
@@ -35,6 +36,7 @@ urlpatterns = [
     path("flights/<str:flight_code>/events", flight_events, name="flight-events"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/dashboard/", admin.site.admin_view(dashboard), name="admin-dashboard"),
     path("admin/", admin.site.urls),
     # Operations
     path("health", health, name="health"),

@@ -36,7 +36,7 @@ from core.events import eventstream
 from core.events.eventstream import Event, EventRow
 from core.events.publishing import REDIS_PUBSUB_CHANNEL
 from core.events.storage import release_connection
-from core.metrics import EVENT_DELIVERY, EVENT_DELIVERY_OUTAGES
+from core.metrics import EVENT_DELIVERY, EVENT_DELIVERY_DEGRADED, EVENT_DELIVERY_OUTAGES
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,7 @@ class EventDelivery:
         previous, self.mode, self.since, self.detail = self.mode, mode, timezone.now(), detail
         for name in ("redis", "table"):
             EVENT_DELIVERY.labels(name).set(1 if mode.startswith(name) else 0)
+        EVENT_DELIVERY_DEGRADED.set(1 if self.degraded else 0)
         level = logging.WARNING if self.degraded else logging.INFO
         log.log(
             level,

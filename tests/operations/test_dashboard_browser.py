@@ -1,0 +1,155 @@
+"""The dashboard in a real browser (Debian's Chromium via Playwright) against the real processes: after a
+scripted burst of bookings, payments and expiries, its charts agree with the database, and it follows
+new holds live. With DASHBOARD_SCREENSHOT=<path> (make dashboard-screenshot) it also saves the picture
+the README shows (docs/dashboard.png)."""
+
+import datetime as dt
+import os
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop here
+
+from tests.orders.test_views_browser import BASE_DIR, Site, browser, shot  # noqa: F401 - browser is a fixture
+from tests.processes import Processes, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def site(transactional_db, tmp_path, settings, browser, flight):  # noqa: F811
+    processes = Processes(tmp_path)
+    yield Site(processes, settings, browser)
+    processes.kill_all()
+    print(processes.logs())
+
+
+def settled(flight) -> bool:
+    """No payment still running, no lapsed hold left for the timer loop."""
+    from django.utils import timezone
+
+    from orders.models import Order, OrderState
+
+    orders = Order.objects.filter(flight=flight)
+    return not (
+        orders.filter(state=OrderState.PROCESSING_PAYMENT).exists()
+        or orders.filter(state=OrderState.SEATS_SELECTED, hold_expires_at__lte=timezone.now()).exists()
+    )
+
+
+def log_in(site, page) -> None:
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("operator", password="a-long-operator-password")
+    page.goto(site.base + "/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill("operator")
+    page.get_by_label("Password").fill("a-long-operator-password")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Service dashboard").click()
+    page.wait_for_url("**/admin/dashboard/")
+
+
+def make_history() -> None:
+    from django.utils import timezone
+
+    from flights.services import create_flight
+    from orders import queue
+    from tests.operations.burst import spread_history
+
+    for code, origin, destination, hours, rows in (
+        ("SB-210", "Lisbon", "Paris", 3, 20),
+        ("SB-330", "Oslo", "Rome", 5, 26),
+    ):
+        departs = timezone.now() + dt.timedelta(hours=hours)
+        create_flight(
+            code=code,
+            origin=origin,
+            destination=destination,
+            departs_at=departs,
+            rows=rows,
+            letters="ABCDEF",
+            aisles_after="C",
+        )
+    enqueue, queue.enqueue_payment = queue.enqueue_payment, lambda order_id: None  # settled in spread_history
+    try:
+        spread_history(["SB-210", "SB-330"])
+    finally:
+        queue.enqueue_payment = enqueue
+
+
+def counts(page, flight_code: str) -> dict[str, int]:
+    row = page.locator(f'tr[data-flight="{flight_code}"]')
+    return {k: int(row.locator(f'td[data-count="{k}"]').inner_text()) for k in ("available", "held", "booked")}
+
+
+def test_after_a_burst_the_charts_agree_with_the_database_and_follow_it_live(site, flight, settings):
+    from playwright.sync_api import expect
+
+    from inventory.models import SeatHold
+    from inventory.selectors import seat_availability
+    from orders import services
+    from orders.models import AuditEntry, PaymentAttempt
+    from tests.operations.burst import run_burst
+
+    site.start(DASHBOARD_REFRESH_SECONDS=0.5, SEAT_HOLD_SECONDS=900, HEARTBEAT_SECONDS=1)
+    if os.environ.get("DASHBOARD_SCREENSHOT"):
+        make_history()  # the README's picture: an hour of traffic on two more flights
+    run_burst(flight.code, background=True)  # the real worker pays, the real timer loop expires
+    wait_until(lambda: settled(flight), timeout=15, what="payments and expiries to settle")
+    page = site.traveller(width=1280)
+    log_in(site, page)
+
+    seats = seat_availability(flight=flight)
+    assert counts(page, flight.code) == {"available": len(seats.available), "held": 6, "booked": 3}
+    assert len(seats.held) == 6 and len(seats.confirmed) == 3
+    bar = page.locator(f'tr[data-flight="{flight.code}"] svg.seat-bar')
+    expect(bar).to_have_attribute("aria-label", f"{flight.code}: 3 booked, 6 held, 21 available")
+    # the hour's totals, all flights together, as the tables have them
+    held, attempts = SeatHold.objects.all(), PaymentAttempt.objects.exclude(outcome="running")
+    for how in ("expired", "confirmed", "released"):
+        n = held.filter(state=how.upper()).count()
+        expect(page.locator(f'#holds-totals [data-series="{how}"] strong')).to_have_text(str(n))
+    rate = round(100 * attempts.filter(outcome="success").count() / attempts.count())
+    expect(page.locator("#success-rate")).to_have_text(f"{rate} %")
+    expiries = AuditEntry.objects.filter(action="expire").count()
+    expect(page.locator("#lateness-hour")).to_contain_text(f"{expiries} expiries")
+    expect(page.locator('tr[data-check="timers"]')).to_have_attribute("data-ok", "true")
+    expect(page.locator('tr[data-check="worker"]')).to_have_attribute("data-ok", "true", timeout=15_000)
+    expect(page.locator("#dash-live")).to_be_visible()
+    expect(page.locator('tr[data-check="event delivery"]')).to_have_attribute("data-ok", "true")
+    expect(page.locator('tr[data-check="event delivery"]')).to_contain_text("table since")
+
+    traveller = site.traveller()  # a booking page follows its order's and its flight's event streams
+    site.book(traveller)
+    expect(page.locator("#open-streams")).to_have_text("2", timeout=5000)  # reported by the web process
+    expect(page.locator('tr[data-check="streams"]')).to_contain_text("flight 1, order 1")
+    traveller.close()
+
+    order, _ = services.create_order(flight_code=flight.code, actor="test")  # a new hold shows without a reload
+    services.select_seats(order_id=order.pk, labels=["5E", "5F"], actor="test")
+    expect(page.locator(f'tr[data-flight="{flight.code}"] td[data-count="held"]')).to_have_text("8", timeout=5000)
+    page.locator("#lateness-title").scroll_into_view_if_needed()
+    shot(page, "12-dashboard")
+    if target := os.environ.get("DASHBOARD_SCREENSHOT"):
+        page.evaluate("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")  # the admin's side menu
+        page.reload()
+        expect(page.locator(f'tr[data-flight="{flight.code}"] td[data-count="held"]')).to_have_text("8")
+        page.screenshot(path=str(BASE_DIR / target), full_page=True)
+
+
+def test_without_javascript_the_dashboard_is_complete(site, flight):
+    from playwright.sync_api import expect
+
+    from tests.operations.burst import run_burst
+
+    site.start()
+    run_burst(flight.code, background=True)
+    wait_until(lambda: settled(flight), timeout=15, what="payments and expiries to settle")
+    context = site.browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    log_in(site, page)
+    assert counts(page, flight.code) == {"available": 21, "held": 6, "booked": 3}
+    expect(page.locator("#dash-live")).to_be_hidden()
+    expect(page.locator("#holds-chart polyline").first).to_be_attached()
+    page.get_by_text("Per minute (").first.click()  # the text alternative of the holds chart opens
+    expect(page.locator(".dash-minutes table").first).to_be_visible()

@@ -1,0 +1,80 @@
+"""Each streams process reports its event delivery and open streams; the dashboard shows the fresh reports
+of every such process, whichever process serves the admin."""
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from core.metrics import OPEN_STREAMS
+from operations import selectors
+from operations.models import WebProcessReport
+from operations.reporting import write_report
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_report_is_one_row_per_process_kept_up_to_date(django_assert_num_queries):
+    started = timezone.now()
+    write_report(name="web-a:1", started_at=started)
+    OPEN_STREAMS.labels("flight").inc()
+    try:
+        with django_assert_num_queries(1):  # from the second report on, one UPDATE
+            write_report(name="web-a:1", started_at=started)
+        (report,) = WebProcessReport.objects.all()
+        assert report.streams["flight"] >= 1 and report.started_at == started
+        assert report.delivery == "stopped"  # no event loop here: delivery never started
+    finally:
+        OPEN_STREAMS.labels("flight").dec()
+
+
+def test_old_reports_are_deleted_when_a_process_starts():
+    WebProcessReport.objects.create(
+        name="gone:1", started_at=timezone.now(), beat_at=timezone.now() - dt.timedelta(hours=2),
+        delivery="redis", delivery_since=timezone.now(),
+    )  # fmt: skip
+    write_report(name="web-b:2", started_at=timezone.now())
+    assert list(WebProcessReport.objects.values_list("name", flat=True)) == ["web-b:2"]
+
+
+def report(name: str, *, age: float, delivery: str = "redis", **streams: int) -> None:
+    now = timezone.now()
+    WebProcessReport.objects.create(
+        name=name, started_at=now, beat_at=now - dt.timedelta(seconds=age), delivery=delivery,
+        delivery_since=now, streams=streams,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def staff():
+    client = Client()
+    client.force_login(User.objects.create_user("ops", password="x", is_staff=True))
+    return client
+
+
+def test_the_dashboard_adds_up_the_fresh_reports(staff, settings, django_assert_num_queries):
+    settings.HEARTBEAT_SECONDS = 5
+    report("streams-1:10", age=2, flight=3, order=2)
+    report("streams-2:11", age=4, flight=1)
+    report("streams-3:12", age=60, flight=50)  # stopped a minute ago: not counted
+    with django_assert_num_queries(1):
+        assert [r.name for r in selectors.web_processes(now=timezone.now())] == ["streams-1:10", "streams-2:11"]
+    html = staff.get("/admin/dashboard/?panels=1").content.decode()
+    assert '<td id="open-streams">6</td>' in html and "in 2 web processes: flight 4, order 2" in html
+    assert 'data-check="event delivery" data-ok="true"' in html
+
+
+def test_a_process_without_redis_shows_as_degraded(staff):
+    report("streams-1:10", age=1)
+    report("streams-2:11", age=1, delivery="table: redis down")
+    html = staff.get("/admin/dashboard/?panels=1").content.decode()
+    assert 'data-check="event delivery" data-ok="false"' in html and "degraded" in html
+    assert "streams-2:11: table: redis down" in html
+
+
+def test_no_report_is_said(staff):
+    html = staff.get("/admin/dashboard/?panels=1").content.decode()
+    assert 'data-check="event delivery" data-ok="false"' in html
+    assert "no web process serving event streams reported in the last 15 s" in html
