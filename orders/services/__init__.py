@@ -19,9 +19,11 @@ Rules every function here follows (the locking rules and why: docs/locking.md):
 
 from inventory.services import SeatsTaken
 from orders.services.batches import enqueue_due_payments, expire_lapsed_holds
-from orders.services.booking import cancel_order, create_order, new_order_id, select_seats
+from orders.services.booking import cancel_order, create_order, new_order_id, select_best_seats, select_seats
 from orders.services.common import HoldExpired, OrderChange, WrongState
+from orders.services.confirmation import send_confirmation
 from orders.services.operators import expire_now, retry_payment_now
+from orders.services.passengers import set_passengers
 from orders.services.payments import (
     AttemptTicket,
     backoff_seconds,
@@ -45,7 +47,10 @@ __all__ = [
     "finish_payment_attempt",
     "new_order_id",
     "retry_payment_now",
+    "select_best_seats",
     "select_seats",
+    "send_confirmation",
+    "set_passengers",
     "start_payment_attempt",
     "submit_payment",
 ]
