@@ -32,7 +32,7 @@ class FlightDetailView(APIView):
     def get(self, request, flight_code: str):
         flight = get_flight(code=flight_code)
         fares = fares_of(flight)
-        seats = []
+        seats: list[dict[str, str]] = []
         for row in range(1, flight.rows + 1):
             zone, price = fares.zone_of_row(row)
             seats.extend({"label": f"{row}{letter}", "zone": zone, "price": money(price)} for letter in flight.letters)
