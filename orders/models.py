@@ -55,6 +55,8 @@ class Order(FSMModelMixin, models.Model):
     passengers = models.JSONField(default=list, blank=True)
     # When the confirmation email went out: its task sends at most once (orders/services/confirmation.py).
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    # When the timer loop asks a worker for the email again if it has not gone out (its task was lost).
+    confirmation_due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -64,6 +66,11 @@ class Order(FSMModelMixin, models.Model):
             # The timer loop's two questions: which holds have lapsed, which payments are due.
             models.Index(fields=["hold_expires_at"], condition=Q(state="SEATS_SELECTED"), name="order_hold_due"),
             models.Index(fields=["payment_due_at"], condition=Q(state="PROCESSING_PAYMENT"), name="order_payment_due"),
+            models.Index(
+                fields=["confirmation_due_at"],
+                condition=Q(confirmation_due_at__isnull=False),
+                name="order_confirmation_due",
+            ),
         ]
 
     def __str__(self) -> str:

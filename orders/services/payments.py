@@ -204,7 +204,7 @@ def settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult, 
         order.confirm()
         seat_changes["confirmed"] = inventory.confirm_holds(holder=order.pk)
         give_reference(order)
-        send_confirmation_on_commit(order)
+        send_confirmation_on_commit(order, now=now)
         order.payment_status, order.last_payment_error = PaymentStatus.SUCCESS, ""
         action, reason = AuditAction.CONFIRM, f"attempt {attempt.number} succeeded"
     elif attempt.number >= limit:
@@ -227,7 +227,15 @@ def settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult, 
     if order.state != OrderState.PROCESSING_PAYMENT:
         order.payment_code, order.payment_due_at = "", None
     order.save(
-        update_fields=["state", "payment_status", "last_payment_error", "payment_code", "payment_due_at", "updated_at"]
+        update_fields=[
+            "state",
+            "payment_status",
+            "last_payment_error",
+            "payment_code",
+            "payment_due_at",
+            "confirmation_due_at",
+            "updated_at",
+        ]
     )
     record_change(
         order,

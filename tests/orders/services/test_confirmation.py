@@ -169,3 +169,26 @@ def test_a_real_cluster_emails_the_confirmation_once_even_when_the_task_comes_ag
     finally:
         procs.kill_all()
         print(procs.logs())
+
+
+@pytest.mark.django_db
+def test_a_lost_email_task_is_asked_for_again_by_the_timer_loop_once_per_lease(
+    flight, enqueued, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    order_id = named_and_paying(flight)
+    confirm(order_id)  # its enqueue is lost: the on-commit callback never ran
+    now = timezone.now()
+    assert enqueued == [] and services.enqueue_due_confirmations(now=now) == []  # not due yet
+    later = now + dt.timedelta(seconds=61)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.enqueue_due_confirmations(now=later) == [order_id]
+        assert services.enqueue_due_confirmations(now=later) == []  # claimed for one lease
+    assert enqueued == [order_id]
+    assert tasks.send_confirmation_email(order_id) == "sent"
+    much_later = later + dt.timedelta(hours=1)
+    assert services.enqueue_due_confirmations(now=much_later) == []  # sent: never asked for again
+    assert len(mail.outbox) == 1
