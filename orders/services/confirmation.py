@@ -15,7 +15,6 @@ from orders.models import AuditAction, Order, OrderState
 from orders.receipt import receipt_of
 from orders.services.common import lock_order, record_change
 
-
 # If the email has not gone out this long after it was asked for (its task lost: a crash right after the
 # commit, Redis down), the timer loop asks again (enqueue_due_confirmations).
 CONFIRMATION_LEASE = dt.timedelta(seconds=60)
