@@ -236,6 +236,8 @@ def exact_requests_and_common_errors(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             for status, response in {**common, **(with_body if "requestBody" in operation else {})}.items():
                 responses.setdefault(status, response)
+            if "requestBody" in operation:  # every body is required (a raw schema does not say so by itself)
+                operation["requestBody"].setdefault("required", True)
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 _closed_objects(media.get("schema", {}), schemas)
     return result

@@ -167,6 +167,7 @@ SELECT_SEATS_BODY = {
                 },
                 "zone": {
                     "type": "string",
+                    "minLength": 1,
                     "maxLength": 32,
                     "description": "Only seats of this cabin zone (GET /flights/{id} lists them; 404 if none).",
                 },

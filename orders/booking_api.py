@@ -44,6 +44,42 @@ class SeatLabelField(StrictCharField):
     pass
 
 
+PASSENGERS_BODY = {
+    "type": "object",
+    "properties": {
+        "passengers": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 9,
+            "description": "One passenger for each held seat, each seat once.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "seat": {"type": "string", "pattern": SEAT_LABEL_PATTERN, "example": "12C"},
+                    "firstName": {
+                        "type": "string",
+                        "pattern": NAME_PATTERN,
+                        "maxLength": NAME_MAX_LENGTH,
+                        "example": "Ada",
+                    },
+                    "lastName": {
+                        "type": "string",
+                        "pattern": NAME_PATTERN,
+                        "maxLength": NAME_MAX_LENGTH,
+                        "example": "Lovelace",
+                    },
+                },
+                "required": ["seat", "firstName", "lastName"],
+                "additionalProperties": False,
+            },
+        },
+        "email": {"type": "string", "format": "email", "maxLength": EMAIL_MAX_LENGTH, "example": "ada@example.com"},
+    },
+    "required": ["passengers", "email"],
+    "additionalProperties": False,
+}
+
+
 class PassengersView(APIView):
     """Name a passenger for each held seat and give the contact email (SEATS_SELECTED, before paying).
     Optional: a code alone still pays, but then find-my-booking and the confirmation email have nothing
@@ -75,13 +111,7 @@ class PassengersView(APIView):
             return items
 
     @extend_schema(
-        request=inline_serializer(
-            "PassengersBody",
-            {
-                "passengers": PassengerInput(many=True, min_length=1, max_length=9),  # type: ignore[call-arg]  # many=True makes a ListSerializer, which takes them
-                "email": serializers.EmailField(max_length=EMAIL_MAX_LENGTH),
-            },
-        ),
+        request={"application/json": PASSENGERS_BODY},
         tags=["orders"],
         responses={
             200: StatusWithMessageSerializer,

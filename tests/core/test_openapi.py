@@ -108,7 +108,8 @@ def test_the_new_keys_and_calls_of_issue_16_are_described(schema):
     detail = schema["paths"]["/flights/{flight_code}"]["get"]["responses"]["200"]["content"]["application/json"]
     flight = components[detail["schema"]["$ref"].rsplit("/", 1)[1]]["properties"]
     assert {"currency", "zones", "seats"} <= set(flight)
-    passenger = components["PassengerInputRequest"]
+    passengers = schema["paths"]["/orders/{order_id}/passengers"]["post"]["requestBody"]["content"]
+    passenger = passengers["application/json"]["schema"]["properties"]["passengers"]["items"]
     assert passenger["properties"]["lastName"]["pattern"].startswith("^[A-Za-z")
     assert passenger["additionalProperties"] is False  # nested in the body, closed like it
     find = components["FindBookingBodyRequest"]["properties"]
