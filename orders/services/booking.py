@@ -8,6 +8,7 @@ from functools import partial
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_fsm import can_proceed
 
 from core.errors import Conflict, InvalidInput
 from flights.selectors import get_flight
@@ -104,6 +105,8 @@ def select_best_seats(
 
 
 def _choose_and_hold(order: Order, *, count: int, zone: str | None, now: dt.datetime, actor: str) -> OrderStatus:
+    if not can_proceed(order.select_seats):  # refused for its state before anything is chosen
+        transition(order, order.select_seats, verb="change seats")
     wanted = seats.best_free_seats(order, count=count, zone=zone, now=now)
     return seats.change_selection(order, wanted=wanted, now=now, actor=actor)
 

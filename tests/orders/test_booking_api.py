@@ -268,3 +268,11 @@ def test_a_bad_best_request_is_a_clear_400(api, flight, new_order, body):
     response = post(api, f"/orders/{order_id}/seats", body, token)
     assert response.status_code == 400, response.content
     assert len(response.json()["error"]) > 10
+
+
+def test_best_on_an_order_that_is_paying_is_refused_for_its_state(api, flight, new_order, enqueued):
+    order_id, token = new_order()
+    post(api, f"/orders/{order_id}/seats", {"seats": ["1A"]}, token)
+    post(api, f"/orders/{order_id}/payment", {"code": "12345"}, token)
+    refused = post(api, f"/orders/{order_id}/seats", {"best": 2, "zone": "Cargo"}, token)  # not a 404 for the zone
+    assert refused.status_code == 409 and refused.json()["code"] == "wrong_state", refused.json()
