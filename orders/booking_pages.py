@@ -1,5 +1,5 @@
-"""Pages of issue 16 beside the booking page: find my booking, the printable receipt, and the passenger
-form's handler (the booking page posts to it). Thin: check access, call one service or selector."""
+"""Pages of issue 16 beside the booking page: find my booking, the printable receipt, and the handlers of
+the passenger form and the "Find N seats together" form (the booking page posts to them). Thin: check access, call one service or selector."""
 
 import unicodedata
 
@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.errors import ServiceError
+from core.errors import InvalidInput, ServiceError
 from orders import services
 from orders.access import authorize_order, remember_in_session
 from orders.lookup import find_booking as find_confirmed_booking
@@ -76,6 +76,26 @@ def passengers(request, order_id: str):
             actor=access.actor,
         )
         messages.success(request, "Passengers saved.")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return HttpResponseRedirect(reverse("booking", args=[order_id]))
+
+
+@require_POST
+def best_seats(request, order_id: str):
+    """The "Find N seats together" form without JavaScript: fields `count` (1-9) and `zone` (optional)."""
+    try:
+        access = authorize_order(request, order_id)
+    except ServiceError as exc:
+        return render(request, "orders/closed.html", {"message": exc.message}, status=exc.status)
+    count, zone = request.POST.get("count", "").strip(), request.POST.get("zone", "").strip()[:FORM_FIELD_MAX]
+    try:
+        if not count.isascii() or not count.isdigit():
+            raise InvalidInput("Say how many seats you want together, 1-9.")
+        change = services.select_best_seats(
+            order_id=access.order_id, count=int(count), zone=zone or None, actor=access.actor
+        )
+        messages.success(request, f"Seats {', '.join(change.status['Seats'])} are held for you.")
     except ServiceError as exc:
         messages.error(request, exc.message)
     return HttpResponseRedirect(reverse("booking", args=[order_id]))

@@ -32,6 +32,7 @@ urlpatterns = [
     path("find-booking", booking_pages.find_booking, name="find-booking"),
     path("booking/<str:order_id>/receipt", booking_pages.receipt, name="booking-receipt"),
     path("booking/<str:order_id>/passengers", booking_pages.passengers, name="booking-passengers"),
+    path("booking/<str:order_id>/best", booking_pages.best_seats, name="booking-best"),
     path("flights", flights_api.FlightListView.as_view(), name="flight-list"),
     path("flights/<str:flight_code>", flights_api.FlightDetailView.as_view(), name="flight-detail"),
     path(
