@@ -25,6 +25,22 @@ class StatusSerializer(serializers.Serializer):
     AttemptsLeft = serializers.IntegerField()
     LastPaymentErr = serializers.CharField(allow_blank=True)
     PaymentStatus = serializers.ChoiceField(choices=["", "trying", "retrying", "success", "failed"])
+    Total = serializers.CharField(
+        help_text='What the seats cost, e.g. "258.00": fixed when the payment starts (the amount charged), '
+        "before that the price of the seats held now."
+    )
+    Currency = serializers.CharField(help_text="ISO 4217 code of Total, the flight's currency.")
+    Reference = serializers.CharField(
+        allow_blank=True,
+        help_text="The booking reference, 6 characters (no 0, O, 1 or I), given on CONFIRMED; empty before.",
+    )
+    Passengers = inline_serializer(
+        "Passenger",
+        {"seat": serializers.CharField(), "firstName": serializers.CharField(), "lastName": serializers.CharField()},
+        many=True,
+        help_text="The named passengers of the order's seats (POST /orders/{id}/passengers), in seat-map order.",
+    )
+    ContactEmail = serializers.CharField(allow_blank=True, help_text="Where the confirmation email goes.")
 
 
 class StatusWithMessageSerializer(StatusSerializer):
@@ -74,6 +90,29 @@ FLIGHT_DETAIL = inline_serializer(
                 "letters": serializers.CharField(),
                 "aislesAfter": serializers.CharField(),
             },
+        ),
+        "currency": serializers.CharField(help_text="ISO 4217 code of every price of this flight, e.g. EUR."),
+        "zones": inline_serializer(
+            "FareZone",
+            {
+                "name": serializers.CharField(help_text='A cabin zone; "Standard" is every seat in no other zone.'),
+                "rows": serializers.ListField(
+                    child=serializers.IntegerField(),
+                    allow_null=True,
+                    help_text="[first, last] row of the zone; null for Standard.",
+                ),
+                "price": serializers.CharField(help_text='Price of one seat in the zone, e.g. "45.00".'),
+            },
+            many=True,
+        ),
+        "seats": inline_serializer(
+            "PricedSeat",
+            {
+                "label": serializers.CharField(),
+                "zone": serializers.CharField(),
+                "price": serializers.CharField(help_text='Decimal as a string, e.g. "45.00", in `currency`.'),
+            },
+            many=True,
         ),
     },
 )
@@ -197,9 +236,22 @@ def exact_requests_and_common_errors(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             for status, response in {**common, **(with_body if "requestBody" in operation else {})}.items():
                 responses.setdefault(status, response)
+            if "requestBody" in operation:  # every body is required (a raw schema does not say so by itself)
+                operation["requestBody"].setdefault("required", True)
             for media in operation.get("requestBody", {}).get("content", {}).values():
-                ref = media.get("schema", {}).get("$ref", "")
-                component = schemas.get(ref.rsplit("/", 1)[-1]) if ref else media.get("schema")
-                if component is not None and component.get("type") == "object":
-                    component["additionalProperties"] = False
+                _closed_objects(media.get("schema", {}), schemas)
     return result
+
+
+def _closed_objects(schema: dict, schemas: dict) -> None:
+    """additionalProperties: false on a request body's objects, nested ones included (a list of passengers)."""
+    ref = schema.get("$ref", "")
+    component = schemas.get(ref.rsplit("/", 1)[-1]) if ref else schema
+    if component is None:
+        return
+    if component.get("type") == "object":
+        component["additionalProperties"] = False
+    for nested in [*component.get("properties", {}).values(), *component.get("oneOf", [])]:
+        _closed_objects(nested, schemas)
+        if isinstance(nested.get("items"), dict):
+            _closed_objects(nested["items"], schemas)

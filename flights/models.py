@@ -1,4 +1,10 @@
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from core.errors import InvalidInput
+from flights.fares import CURRENCY_RE, parse_price, parse_zones
 
 
 class Flight(models.Model):
@@ -13,6 +19,17 @@ class Flight(models.Model):
     aisles_after = models.CharField(
         max_length=26, blank=True, help_text="Letters followed by an aisle, e.g. C for ABC | DEF."
     )
+    # Fares (flights/fares.py): one currency per flight; seats in no zone cost the base fare.
+    currency = models.CharField(max_length=3, default="EUR", help_text="ISO 4217 code, e.g. EUR.")
+    base_fare = models.DecimalField(
+        max_digits=7, decimal_places=2, default=Decimal("100.00"), help_text="Price of a seat in no fare zone."
+    )
+    fare_zones = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Cabin zones, e.g. [{"name": "Extra legroom", "rows": [1, 3], "price": "45.00"}]; '
+        "whole rows, not overlapping.",
+    )
 
     class Meta:
         ordering = ["departs_at", "code"]
@@ -23,6 +40,15 @@ class Flight(models.Model):
     @property
     def route(self) -> str:
         return f"{self.origin} → {self.destination}"
+
+    def clean(self) -> None:
+        try:
+            if not CURRENCY_RE.match(self.currency or ""):
+                raise InvalidInput("The currency is a three-letter ISO 4217 code in capitals, e.g. EUR.")
+            parse_price(self.base_fare, where="base fare")
+            parse_zones(self.fare_zones, rows=self.rows)
+        except InvalidInput as exc:
+            raise ValidationError(exc.message) from None
 
 
 class Seat(models.Model):

@@ -1,8 +1,11 @@
 import datetime as dt
+from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 
 from core.errors import InvalidInput
+from flights.fares import CURRENCY_RE, parse_price, parse_zones
 from flights.models import Flight, Seat
 
 
@@ -15,12 +18,18 @@ def create_flight(
     rows: int,
     letters: str,
     aisles_after: str = "",
+    currency: str = "EUR",
+    base_fare: Decimal | str = Decimal("100.00"),
+    fare_zones: list[dict[str, Any]] | None = None,
 ) -> Flight:
     """Create a flight and one Seat row per place of its seat map, row by row (so id order is map order)."""
     if not (1 <= rows <= 99) or not letters.isalpha() or not letters.isupper() or len(set(letters)) != len(letters):
         raise InvalidInput("A seat map needs 1-99 rows and distinct upper-case letters, e.g. ABCDEF.")
     if not set(aisles_after) <= set(letters):
         raise InvalidInput("aisles_after may only name letters of the row.")
+    if not CURRENCY_RE.match(currency):
+        raise InvalidInput("The currency is a three-letter ISO 4217 code in capitals, e.g. EUR.")
+    parse_zones(fare_zones or [], rows=rows)
     with transaction.atomic():
         flight = Flight.objects.create(
             code=code,
@@ -30,6 +39,9 @@ def create_flight(
             rows=rows,
             letters=letters,
             aisles_after=aisles_after,
+            currency=currency,
+            base_fare=parse_price(base_fare, where="base fare"),
+            fare_zones=fare_zones or [],
         )
         Seat.objects.bulk_create(
             Seat(flight=flight, label=f"{row}{letter}", row=row, letter=letter)

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.openapi import FLIGHT_DETAIL, FLIGHT_LIST, AvailabilitySerializer, errors
+from flights.fares import fares_of, money
 from flights.selectors import flight_summary, get_flight
 from inventory.selectors import flights_with_seats_left, seat_availability
 
@@ -24,16 +25,28 @@ class FlightListView(APIView):
 
 
 class FlightDetailView(APIView):
-    """One flight with its seat map layout: `rows` rows of `letters`, an aisle after each of `aislesAfter`."""
+    """One flight with its seat map layout: `rows` rows of `letters`, an aisle after each of `aislesAfter`;
+    its fares: the `currency`, the cabin `zones`, and each seat's `zone` and `price` (in seat-map order)."""
 
     @extend_schema(tags=["flights"], responses={200: FLIGHT_DETAIL, **errors(e404="Unknown flight.")})
     def get(self, request, flight_code: str):
         flight = get_flight(code=flight_code)
+        fares = fares_of(flight)
+        seats: list[dict[str, str]] = []
+        for row in range(1, flight.rows + 1):
+            zone, price = fares.zone_of_row(row)
+            seats.extend({"label": f"{row}{letter}", "zone": zone, "price": money(price)} for letter in flight.letters)
         return Response(
             {
                 **flight_summary(flight),
                 "layout": {"rows": flight.rows, "letters": flight.letters, "aislesAfter": flight.aisles_after},
                 "total": flight.rows * len(flight.letters),
+                "currency": fares.currency,
+                "zones": [
+                    *(z.as_json() for z in fares.zones),
+                    {"name": "Standard", "rows": None, "price": money(fares.base_fare)},
+                ],
+                "seats": seats,
             }
         )
 

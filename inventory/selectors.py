@@ -81,3 +81,11 @@ def held_seat_labels(*, order_id: str) -> list[str]:
         .order_by("seat_id")
         .values_list("seat__label", flat=True)
     )
+
+
+def free_seat_labels(*, flight: Flight, holder: str, now: dt.datetime) -> list[str]:
+    """Labels of the flight's seats no other holder has live at `now` (the holder's own count as free, so
+    that choosing again may keep them), in seat-map order. One statement, no locks: what it misses, the
+    change that holds them catches (the unique index, or SQLite's serialised writers)."""
+    taken = SeatHold.objects.live(at=now).filter(seat__flight=flight).exclude(order_id=holder).values("seat_id")
+    return list(Seat.objects.filter(flight=flight).exclude(pk__in=taken).values_list("label", flat=True))

@@ -72,9 +72,19 @@ def _run(modeladmin, request, queryset, change, done: str) -> None:
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["id", "flight", "state", "hold_expires_at", "payment_status", "payment_attempts_used", "created_at"]
+    list_display = [
+        "id",
+        "reference",
+        "flight",
+        "state",
+        "hold_expires_at",
+        "payment_status",
+        "payment_attempts_used",
+        "created_at",
+    ]
     list_filter = ["state", HoldEndsWithinFilter, "flight"]
-    search_fields = ["id", "flight__code"]
+    # A traveller on the phone gives the booking reference (exact, any case) or the contact email.
+    search_fields = ["id", "=reference", "flight__code", "contact_email"]
     readonly_fields = [
         "id",
         "flight",
@@ -84,6 +94,12 @@ class OrderAdmin(admin.ModelAdmin):
         "payment_status",
         "last_payment_error",
         "payment_due_at",
+        "reference",
+        "amount",
+        "currency",
+        "contact_email",
+        "passengers",
+        "confirmation_sent_at",
         "created_at",
         "updated_at",
         "seat_holds",

@@ -134,14 +134,62 @@ class CreateOrderView(APIView):
         return Response({"orderID": order.pk, "flightID": order.flight.code, "token": token}, status=201)
 
 
+# POST /orders/{id}/seats takes either `seats` or `best` (with an optional `zone`): said exactly in the schema.
+SELECT_SEATS_BODY = {
+    "oneOf": [
+        {
+            "type": "object",
+            "title": "Seats chosen",
+            "properties": {
+                "seats": {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": SEAT_LABEL_PATTERN, "example": "12C"},
+                    "maxItems": settings.MAX_SEATS_PER_ORDER,
+                    "uniqueItems": True,
+                    "description": "The whole selection; [] releases every seat.",
+                }
+            },
+            "required": ["seats"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "title": "Best available",
+            "properties": {
+                "best": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": settings.MAX_SEATS_PER_ORDER,
+                    "description": "Hold this many seats chosen by the server: adjacent in one row without "
+                    "crossing an aisle where possible, else the closest group; never stranding a single free "
+                    "seat when another choice avoids it. Replaces the selection (seats the order holds count "
+                    "as free).",
+                },
+                "zone": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 32,
+                    "description": "Only seats of this cabin zone (GET /flights/{id} lists them; 404 if none).",
+                },
+            },
+            "required": ["best"],
+            "additionalProperties": False,
+        },
+    ]
+}
+
+
 class SelectSeatsView(APIView):
-    """Replace the order's seat selection; holds all of them until now + the hold time. [] releases all."""
+    """Replace the order's seat selection; holds all of them until now + the hold time. [] releases all.
+    Or `{"best": N}`: the server chooses N seats together (optionally within a cabin `zone`)."""
 
     throttle_classes = [ScopedThrottle]
     throttle_scope = "change_seats"
 
     class SelectSeatsInput(StrictSerializer):
-        seats = SeatLabelsField(allow_empty=True)
+        seats = SeatLabelsField(allow_empty=True, required=False)
+        best = serializers.IntegerField(min_value=1, max_value=settings.MAX_SEATS_PER_ORDER, required=False)
+        zone = StrictCharField(max_length=32, required=False, trim_whitespace=False)
 
         def validate_seats(self, value: list[str]) -> list[str]:
             bad = [label for label in value if not SEAT_LABEL_RE.match(label)]
@@ -151,23 +199,45 @@ class SelectSeatsView(APIView):
                 )
             return value
 
+        def validate_best(self, value):
+            if isinstance(self.initial_data.get("best"), bool | float | str):
+                raise serializers.ValidationError("Send the number of seats as a JSON integer, e.g. 2.")
+            return value
+
+        def validate(self, attrs):
+            attrs = super().validate(attrs)
+            if ("seats" in attrs) == ("best" in attrs):
+                raise serializers.ValidationError(
+                    'Send either "seats" (the seats you choose) or "best" (how many seats the server chooses).'
+                )
+            if "zone" in attrs and "best" not in attrs:
+                raise serializers.ValidationError('"zone" goes with "best": the seats you choose name their zone.')
+            return attrs
+
     @extend_schema(
-        request=SelectSeatsInput,
+        request={"application/json": SELECT_SEATS_BODY},
         tags=["orders"],
         responses={
             200: StatusWithMessageSerializer,
             **ORDER_ERRORS,
             **THROTTLED,
             **errors(
-                e400="Unknown or repeated seats, more than the limit, or a bad label.",
-                e409="Seats taken (named in `seats`), the hold expired, or the order cannot change seats now.",
+                e400="Unknown or repeated seats, more than the limit, a bad label, or both/neither of seats and best.",
+                e404="There is no such order, or (with best) the flight has no such zone.",
+                e409="Seats taken (named in `seats`), fewer than `best` seats free (`free`, `short`), the hold "
+                "expired, or the order cannot change seats now.",
             ),
         },
     )
     def post(self, request, order_id: str):
         access = authorize_order(request, order_id)
         data = _valid(self.SelectSeatsInput, request)
-        change = services.select_seats(order_id=access.order_id, labels=data["seats"], actor=access.actor)
+        if "best" in data:
+            change = services.select_best_seats(
+                order_id=access.order_id, count=data["best"], zone=data.get("zone"), actor=access.actor
+            )
+        else:
+            change = services.select_seats(order_id=access.order_id, labels=data["seats"], actor=access.actor)
         return Response({"status": "seats updated", **change.status})
 
 

@@ -7,6 +7,7 @@ PAYMENT_LATENCY_SECONDS at each call, so the environment of the worker decides.
 import random
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 from django.conf import settings
@@ -23,15 +24,20 @@ class ChargeResult:
 
 
 class PaymentGateway(Protocol):
-    def charge(self, *, order_id: str, code: str, idempotency_key: str, timeout: float) -> ChargeResult:
-        """Charge the order once. Must answer within `timeout` seconds. A real gateway dedupes on
-        `idempotency_key` (one per order), so retrying after a lost answer cannot charge twice."""
+    def charge(
+        self, *, order_id: str, code: str, amount: Decimal, currency: str, idempotency_key: str, timeout: float
+    ) -> ChargeResult:
+        """Charge `amount` (in `currency`, an ISO 4217 code) to the order once. Must answer within
+        `timeout` seconds. A real gateway dedupes on `idempotency_key` (one per order), so retrying after
+        a lost answer cannot charge twice."""
 
 
 class SimulatedGateway:
     """Answers after 0.5-1.5x PAYMENT_LATENCY_SECONDS; declines PAYMENT_FAILURE_RATE of calls."""
 
-    def charge(self, *, order_id: str, code: str, idempotency_key: str, timeout: float) -> ChargeResult:
+    def charge(
+        self, *, order_id: str, code: str, amount: Decimal, currency: str, idempotency_key: str, timeout: float
+    ) -> ChargeResult:
         latency = settings.PAYMENT_LATENCY_SECONDS * random.uniform(0.5, 1.5)
         if latency > timeout:
             time.sleep(timeout)

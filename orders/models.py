@@ -44,6 +44,19 @@ class Order(FSMModelMixin, models.Model):
     # When the payment next needs a worker: the next attempt, or the moment a running attempt counts as
     # lost. The timer loop enqueues work for orders whose time has come (orders/timers.py).
     payment_due_at = models.DateTimeField(null=True, blank=True)
+    # The price of the seats, fixed when the payment starts (the amount charged) in the flight's currency.
+    amount = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    # Given on CONFIRMED: 6 characters of an unambiguous alphabet (orders/services/reference.py).
+    reference = models.CharField(max_length=6, unique=True, null=True, blank=True)
+    # Who travels (a first and last name per held seat) and where the confirmation goes; both optional
+    # over the API (orders/services/passengers.py).
+    contact_email = models.EmailField(max_length=254, blank=True)
+    passengers = models.JSONField(default=list, blank=True)
+    # When the confirmation email went out: its task sends at most once (orders/services/confirmation.py).
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    # When the timer loop asks a worker for the email again if it has not gone out (its task was lost).
+    confirmation_due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -53,6 +66,11 @@ class Order(FSMModelMixin, models.Model):
             # The timer loop's two questions: which holds have lapsed, which payments are due.
             models.Index(fields=["hold_expires_at"], condition=Q(state="SEATS_SELECTED"), name="order_hold_due"),
             models.Index(fields=["payment_due_at"], condition=Q(state="PROCESSING_PAYMENT"), name="order_payment_due"),
+            models.Index(
+                fields=["confirmation_due_at"],
+                condition=Q(confirmation_due_at__isnull=False),
+                name="order_confirmation_due",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -142,6 +160,8 @@ class AuditAction(models.TextChoices):
     CONFIRM = "confirm"
     FAIL = "fail"
     RETRY_PAYMENT = "retry_payment"  # an operator handed a stuck payment to the workers
+    PASSENGERS = "passengers"  # names per seat and the contact email given
+    CONFIRMATION_SENT = "confirmation_sent"  # the confirmation email went out
 
 
 class AuditEntry(models.Model):

@@ -10,3 +10,11 @@ def enqueue_payment(order_id: str) -> None:
     """Ask a worker for the order's next payment step. If the queue is away, the timer loop asks again
     once the order's payment_due_at has come."""
     enqueue(PROCESS_PAYMENT, order_id, task_name=f"payment {order_id}", group="payments")
+
+
+SEND_CONFIRMATION = "orders.tasks.send_confirmation_email"
+
+
+def enqueue_confirmation(order_id: str) -> None:
+    """Ask a worker to email the order's confirmation (the task sends it at most once)."""
+    enqueue(SEND_CONFIRMATION, order_id, task_name=f"confirmation {order_id}", group="emails")

@@ -1,6 +1,7 @@
 """Reads about orders. The status object is the contract's: keys as the original system named them."""
 
 import datetime as dt
+from decimal import Decimal
 from typing import TypedDict
 
 from django.conf import settings
@@ -8,11 +9,18 @@ from django.db import connection
 from django.utils import timezone
 
 from core.statement import bound_cursor
+from flights.fares import fares_of, money
 from flights.models import Flight, Seat
 from inventory.events import sorted_labels
 from inventory.models import HoldState, SeatHold
 from inventory.selectors import held_seat_labels
 from orders.models import Order, OrderState
+
+
+class PassengerJSON(TypedDict):
+    seat: str
+    firstName: str
+    lastName: str
 
 
 class OrderStatus(TypedDict):
@@ -26,6 +34,13 @@ class OrderStatus(TypedDict):
     AttemptsLeft: int
     LastPaymentErr: str
     PaymentStatus: str
+    # Added by issue 16 (new keys only): the price of the seats and its currency, the booking reference
+    # (CONFIRMED), the passengers of the held seats and the contact email.
+    Total: str
+    Currency: str
+    Reference: str
+    Passengers: list[PassengerJSON]
+    ContactEmail: str
 
 
 def effective_state(order: Order, now: dt.datetime) -> str:
@@ -44,16 +59,40 @@ def order_status(*, order: Order, now: dt.datetime | None = None, seats: list[st
         seats = []
     elif seats is None:
         seats = held_seat_labels(order_id=order.pk)
+    labels = sorted_labels(seats)
     return {
         "OrderID": order.pk,
         "FlightID": order.flight.code,
         "State": state,
-        "Seats": sorted_labels(seats),
+        "Seats": labels,
         "HoldExpiresAt": _iso(order.hold_expires_at),
         "AttemptsLeft": max(0, settings.PAYMENT_MAX_ATTEMPTS - order.payment_attempts_used),
         "LastPaymentErr": order.last_payment_error,
         "PaymentStatus": order.payment_status,
+        "Total": money(order_total(order, state=state, seats=labels)),
+        "Currency": order.currency or order.flight.currency,
+        "Reference": order.reference or "",
+        "Passengers": passengers_of(order, seats=labels),
+        "ContactEmail": order.contact_email,
     }
+
+
+def order_total(order: Order, *, state: str, seats: list[str]) -> Decimal:
+    """What the seats cost: the amount fixed when the payment started, or else the seats' prices now."""
+    if order.amount is not None and state in (OrderState.PROCESSING_PAYMENT, OrderState.CONFIRMED):
+        return order.amount
+    return fares_of(order.flight).total(seats)
+
+
+def passengers_of(order: Order, *, seats: list[str]) -> list[PassengerJSON]:
+    """The named passengers of the seats the order has now, in seat-map order (names given for seats
+    since let go are left out)."""
+    by_seat = {p["seat"]: p for p in order.passengers or []}
+    return [
+        {"seat": s, "firstName": by_seat[s]["firstName"], "lastName": by_seat[s]["lastName"]}
+        for s in seats
+        if s in by_seat
+    ]
 
 
 def get_order(*, order_id: str) -> Order:
@@ -73,6 +112,12 @@ def get_order_status(*, order_id: str) -> OrderStatus:
 
 _ORDER_COLUMNS = [f.attname for f in Order._meta.concrete_fields]
 _FLIGHT_COLUMNS = [f.attname for f in Flight._meta.concrete_fields]
+# Columns whose database value the ORM converts (JSON: psycopg hands Django's connections jsonb as text).
+_CONVERTED = [
+    (i, field)
+    for i, field in enumerate([*Order._meta.concrete_fields, *Flight._meta.concrete_fields])
+    if hasattr(field, "from_db_value")
+]
 
 
 def fetch_order(*, order_id: str, lock: bool = False, seats: bool = False) -> tuple[Order | None, list[str] | None]:
@@ -81,7 +126,7 @@ def fetch_order(*, order_id: str, lock: bool = False, seats: bool = False) -> tu
 
     Hand-written: every change of an order and every status read starts here, and building the ORM's
     query cost more CPU than running it. PostgreSQL's values need no conversion (psycopg gives aware
-    datetimes, as the ORM would)."""
+    datetimes, as the ORM would) but JSON's, converted as the ORM does."""
     columns = [f"o.{c}" for c in _ORDER_COLUMNS] + [f"f.{c}" for c in _FLIGHT_COLUMNS]
     if seats:
         columns.append(
@@ -97,6 +142,10 @@ def fetch_order(*, order_id: str, lock: bool = False, seats: bool = False) -> tu
         row = cursor.fetchone()
     if row is None:
         return None, None
+    if _CONVERTED:
+        row = list(row)
+        for i, field in _CONVERTED:
+            row[i] = field.from_db_value(row[i], None, connection)
     split, end = len(_ORDER_COLUMNS), len(_ORDER_COLUMNS) + len(_FLIGHT_COLUMNS)
     order = Order.from_db(connection.alias, _ORDER_COLUMNS, row[:split])
     Order.flight.field.set_cached_value(order, Flight.from_db(connection.alias, _FLIGHT_COLUMNS, row[split:end]))

@@ -21,7 +21,12 @@ def process_payment(order_id: str) -> str:
     try:
         with stoppable():  # a worker that is stopping may cut the wait short: the attempt is handed back
             answer = get_gateway().charge(
-                order_id=order_id, code=ticket.code, idempotency_key=order_id, timeout=settings.PAYMENT_TIMEOUT_SECONDS
+                order_id=order_id,
+                code=ticket.code,
+                amount=ticket.amount,
+                currency=ticket.currency,
+                idempotency_key=order_id,
+                timeout=settings.PAYMENT_TIMEOUT_SECONDS,
             )
         result = answer
     except WorkStopped:  # unless the gateway had answered just before the signal: keep its answer then
@@ -31,3 +36,8 @@ def process_payment(order_id: str) -> str:
         result = ChargeResult(False, AttemptOutcome.ERROR, f"gateway error: {exc.__class__.__name__}")
     order = services.finish_payment_attempt(order_id=order_id, number=ticket.number, result=result)
     return f"attempt {ticket.number}: {result.outcome}; order {order.state}"
+
+
+def send_confirmation_email(order_id: str) -> str:
+    """Email the booking's confirmation; a redelivered task finds it sent and sends nothing."""
+    return "sent" if services.send_confirmation(order_id=order_id) else "nothing to send"

@@ -52,6 +52,7 @@ def run(stop: threading.Event) -> None:
             if started >= next_trim:  # old live events: streams that far behind start over from a snapshot
                 trim_events(older_than=dt.timedelta(hours=settings.EVENTS_KEEP_HOURS))
                 forget_old_keys()
+                services.enqueue_due_confirmations()  # emails whose task was lost (rare: not worth each tick)
                 next_trim = started + TRIM_EVERY_SECONDS
             result = tick()
             if result.expired or result.payments:

@@ -8,6 +8,7 @@ from inventory import api as flights_api
 from inventory.streams import flight_events
 from operations.dashboard import dashboard
 from orders import api as orders_api
+from orders import booking_api, booking_pages
 from orders import views as pages
 from orders.streams import order_events
 
@@ -26,6 +27,13 @@ urlpatterns = [
     path("orders/<str:order_id>/status", orders_api.OrderStatusView.as_view(), name="order-status"),
     path("orders/<str:order_id>/events", order_events, name="order-events"),
     path("orders/<str:order_id>/cancel", orders_api.CancelOrderView.as_view(), name="order-cancel"),
+    # Issue 16: passengers, find my booking (API); find my booking and the printable receipt (pages)
+    path("orders/<str:order_id>/passengers", booking_api.PassengersView.as_view(), name="order-passengers"),
+    path("bookings/find", booking_api.FindBookingView.as_view(), name="booking-find-api"),
+    path("find-booking", booking_pages.find_booking, name="find-booking"),
+    path("booking/<str:order_id>/receipt", booking_pages.receipt, name="booking-receipt"),
+    path("booking/<str:order_id>/passengers", booking_pages.passengers, name="booking-passengers"),
+    path("booking/<str:order_id>/best", booking_pages.best_seats, name="booking-best"),
     path("flights", flights_api.FlightListView.as_view(), name="flight-list"),
     path("flights/<str:flight_code>", flights_api.FlightDetailView.as_view(), name="flight-detail"),
     path(

@@ -41,6 +41,8 @@ def test_no_input_breaks_the_api(transactional_db, tmp_path, settings):
         THROTTLE_CREATE_ORDER=generous,
         THROTTLE_CHANGE_SEATS=generous,
         THROTTLE_PAYMENT=generous,
+        THROTTLE_FIND_BOOKING=generous,
+        THROTTLE_FIND_BOOKING_REFERENCE=generous,
         PAYMENT_LATENCY_SECONDS=0.01,
     )
     port = free_port()

@@ -19,9 +19,11 @@ Rules every function here follows (the locking rules and why: docs/locking.md):
 
 from inventory.services import SeatsTaken
 from orders.services.batches import enqueue_due_payments, expire_lapsed_holds
-from orders.services.booking import cancel_order, create_order, new_order_id, select_seats
+from orders.services.booking import cancel_order, create_order, new_order_id, select_best_seats, select_seats
 from orders.services.common import HoldExpired, OrderChange, WrongState
+from orders.services.confirmation import enqueue_due_confirmations, send_confirmation
 from orders.services.operators import expire_now, retry_payment_now
+from orders.services.passengers import set_passengers
 from orders.services.payments import (
     AttemptTicket,
     backoff_seconds,
@@ -39,13 +41,17 @@ __all__ = [
     "backoff_seconds",
     "cancel_order",
     "create_order",
+    "enqueue_due_confirmations",
     "enqueue_due_payments",
     "expire_lapsed_holds",
     "expire_now",
     "finish_payment_attempt",
     "new_order_id",
     "retry_payment_now",
+    "select_best_seats",
     "select_seats",
+    "send_confirmation",
+    "set_passengers",
     "start_payment_attempt",
     "submit_payment",
 ]

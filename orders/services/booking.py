@@ -3,11 +3,14 @@
 import datetime as dt
 import secrets
 from collections.abc import Sequence
+from functools import partial
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_fsm import can_proceed
 
-from core.errors import Conflict
+from core.errors import Conflict, InvalidInput
 from flights.selectors import get_flight
 from inventory import services as inventory
 from inventory.events import publish_seat_changes
@@ -74,6 +77,42 @@ def select_seats(*, order_id: str, labels: Sequence[str], actor: str, now: dt.da
     except IntegrityError:
         # The partial unique index caught a second live hold the locks should have prevented.
         raise SeatsTaken("One of these seats was taken at the same moment. Try again.") from None
+
+
+def select_best_seats(
+    *, order_id: str, count: int, zone: str | None = None, actor: str, now: dt.datetime | None = None
+) -> OrderChange:
+    """Let the server choose: make the `count` best free seats the order's whole selection (inventory/
+    best_seats.py), within the cabin zone `zone` if given; all or nothing, like select_seats. The seats are
+    read and held under the order's lock; a seat another order takes meanwhile makes it choose again."""
+    if not 1 <= count <= settings.MAX_SEATS_PER_ORDER:
+        raise InvalidInput(
+            f"Ask for 1-{settings.MAX_SEATS_PER_ORDER} seats; you asked for {count}.", code="too_many_seats"
+        )
+    for attempt in range(1, BEST_SEATS_ATTEMPTS + 1):
+        at = now if (attempt == 1 and now) else timezone.now()
+        try:
+            return change_unless_lapsed(
+                order_id,
+                now=at,
+                actor=actor,
+                change=partial(_choose_and_hold, count=count, zone=zone, now=at, actor=actor),
+            )
+        except SeatsTaken:
+            if attempt == BEST_SEATS_ATTEMPTS:
+                raise SeatsTaken("Other travellers are taking these seats right now. Try again.") from None
+    raise AssertionError("unreachable")
+
+
+def _choose_and_hold(order: Order, *, count: int, zone: str | None, now: dt.datetime, actor: str) -> OrderStatus:
+    if not can_proceed(order.select_seats):  # refused for its state before anything is chosen
+        transition(order, order.select_seats, verb="change seats")
+    wanted = seats.best_free_seats(order, count=count, zone=zone, now=now)
+    return seats.change_selection(order, wanted=wanted, now=now, actor=actor)
+
+
+# Choosing again after losing a chosen seat to another order (rare: it took the seat between our read and write).
+BEST_SEATS_ATTEMPTS = 3
 
 
 def cancel_order(

@@ -2,14 +2,17 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from core.errors import InvalidInput
+from flights.fares import fares_of
 from inventory import services as inventory
 from inventory.events import publish_seat_changes
+from inventory.selectors import held_seat_labels
 from orders.gateway import ChargeResult
 from orders.models import AttemptOutcome, AuditAction, Order, OrderState, PaymentAttempt, PaymentStatus
 from orders.selectors import OrderStatus
@@ -24,6 +27,8 @@ from orders.services.common import (
     record_change,
     transition,
 )
+from orders.services.confirmation import send_confirmation_on_commit
+from orders.services.reference import give_reference
 
 
 def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | None = None) -> OrderChange:
@@ -49,6 +54,10 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
         transition(order, order.begin_payment, verb="pay")
         if not inventory.keep_until_paid(holder=order.pk):
             raise hold_expired_error(order)  # the timer loop expires the order; nothing is charged
+        # The price is fixed now: later changes of the fares do not change what this order is charged.
+        fares = fares_of(order.flight)
+        order.amount = fares.total(held_seat_labels(order_id=order.pk))
+        order.currency = fares.currency
         order.payment_code = code
         order.payment_status = PaymentStatus.TRYING
         order.last_payment_error = ""
@@ -57,6 +66,8 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
         order.save(
             update_fields=[
                 "state",
+                "amount",
+                "currency",
                 "payment_code",
                 "payment_status",
                 "last_payment_error",
@@ -84,6 +95,8 @@ class AttemptTicket:
     order_id: str
     number: int
     code: str
+    amount: Decimal  # what the gateway charges, in `currency`
+    currency: str
 
 
 def start_payment_attempt(*, order_id: str, now: dt.datetime | None = None) -> AttemptTicket | None:
@@ -130,7 +143,10 @@ def start_payment_attempt(*, order_id: str, now: dt.datetime | None = None) -> A
             reason=f"attempt {number} of {settings.PAYMENT_MAX_ATTEMPTS} started",
             details={"attempt": number},
         )
-        return AttemptTicket(order_id=order.pk, number=number, code=order.payment_code)
+        assert order.amount is not None  # fixed by submit_payment
+        return AttemptTicket(
+            order_id=order.pk, number=number, code=order.payment_code, amount=order.amount, currency=order.currency
+        )
 
 
 def finish_payment_attempt(
@@ -187,6 +203,8 @@ def settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult, 
     if result.ok:
         order.confirm()
         seat_changes["confirmed"] = inventory.confirm_holds(holder=order.pk)
+        give_reference(order)
+        send_confirmation_on_commit(order, now=now)
         order.payment_status, order.last_payment_error = PaymentStatus.SUCCESS, ""
         action, reason = AuditAction.CONFIRM, f"attempt {attempt.number} succeeded"
     elif attempt.number >= limit:
@@ -209,7 +227,15 @@ def settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult, 
     if order.state != OrderState.PROCESSING_PAYMENT:
         order.payment_code, order.payment_due_at = "", None
     order.save(
-        update_fields=["state", "payment_status", "last_payment_error", "payment_code", "payment_due_at", "updated_at"]
+        update_fields=[
+            "state",
+            "payment_status",
+            "last_payment_error",
+            "payment_code",
+            "payment_due_at",
+            "confirmation_due_at",
+            "updated_at",
+        ]
     )
     record_change(
         order,

@@ -9,11 +9,14 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.db import connection
 
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput, NotFound
 from core.events.publishing import publish_in
 from core.statement import OneStatement, bound_cursor
+from flights.fares import fares_of
 from flights.models import Seat
+from inventory import selectors as inventory_selectors
 from inventory import services as inventory
+from inventory.best_seats import Layout, choose_best
 from inventory.events import (
     flight_channel,
     labels_json_sql,
@@ -139,6 +142,41 @@ def _change_in_one_statement(
         reason=_reason(labels),
     )
     return status
+
+
+class NotEnoughSeats(Conflict):
+    code = "not_enough_seats"
+
+
+def best_free_seats(order: Order, *, count: int, zone: str | None, now: dt.datetime) -> list[str]:
+    """The `count` best seats free for the locked order (its own count as free), within `zone` if given;
+    raises NotEnoughSeats naming the shortfall when fewer are free."""
+    flight = order.flight
+    fares = fares_of(flight)
+    rows = None
+    if zone is not None:
+        rows = fares.rows_of_zone(zone)
+        if rows is None:
+            raise NotFound(
+                f"Flight {flight.code} has no cabin zone {zone!r}; its zones: {', '.join(fares.zone_names())}.",
+                code="unknown_zone",
+            )
+    inventory.take_turns_choosing(flight=flight)
+    free = inventory_selectors.free_seat_labels(flight=flight, holder=order.pk, now=now)
+    layout = Layout(rows=flight.rows, letters=flight.letters, aisles_after=flight.aisles_after)
+    chosen = choose_best(layout, free, count, rows=rows)
+    if not chosen:
+        available = len([label for label in free if rows is None or int(label[:-1]) in rows])
+        where = f" in zone {zone}" if zone else ""
+        raise NotEnoughSeats(
+            f"Only {available} seat{'s' if available != 1 else ''} {'are' if available != 1 else 'is'} free{where} "
+            f"on flight {flight.code}; you asked for {count} ({count - available} short). Ask for fewer"
+            f"{' or another zone' if zone else ''}.",
+            requested=count,
+            free=available,
+            short=count - available,
+        )
+    return chosen
 
 
 def _reason(labels: list[str]) -> str:

@@ -55,3 +55,12 @@ def test_the_seat_map_costs_one_statement_however_many_holds(api, flight, order_
         services.select_seats(order_id=order.pk, labels=[f"{row}{letter}" for letter in "ABC"], actor="test")
     assert (status, few) == statements(api, "get", f"/flights/{flight.code}") == (200, 1)
     assert statements(api, "get", f"/flights/{flight.code}/available-seats")[0] == 200
+
+
+def test_a_best_request_costs_7_statements_however_many_seats(api, flight, order_with_seats):
+    order, token = order_with_seats
+    # token check, BEGIN, lock the order, the flight's choosers take turns (an advisory lock), the free
+    # seats (read after both locks; no early check: the server chooses only free seats), one statement
+    # for the writes, COMMIT
+    assert statements(api, "post", f"/orders/{order.pk}/seats", {"best": 2}, token) == (200, 7)
+    assert statements(api, "post", f"/orders/{order.pk}/seats", {"best": 9}, token) == (200, 7)

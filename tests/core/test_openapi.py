@@ -16,6 +16,8 @@ CONTRACT = {
     ("get", "/flights/{flight_code}"): {"200", "404"},
     ("get", "/flights/{flight_code}/available-seats"): {"200", "404"},
     ("get", "/flights/{flight_code}/events"): {"200", "404"},
+    ("post", "/orders/{order_id}/passengers"): {"200", "400", "403", "404", "409", "429"},
+    ("post", "/bookings/find"): {"200", "400", "404", "429"},
 }
 
 
@@ -46,7 +48,7 @@ def test_every_api_url_is_in_the_schema(schema):
     api_routes = {
         "/" + str(p.pattern).replace("<str:", "{").replace(">", "}")
         for p in get_resolver().url_patterns
-        if str(p.pattern).startswith(("orders", "flights"))
+        if str(p.pattern).startswith(("orders", "flights", "bookings"))
     }
     assert api_routes == set(schema["paths"])
 
@@ -64,15 +66,25 @@ def test_the_docs_page_is_served(client):
 
 def test_request_bodies_say_exactly_what_the_server_accepts(schema):
     components = schema["components"]["schemas"]
-    bodies = {
-        path: components[op["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
-        for path, op in schema["paths"].items()
-        if "requestBody" in op.get("post", {})
+
+    def body(op):
+        body_schema = op["post"]["requestBody"]["content"]["application/json"]["schema"]
+        return components[body_schema["$ref"].rsplit("/", 1)[1]] if "$ref" in body_schema else body_schema
+
+    bodies = {path: body(op) for path, op in schema["paths"].items() if "requestBody" in op.get("post", {})}
+    assert set(bodies) == {
+        "/orders",
+        "/orders/{order_id}/seats",
+        "/orders/{order_id}/payment",
+        "/orders/{order_id}/passengers",
+        "/bookings/find",
     }
-    assert set(bodies) == {"/orders", "/orders/{order_id}/seats", "/orders/{order_id}/payment"}
-    assert all(body["additionalProperties"] is False for body in bodies.values())
-    seats = bodies["/orders/{order_id}/seats"]["properties"]["seats"]
+    chosen, best = bodies.pop("/orders/{order_id}/seats")["oneOf"]  # either the seats, or how many the server picks
+    assert all(body["additionalProperties"] is False for body in [*bodies.values(), chosen, best])
+    seats = chosen["properties"]["seats"]
     assert seats["items"]["pattern"] == "^[1-9][0-9]?[A-Z]$" and seats["maxItems"] == 9 and seats["uniqueItems"]
+    assert chosen["required"] == ["seats"] and best["required"] == ["best"]
+    assert (best["properties"]["best"]["minimum"], best["properties"]["best"]["maximum"]) == (1, 9)
     assert bodies["/orders/{order_id}/payment"]["properties"]["code"]["pattern"] == "^[0-9]{5}$"
     assert bodies["/orders"]["properties"]["flightID"]["minLength"] == 1
     key = next(p for p in schema["paths"]["/orders"]["post"]["parameters"] if p["name"] == "Idempotency-Key")
@@ -87,3 +99,19 @@ def test_every_operation_declares_the_errors_any_request_can_meet(schema):
                 assert {"413", "415", "422" if "Idempotency-Key" in str(operation) else "413"} <= set(
                     operation["responses"]
                 ), (method, path)
+
+
+def test_the_new_keys_and_calls_of_issue_16_are_described(schema):
+    components = schema["components"]["schemas"]
+    status = components["Status"]["properties"]
+    assert {"Total", "Currency", "Reference", "Passengers", "ContactEmail"} <= set(status)
+    detail = schema["paths"]["/flights/{flight_code}"]["get"]["responses"]["200"]["content"]["application/json"]
+    flight = components[detail["schema"]["$ref"].rsplit("/", 1)[1]]["properties"]
+    assert {"currency", "zones", "seats"} <= set(flight)
+    passengers = schema["paths"]["/orders/{order_id}/passengers"]["post"]["requestBody"]["content"]
+    passenger = passengers["application/json"]["schema"]["properties"]["passengers"]["items"]
+    assert passenger["properties"]["lastName"]["pattern"].startswith("^[A-Za-z")
+    assert passenger["additionalProperties"] is False  # nested in the body, closed like it
+    find = components["FindBookingBodyRequest"]["properties"]
+    assert find["reference"]["pattern"] == "^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$"
+    assert schema["paths"]["/bookings/find"]["post"].get("security", []) == []  # no token: that is what it gives

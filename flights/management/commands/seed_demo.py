@@ -17,6 +17,12 @@ DEMO_FLIGHTS: list[dict[str, Any]] = [
         "rows": 30,
         "letters": "ABCDEF",
         "aisles_after": "C",
+        "currency": "EUR",
+        "base_fare": "89.00",
+        "fare_zones": [
+            {"name": "Front", "rows": [1, 3], "price": "129.00"},
+            {"name": "Extra legroom", "rows": [12, 13], "price": "119.00"},
+        ],
     },
     {
         "code": "FL-001",
@@ -26,6 +32,9 @@ DEMO_FLIGHTS: list[dict[str, Any]] = [
         "rows": 5,
         "letters": "ABCDEF",
         "aisles_after": "C",
+        "currency": "EUR",
+        "base_fare": "79.00",
+        "fare_zones": [{"name": "Extra legroom", "rows": [1, 1], "price": "99.00"}],
     },
     {
         "code": "F-200",
@@ -35,6 +44,9 @@ DEMO_FLIGHTS: list[dict[str, Any]] = [
         "rows": 20,
         "letters": "ABCD",
         "aisles_after": "B",
+        "currency": "NOK",
+        "base_fare": "950.00",
+        "fare_zones": [{"name": "Front", "rows": [1, 2], "price": "1350.00"}],
     },
 ]
 

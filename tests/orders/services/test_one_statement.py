@@ -40,6 +40,8 @@ def scenario(flight) -> dict:
         services.select_seats(order_id=second.pk, labels=["3A", "2C"], actor="test", now=at[2])  # nothing changes
     services.select_seats(order_id=second.pk, labels=["3A"], actor="test", now=at[2])
     services.select_seats(order_id=first.pk, labels=[], actor="test", now=at[3])  # back to PENDING
+    services.select_best_seats(order_id=second.pk, count=4, actor="test", now=at[4])  # the server chooses
+    services.select_best_seats(order_id=first.pk, count=2, actor="test", now=at[5])
     holds = sorted(
         (h.order_id, h.seat.label, h.state, h.expires_at, h.ended_at) for h in SeatHold.objects.select_related("seat")
     )

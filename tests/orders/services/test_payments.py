@@ -2,6 +2,7 @@
 
 import datetime as dt
 import time
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -162,7 +163,9 @@ def test_losing_the_last_attempt_fails_the_order(paying, settings):
 def test_the_simulated_gateway_times_out_after_the_timeout(settings):
     settings.PAYMENT_LATENCY_SECONDS = 5
     started = time.monotonic()
-    result = SimulatedGateway().charge(order_id="o", code="12345", idempotency_key="o", timeout=0.2)
+    result = SimulatedGateway().charge(
+        order_id="o", code="12345", amount=Decimal("1.00"), currency="EUR", idempotency_key="o", timeout=0.2
+    )
     assert (result.ok, result.outcome) == (False, "timeout")
     assert 0.2 <= time.monotonic() - started < 1
     assert "0.2 s" in result.error
@@ -172,9 +175,19 @@ def test_the_simulated_gateway_fails_at_the_configured_rate(settings):
     settings.PAYMENT_LATENCY_SECONDS = 0
     gateway = SimulatedGateway()
     settings.PAYMENT_FAILURE_RATE = 0
-    assert all(gateway.charge(order_id="o", code="1", idempotency_key="o", timeout=1).ok for _ in range(50))
+    assert all(
+        gateway.charge(
+            order_id="o", code="1", amount=Decimal("1.00"), currency="EUR", idempotency_key="o", timeout=1
+        ).ok
+        for _ in range(50)
+    )
     settings.PAYMENT_FAILURE_RATE = 1
-    assert not any(gateway.charge(order_id="o", code="1", idempotency_key="o", timeout=1).ok for _ in range(50))
+    assert not any(
+        gateway.charge(
+            order_id="o", code="1", amount=Decimal("1.00"), currency="EUR", idempotency_key="o", timeout=1
+        ).ok
+        for _ in range(50)
+    )
 
 
 def test_a_gateway_that_raises_is_a_failed_attempt(paying, settings):

@@ -1,0 +1,191 @@
+"""The API of issue 16 beside the original contract: passengers and contact email, find my booking."""
+
+import re
+
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers
+from rest_framework.fields import empty
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.drf import ScopedThrottle
+from core.errors import ServiceError
+from core.openapi import ORDER_ERRORS, THROTTLED, StatusWithMessageSerializer, errors
+from orders import services
+from orders.access import authorize_order, booking_token
+from orders.api import SEAT_LABEL_PATTERN, SEAT_LABEL_RE, StrictCharField, StrictSerializer, _valid
+from orders.lookup import find_booking
+from orders.services.passengers import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, NAME_PATTERN, clean_name
+from orders.services.reference import REFERENCE_ALPHABET, REFERENCE_LENGTH
+from orders.throttles import FindBookingReferenceThrottle, FindBookingThrottle
+
+REFERENCE_PATTERN = f"^[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}$"
+REFERENCE_RE = re.compile(REFERENCE_PATTERN)
+
+
+@extend_schema_field({"type": "string", "pattern": NAME_PATTERN, "maxLength": NAME_MAX_LENGTH, "example": "Lovelace"})
+class NameField(serializers.CharField):
+    """A name as a passport carries it; orders/services/passengers.py says what is wrong with one."""
+
+    def run_validation(self, data=empty):
+        if data is empty:  # missing: required, as any field
+            return super().run_validation(data)
+        return self.to_internal_value(data)  # blank included: the one message says what a name is
+
+    def to_internal_value(self, data):
+        try:
+            return clean_name(data, field=self.field_name or "name")
+        except ServiceError as exc:
+            raise serializers.ValidationError(exc.message) from None
+
+
+@extend_schema_field({"type": "string", "pattern": SEAT_LABEL_PATTERN, "example": "12C"})
+class SeatLabelField(StrictCharField):
+    pass
+
+
+PASSENGERS_BODY = {
+    "type": "object",
+    "properties": {
+        "passengers": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 9,
+            "description": "One passenger for each held seat, each seat once.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "seat": {"type": "string", "pattern": SEAT_LABEL_PATTERN, "example": "12C"},
+                    "firstName": {
+                        "type": "string",
+                        "pattern": NAME_PATTERN,
+                        "maxLength": NAME_MAX_LENGTH,
+                        "example": "Ada",
+                    },
+                    "lastName": {
+                        "type": "string",
+                        "pattern": NAME_PATTERN,
+                        "maxLength": NAME_MAX_LENGTH,
+                        "example": "Lovelace",
+                    },
+                },
+                "required": ["seat", "firstName", "lastName"],
+                "additionalProperties": False,
+            },
+        },
+        "email": {"type": "string", "format": "email", "maxLength": EMAIL_MAX_LENGTH, "example": "ada@example.com"},
+    },
+    "required": ["passengers", "email"],
+    "additionalProperties": False,
+}
+
+
+class PassengersView(APIView):
+    """Name a passenger for each held seat and give the contact email (SEATS_SELECTED, before paying).
+    Optional: a code alone still pays, but then find-my-booking and the confirmation email have nothing
+    to work with."""
+
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "change_seats"
+
+    class PassengerInput(StrictSerializer):
+        seat = SeatLabelField(trim_whitespace=False)
+        firstName = NameField(trim_whitespace=False, max_length=NAME_MAX_LENGTH)
+        lastName = NameField(trim_whitespace=False, max_length=NAME_MAX_LENGTH)
+
+        def validate_seat(self, value: str) -> str:
+            if not SEAT_LABEL_RE.match(value):
+                raise serializers.ValidationError("A seat label is a row number and a capital letter, like 12C.")
+            return value
+
+    class PassengersInput(StrictSerializer):
+        passengers = serializers.ListField(min_length=1, max_length=9)  # items: PassengerInput, below
+        email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, trim_whitespace=False)
+
+        def validate_passengers(self, value):
+            items = []
+            for item in value:
+                serializer = PassengersView.PassengerInput(data=item)
+                serializer.is_valid(raise_exception=True)
+                items.append(serializer.validated_data)
+            return items
+
+    @extend_schema(
+        request={"application/json": PASSENGERS_BODY},
+        tags=["orders"],
+        responses={
+            200: StatusWithMessageSerializer,
+            **ORDER_ERRORS,
+            **THROTTLED,
+            **errors(
+                e400="A name not as a passport carries it (Latin letters with accents; space, hyphen, apostrophe "
+                "or full stop between them; 1-64 characters; no control characters), or a bad email address.",
+                e409="The passengers do not match the held seats one to one (named in `seats`), the hold "
+                "expired, or the order is not SEATS_SELECTED.",
+            ),
+        },
+    )
+    def post(self, request, order_id: str):
+        access = authorize_order(request, order_id)
+        data = _valid(self.PassengersInput, request)
+        change = services.set_passengers(
+            order_id=access.order_id, passengers=data["passengers"], email=data["email"], actor=access.actor
+        )
+        return Response({"status": "passengers updated", **change.status})
+
+
+FOUND_BOOKING = inline_serializer(
+    "FoundBooking",
+    {
+        "orderID": serializers.CharField(),
+        "token": serializers.CharField(help_text="Opens the order like its own token: Authorization: Bearer <token>."),
+        "reference": serializers.CharField(),
+    },
+)
+
+
+class FindBookingView(APIView):
+    """Find my booking: a confirmed booking's reference and a passenger's last name give back the order id
+    and a token for it. A wrong reference and a wrong name get the same 404. Throttled per client address
+    and per reference."""
+
+    throttle_classes = [FindBookingThrottle, FindBookingReferenceThrottle]
+
+    class FindBookingInput(StrictSerializer):
+        reference = StrictCharField(trim_whitespace=False, max_length=REFERENCE_LENGTH)
+        lastName = NameField(trim_whitespace=False, max_length=NAME_MAX_LENGTH)
+
+        def validate_reference(self, value: str) -> str:
+            if not REFERENCE_RE.match(value):
+                raise serializers.ValidationError(
+                    f"A booking reference is {REFERENCE_LENGTH} capital letters and digits (no 0, O, 1, I or L), "
+                    "e.g. K7MX3Q, as in the confirmation email."
+                )
+            return value
+
+    @extend_schema(
+        request=inline_serializer(
+            "FindBookingBody",
+            {
+                "reference": serializers.RegexField(REFERENCE_PATTERN, help_text="e.g. K7MX3Q"),
+                "lastName": NameField(max_length=NAME_MAX_LENGTH),
+            },
+        ),
+        tags=["bookings"],
+        auth=[],
+        responses={
+            200: FOUND_BOOKING,
+            **THROTTLED,
+            **errors(
+                e400="Malformed body.",
+                e404="No confirmed booking has this reference with a passenger of this last name.",
+            ),
+        },
+    )
+    def post(self, request):
+        data = _valid(self.FindBookingInput, request)
+        order = find_booking(reference=data["reference"], last_name=data["lastName"])
+        assert order.reference is not None  # only confirmed orders are found
+        return Response(
+            {"orderID": order.pk, "token": booking_token(order.pk, order.reference), "reference": order.reference}
+        )

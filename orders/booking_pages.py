@@ -1,0 +1,106 @@
+"""Pages of issue 16 beside the booking page: find my booking, the printable receipt, and the handlers of
+the passenger form and the "Find N seats together" form (the booking page posts to them). Thin: check access, call one service or selector."""
+
+import unicodedata
+
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core.errors import InvalidInput, ServiceError
+from orders import services
+from orders.access import authorize_order, remember_in_session
+from orders.lookup import find_booking as find_confirmed_booking
+from orders.receipt import receipt_of
+from orders.selectors import get_order
+from orders.throttles import find_booking_wait
+
+FORM_FIELD_MAX = 200  # longer form values are refused by the service anyway; this keeps messages short
+
+
+@require_http_methods(["GET", "POST"])
+def find_booking(request):
+    """Reference + a passenger's last name -> this browser may open the booking (as its session)."""
+    if request.method == "GET":
+        return render(request, "orders/find_booking.html", {})
+    reference = request.POST.get("reference", "")[:FORM_FIELD_MAX].strip().upper()
+    last_name = _typed(request.POST.get("last_name", ""))
+    context = {"reference": reference, "last_name": last_name}
+    wait = find_booking_wait(request)
+    if wait is not None:
+        context["error"] = f"Too many attempts. Try again in {max(1, round(wait))} seconds."
+        response = render(request, "orders/find_booking.html", context, status=429)
+        response["Retry-After"] = str(max(1, round(wait)))
+        return response
+    try:
+        order = find_confirmed_booking(reference=reference, last_name=last_name)
+    except ServiceError as exc:
+        return render(request, "orders/find_booking.html", {**context, "error": exc.message}, status=exc.status)
+    remember_in_session(request, order.pk)
+    return HttpResponseRedirect(reverse("booking", args=[order.pk]))
+
+
+@require_GET
+def receipt(request, order_id: str):
+    """The printable confirmation of a booking (for an order not yet confirmed, what it holds so far)."""
+    try:
+        access = authorize_order(request, order_id)
+    except ServiceError as exc:
+        return render(request, "orders/closed.html", {"message": exc.message}, status=exc.status)
+    if access.via == "token":
+        remember_in_session(request, access.order_id)
+    return render(request, "orders/receipt.html", {"receipt": receipt_of(get_order(order_id=access.order_id))})
+
+
+@require_POST
+def passengers(request, order_id: str):
+    """The passenger form: fields seat, first_name and last_name repeated per held seat, and email."""
+    try:
+        access = authorize_order(request, order_id)
+    except ServiceError as exc:
+        return render(request, "orders/closed.html", {"message": exc.message}, status=exc.status)
+    rows = zip(
+        request.POST.getlist("seat"),
+        request.POST.getlist("first_name"),
+        request.POST.getlist("last_name"),
+        strict=False,
+    )
+    given = [{"seat": s.strip().upper(), "firstName": _typed(f), "lastName": _typed(last)} for s, f, last in rows]
+    try:
+        services.set_passengers(
+            order_id=access.order_id,
+            passengers=given,
+            email=request.POST.get("email", "")[:FORM_FIELD_MAX].strip(),
+            actor=access.actor,
+        )
+        messages.success(request, "Passengers saved.")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return HttpResponseRedirect(reverse("booking", args=[order_id]))
+
+
+@require_POST
+def best_seats(request, order_id: str):
+    """The "Find N seats together" form without JavaScript: fields `count` (1-9) and `zone` (optional)."""
+    try:
+        access = authorize_order(request, order_id)
+    except ServiceError as exc:
+        return render(request, "orders/closed.html", {"message": exc.message}, status=exc.status)
+    count, zone = request.POST.get("count", "").strip(), request.POST.get("zone", "").strip()[:FORM_FIELD_MAX]
+    try:
+        if not count.isascii() or not count.isdigit():
+            raise InvalidInput("Say how many seats you want together, 1-9.")
+        change = services.select_best_seats(
+            order_id=access.order_id, count=int(count), zone=zone or None, actor=access.actor
+        )
+        messages.success(request, f"Seats {', '.join(change.status['Seats'])} are held for you.")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return HttpResponseRedirect(reverse("booking", args=[order_id]))
+
+
+def _typed(value: str) -> str:
+    """A name as a person typed it into a form: composed accents, single spaces, no spaces around."""
+    return " ".join(unicodedata.normalize("NFC", value[:FORM_FIELD_MAX]).split())

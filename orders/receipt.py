@@ -1,0 +1,61 @@
+"""What a confirmed booking's receipt says, for the confirmation email and the printable page."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils import timezone
+
+from flights.fares import fares_of, money
+from flights.selectors import flight_summary
+from inventory.selectors import held_seat_labels
+from orders.models import Order
+from orders.selectors import effective_state, order_total, passengers_of
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    seat: str
+    zone: str
+    price: str
+    passenger: str  # "First Last", or "" if no name was given
+
+
+@dataclass(frozen=True)
+class Receipt:
+    order_id: str
+    state: str
+    reference: str
+    flight_code: str
+    route: str
+    departs_at: object  # datetime, formatted by the templates
+    departure: str  # ISO 8601 UTC
+    lines: list[ReceiptLine]
+    total: str
+    currency: str
+    contact_email: str
+
+
+def receipt_of(order: Order) -> Receipt:
+    """The receipt of an order (its flight read with it): seats with zone, price and passenger, total."""
+    state = effective_state(order, timezone.now())
+    seats = held_seat_labels(order_id=order.pk)
+    fares = fares_of(order.flight)
+    names = {p["seat"]: f"{p['firstName']} {p['lastName']}" for p in passengers_of(order, seats=seats)}
+    lines = []
+    for label in seats:
+        zone, price = fares.zone_of_row(int(label[:-1]))
+        lines.append(ReceiptLine(label, zone, money(price), names.get(label, "")))
+    total: Decimal = order_total(order, state=state, seats=seats)
+    return Receipt(
+        order_id=order.pk,
+        state=state,
+        reference=order.reference or "",
+        flight_code=order.flight.code,
+        route=order.flight.route,
+        departs_at=order.flight.departs_at,
+        departure=flight_summary(order.flight)["departure"],
+        lines=lines,
+        total=money(total),
+        currency=order.currency or fares.currency,
+        contact_email=order.contact_email,
+    )

@@ -1,0 +1,127 @@
+"""Who travels: a first and last name for each held seat, and the order's contact email.
+
+Optional over the API (a code alone still pays, as in the original contract); without them an order
+cannot be found again by name, and no confirmation email goes out.
+"""
+
+import datetime as dt
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.utils import timezone
+
+from core.errors import Conflict, InvalidInput
+from inventory.selectors import held_seat_labels
+from orders.models import AuditAction, Order, OrderState
+from orders.selectors import OrderStatus, PassengerJSON
+from orders.services.common import OrderChange, WrongState, change_unless_lapsed, record_change
+
+NAME_MAX_LENGTH = 64
+EMAIL_MAX_LENGTH = 254
+# A name as a passport's Latin-alphabet fields print it: letters with their accents (Latin-1, Latin
+# Extended-A/B and Additional, e.g. Vietnamese), and space, hyphen, apostrophe or full stop after the first letter. The schema's pattern too.
+NAME_LETTERS = "A-Za-zÀ-ÖØ-öø-ɏḀ-ỿ"
+NAME_PATTERN = f"^[{NAME_LETTERS}][{NAME_LETTERS} '’.-]{{0,{NAME_MAX_LENGTH - 1}}}$"
+NAME_RE = re.compile(NAME_PATTERN)
+NAME_CHARACTER_RE = re.compile(f"[{NAME_LETTERS} '’.-]")
+
+
+def clean_name(value: Any, *, field: str) -> str:
+    """A name as the passport carries it (NAME_PATTERN); raises InvalidInput saying what is wrong."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field}: send the name as a JSON string.", code="invalid_name", field=field)
+    if any(unicodedata.category(ch).startswith("C") for ch in value):
+        raise InvalidInput(
+            f"{field}: the name contains a control or invisible character; type it again as letters.",
+            code="invalid_name",
+            field=field,
+        )
+    if not 1 <= len(value) <= NAME_MAX_LENGTH:
+        raise InvalidInput(
+            f"{field}: give 1-{NAME_MAX_LENGTH} characters, as on the passport.", code="invalid_name", field=field
+        )
+    if not NAME_RE.match(value):
+        bad = sorted({ch for ch in value if not NAME_CHARACTER_RE.fullmatch(ch)})
+        shown = f"not {', '.join(repr(ch) for ch in bad)}" if bad else "and start with a letter"
+        raise InvalidInput(
+            f"{field}: write the name as on the passport, in Latin letters (accents are fine) with space, "
+            f"hyphen, apostrophe or full stop between them; {shown}.",
+            code="invalid_name",
+            field=field,
+        )
+    return value
+
+
+class PassengersDoNotMatch(Conflict):
+    code = "passengers_do_not_match_seats"
+
+
+def clean_email(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > EMAIL_MAX_LENGTH:
+        raise InvalidInput(
+            f"email: give one email address of at most {EMAIL_MAX_LENGTH} characters.", code="invalid_email"
+        )
+    email = value
+    try:
+        EmailValidator()(email)
+    except ValidationError:
+        raise InvalidInput(
+            f"email: {email!r} is not an email address like ada@example.com.", code="invalid_email"
+        ) from None
+    return email
+
+
+def clean_passengers(passengers: Sequence[dict[str, Any]]) -> list[PassengerJSON]:
+    """Names checked and normalised; each seat named once (the API has checked the shape and labels)."""
+    cleaned: list[PassengerJSON] = [
+        {
+            "seat": p["seat"],
+            "firstName": clean_name(p["firstName"], field=f"passengers[{n}].firstName"),
+            "lastName": clean_name(p["lastName"], field=f"passengers[{n}].lastName"),
+        }
+        for n, p in enumerate(passengers)
+    ]
+    return cleaned
+
+
+def set_passengers(
+    *, order_id: str, passengers: Sequence[dict[str, Any]], email: str, actor: str, now: dt.datetime | None = None
+) -> OrderChange:
+    """Name a passenger for every held seat and give the contact email, before paying (SEATS_SELECTED).
+    Replaces what was given before. Names for seats not held, or held seats left unnamed, are refused."""
+    cleaned, contact = clean_passengers(passengers), clean_email(email)
+    now = now or timezone.now()
+
+    def name(order: Order) -> OrderStatus:
+        if order.state != OrderState.SEATS_SELECTED:
+            raise WrongState(
+                f"Passengers are named for held seats before paying; the order is {order.state}.", state=order.state
+            )
+        held = held_seat_labels(order_id=order.pk)
+        given = Counter(p["seat"] for p in cleaned)
+        if set(given) != set(held) or len(cleaned) != len(held):
+            raise PassengersDoNotMatch(
+                f"Name one passenger for each held seat ({', '.join(held)}), once each; "
+                f"not held: {', '.join(sorted(set(given) - set(held))) or 'none'}; "
+                f"without a name: {', '.join(sorted(set(held) - set(given))) or 'none'}; "
+                f"named twice: {', '.join(sorted(s for s, n in given.items() if n > 1)) or 'none'}.",
+                seats=sorted(set(given) ^ set(held)),
+            )
+        order.passengers = sorted(cleaned, key=lambda p: held.index(p["seat"]))
+        order.contact_email = contact
+        order.save(update_fields=["passengers", "contact_email", "updated_at"])
+        return record_change(
+            order,
+            action=AuditAction.PASSENGERS,
+            from_state=order.state,
+            actor=actor,
+            reason=f"{len(cleaned)} passenger(s) named",
+            seats=held,
+        )
+
+    return change_unless_lapsed(order_id, now=now, actor=actor, change=name)
