@@ -5,7 +5,7 @@ class Migration(migrations.Migration):
     """Indexes for the operators' dashboard (operations/): the last hour's payment attempts and expiries."""
 
     dependencies = [
-        ("orders", "0005_seathold_moves_to_inventory"),
+        ("orders", "0006_commerce"),
     ]
 
     operations = [
