@@ -3,6 +3,7 @@ import datetime as dt
 from django.db import transaction
 
 from core.errors import InvalidInput
+from flights.layout import parse_exit_rows, parse_wing_rows
 from flights.models import Flight, Seat
 
 
@@ -15,12 +16,16 @@ def create_flight(
     rows: int,
     letters: str,
     aisles_after: str = "",
+    exit_rows: str = "",
+    wing_rows: str = "",
 ) -> Flight:
     """Create a flight and one Seat row per place of its seat map, row by row (so id order is map order)."""
     if not (1 <= rows <= 99) or not letters.isalpha() or not letters.isupper() or len(set(letters)) != len(letters):
         raise InvalidInput("A seat map needs 1-99 rows and distinct upper-case letters, e.g. ABCDEF.")
     if not set(aisles_after) <= set(letters):
         raise InvalidInput("aisles_after may only name letters of the row.")
+    parse_exit_rows(exit_rows, rows=rows)
+    parse_wing_rows(wing_rows, rows=rows)
     with transaction.atomic():
         flight = Flight.objects.create(
             code=code,
@@ -30,6 +35,8 @@ def create_flight(
             rows=rows,
             letters=letters,
             aisles_after=aisles_after,
+            exit_rows=exit_rows,
+            wing_rows=wing_rows,
         )
         Seat.objects.bulk_create(
             Seat(flight=flight, label=f"{row}{letter}", row=row, letter=letter)

@@ -17,6 +17,8 @@ DEMO_FLIGHTS: list[dict[str, Any]] = [
         "rows": 30,
         "letters": "ABCDEF",
         "aisles_after": "C",
+        "exit_rows": "1,12,13",
+        "wing_rows": "10-18",
     },
     {
         "code": "FL-001",
@@ -35,6 +37,8 @@ DEMO_FLIGHTS: list[dict[str, Any]] = [
         "rows": 20,
         "letters": "ABCD",
         "aisles_after": "B",
+        "exit_rows": "1,9",
+        "wing_rows": "7-12",
     },
 ]
 
@@ -45,7 +49,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         today = timezone.now().replace(hour=9, minute=30, second=0, microsecond=0)
         for spec in DEMO_FLIGHTS:
-            if Flight.objects.filter(code=spec["code"]).exists():
+            existing = Flight.objects.filter(code=spec["code"]).first()
+            if existing:  # a database seeded before the cabin's orientation existed gets it now
+                if not (existing.exit_rows or existing.wing_rows) and "exit_rows" in spec:
+                    existing.exit_rows, existing.wing_rows = spec["exit_rows"], spec["wing_rows"]
+                    existing.save(update_fields=["exit_rows", "wing_rows"])
                 continue
             spec = dict(spec)
             days = spec.pop("days")
