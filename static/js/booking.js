@@ -236,11 +236,12 @@
   let lastLeft = null; // seconds left at the previous tick, to announce only as a threshold is crossed
   function tick() {
     const box = $("countdown");
-    const counting = status.State === "SEATS_SELECTED" && status.HoldExpiresAt;
+    const counting = (status.State === "SEATS_SELECTED" || status.State === "EXPIRED") && status.HoldExpiresAt;
     box.toggleAttribute("data-off", !counting);
     if (!counting) { lastLeft = null; return; }
     const expiresAt = Date.parse(status.HoldExpiresAt);
-    const left = Math.max(0, expiresAt - (Date.now() + clockOffset));
+    // Expired (the server said so before this clock got there): show the zero.
+    const left = status.State === "EXPIRED" ? 0 : Math.max(0, expiresAt - (Date.now() + clockOffset));
     const seconds = Math.ceil(left / 1000);
     $("countdown-time").textContent = `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`;
     const deadline = $("deadline");
