@@ -104,6 +104,7 @@ def test_without_javascript_the_deadline_and_the_outcome_are_in_the_page(browser
     order_id = start(browser_client)
     browser_client.post(f"/booking/{order_id}/seats", {"seats": ["1A"]})
     deadline = Order.objects.get(pk=order_id).hold_expires_at
+    assert deadline is not None
     page = browser_client.get(f"/booking/{order_id}").content.decode()
     assert f'datetime="{deadline.isoformat()}"' in page and deadline.strftime("%H:%M:%S UTC") in page
     assert ">Seats held</span>" in page and "SEATS_SELECTED</span>" not in page
