@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PORT
 
-.PHONY: run run-cluster test test-postgres test-faults lint format lock bench fuzz migrate seed static clean dashboard-screenshot
+.PHONY: run run-cluster test test-postgres test-faults lint format lock bench fuzz migrate seed static clean dashboard-screenshot screenshots
 
 # The development venv: runtime + test + dev tools, exactly as locked (with hashes) in requirements-dev.txt.
 # Reinstalled whenever the lock changes. Production installs requirements.txt only (README, Deployment).
@@ -93,3 +93,8 @@ dashboard-screenshot: $(VENV)/.installed static
 
 clean:
 	rm -rf $(VENV) var
+
+# The README's screenshots of the booking page (docs/booking-desktop.png, docs/booking-phone.png), taken by
+# Chromium on a server of their own with a throw-away database.
+screenshots: $(VENV)/.installed
+	$(BIN)/python docs/screenshots.py

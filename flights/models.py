@@ -8,7 +8,8 @@ from flights.fares import CURRENCY_RE, parse_price, parse_zones
 
 
 class Flight(models.Model):
-    """A flight on offer. Its seat map is `rows` x `letters`, with an aisle after each of `aisles_after`."""
+    """A flight on offer. Its seat map is `rows` x `letters`, with an aisle after each of `aisles_after`;
+    `exit_rows` and `wing_rows` orient travellers on the map (flights.layout)."""
 
     code = models.CharField(max_length=16, unique=True, help_text="Public code, e.g. F-100.")
     origin = models.CharField(max_length=64)
@@ -29,6 +30,13 @@ class Flight(models.Model):
         blank=True,
         help_text='Cabin zones, e.g. [{"name": "Extra legroom", "rows": [1, 3], "price": "45.00"}]; '
         "whole rows, not overlapping.",
+    )
+    # Orientation only (the seats do not depend on them, so an operator may change them at any time).
+    exit_rows = models.CharField(
+        max_length=64, blank=True, help_text="Rows with an emergency exit, comma-separated, e.g. 1,12,13."
+    )
+    wing_rows = models.CharField(
+        max_length=16, blank=True, help_text="The rows beside the wings, first-last, e.g. 10-18 (blank: not shown)."
     )
 
     class Meta:

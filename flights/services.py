@@ -6,6 +6,7 @@ from django.db import transaction
 
 from core.errors import InvalidInput
 from flights.fares import CURRENCY_RE, parse_price, parse_zones
+from flights.layout import parse_exit_rows, parse_wing_rows
 from flights.models import Flight, Seat
 
 
@@ -21,6 +22,8 @@ def create_flight(
     currency: str = "EUR",
     base_fare: Decimal | str = Decimal("100.00"),
     fare_zones: list[dict[str, Any]] | None = None,
+    exit_rows: str = "",
+    wing_rows: str = "",
 ) -> Flight:
     """Create a flight and one Seat row per place of its seat map, row by row (so id order is map order)."""
     if not (1 <= rows <= 99) or not letters.isalpha() or not letters.isupper() or len(set(letters)) != len(letters):
@@ -30,6 +33,8 @@ def create_flight(
     if not CURRENCY_RE.match(currency):
         raise InvalidInput("The currency is a three-letter ISO 4217 code in capitals, e.g. EUR.")
     parse_zones(fare_zones or [], rows=rows)
+    parse_exit_rows(exit_rows, rows=rows)
+    parse_wing_rows(wing_rows, rows=rows)
     with transaction.atomic():
         flight = Flight.objects.create(
             code=code,
@@ -42,6 +47,8 @@ def create_flight(
             currency=currency,
             base_fare=parse_price(base_fare, where="base fare"),
             fare_zones=fare_zones or [],
+            exit_rows=exit_rows,
+            wing_rows=wing_rows,
         )
         Seat.objects.bulk_create(
             Seat(flight=flight, label=f"{row}{letter}", row=row, letter=letter)

@@ -1,12 +1,44 @@
+from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
+from core.errors import InvalidInput
+from flights.layout import parse_exit_rows, parse_wing_rows
 from flights.models import Flight, Seat
 from inventory.selectors import seat_availability
 
 
+class FlightForm(forms.ModelForm):
+    """The flight's editable fields; the cabin's orientation (exit rows, wings) and its fares (Flight.clean)
+    are checked against its seat map, which is read-only (FlightAdmin.readonly_fields)."""
+
+    class Meta:
+        model = Flight
+        fields = [
+            "code",
+            "origin",
+            "destination",
+            "departs_at",
+            "currency",
+            "base_fare",
+            "fare_zones",
+            "exit_rows",
+            "wing_rows",
+        ]
+
+    def clean(self):
+        data = super().clean() or {}
+        for field, parse in (("exit_rows", parse_exit_rows), ("wing_rows", parse_wing_rows)):
+            try:
+                parse(data.get(field, ""), rows=self.instance.rows)
+            except InvalidInput as exc:
+                self.add_error(field, exc.message)
+        return data
+
+
 @admin.register(Flight)
 class FlightAdmin(admin.ModelAdmin):
+    form = FlightForm
     list_display = ["code", "origin", "destination", "departs_at", "seats_available", "seats_held", "seats_booked"]
     search_fields = ["code", "origin", "destination"]
     # The seat map is generated with the flight (flights.services.create_flight); changing it here would

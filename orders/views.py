@@ -5,8 +5,9 @@ Thin like the API: each page or form check access, calls one service and redirec
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponseRedirect
+from django.http import HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -14,8 +15,9 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import ServiceError
 from flights.selectors import flight_summary, get_flight
 from inventory.selectors import flights_with_seats_left, seat_availability
-from orders import services
+from orders import services, wording
 from orders.access import actor_for, authorize_order, remember_in_session
+from orders.seatmap import letter_header, seat_rows
 from orders.selectors import get_order, order_status
 
 
@@ -31,7 +33,9 @@ def home(request):
         for f in flights_with_seats_left()
     ]
     return render(
-        request, "orders/home.html", {"flights": flights, "hold_minutes": round(settings.SEAT_HOLD_SECONDS / 60)}
+        request,
+        "orders/home.html",
+        {"flights": flights, "hold_time": wording.duration_words(settings.SEAT_HOLD_SECONDS)},
     )
 
 
@@ -57,40 +61,29 @@ def booking(request, order_id: str):
         remember_in_session(request, access.order_id)
     order = get_order(order_id=access.order_id)
     status = order_status(order=order)
-    availability = seat_availability(flight=order.flight).as_json()
     flight = get_flight(code=order.flight.code)
-    mine = set(status["Seats"])
-    held, confirmed = set(availability["held"]), set(availability["confirmed"])
-    rows = []
-    for row in range(1, flight.rows + 1):
-        places: list[dict[str, str] | None] = []
-        for letter in flight.letters:
-            label = f"{row}{letter}"
-            if label in mine:
-                state = "mine-booked" if status["State"] == "CONFIRMED" else "mine"
-            elif label in confirmed:
-                state = "booked"
-            elif label in held:
-                state = "held"
-            else:
-                state = "available"
-            places.append({"label": label, "state": state})
-            if letter in flight.aisles_after:
-                places.append(None)  # the aisle
-        rows.append({"number": row, "places": places})
+    state = status["State"]
     return render(
         request,
         "orders/booking.html",
         {
             "order": order,
             "status": status,
-            "rows": rows,
-            "letters": flight.letters,
+            "state_words": wording.STATE_WORDS[state],
+            "rows": seat_rows(flight, status=status, availability=seat_availability(flight=flight).as_json()),
+            "letters": letter_header(flight),
             "flight": flight_summary(flight),
             "max_attempts": settings.PAYMENT_MAX_ATTEMPTS,
             "server_now": timezone.now().isoformat(),
-            "can_change": status["State"] in ("PENDING", "SEATS_SELECTED"),
-            "can_pay": status["State"] == "SEATS_SELECTED",
+            "hold_expires_at": order.hold_expires_at if state == "SEATS_SELECTED" else None,
+            "outcome": wording.outcome(status, flight_code=flight.code, attempts=settings.PAYMENT_MAX_ATTEMPTS),
+            "words": {
+                "states": wording.STATE_WORDS,
+                "seats": wording.SEAT_WORDS,
+                "finals": wording.FINAL_TITLES,
+            },
+            "can_change": state in ("PENDING", "SEATS_SELECTED"),
+            "can_pay": state == "SEATS_SELECTED",
         },
     )
 
@@ -146,10 +139,19 @@ def _act(request, order_id: str, change, *, done: str):
 
 
 def _closed(request, exc: ServiceError):
-    message = (
-        exc.message
-        if exc.status == 404
-        else "This booking was started in another browser or by the API. Open it there, or add "
-        "?token=<its token> to this address."
-    )
-    return render(request, "orders/closed.html", {"message": message}, status=exc.status)
+    if exc.status == 404:
+        title = "We cannot find this booking"
+        message = "Check the address, or start a new booking from the flights on offer."
+    else:
+        title = "This booking is not open to you"
+        message = (
+            "This booking was started in another browser or by the API. Open it there, or add "
+            "?token=<its token> to this address."
+        )
+    return render(request, "orders/closed.html", {"title": title, "message": message}, status=exc.status)
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says: send them to the static one."""
+    return HttpResponsePermanentRedirect(static("favicon.ico"))

@@ -20,6 +20,7 @@ urlpatterns = [
     path("booking/<str:order_id>/seats", pages.booking_seats, name="booking-seats"),
     path("booking/<str:order_id>/pay", pages.booking_pay, name="booking-pay"),
     path("booking/<str:order_id>/cancel", pages.booking_cancel, name="booking-cancel"),
+    path("favicon.ico", pages.favicon, name="favicon"),
     # The HTTP API (the original's contract)
     path("orders", orders_api.CreateOrderView.as_view(), name="order-create"),
     path("orders/<str:order_id>/seats", orders_api.SelectSeatsView.as_view(), name="order-seats"),

@@ -15,15 +15,23 @@
   const clockOffset = Date.parse(root.dataset.serverNow) - (navigation ? performance.timeOrigin + navigation.responseStart : Date.now());
   const csrf = document.querySelector("#seat-form [name=csrfmiddlewaretoken]").value;
   const $ = (id) => document.getElementById(id);
+  const words = JSON.parse($("page-words").textContent); // the server's words for states (orders/wording.py)
   const seats = new Map([...document.querySelectorAll(".seat")].map((el) => [el.dataset.seat, el]));
-  const FINAL = { CONFIRMED: "Booked!", FAILED: "Payment failed", EXPIRED: "The hold expired", CANCELLED: "Booking cancelled" };
+  const FINAL_STATES = new Set(Object.keys(words.finals));
+  const ANNOUNCE_AT = [[300, "5 minutes left to pay for your seats."], [60, "1 minute left to pay. Choose More time to keep your seats longer."]];
 
   let status = JSON.parse($("status-data").textContent);
+  let shownState = status.State; // the state last drawn, to notice the moment the booking ends
   const held = new Set(); // seats held by anyone, as the flight's stream says
   const booked = new Set();
   for (const [label, el] of seats) {
     if (el.dataset.state === "held" || el.dataset.state === "mine") held.add(label);
     if (el.dataset.state === "booked" || el.dataset.state === "mine-booked") booked.add(label);
+  }
+
+  function announce(text) { // the one live region that speaks news the traveller did not ask for
+    $("announcer").textContent = "";
+    setTimeout(() => { $("announcer").textContent = text; }, 50);
   }
 
   // --- seat map -------------------------------------------------------------------------------------
@@ -42,6 +50,11 @@
     return "available";
   }
 
+  // A seat's accessible name: where it is (the server's words, data-place) and its state.
+  function seatName(el, state) {
+    return `${el.dataset.place}, ${words.seats[state]}${pending.has(el.dataset.seat) ? ", saving" : ""}`;
+  }
+
   function drawSeats() {
     const wanted = mine();
     for (const [label, el] of seats) {
@@ -50,8 +63,10 @@
       el.dataset.state = state;
       el.classList.toggle("pending", pending.has(label));
       if (!pending.has(label)) input.checked = wanted.has(label);
-      input.disabled = !canChange() || state === "held" || state === "booked";
-      input.setAttribute("aria-label", `Seat ${label}, ${state.replace("-", " ")}${pending.has(label) ? ", saving" : ""}`);
+      // Taken seats stay focusable (arrow keys pass over them and say whose they are) but do nothing.
+      input.disabled = false;
+      input.setAttribute("aria-disabled", String(!canChange() || state === "held" || state === "booked"));
+      input.setAttribute("aria-label", seatName(el, state));
     }
   }
 
@@ -71,11 +86,15 @@
     sendTimer = setTimeout(sendSelection, 120); // quick clicks on several seats go as one request
   }
 
-  async function sendSelection() {
-    if (sending) { sendTimer = setTimeout(sendSelection, 50); return; }
-    sending = true;
+  function sendSelection() {
     const wanted = [...seats.values()].filter((el) => el.querySelector("input").checked).map((el) => el.dataset.seat);
-    const asked = new Set(pending);
+    sendSeats(wanted, new Set(pending));
+  }
+
+  // Ask for `wanted` as the whole selection (a seat change, or the same seats again for more time).
+  async function sendSeats(wanted, asked) {
+    if (sending) { sendTimer = setTimeout(() => sendSeats(wanted, asked), 50); return; }
+    sending = true;
     try {
       const response = await fetch(`/orders/${encodeURIComponent(orderId)}/seats`, {
         method: "POST", credentials: "same-origin",
@@ -91,13 +110,46 @@
         if (body.code === "hold_expired" || body.code === "wrong_state") refreshStatus();
       }
     } catch (error) {
-      $("seat-error").textContent = "The server did not answer; your seats are as shown. Try again.";
+      $("seat-error").textContent = "The server did not answer; your seats are as shown. Try again in a moment.";
     } finally {
       asked.forEach((s) => pending.delete(s));
       sending = false;
       drawSeats();
     }
   }
+
+  // --- keyboard: the map is one tab stop; arrow keys move inside it (a grid with a roving tab index) ---
+  const grid = $("seatmap");
+  const gridRows = [...grid.querySelectorAll(".seatrow:not(.letters)")].map((row) => [...row.querySelectorAll("input")]);
+  let current = null;
+
+  function rove(input, focus) {
+    if (current) current.tabIndex = -1;
+    current = input;
+    current.tabIndex = 0;
+    if (focus) current.focus();
+  }
+
+  grid.addEventListener("keydown", (event) => {
+    if (!current) return;
+    let r = gridRows.findIndex((row) => row.includes(current));
+    let c = gridRows[r].indexOf(current);
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    if (event.key === "Home") c = 0;
+    else if (event.key === "End") c = gridRows[r].length - 1;
+    else if (moves[event.key]) { r += moves[event.key][0]; c += moves[event.key][1]; }
+    else if (event.key === "Enter") { event.preventDefault(); current.click(); return; }
+    else return;
+    event.preventDefault();
+    if (r < 0 || r >= gridRows.length || c < 0 || c >= gridRows[r].length) return;
+    rove(gridRows[r][c], true);
+  });
+  grid.addEventListener("focusin", (event) => { if (event.target.matches("input")) rove(event.target, false); });
+  grid.addEventListener("click", (event) => { // a taken seat does nothing (aria-disabled keeps it focusable)
+    if (event.target.matches("input[aria-disabled=true]")) event.preventDefault();
+  });
+  for (const input of grid.querySelectorAll("input")) input.tabIndex = -1;
+  rove(grid.querySelector("input:checked") || gridRows[0][0], false);
 
   // --- status: badge, countdown, payment, final screen ----------------------------------------------
   function holdLapsed() {
@@ -107,94 +159,157 @@
 
   function applyStatus(next) {
     if (!next || next.OrderID !== orderId) return;
+    if (next.HoldExpiresAt !== status.HoldExpiresAt) lastLeft = null; // a new deadline: count afresh
     status = next;
     draw();
+  }
+
+  function paymentFailureWords(error) { // as orders/wording.py payment_failure_words says it
+    const reasons = [];
+    for (const match of error.matchAll(/attempt \d+: ([^;]+?)(?=; attempt \d+:|\)\. Seats released\.$)/g)) {
+      const reason = match[1].replace(" (simulated failure)", "").trim();
+      if (!reasons.includes(reason)) reasons.push(reason);
+    }
+    const why = reasons.length ? ` (${reasons.join("; ")})` : "";
+    return `The payment did not go through after ${maxAttempts} tries${why}. Nothing was charged, and your seats were released.`;
+  }
+
+  function finalText(state) {
+    return {
+      CONFIRMED: `Your seats ${status.Seats.join(", ")} on ${flight} are booked.`,
+      FAILED: paymentFailureWords(status.LastPaymentErr),
+      EXPIRED: "Nobody paid for the seats in time, so they were released.",
+      CANCELLED: "You cancelled the booking; the seats were released.",
+    }[state];
+  }
+
+  function drawPayment(state) {
+    const payable = state === "SEATS_SELECTED" && !paying;
+    $("code").disabled = !payable;
+    $("pay-button").disabled = !payable;
+    $("attempts-left").textContent = status.AttemptsLeft;
+    const used = maxAttempts - status.AttemptsLeft;
+    let progress = "";
+    if (state === "PROCESSING_PAYMENT") {
+      progress = used === 0 ? "Starting the payment…"
+        : status.PaymentStatus === "retrying" ? `Try ${used} of ${maxAttempts} did not go through; trying again shortly…`
+        : `Paying: try ${used} of ${maxAttempts}…`;
+    }
+    if ($("progress").textContent !== progress) $("progress").textContent = progress;
+  }
+
+  function drawFinal(state) {
+    const title = words.finals[state];
+    $("summary").hidden = Boolean(title);
+    $("more").hidden = Boolean(title);
+    $("final").hidden = !title;
+    $("final").dataset.state = state;
+    if (!title) return;
+    const text = finalText(state);
+    $("final-title").textContent = title;
+    $("final-text").textContent = text;
+    if (shownState !== state) { // it ended just now, on this page: say so and go there
+      announce(`${title} ${text}`);
+      $("final-title").focus();
+    }
   }
 
   function draw() {
     const state = holdLapsed() ? "EXPIRED" : status.State;
     const badge = $("state");
-    badge.textContent = state.replace("_", " ");
+    badge.textContent = words.states[state];
     badge.dataset.state = state;
     $("your-seats").textContent = status.Seats.length ? status.Seats.join(", ") : "none yet";
-    $("attempts-left").textContent = status.AttemptsLeft;
-    const payable = state === "SEATS_SELECTED";
-    $("code").disabled = !payable;
-    $("pay-button").disabled = !payable;
-    $("cancel-form").querySelector("button").disabled = !(state === "PENDING" || state === "SEATS_SELECTED");
-    const used = maxAttempts - status.AttemptsLeft;
-    let progress = "";
-    if (state === "PROCESSING_PAYMENT") {
-      progress = used === 0 ? "Starting the payment…"
-        : status.PaymentStatus === "retrying" ? `Attempt ${used} of ${maxAttempts} failed; trying again shortly…`
-        : `Attempt ${used} of ${maxAttempts}…`;
-    }
-    $("progress").textContent = progress;
-    $("payment-error").textContent = state === "FAILED" ? "" : status.LastPaymentErr;
-    const final = FINAL[state];
-    $("pay-section").hidden = Boolean(final);
-    $("final").hidden = !final;
-    $("final").dataset.state = state;
-    if (final) {
-      $("final-title").textContent = final;
-      $("final-text").textContent = {
-        CONFIRMED: `Your seats ${status.Seats.join(", ")} on ${flight} are booked.`,
-        FAILED: status.LastPaymentErr || "The payment did not go through; the seats were released.",
-        EXPIRED: "Nobody paid for the seats in time, so they were released.",
-        CANCELLED: "The seats were released.",
-      }[state];
-    }
+    drawPayment(state);
+    $("cancel").hidden = !canChange();
+    const extend = $("extend-form");
+    extend.querySelectorAll("input[name=seats]").forEach((el) => el.remove());
+    status.Seats.forEach((label) => extend.insertAdjacentHTML("beforeend", `<input type="hidden" name="seats" value="${label}">`));
+    drawFinal(state);
+    shownState = state;
     root.querySelector("fieldset").disabled = !canChange();
     if (!canChange()) $("seat-legend").textContent = "Seat map";
     drawSeats();
     tick();
   }
 
+  let lastLeft = null; // seconds left at the previous tick, to announce only as a threshold is crossed
   function tick() {
     const box = $("countdown");
-    const counting = status.State === "SEATS_SELECTED" || status.State === "EXPIRED"; // expired: show the zero
-    if (!counting || !status.HoldExpiresAt) { box.hidden = true; return; }
-    box.hidden = false;
-    const left = status.State === "EXPIRED" ? 0 : Math.max(0, Date.parse(status.HoldExpiresAt) - (Date.now() + clockOffset));
+    const counting = (status.State === "SEATS_SELECTED" || status.State === "EXPIRED") && status.HoldExpiresAt;
+    box.toggleAttribute("data-off", !counting);
+    if (!counting) { lastLeft = null; return; }
+    const expiresAt = Date.parse(status.HoldExpiresAt);
+    // Expired (the server said so before this clock got there): show the zero.
+    const left = status.State === "EXPIRED" ? 0 : Math.max(0, expiresAt - (Date.now() + clockOffset));
     const seconds = Math.ceil(left / 1000);
-    const text = `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`;
-    $("countdown-time").textContent = text;
+    $("countdown-time").textContent = `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`;
+    const deadline = $("deadline");
+    if (deadline.dateTime !== status.HoldExpiresAt) {
+      deadline.dateTime = status.HoldExpiresAt;
+      deadline.textContent = `${new Date(expiresAt).toISOString().slice(11, 19)} UTC`;
+    }
     box.dataset.phase = left <= 0 ? "expired" : left <= 60000 ? "warning" : "ok";
+    for (const [at, text] of ANNOUNCE_AT) if (lastLeft !== null && lastLeft > at && seconds <= at && seconds > 0) announce(text);
+    lastLeft = seconds;
     if (left <= 0 && $("state").dataset.state !== "EXPIRED") draw(); // the hold is over: say so at once
   }
 
   async function refreshStatus() {
-    const response = await fetch(`/orders/${encodeURIComponent(orderId)}/status`, { credentials: "same-origin", headers: { Accept: "application/json" } });
-    if (response.ok) applyStatus(await response.json());
+    try {
+      const response = await fetch(`/orders/${encodeURIComponent(orderId)}/status`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (response.ok) applyStatus(await response.json());
+    } catch (error) { /* still unreachable: the streams reconnect and call again */ }
   }
 
-  // --- payment ---------------------------------------------------------------------------------------
+  // --- payment and more time ---------------------------------------------------------------------------
+  let paying = false; // a payment request is on its way
   $("pay-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const input = $("code");
     const code = input.value.trim();
     if (!/^[0-9]{5}$/.test(code)) { $("payment-error").textContent = "The payment code is exactly 5 digits, like 12345."; return; }
-    $("pay-button").disabled = true;
-    const response = await fetch(`/orders/${encodeURIComponent(orderId)}/payment`, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
-      body: JSON.stringify({ code }),
-    });
-    const body = await response.json().catch(() => ({}));
-    input.value = "";
-    if (response.ok) applyStatus(body);
-    else { $("payment-error").textContent = body.error || `The payment was not accepted (${response.status}).`; refreshStatus(); }
+    $("payment-error").textContent = "";
+    paying = true;
+    draw();
+    try {
+      const response = await fetch(`/orders/${encodeURIComponent(orderId)}/payment`, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
+        body: JSON.stringify({ code }),
+      });
+      const body = await response.json().catch(() => ({}));
+      input.value = "";
+      paying = false;
+      if (response.ok) applyStatus(body);
+      else { $("payment-error").textContent = body.error || `The payment was not accepted (${response.status}).`; refreshStatus(); }
+    } catch (error) { // the request never got an answer: the server is away, or the connection dropped
+      paying = false;
+      $("payment-error").textContent = "The server did not answer, so the payment may not have started. Check your connection and press Pay again (you are never charged twice).";
+      refreshStatus();
+    }
+    draw();
+  });
+
+  $("extend-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    $("seat-error").textContent = "";
+    sendSeats([...status.Seats], new Set());
   });
 
   // --- live: the order's and the flight's streams ------------------------------------------------------
-  function follow(url, handlers) {
+  const streams = new Set(); // the streams that are down
+  function follow(name, url, handlers) {
     let source = null;
+    const up = () => { streams.delete(name); $("live").hidden = streams.size === 0; };
     const open = () => {
       source = new EventSource(url);
+      source.onopen = () => { if (streams.has(name)) refreshStatus(); up(); }; // back: catch up with the order
       for (const [type, handle] of Object.entries(handlers)) {
-        source.addEventListener(type, (event) => { $("live").hidden = true; handle(JSON.parse(event.data)); });
+        source.addEventListener(type, (event) => { up(); handle(JSON.parse(event.data)); });
       }
       source.onerror = () => {
+        streams.add(name);
         $("live").hidden = false;
         if (source.readyState === EventSource.CLOSED) setTimeout(open, 2000); // the browser gave up: start over
       };
@@ -202,8 +317,8 @@
     open();
   }
 
-  follow(`/orders/${encodeURIComponent(orderId)}/events`, { status: applyStatus });
-  follow(`/flights/${encodeURIComponent(flight)}/events`, {
+  follow("order", `/orders/${encodeURIComponent(orderId)}/events`, { status: applyStatus });
+  follow("flight", `/flights/${encodeURIComponent(flight)}/events`, {
     availability: (a) => { held.clear(); booked.clear(); a.held.forEach((s) => held.add(s)); a.confirmed.forEach((s) => booked.add(s)); drawSeats(); },
     seats: (c) => {
       c.available.forEach((s) => { held.delete(s); booked.delete(s); });

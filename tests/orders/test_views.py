@@ -98,3 +98,42 @@ def test_staff_open_any_booking_page(browser_client, flight):
     plain = Client()
     plain.force_login(User.objects.create_user("someone", password="x"))
     assert plain.get(f"/booking/{order_id}").status_code == 403
+
+
+def test_without_javascript_the_deadline_and_the_outcome_are_in_the_page(browser_client, flight):
+    order_id = start(browser_client)
+    browser_client.post(f"/booking/{order_id}/seats", {"seats": ["1A"]})
+    deadline = Order.objects.get(pk=order_id).hold_expires_at
+    assert deadline is not None
+    page = browser_client.get(f"/booking/{order_id}").content.decode()
+    assert f'datetime="{deadline.isoformat()}"' in page and deadline.strftime("%H:%M:%S UTC") in page
+    assert ">Seats held</span>" in page and "SEATS_SELECTED</span>" not in page
+    Order.objects.filter(pk=order_id).update(state="CONFIRMED")
+    page = browser_client.get(f"/booking/{order_id}").content.decode()
+    assert "Booked!" in page and "Your seats 1A on FL-001 are booked." in page
+
+
+def test_unknown_bookings_and_paths_get_friendly_pages(browser_client, flight):
+    page = browser_client.get("/booking/o-unknown")
+    assert page.status_code == 404 and "We cannot find this booking" in page.content.decode()
+    page = browser_client.get("/no/such/page", HTTP_ACCEPT="text/html")
+    assert page.status_code == 404 and "There is no page here" in page.content.decode()
+    assert browser_client.get("/no/such/page").json()["code"] == "no_such_path"  # API clients: JSON
+
+
+def test_the_500_page_is_friendly(rf):
+    from core.api_errors import server_error
+
+    page = server_error(rf.get("/", HTTP_ACCEPT="text/html"))
+    assert page.status_code == 500 and "Something went wrong on our side" in page.content.decode()
+
+
+def test_the_favicon_is_served(browser_client):
+    response = browser_client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert browser_client.get(response["Location"]).status_code == 200
+
+
+def test_the_home_page_says_the_hold_time_as_set(browser_client, flight, settings):
+    settings.SEAT_HOLD_SECONDS = 20
+    assert "yours for 20 seconds while you pay" in browser_client.get("/").content.decode()

@@ -23,6 +23,8 @@ DEMO_FLIGHTS: list[dict[str, Any]] = [
             {"name": "Front", "rows": [1, 3], "price": "129.00"},
             {"name": "Extra legroom", "rows": [12, 13], "price": "119.00"},
         ],
+        "exit_rows": "1,12,13",
+        "wing_rows": "10-18",
     },
     {
         "code": "FL-001",
@@ -47,6 +49,8 @@ DEMO_FLIGHTS: list[dict[str, Any]] = [
         "currency": "NOK",
         "base_fare": "950.00",
         "fare_zones": [{"name": "Front", "rows": [1, 2], "price": "1350.00"}],
+        "exit_rows": "1,9",
+        "wing_rows": "7-12",
     },
 ]
 
@@ -57,7 +61,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         today = timezone.now().replace(hour=9, minute=30, second=0, microsecond=0)
         for spec in DEMO_FLIGHTS:
-            if Flight.objects.filter(code=spec["code"]).exists():
+            existing = Flight.objects.filter(code=spec["code"]).first()
+            if existing:  # a database seeded before the cabin's orientation existed gets it now
+                if not (existing.exit_rows or existing.wing_rows) and "exit_rows" in spec:
+                    existing.exit_rows, existing.wing_rows = spec["exit_rows"], spec["wing_rows"]
+                    existing.save(update_fields=["exit_rows", "wing_rows"])
                 continue
             spec = dict(spec)
             days = spec.pop("days")

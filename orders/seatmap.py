@@ -1,0 +1,62 @@
+"""The booking page's seat map: rows of places with their state, their position in the cabin and the
+name a screen reader says. `place_name` is the one place that describes a seat; the page's script adds
+the state's words (orders.wording.SEAT_WORDS) to it as the state changes."""
+
+from typing import Any
+
+from flights.layout import cabin
+from flights.models import Flight
+from orders.selectors import OrderStatus
+from orders.wording import SEAT_WORDS
+
+
+def place_name(*, row: int, letter: str, position: str, exit_row: bool, over_wing: bool) -> str:
+    """'Row 12, seat A, window, exit row': everything about a seat but its state."""
+    words = [f"Row {row}", f"seat {letter}", position]
+    if exit_row:
+        words.append("exit row")
+    if over_wing:
+        words.append("by the wing")
+    return ", ".join(words)
+
+
+def seat_state(label: str, *, status: OrderStatus, held: set[str], confirmed: set[str]) -> str:
+    if label in status["Seats"]:
+        return "mine-booked" if status["State"] == "CONFIRMED" else "mine"
+    if label in confirmed:
+        return "booked"
+    if label in held:
+        return "held"
+    return "available"
+
+
+def seat_rows(flight: Flight, *, status: OrderStatus, availability: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per row: its number, whether it is an exit row or beside the wings, and its places in
+    order, None standing for an aisle."""
+    layout = cabin(flight)
+    held, confirmed = set(availability["held"]), set(availability["confirmed"])
+    rows = []
+    for row in range(1, flight.rows + 1):
+        exit_row, wing = row in layout["exit_rows"], row in layout["wing_rows"]
+        places: list[dict[str, str] | None] = []
+        for letter in flight.letters:
+            label, position = f"{row}{letter}", layout["positions"][letter]
+            state = seat_state(label, status=status, held=held, confirmed=confirmed)
+            place = place_name(
+                row=row, letter=letter, position=position, exit_row=exit_row, over_wing=wing and position == "window"
+            )
+            places.append({"label": label, "state": state, "place": place, "name": f"{place}, {SEAT_WORDS[state]}"})
+            if letter in flight.aisles_after:
+                places.append(None)
+        rows.append({"number": row, "exit": exit_row, "wing": wing, "places": places})
+    return rows
+
+
+def letter_header(flight: Flight) -> list[str | None]:
+    """The column letters above the map, None over an aisle."""
+    header: list[str | None] = []
+    for letter in flight.letters:
+        header.append(letter)
+        if letter in flight.aisles_after:
+            header.append(None)
+    return header

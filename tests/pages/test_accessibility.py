@@ -1,0 +1,98 @@
+"""axe-core on every page and state a traveller meets, at desktop (1280x900) and phone (390x844) sizes:
+0 violations of WCAG 2.2 A/AA and axe's best practices. Timed states with short settings."""
+
+import os
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+from tests.http import call
+from tests.pages.tools import DESKTOP, assert_accessible, book, open_page, seat
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_home_booking_held_last_minute_and_expired_have_no_violations(site):
+    from playwright.sync_api import expect
+
+    site.start(SEAT_HOLD_SECONDS=8)  # long enough for axe to check the last minute before it ends
+    page = open_page(site, DESKTOP)
+    page.goto(site.base + "/")
+    assert_accessible(page, "home")
+    book(site, page)
+    assert_accessible(page, "booking, no seats yet")
+    seat(page, "1A").click()
+    expect(seat(page, "1A")).to_have_attribute("data-state", "mine")
+    expect(page.locator("#countdown")).to_have_attribute("data-phase", "warning")  # the hold's last minute
+    assert_accessible(page, "booking, seats held, last minute")
+    expect(page.locator("#final-title")).to_have_text("The hold expired", timeout=10_000)
+    assert_accessible(page, "booking, hold expired")
+
+
+def test_held_for_long_has_no_violations(site):
+    from playwright.sync_api import expect
+
+    site.start()
+    page = open_page(site, DESKTOP)
+    book(site, page)
+    seat(page, "2C").click()
+    expect(seat(page, "2C")).to_have_attribute("data-state", "mine")
+    expect(page.locator("#countdown")).to_have_attribute("data-phase", "ok")
+    assert_accessible(page, "booking, seats held")
+    page.reload()  # as the server renders it
+    assert_accessible(page, "booking, seats held, reloaded")
+
+
+def test_paying_confirmed_and_failed_have_no_violations(site):
+    from playwright.sync_api import expect
+
+    site.start(PAYMENT_LATENCY_SECONDS=2.5, PAYMENT_FAILURE_RATE=0)
+    page = open_page(site, DESKTOP)
+    book(site, page)
+    seat(page, "1B").click()
+    expect(seat(page, "1B")).to_have_attribute("data-state", "mine")
+    page.locator("#code").fill("12345")
+    page.get_by_role("button", name="Pay").click()
+    expect(page.locator("#state")).to_have_text("Paying")
+    assert_accessible(page, "booking, paying")
+    expect(page.locator("#final-title")).to_have_text("Booked!", timeout=8000)
+    assert_accessible(page, "booking, booked")
+
+
+def test_failed_payment_has_no_violations(site):
+    from playwright.sync_api import expect
+
+    site.start(PAYMENT_FAILURE_RATE=1, PAYMENT_BACKOFF_INITIAL_SECONDS=0.2)
+    page = open_page(site, DESKTOP)
+    book(site, page)
+    seat(page, "3A").click()
+    expect(seat(page, "3A")).to_have_attribute("data-state", "mine")
+    page.locator("#code").fill("12345")
+    page.get_by_role("button", name="Pay").click()
+    expect(page.locator("#final-title")).to_have_text("Payment failed", timeout=8000)
+    assert_accessible(page, "booking, payment failed")
+    page.reload()
+    assert_accessible(page, "booking, payment failed, reloaded")
+
+
+def test_error_pages_have_no_violations(site):
+    from django.template.loader import render_to_string
+
+    site.start()
+    page = open_page(site, DESKTOP)
+    response = page.goto(site.base + "/no/such/page")
+    assert response.status == 404
+    assert_accessible(page, "404 page")
+    page.goto(site.base + "/booking/o-unknown")
+    assert_accessible(page, "unknown booking")
+    _status, body = call(site.base, "POST", "/orders", {"flightID": "FL-001"})
+    page.goto(f"{site.base}/booking/{body['orderID']}")
+    assert_accessible(page, "someone else's booking")
+    # A 500 cannot be caused on purpose: the page Django would send (handler500 renders 500.html).
+    page.route(
+        "**/broken",
+        lambda route: route.fulfill(status=500, body=render_to_string("500.html"), content_type="text/html"),
+    )
+    page.goto(site.base + "/broken")
+    assert_accessible(page, "500 page")

@@ -1,0 +1,102 @@
+"""Helpers of the page tests: phone and desktop browsers, axe-core, a longer flight, a server restart."""
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IN_CI
+from tests.http import wait_for_server
+from tests.processes import BASE_DIR
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+NARROW_PHONE = {"width": 360, "height": 740}
+AXE = BASE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.2 A and AA, and axe's best practices (they catch, e.g., an empty table header).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"]
+
+
+def open_page(site, viewport=DESKTOP, **context_options):
+    phone = viewport["width"] < 600
+    context = site.browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone, **context_options)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+def axe_violations(page) -> list[dict]:
+    if not Path(AXE).exists():
+        message = f"needs axe-core at {AXE} (npm ci)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})"
+        ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)})))",
+        AXE_TAGS,
+    )
+    return found
+
+
+def assert_accessible(page, what: str) -> None:
+    """0 axe violations at desktop and phone sizes (the page as it is now, resized)."""
+    size = page.viewport_size
+    for viewport in (DESKTOP, PHONE):
+        page.set_viewport_size(viewport)
+        page.wait_for_timeout(50)  # let the layout settle
+        found = axe_violations(page)
+        assert not found, f"{what} at {viewport['width']}px:\n{json.dumps(found, indent=1)}"
+    page.set_viewport_size(size)
+
+
+def long_flight(code: str = "F-300", rows: int = 30):
+    """A flight as long as the demo's F-100, with exits and wings."""
+    from django.utils import timezone
+
+    from flights.services import create_flight
+
+    return create_flight(
+        code=code,
+        origin="Amsterdam",
+        destination="Lisbon",
+        departs_at=timezone.now() + dt.timedelta(days=2),
+        rows=rows,
+        letters="ABCDEF",
+        aisles_after="C",
+        exit_rows="1,12,13",
+        wing_rows="10-18",
+    )
+
+
+def restart_web(site) -> None:
+    """Stop the web process as a deploy does (SIGTERM) and start a new one on the same port."""
+    web = next(p for p in site.processes.running if "uvicorn" in p.args)
+    site.processes.stop(web)
+    site.processes.start_web(int(site.base.rsplit(":", 1)[1]))
+    wait_for_server(site.base)
+
+
+def stop_web(site):
+    web = next(p for p in site.processes.running if "uvicorn" in p.args and p.poll() is None)
+    site.processes.stop(web)
+
+
+def start_web(site) -> None:
+    site.processes.start_web(int(site.base.rsplit(":", 1)[1]))
+    wait_for_server(site.base)
+
+
+def seat(page, label: str):
+    return page.locator(f'.seat[data-seat="{label}"]')
+
+
+def book(site, page, flight: str = "FL-001") -> str:
+    page.goto(site.base + "/")
+    page.get_by_role("button", name=f"Book seats on {flight}").click()
+    page.wait_for_url("**/booking/**")
+    return page.url.rsplit("/", 1)[1]
