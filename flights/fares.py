@@ -118,6 +118,27 @@ class Fares:
     def total(self, labels: Iterable[str]) -> Decimal:
         return sum((self.price(label) for label in labels), Decimal("0.00")).quantize(CENTS)
 
+    def freeze(self, labels: Iterable[str], *, earlier: dict[str, Any], currency: str) -> dict[str, Any]:
+        """Each seat's zone and price for an order's `seat_prices`: as `earlier` froze them (in `currency`)
+        for seats kept, today's for seats new to it; all today's if the flight's currency changed."""
+        kept = earlier if currency in ("", self.currency) else {}
+        frozen = {}
+        for label in labels:
+            row = LABEL_ROW_RE.match(label)
+            if label in kept:
+                frozen[label] = kept[label]
+            elif row:  # (a label that is no seat's is refused by the hold)
+                zone, price = self.zone_of_row(int(row.group(1)))
+                frozen[label] = {"zone": zone, "price": money(price)}
+        return frozen
+
+    def frozen_total(self, labels: Iterable[str], frozen: dict[str, Any]) -> Decimal:
+        """The sum of the seats' frozen prices (today's for a seat without one: held before prices were frozen)."""
+        return sum(
+            (Decimal(frozen[label]["price"]) if label in frozen else self.price(label) for label in labels),
+            Decimal("0.00"),
+        ).quantize(CENTS)
+
     def zone_names(self) -> list[str]:
         return [z.name for z in self.zones] + [STANDARD_ZONE]
 

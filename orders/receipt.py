@@ -41,10 +41,14 @@ def receipt_of(order: Order) -> Receipt:
     seats = held_seat_labels(order_id=order.pk)
     fares = fares_of(order.flight)
     names = {p["seat"]: f"{p['firstName']} {p['lastName']}" for p in passengers_of(order, seats=seats)}
-    lines = []
-    for label in seats:
-        zone, price = fares.zone_of_row(int(label[:-1]))
-        lines.append(ReceiptLine(label, zone, money(price), names.get(label, "")))
+    # Each seat at the price frozen when it was held, the one its amount was made of (orders/models.py).
+    # (All of them, whatever the flight's currency is now: `currency` says they are in the one given.)
+    frozen = fares.freeze(seats, earlier=order.seat_prices or {}, currency=fares.currency)
+    lines = [
+        ReceiptLine(label, frozen[label]["zone"], frozen[label]["price"], names.get(label, ""))
+        for label in seats
+        if label in frozen
+    ]
     total: Decimal = order_total(order, state=state, seats=seats)
     return Receipt(
         order_id=order.pk,
