@@ -14,13 +14,14 @@ from core.openapi import ORDER_ERRORS, THROTTLED, StatusWithMessageSerializer, e
 from orders import services
 from orders.access import authorize_order, booking_token
 from orders.api import SEAT_LABEL_PATTERN, SEAT_LABEL_RE, StrictCharField, StrictSerializer, _valid
-from orders.lookup import find_booking
+from orders.lookup import normal_reference
 from orders.services.passengers import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, NAME_PATTERN, clean_name
 from orders.services.reference import REFERENCE_ALPHABET, REFERENCE_LENGTH
-from orders.throttles import FindBookingReferenceThrottle, FindBookingThrottle
+from orders.throttles import FindBookingThrottle, find_booking_throttled
 
 REFERENCE_PATTERN = f"^[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}$"
 REFERENCE_RE = re.compile(REFERENCE_PATTERN)
+REFERENCE_FIELD_MAX = 32  # as typed, spaces included; normalised, it is REFERENCE_LENGTH
 
 
 @extend_schema_field({"type": "string", "pattern": NAME_PATTERN, "maxLength": NAME_MAX_LENGTH, "example": "Lovelace"})
@@ -147,15 +148,16 @@ FOUND_BOOKING = inline_serializer(
 class FindBookingView(APIView):
     """Find my booking: a confirmed booking's reference and a passenger's last name give back the order id
     and a token for it. A wrong reference and a wrong name get the same 404. Throttled per client address
-    and per reference."""
+    (an IPv6 address by its /64), and failed lookups per reference and overall (orders/throttles.py)."""
 
-    throttle_classes = [FindBookingThrottle, FindBookingReferenceThrottle]
+    throttle_classes = [FindBookingThrottle]
 
     class FindBookingInput(StrictSerializer):
-        reference = StrictCharField(trim_whitespace=False, max_length=REFERENCE_LENGTH)
+        reference = StrictCharField(trim_whitespace=False, max_length=REFERENCE_FIELD_MAX)
         lastName = NameField(trim_whitespace=False, max_length=NAME_MAX_LENGTH)
 
         def validate_reference(self, value: str) -> str:
+            value = normal_reference(value)  # as the page takes it: any case, spaces anywhere
             if not REFERENCE_RE.match(value):
                 raise serializers.ValidationError(
                     f"A booking reference is {REFERENCE_LENGTH} capital letters and digits (no 0, O, 1, I or L), "
@@ -167,7 +169,11 @@ class FindBookingView(APIView):
         request=inline_serializer(
             "FindBookingBody",
             {
-                "reference": serializers.RegexField(REFERENCE_PATTERN, help_text="e.g. K7MX3Q"),
+                "reference": serializers.CharField(
+                    max_length=REFERENCE_FIELD_MAX,
+                    help_text=f"e.g. K7MX3Q: {REFERENCE_LENGTH} letters and digits (no 0, O, 1, I or L); "
+                    "case and spaces do not matter (k7mx 3q).",
+                ),
                 "lastName": NameField(max_length=NAME_MAX_LENGTH),
             },
         ),
@@ -175,8 +181,10 @@ class FindBookingView(APIView):
         auth=[],
         responses={
             200: FOUND_BOOKING,
-            **THROTTLED,
             **errors(
+                e429="Too many requests from this address (an IPv6 address counts by its /64), or too many "
+                "failed lookups of this reference or of all references together: then `limit` says which "
+                "(reference, overall). The Retry-After header says when to try again.",
                 e400="Malformed body.",
                 e404="No confirmed booking has this reference with a passenger of this last name.",
             ),
@@ -184,7 +192,7 @@ class FindBookingView(APIView):
     )
     def post(self, request):
         data = _valid(self.FindBookingInput, request)
-        order = find_booking(reference=data["reference"], last_name=data["lastName"])
+        order = find_booking_throttled(reference=data["reference"], last_name=data["lastName"])
         assert order.reference is not None  # only confirmed orders are found
         return Response(
             {"orderID": order.pk, "token": booking_token(order.pk, order.reference), "reference": order.reference}

@@ -12,10 +12,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.errors import InvalidInput, ServiceError
 from orders import services
 from orders.access import authorize_order, remember_in_session
-from orders.lookup import find_booking as find_confirmed_booking
+from orders.lookup import normal_reference
 from orders.receipt import receipt_of
 from orders.selectors import get_order
-from orders.throttles import find_booking_wait
+from orders.throttles import find_booking_throttled, find_booking_wait
 
 FORM_FIELD_MAX = 200  # longer form values are refused by the service anyway; this keeps messages short
 
@@ -25,19 +25,22 @@ def find_booking(request):
     """Reference + a passenger's last name -> this browser may open the booking (as its session)."""
     if request.method == "GET":
         return render(request, "orders/find_booking.html", {})
-    reference = request.POST.get("reference", "")[:FORM_FIELD_MAX].strip().upper()
+    reference = normal_reference(request.POST.get("reference", "")[:FORM_FIELD_MAX])
     last_name = _typed(request.POST.get("last_name", ""))
     context = {"reference": reference, "last_name": last_name}
     wait = find_booking_wait(request)
     if wait is not None:
-        context["error"] = f"Too many attempts. Try again in {max(1, round(wait))} seconds."
+        context["error"] = f"Too many attempts from your address. Try again in {max(1, round(wait))} seconds."
         response = render(request, "orders/find_booking.html", context, status=429)
         response["Retry-After"] = str(max(1, round(wait)))
         return response
     try:
-        order = find_confirmed_booking(reference=reference, last_name=last_name)
+        order = find_booking_throttled(reference=reference, last_name=last_name)
     except ServiceError as exc:
-        return render(request, "orders/find_booking.html", {**context, "error": exc.message}, status=exc.status)
+        response = render(request, "orders/find_booking.html", {**context, "error": exc.message}, status=exc.status)
+        if exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     remember_in_session(request, order.pk)
     return HttpResponseRedirect(reverse("booking", args=[order.pk]))
 

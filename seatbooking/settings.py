@@ -284,9 +284,11 @@ THROTTLE_RATES = {
     "change_seats": env_str("THROTTLE_CHANGE_SEATS", "600/min"),
     "payment": env_str("THROTTLE_PAYMENT", "60/min"),
 }
-# Find my booking (issue 16): per client address, and per booking reference whoever asks.
+# Find my booking (issue 16): per client address (IPv6 by /64); failed lookups per booking reference
+# whoever asks, and failed lookups of all references together (orders/throttles.py).
 THROTTLE_RATES["find_booking"] = env_str("THROTTLE_FIND_BOOKING", "10/min")
 THROTTLE_RATES["find_booking_reference"] = env_str("THROTTLE_FIND_BOOKING_REFERENCE", "5/min")
+THROTTLE_RATES["find_booking_failures"] = env_str("THROTTLE_FIND_BOOKING_FAILURES", "60/min")
 
 # --- Email (issue 16: the booking confirmation, sent by a worker) ---------------------------------------
 # The console backend by default (make run prints the email in the worker's output); SMTP or a file in production.

@@ -194,8 +194,8 @@ def test_a_wrong_name_gets_the_same_answer_as_a_wrong_reference(
     wrong_reference = post(api, "/bookings/find", {"reference": other, "lastName": "Lovelace"})
     assert (wrong_name.status_code, wrong_name.json()) == (wrong_reference.status_code, wrong_reference.json())
     assert wrong_name.status_code == 404 and wrong_name.json()["code"] == "booking_not_found"
-    lower = post(api, "/bookings/find", {"reference": reference.lower(), "lastName": "Lovelace"})
-    assert lower.status_code == 400 and "6 capital letters" in str(lower.json())
+    malformed = post(api, "/bookings/find", {"reference": reference[:5], "lastName": "Lovelace"})
+    assert malformed.status_code == 400 and "6 capital letters" in str(malformed.json())
 
 
 def test_an_order_not_yet_confirmed_cannot_be_found(api, flight, new_order):
