@@ -195,5 +195,9 @@ class FindBookingView(APIView):
         order = find_booking_throttled(reference=data["reference"], last_name=data["lastName"])
         assert order.reference is not None  # only confirmed orders are found
         return Response(
-            {"orderID": order.pk, "token": booking_token(order.pk, order.reference), "reference": order.reference}
+            {
+                "orderID": order.pk,
+                "token": booking_token(order.pk, order.reference, order.booking_link_version),
+                "reference": order.reference,
+            }
         )
