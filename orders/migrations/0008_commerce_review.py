@@ -4,40 +4,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0007_dashboard_indexes'),
+        ("orders", "0007_dashboard_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='booking_link_version',
+            model_name="order",
+            name="booking_link_version",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='order',
-            name='confirmation_attempts',
+            model_name="order",
+            name="confirmation_attempts",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='order',
-            name='confirmation_claimed_until',
+            model_name="order",
+            name="confirmation_claimed_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='order',
-            name='confirmation_failed_at',
+            model_name="order",
+            name="confirmation_failed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='order',
-            name='seat_prices',
+            model_name="order",
+            name="seat_prices",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('create', 'Create'), ('select_seats', 'Select Seats'), ('cancel', 'Cancel'), ('expire', 'Expire'), ('submit_payment', 'Submit Payment'), ('payment_attempt', 'Payment Attempt'), ('confirm', 'Confirm'), ('fail', 'Fail'), ('retry_payment', 'Retry Payment'), ('passengers', 'Passengers'), ('confirmation_sent', 'Confirmation Sent'), ('confirmation_failed', 'Confirmation Failed'), ('revoke_links', 'Revoke Links')], max_length=32),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("create", "Create"),
+                    ("select_seats", "Select Seats"),
+                    ("cancel", "Cancel"),
+                    ("expire", "Expire"),
+                    ("submit_payment", "Submit Payment"),
+                    ("payment_attempt", "Payment Attempt"),
+                    ("confirm", "Confirm"),
+                    ("fail", "Fail"),
+                    ("retry_payment", "Retry Payment"),
+                    ("passengers", "Passengers"),
+                    ("confirmation_sent", "Confirmation Sent"),
+                    ("confirmation_failed", "Confirmation Failed"),
+                    ("revoke_links", "Revoke Links"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

@@ -73,9 +73,7 @@ def change_selection(order: Order, *, wanted: list[str], now: dt.datetime, actor
     selection = inventory.hold_seats(
         holder=order.pk, flight=order.flight, labels=wanted, expires_at=expires_at, now=now
     )
-    order.save(
-        update_fields=["state", "hold_expires_at", "first_held_at", "seat_prices", "currency", "updated_at"]
-    )
+    order.save(update_fields=["state", "hold_expires_at", "first_held_at", "seat_prices", "currency", "updated_at"])
     status = record_change(
         order,
         action=AuditAction.SELECT_SEATS,

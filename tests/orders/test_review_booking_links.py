@@ -47,9 +47,12 @@ def test_a_booking_link_is_no_plain_hmac_of_the_secret_key(confirmed):
 
     from django.conf import settings
 
-    old = "b-" + hmac.new(
-        settings.SECRET_KEY.encode(), f"booking:{confirmed.pk}:{confirmed.reference}".encode(), hashlib.sha256
-    ).hexdigest()
+    old = (
+        "b-"
+        + hmac.new(
+            settings.SECRET_KEY.encode(), f"booking:{confirmed.pk}:{confirmed.reference}".encode(), hashlib.sha256
+        ).hexdigest()
+    )
     assert found_token(confirmed) != old
 
 

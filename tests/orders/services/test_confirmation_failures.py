@@ -60,9 +60,7 @@ def test_a_refused_email_is_retried_with_a_backoff_then_given_up(flight, enqueue
 def test_a_permanent_refusal_is_given_up_at_once(flight, enqueued, monkeypatch):
     order_id = named_and_paying(flight)
     confirm(order_id)
-    tried = refusing(
-        monkeypatch, smtplib.SMTPRecipientsRefused({"ada@example.com": (550, b"no such mailbox")})
-    )
+    tried = refusing(monkeypatch, smtplib.SMTPRecipientsRefused({"ada@example.com": (550, b"no such mailbox")}))
     assert tasks.send_confirmation_email(order_id) == "failed, given up"
     run_timer_loop(order_id, start=timezone.now(), minutes=120)
     assert tried == ["ada@example.com"]
