@@ -103,6 +103,7 @@ class Fares:
     zones: list[FareZone]
     base_fare: Decimal
     currency: str
+    rows: int = 99  # the seat map's
 
     def zone_of_row(self, row: int) -> tuple[str, Decimal]:
         for zone in self.zones:
@@ -140,13 +141,19 @@ class Fares:
         ).quantize(CENTS)
 
     def zone_names(self) -> list[str]:
-        return [z.name for z in self.zones] + [STANDARD_ZONE]
+        """The zones' names, and the standard zone's if some row is in no named zone."""
+        standard = any(self.zone_of_row(r)[0] == STANDARD_ZONE for r in range(1, self.rows + 1))
+        return [z.name for z in self.zones] + ([STANDARD_ZONE] if standard else [])
+
+    def zone_named(self, name: str) -> str | None:
+        """The zone called `name`, in any case ("front" is "Front"); None if the flight has none."""
+        return next((z for z in self.zone_names() if z.casefold() == name.strip().casefold()), None)
 
     def rows_of_zone(self, name: str) -> set[int] | None:
         """The rows of zone `name` (None: no such zone; the standard zone's rows are those of no other)."""
         if name not in self.zone_names():
             return None
-        return {r for r in range(1, 100) if self.zone_of_row(r)[0] == name}
+        return {r for r in range(1, self.rows + 1) if self.zone_of_row(r)[0] == name}
 
 
 def fares_of(flight: "Flight") -> Fares:
@@ -155,4 +162,5 @@ def fares_of(flight: "Flight") -> Fares:
         zones=parse_zones(flight.fare_zones, rows=flight.rows),
         base_fare=Decimal(flight.base_fare).quantize(CENTS),
         currency=flight.currency,
+        rows=flight.rows,
     )

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.db import connection
 
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput
 from core.events.publishing import publish_in
 from core.statement import OneStatement, bound_cursor
 from flights.fares import fares_of
@@ -161,12 +161,13 @@ def best_free_seats(order: Order, *, count: int, zone: str | None, now: dt.datet
     fares = fares_of(flight)
     rows = None
     if zone is not None:
-        rows = fares.rows_of_zone(zone)
-        if rows is None:
-            raise NotFound(
+        named = fares.zone_named(zone)
+        if named is None:
+            raise InvalidInput(
                 f"Flight {flight.code} has no cabin zone {zone!r}; its zones: {', '.join(fares.zone_names())}.",
-                code="unknown_zone",
+                code="invalid_zone",
             )
+        zone, rows = named, fares.rows_of_zone(named)
     inventory.take_turns_choosing(flight=flight)
     free = inventory_selectors.free_seat_labels(flight=flight, holder=order.pk, now=now)
     layout = Layout(rows=flight.rows, letters=flight.letters, aisles_after=flight.aisles_after)

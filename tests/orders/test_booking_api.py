@@ -246,7 +246,7 @@ def test_best_within_a_zone_and_the_shortfall_named(api, priced_flight, new_orde
     assert (refused.json()["code"], refused.json()["free"], refused.json()["short"]) == ("not_enough_seats", 6, 1)
     assert "Only 6 seats are free in zone Front" in refused.json()["error"]
     unknown = post(api, f"/orders/{other_id}/seats", {"best": 1, "zone": "Cargo"}, other_token)
-    assert unknown.status_code == 404 and "Front, Standard" in unknown.json()["error"]
+    assert unknown.status_code == 400 and "Front, Standard" in unknown.json()["error"]
 
 
 @pytest.mark.parametrize(
