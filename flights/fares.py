@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 STANDARD_ZONE = "Standard"
 CENTS = Decimal("0.01")
 MAX_PRICE = Decimal("99999.99")
-CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+# The currencies a flight may be priced in: ISO 4217 codes whose minor unit is the cent (2 decimals), as
+# `money` prints every amount; JPY (0) or KWD (3) would need more than this list.
+CURRENCIES = ("AUD", "CAD", "CHF", "CZK", "DKK", "EUR", "GBP", "ILS", "NOK", "PLN", "SEK", "USD")
 ZONE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 +&/-]{0,31}$")
 LABEL_ROW_RE = re.compile(r"^([0-9]+)")
 
@@ -40,6 +42,15 @@ class FareZone:
 def money(amount: Decimal) -> str:
     """An amount as the API shows it: a string with two decimal places."""
     return str(amount.quantize(CENTS))
+
+
+def check_currency(currency: str) -> str:
+    if currency not in CURRENCIES:
+        raise InvalidInput(
+            f"The currency is one of {', '.join(CURRENCIES)} (ISO 4217, priced in cents), not {currency!r}.",
+            code="invalid_currency",
+        )
+    return currency
 
 
 def parse_price(value: Any, *, where: str) -> Decimal:

@@ -27,10 +27,10 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-BOOKING_TOKEN_SALT = "orders.access.booking_token"
+BOOKING_TOKEN_SALT = "orders.access.booking_token"  # noqa: S105 - a salt (a namespace), not a secret
 
 
-def booking_token(order_id: str, reference: str, version: int = 0, *, secret: str | None = None) -> str:
+def booking_token(order_id: str, reference: str, version: int = 0, *, secret: str | bytes | None = None) -> str:
     """The token find-my-booking hands out for a confirmed order: an HMAC (salted_hmac, SECRET_KEY) of the
     order, its reference and its `booking_link_version`, so nothing secret is stored; an operator revokes
     every such token by bumping the version (the admin's "Revoke booking links")."""

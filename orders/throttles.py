@@ -57,7 +57,8 @@ class FailedLookups:
 
     def __init__(self, scope: str, ident: str) -> None:
         rate = settings.THROTTLE_RATES.get(scope)
-        self.rate = None if not rate or rate == "off" else throttling.SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
+        parsed = throttling.SimpleRateThrottle.parse_rate(None, rate if rate != "off" else None)  # type: ignore[arg-type]  # (it uses no self)
+        self.rate: tuple[int, int] | None = None if parsed[0] is None else (int(parsed[0]), int(parsed[1] or 1))
         self.key = f"throttle_{scope}_{ident}"
 
     def _recent(self, now: float) -> list[float]:

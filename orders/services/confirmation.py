@@ -81,7 +81,7 @@ def send_confirmation(*, order_id: str, now: dt.datetime | None = None) -> Sent:
         return Sent.NOTHING
     try:
         message.send()
-    except Exception as exc:  # whatever the backend raises, the order must not stay claimed for nothing
+    except Exception as exc:  # noqa: BLE001 - whatever the backend raises, the order must not stay claimed for nothing
         log.warning("confirmation email of %s failed: %r", order_id, exc)
         return _record_failure(order_id, exc, now=now)
     _record_sent(order_id, now=now)

@@ -2,6 +2,8 @@
 operator and survive a key rotation; the session is cycled when find my booking opens a booking; the
 pages with names and email are not cached."""
 
+# ruff: noqa: F811 - fixtures imported from the issue's test modules are the tests' parameters
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client

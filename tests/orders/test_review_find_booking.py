@@ -1,6 +1,8 @@
 """Review of issue 16, 3-5: find my booking matches only passengers of the booked seats, takes a reference
 as the page does (any case, spaces), and its throttles cannot be got round nor used to lock an owner out."""
 
+# ruff: noqa: F811 - fixtures imported from the issue's test modules are the tests' parameters
+
 import pytest
 from django.core.cache import cache
 
@@ -40,6 +42,7 @@ def test_a_passenger_whose_seat_was_let_go_does_not_open_the_booking(
     post(api, f"/orders/{order_id}/seats", {"seats": ["1A"]}, token)  # Babbage's seat let go
     pay(api, order_id, token, django_capture_on_commit_callbacks)
     reference = Order.objects.get(pk=order_id).reference
+    assert reference is not None
     assert find_booking(reference=reference, last_name="Lovelace").pk == order_id
     with pytest.raises(BookingNotFound):
         find_booking(reference=reference, last_name="Babbage")

@@ -1,6 +1,8 @@
 """Review of issue 16, 1 and 11: the prices a traveller saw when holding are the ones charged, and the
 receipt and email show the prices the total was made of, whatever the fares became since."""
 
+# ruff: noqa: F811 - fixtures imported from the issue's test modules are the tests' parameters
+
 from decimal import Decimal
 
 import pytest
@@ -72,3 +74,22 @@ def test_a_currency_changed_during_the_hold_keeps_the_currency_seen(
     reprice(fare_89, "95.00", "USD")
     pay(api, order_id, token, django_capture_on_commit_callbacks)
     assert [(c["amount"], c["currency"]) for c in gateway] == [(Decimal("89.00"), "EUR")]
+
+
+def test_the_receipt_says_only_what_became_of_the_email(
+    api, fare_89, new_order, gateway, enqueued, django_capture_on_commit_callbacks
+):
+    order_id, token = new_order()
+    post(api, f"/orders/{order_id}/seats", {"seats": ["1A"]}, token)
+    post(api, f"/orders/{order_id}/passengers", {"passengers": [ADA], "email": "ada@example.com"}, token)
+    assert "ada@example.com" not in api.get(f"/booking/{order_id}/receipt", **bearer(token)).content.decode()
+    pay(api, order_id, token, django_capture_on_commit_callbacks)
+    page = api.get(f"/booking/{order_id}/receipt", **bearer(token)).content.decode()
+    assert "on its way to ada@example.com" in page and "Confirmation sent" not in page
+    from orders import tasks
+
+    tasks.send_confirmation_email(order_id)
+    assert (
+        "Confirmation sent to ada@example.com"
+        in api.get(f"/booking/{order_id}/receipt", **bearer(token)).content.decode()
+    )

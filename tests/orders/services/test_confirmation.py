@@ -5,7 +5,6 @@ import time
 import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection
 from django_q.models import OrmQ
 
 from orders import queue, services, tasks

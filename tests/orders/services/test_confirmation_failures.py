@@ -2,6 +2,8 @@
 few tries (at once on a permanent refusal), with an audit row and a metric; no lock is held while the
 mail server is talked to, and two deliveries at once still send one email (with a control)."""
 
+# ruff: noqa: F811 - fixtures imported from the issue's test modules are the tests' parameters
+
 import datetime as dt
 import smtplib
 import threading
