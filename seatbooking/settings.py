@@ -301,6 +301,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10)
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "emails"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "bookings@seatbooking.invalid")
+# Where travellers reach the site, for the links in the email (the find-my-booking page).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8080").rstrip("/")
 # Throttle counts (and django-q2's statistics) live in the cache: shared through Redis when there is one,
 # else per process. While Redis is away the cache falls back to per-process memory (core/cache.py).
 CACHES = {

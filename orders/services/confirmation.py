@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from core.locking import claim
@@ -164,7 +165,7 @@ def _record_failure(order_id: str, exc: Exception, *, now: dt.datetime) -> Sent:
 
 def confirmation_message(order: Order) -> EmailMultiAlternatives:
     receipt = receipt_of(order)
-    context = {"receipt": receipt}
+    context = {"receipt": receipt, "find_booking_url": settings.SITE_URL + reverse("find-booking")}
     message = EmailMultiAlternatives(
         subject=f"Booking {receipt.reference} confirmed: {receipt.flight_code} {receipt.route}",
         body=render_to_string("emails/booking_confirmed.txt", context),

@@ -147,3 +147,14 @@ def test_control_without_the_lease_two_deliveries_at_once_send_two(flight, enque
     confirm(order_id)
     assert two_deliveries_while_the_first_is_sending(order_id, monkeypatch) == ["sent", "sent"]
     assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db
+def test_the_email_links_to_find_my_booking(flight, enqueued, settings):
+    settings.SITE_URL = "https://seats.example"
+    order_id = named_and_paying(flight)
+    confirm(order_id)
+    tasks.send_confirmation_email(order_id)
+    [email] = mail.outbox
+    assert "https://seats.example/find-booking" in str(email.body)
+    assert 'href="https://seats.example/find-booking"' in str(email.alternatives[0][0])
