@@ -156,5 +156,6 @@ def test_the_email_links_to_find_my_booking(flight, enqueued, settings):
     confirm(order_id)
     tasks.send_confirmation_email(order_id)
     [email] = mail.outbox
+    assert isinstance(email, EmailMultiAlternatives)
     assert "https://seats.example/find-booking" in str(email.body)
     assert 'href="https://seats.example/find-booking"' in str(email.alternatives[0][0])
