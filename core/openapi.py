@@ -32,7 +32,7 @@ class StatusSerializer(serializers.Serializer):
     Currency = serializers.CharField(help_text="ISO 4217 code of Total, the flight's currency.")
     Reference = serializers.CharField(
         allow_blank=True,
-        help_text="The booking reference, 6 characters (no 0, O, 1 or I), given on CONFIRMED; empty before.",
+        help_text="The booking reference, 6 characters (no 0, O, 1, I or L), given on CONFIRMED; empty before.",
     )
     Passengers = inline_serializer(
         "Passenger",

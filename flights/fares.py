@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 STANDARD_ZONE = "Standard"
 CENTS = Decimal("0.01")
 MAX_PRICE = Decimal("99999.99")
-CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+# The currencies a flight may be priced in: ISO 4217 codes whose minor unit is the cent (2 decimals), as
+# `money` prints every amount; JPY (0) or KWD (3) would need more than this list.
+CURRENCIES = ("AUD", "CAD", "CHF", "CZK", "DKK", "EUR", "GBP", "ILS", "NOK", "PLN", "SEK", "USD")
 ZONE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 +&/-]{0,31}$")
 LABEL_ROW_RE = re.compile(r"^([0-9]+)")
 
@@ -40,6 +42,15 @@ class FareZone:
 def money(amount: Decimal) -> str:
     """An amount as the API shows it: a string with two decimal places."""
     return str(amount.quantize(CENTS))
+
+
+def check_currency(currency: str) -> str:
+    if currency not in CURRENCIES:
+        raise InvalidInput(
+            f"The currency is one of {', '.join(CURRENCIES)} (ISO 4217, priced in cents), not {currency!r}.",
+            code="invalid_currency",
+        )
+    return currency
 
 
 def parse_price(value: Any, *, where: str) -> Decimal:
@@ -103,6 +114,7 @@ class Fares:
     zones: list[FareZone]
     base_fare: Decimal
     currency: str
+    rows: int = 99  # the seat map's
 
     def zone_of_row(self, row: int) -> tuple[str, Decimal]:
         for zone in self.zones:
@@ -118,14 +130,41 @@ class Fares:
     def total(self, labels: Iterable[str]) -> Decimal:
         return sum((self.price(label) for label in labels), Decimal("0.00")).quantize(CENTS)
 
+    def freeze(self, labels: Iterable[str], *, earlier: dict[str, Any], currency: str) -> dict[str, Any]:
+        """Each seat's zone and price for an order's `seat_prices`: as `earlier` froze them (in `currency`)
+        for seats kept, today's for seats new to it; all today's if the flight's currency changed."""
+        kept = earlier if currency in ("", self.currency) else {}
+        frozen = {}
+        for label in labels:
+            row = LABEL_ROW_RE.match(label)
+            if label in kept:
+                frozen[label] = kept[label]
+            elif row:  # (a label that is no seat's is refused by the hold)
+                zone, price = self.zone_of_row(int(row.group(1)))
+                frozen[label] = {"zone": zone, "price": money(price)}
+        return frozen
+
+    def frozen_total(self, labels: Iterable[str], frozen: dict[str, Any]) -> Decimal:
+        """The sum of the seats' frozen prices (today's for a seat without one: held before prices were frozen)."""
+        return sum(
+            (Decimal(frozen[label]["price"]) if label in frozen else self.price(label) for label in labels),
+            Decimal("0.00"),
+        ).quantize(CENTS)
+
     def zone_names(self) -> list[str]:
-        return [z.name for z in self.zones] + [STANDARD_ZONE]
+        """The zones' names, and the standard zone's if some row is in no named zone."""
+        standard = any(self.zone_of_row(r)[0] == STANDARD_ZONE for r in range(1, self.rows + 1))
+        return [z.name for z in self.zones] + ([STANDARD_ZONE] if standard else [])
+
+    def zone_named(self, name: str) -> str | None:
+        """The zone called `name`, in any case ("front" is "Front"); None if the flight has none."""
+        return next((z for z in self.zone_names() if z.casefold() == name.strip().casefold()), None)
 
     def rows_of_zone(self, name: str) -> set[int] | None:
         """The rows of zone `name` (None: no such zone; the standard zone's rows are those of no other)."""
         if name not in self.zone_names():
             return None
-        return {r for r in range(1, 100) if self.zone_of_row(r)[0] == name}
+        return {r for r in range(1, self.rows + 1) if self.zone_of_row(r)[0] == name}
 
 
 def fares_of(flight: "Flight") -> Fares:
@@ -134,4 +173,5 @@ def fares_of(flight: "Flight") -> Fares:
         zones=parse_zones(flight.fare_zones, rows=flight.rows),
         base_fare=Decimal(flight.base_fare).quantize(CENTS),
         currency=flight.currency,
+        rows=flight.rows,
     )

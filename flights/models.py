@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from core.errors import InvalidInput
-from flights.fares import CURRENCY_RE, parse_price, parse_zones
+from flights.fares import check_currency, parse_price, parse_zones
 
 
 class Flight(models.Model):
@@ -51,8 +51,7 @@ class Flight(models.Model):
 
     def clean(self) -> None:
         try:
-            if not CURRENCY_RE.match(self.currency or ""):
-                raise InvalidInput("The currency is a three-letter ISO 4217 code in capitals, e.g. EUR.")
+            check_currency(self.currency or "")
             parse_price(self.base_fare, where="base fare")
             parse_zones(self.fare_zones, rows=self.rows)
         except InvalidInput as exc:

@@ -5,7 +5,7 @@ from typing import Any
 from django.db import transaction
 
 from core.errors import InvalidInput
-from flights.fares import CURRENCY_RE, parse_price, parse_zones
+from flights.fares import check_currency, parse_price, parse_zones
 from flights.layout import parse_exit_rows, parse_wing_rows
 from flights.models import Flight, Seat
 
@@ -30,8 +30,7 @@ def create_flight(
         raise InvalidInput("A seat map needs 1-99 rows and distinct upper-case letters, e.g. ABCDEF.")
     if not set(aisles_after) <= set(letters):
         raise InvalidInput("aisles_after may only name letters of the row.")
-    if not CURRENCY_RE.match(currency):
-        raise InvalidInput("The currency is a three-letter ISO 4217 code in capitals, e.g. EUR.")
+    check_currency(currency)
     parse_zones(fare_zones or [], rows=rows)
     parse_exit_rows(exit_rows, rows=rows)
     parse_wing_rows(wing_rows, rows=rows)

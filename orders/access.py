@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
 from rest_framework.authentication import CSRFCheck
 
 from core import client_address
@@ -26,11 +27,26 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def booking_token(order_id: str, reference: str) -> str:
-    """The token find-my-booking hands out for a confirmed order: derived from the order and its reference
-    with SECRET_KEY, so nothing more is stored and the token handed out at creation stays valid too."""
-    digest = hmac.new(settings.SECRET_KEY.encode(), f"booking:{order_id}:{reference}".encode(), hashlib.sha256)
-    return "b-" + digest.hexdigest()
+BOOKING_TOKEN_SALT = "orders.access.booking_token"  # noqa: S105 - a salt (a namespace), not a secret
+
+
+def booking_token(order_id: str, reference: str, version: int = 0, *, secret: str | bytes | None = None) -> str:
+    """The token find-my-booking hands out for a confirmed order: an HMAC (salted_hmac, SECRET_KEY) of the
+    order, its reference and its `booking_link_version`, so nothing secret is stored; an operator revokes
+    every such token by bumping the version (the admin's "Revoke booking links")."""
+    digest = salted_hmac(
+        BOOKING_TOKEN_SALT, f"{order_id}:{reference}:{version}", secret=secret, algorithm="sha256"
+    ).hexdigest()
+    return "b-" + digest
+
+
+def is_booking_token(token: str, *, order_id: str, reference: str, version: int) -> bool:
+    """Whether `token` is the order's booking token under SECRET_KEY or one of SECRET_KEY_FALLBACKS (so a
+    key rotation does not break the links already handed out)."""
+    for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
+        if hmac.compare_digest(token, booking_token(order_id, reference, version, secret=secret)):
+            return True
+    return False
 
 
 def remember_in_session(request: HttpRequest, order_id: str) -> None:
@@ -73,16 +89,19 @@ def authorize_order(request: HttpRequest, order_id: str) -> OrderAccess:
     """Check that `request` may act on the order, or raise NotFound/Forbidden. One query."""
     # Hand-written: every call on an order starts here (the ORM's query building cost more than the query).
     with bound_cursor() as cursor:
-        cursor.execute(f"SELECT token_hash, reference FROM {Order._meta.db_table} WHERE id = %s", [order_id])  # noqa: S608
+        cursor.execute(
+            f"SELECT token_hash, reference, booking_link_version FROM {Order._meta.db_table} WHERE id = %s",  # noqa: S608
+            [order_id],
+        )
         row = cursor.fetchone()
-    token_hash, reference = row if row else (None, None)
+    token_hash, reference, version = row if row else (None, None, 0)
     if token_hash is None:
         raise NotFound(f"There is no order {order_id!r}.", code="unknown_order")
     token = presented_token(request)
     if token is not None:
         if hmac.compare_digest(hash_token(token), token_hash):
             return OrderAccess(order_id, "token", actor_for("token", request))
-        if reference and hmac.compare_digest(hash_token(token), hash_token(booking_token(order_id, reference))):
+        if reference and is_booking_token(token, order_id=order_id, reference=reference, version=version):
             return OrderAccess(order_id, "token", actor_for("booking-token", request))
         raise Forbidden(
             "That token does not open this order. Use the token returned when the order was created.",

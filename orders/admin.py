@@ -107,7 +107,7 @@ class OrderAdmin(admin.ModelAdmin):
     exclude = ["token_hash", "payment_code"]
     inlines = [PaymentAttemptInline, AuditEntryInline]
     list_select_related = ["flight"]
-    actions = ["expire_now", "cancel_and_release", "retry_payment"]
+    actions = ["expire_now", "cancel_and_release", "retry_payment", "revoke_booking_links"]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -161,3 +161,7 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Retry a stuck payment now", permissions=["change"])
     def retry_payment(self, request, queryset):
         _run(self, request, queryset, services.retry_payment_now, "Payment handed to the workers")
+
+    @admin.action(description="Revoke booking links (find-my-booking tokens)", permissions=["change"])
+    def revoke_booking_links(self, request, queryset):
+        _run(self, request, queryset, services.revoke_booking_links, "Booking links revoked")

@@ -47,6 +47,15 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class SeatCountField(serializers.IntegerField):
+    """A JSON integer, and only that: DRF's IntegerField would take "3" and refuse true with a vaguer message."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise serializers.ValidationError("Send the number of seats as a JSON integer, e.g. 2.")
+        return super().to_internal_value(data)
+
+
 # The patterns are the schema's (OpenAPI `pattern`) and the server's check alike: one definition each.
 ORDER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 FLIGHT_CODE_PATTERN = r"^[A-Za-z0-9_-]{1,16}$"
@@ -188,7 +197,7 @@ class SelectSeatsView(APIView):
 
     class SelectSeatsInput(StrictSerializer):
         seats = SeatLabelsField(allow_empty=True, required=False)
-        best = serializers.IntegerField(min_value=1, max_value=settings.MAX_SEATS_PER_ORDER, required=False)
+        best = SeatCountField(min_value=1, max_value=settings.MAX_SEATS_PER_ORDER, required=False)
         zone = StrictCharField(max_length=32, required=False, trim_whitespace=False)
 
         def validate_seats(self, value: list[str]) -> list[str]:
@@ -197,11 +206,6 @@ class SelectSeatsView(APIView):
                 raise serializers.ValidationError(
                     f"Seat labels are a row number and a capital letter, like 12C; not {', '.join(map(repr, bad))}."
                 )
-            return value
-
-        def validate_best(self, value):
-            if isinstance(self.initial_data.get("best"), bool | float | str):
-                raise serializers.ValidationError("Send the number of seats as a JSON integer, e.g. 2.")
             return value
 
         def validate(self, attrs):
@@ -222,8 +226,9 @@ class SelectSeatsView(APIView):
             **ORDER_ERRORS,
             **THROTTLED,
             **errors(
-                e400="Unknown or repeated seats, more than the limit, a bad label, or both/neither of seats and best.",
-                e404="There is no such order, or (with best) the flight has no such zone.",
+                e400="Unknown or repeated seats, more than the limit, a bad label, both/neither of seats and best, "
+                "or (with best) a zone the flight has not (`invalid_zone`, naming its zones; any case).",
+                e404="There is no such order.",
                 e409="Seats taken (named in `seats`), fewer than `best` seats free (`free`, `short`), the hold "
                 "expired, or the order cannot change seats now.",
             ),

@@ -14,16 +14,21 @@ from core.openapi import ORDER_ERRORS, THROTTLED, StatusWithMessageSerializer, e
 from orders import services
 from orders.access import authorize_order, booking_token
 from orders.api import SEAT_LABEL_PATTERN, SEAT_LABEL_RE, StrictCharField, StrictSerializer, _valid
-from orders.lookup import find_booking
-from orders.services.passengers import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, NAME_PATTERN, clean_name
+from orders.lookup import normal_reference
+from orders.services.passengers import EMAIL_MAX_LENGTH, NAME_INPUT_PATTERN, NAME_MAX_LENGTH, clean_name
 from orders.services.reference import REFERENCE_ALPHABET, REFERENCE_LENGTH
-from orders.throttles import FindBookingReferenceThrottle, FindBookingThrottle
+from orders.throttles import FindBookingThrottle, find_booking_throttled
 
 REFERENCE_PATTERN = f"^[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}$"
 REFERENCE_RE = re.compile(REFERENCE_PATTERN)
+REFERENCE_FIELD_MAX = 32  # as typed, spaces included; normalised, it is REFERENCE_LENGTH
+# What the API takes (the schema's pattern): any case, spaces anywhere (normalised before the check).
+REFERENCE_INPUT_PATTERN = f"^ *(?:[{REFERENCE_ALPHABET}{REFERENCE_ALPHABET.lower()}] *){{{REFERENCE_LENGTH}}}$"
 
 
-@extend_schema_field({"type": "string", "pattern": NAME_PATTERN, "maxLength": NAME_MAX_LENGTH, "example": "Lovelace"})
+@extend_schema_field(
+    {"type": "string", "pattern": NAME_INPUT_PATTERN, "maxLength": NAME_MAX_LENGTH, "example": "Lovelace"}
+)
 class NameField(serializers.CharField):
     """A name as a passport carries it; orders/services/passengers.py says what is wrong with one."""
 
@@ -37,6 +42,13 @@ class NameField(serializers.CharField):
             return clean_name(data, field=self.field_name or "name")
         except ServiceError as exc:
             raise serializers.ValidationError(exc.message) from None
+
+
+class PassThroughField(serializers.Field):
+    """A value handed to the service as sent (it says what is wrong with it, naming the passenger)."""
+
+    def to_internal_value(self, data):
+        return data
 
 
 @extend_schema_field({"type": "string", "pattern": SEAT_LABEL_PATTERN, "example": "12C"})
@@ -58,13 +70,13 @@ PASSENGERS_BODY = {
                     "seat": {"type": "string", "pattern": SEAT_LABEL_PATTERN, "example": "12C"},
                     "firstName": {
                         "type": "string",
-                        "pattern": NAME_PATTERN,
+                        "pattern": NAME_INPUT_PATTERN,
                         "maxLength": NAME_MAX_LENGTH,
                         "example": "Ada",
                     },
                     "lastName": {
                         "type": "string",
-                        "pattern": NAME_PATTERN,
+                        "pattern": NAME_INPUT_PATTERN,
                         "maxLength": NAME_MAX_LENGTH,
                         "example": "Lovelace",
                     },
@@ -90,8 +102,9 @@ class PassengersView(APIView):
 
     class PassengerInput(StrictSerializer):
         seat = SeatLabelField(trim_whitespace=False)
-        firstName = NameField(trim_whitespace=False, max_length=NAME_MAX_LENGTH)
-        lastName = NameField(trim_whitespace=False, max_length=NAME_MAX_LENGTH)
+        # Checked (and normalised) by the service, whose messages name the passenger: passengers[1].lastName.
+        firstName = PassThroughField()
+        lastName = PassThroughField()
 
         def validate_seat(self, value: str) -> str:
             if not SEAT_LABEL_RE.match(value):
@@ -102,13 +115,21 @@ class PassengersView(APIView):
         passengers = serializers.ListField(min_length=1, max_length=9)  # items: PassengerInput, below
         email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, trim_whitespace=False)
 
-        def validate_passengers(self, value):
-            items = []
-            for item in value:
+        def validate(self, attrs):
+            """Each passenger checked on its own, its errors named by its place: passengers[1].seat."""
+            attrs = super().validate(attrs)
+            items, problems = [], []
+            for n, item in enumerate(attrs["passengers"]):
                 serializer = PassengersView.PassengerInput(data=item)
-                serializer.is_valid(raise_exception=True)
-                items.append(serializer.validated_data)
-            return items
+                if serializer.is_valid():
+                    items.append(serializer.validated_data)
+                    continue
+                for field, messages in serializer.errors.items():
+                    where = f"passengers[{n}]" + ("" if field == "non_field_errors" else f".{field}")
+                    problems += [f"{where}: {message}" for message in messages]
+            if problems:
+                raise serializers.ValidationError(problems)
+            return {**attrs, "passengers": items}
 
     @extend_schema(
         request={"application/json": PASSENGERS_BODY},
@@ -118,8 +139,9 @@ class PassengersView(APIView):
             **ORDER_ERRORS,
             **THROTTLED,
             **errors(
-                e400="A name not as a passport carries it (Latin letters with accents; space, hyphen, apostrophe "
-                "or full stop between them; 1-64 characters; no control characters), or a bad email address.",
+                e400="A name not as a passport carries it (Latin letters with accents; one space, hyphen, "
+                "apostrophe or full stop between them; 1-64 characters; no control characters), the message "
+                "naming the passenger (passengers[1].lastName: ...), or a bad email address.",
                 e409="The passengers do not match the held seats one to one (named in `seats`), the hold "
                 "expired, or the order is not SEATS_SELECTED.",
             ),
@@ -147,15 +169,16 @@ FOUND_BOOKING = inline_serializer(
 class FindBookingView(APIView):
     """Find my booking: a confirmed booking's reference and a passenger's last name give back the order id
     and a token for it. A wrong reference and a wrong name get the same 404. Throttled per client address
-    and per reference."""
+    (an IPv6 address by its /64), and failed lookups per reference and overall (orders/throttles.py)."""
 
-    throttle_classes = [FindBookingThrottle, FindBookingReferenceThrottle]
+    throttle_classes = [FindBookingThrottle]
 
     class FindBookingInput(StrictSerializer):
-        reference = StrictCharField(trim_whitespace=False, max_length=REFERENCE_LENGTH)
+        reference = StrictCharField(trim_whitespace=False, max_length=REFERENCE_FIELD_MAX)
         lastName = NameField(trim_whitespace=False, max_length=NAME_MAX_LENGTH)
 
         def validate_reference(self, value: str) -> str:
+            value = normal_reference(value)  # as the page takes it: any case, spaces anywhere
             if not REFERENCE_RE.match(value):
                 raise serializers.ValidationError(
                     f"A booking reference is {REFERENCE_LENGTH} capital letters and digits (no 0, O, 1, I or L), "
@@ -167,7 +190,12 @@ class FindBookingView(APIView):
         request=inline_serializer(
             "FindBookingBody",
             {
-                "reference": serializers.RegexField(REFERENCE_PATTERN, help_text="e.g. K7MX3Q"),
+                "reference": serializers.RegexField(
+                    REFERENCE_INPUT_PATTERN,
+                    max_length=REFERENCE_FIELD_MAX,
+                    help_text=f"e.g. K7MX3Q: {REFERENCE_LENGTH} letters and digits (no 0, O, 1, I or L); "
+                    "case and spaces do not matter (k7mx 3q).",
+                ),
                 "lastName": NameField(max_length=NAME_MAX_LENGTH),
             },
         ),
@@ -175,8 +203,10 @@ class FindBookingView(APIView):
         auth=[],
         responses={
             200: FOUND_BOOKING,
-            **THROTTLED,
             **errors(
+                e429="Too many requests from this address (an IPv6 address counts by its /64), or too many "
+                "failed lookups of this reference or of all references together: then `limit` says which "
+                "(reference, overall). The Retry-After header says when to try again.",
                 e400="Malformed body.",
                 e404="No confirmed booking has this reference with a passenger of this last name.",
             ),
@@ -184,8 +214,12 @@ class FindBookingView(APIView):
     )
     def post(self, request):
         data = _valid(self.FindBookingInput, request)
-        order = find_booking(reference=data["reference"], last_name=data["lastName"])
+        order = find_booking_throttled(reference=data["reference"], last_name=data["lastName"])
         assert order.reference is not None  # only confirmed orders are found
         return Response(
-            {"orderID": order.pk, "token": booking_token(order.pk, order.reference), "reference": order.reference}
+            {
+                "orderID": order.pk,
+                "token": booking_token(order.pk, order.reference, order.booking_link_version),
+                "reference": order.reference,
+            }
         )

@@ -4,51 +4,57 @@ the passenger form and the "Find N seats together" form (the booking page posts 
 import unicodedata
 
 from django.contrib import messages
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import InvalidInput, ServiceError
 from orders import services
-from orders.access import authorize_order, remember_in_session
-from orders.lookup import find_booking as find_confirmed_booking
+from orders.access import OrderAccess, authorize_order, remember_in_session
+from orders.lookup import normal_reference
 from orders.receipt import receipt_of
 from orders.selectors import get_order
-from orders.throttles import find_booking_wait
+from orders.throttles import find_booking_throttled, find_booking_wait
 
 FORM_FIELD_MAX = 200  # longer form values are refused by the service anyway; this keeps messages short
 
 
+@never_cache  # names and the email address: no shared or back-button copy
 @require_http_methods(["GET", "POST"])
 def find_booking(request):
     """Reference + a passenger's last name -> this browser may open the booking (as its session)."""
     if request.method == "GET":
         return render(request, "orders/find_booking.html", {})
-    reference = request.POST.get("reference", "")[:FORM_FIELD_MAX].strip().upper()
+    reference = normal_reference(request.POST.get("reference", "")[:FORM_FIELD_MAX])
     last_name = _typed(request.POST.get("last_name", ""))
     context = {"reference": reference, "last_name": last_name}
     wait = find_booking_wait(request)
     if wait is not None:
-        context["error"] = f"Too many attempts. Try again in {max(1, round(wait))} seconds."
+        context["error"] = f"Too many attempts from your address. Try again in {max(1, round(wait))} seconds."
         response = render(request, "orders/find_booking.html", context, status=429)
         response["Retry-After"] = str(max(1, round(wait)))
         return response
     try:
-        order = find_confirmed_booking(reference=reference, last_name=last_name)
+        order = find_booking_throttled(reference=reference, last_name=last_name)
     except ServiceError as exc:
-        return render(request, "orders/find_booking.html", {**context, "error": exc.message}, status=exc.status)
+        response = render(request, "orders/find_booking.html", {**context, "error": exc.message}, status=exc.status)
+        if exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    request.session.cycle_key()  # a new session key once it opens a booking (no fixation)
     remember_in_session(request, order.pk)
     return HttpResponseRedirect(reverse("booking", args=[order.pk]))
 
 
+@never_cache
 @require_GET
 def receipt(request, order_id: str):
     """The printable confirmation of a booking (for an order not yet confirmed, what it holds so far)."""
-    try:
-        access = authorize_order(request, order_id)
-    except ServiceError as exc:
-        return render(request, "orders/closed.html", {"message": exc.message}, status=exc.status)
+    access = _access(request, order_id)
+    if isinstance(access, HttpResponse):
+        return access
     if access.via == "token":
         remember_in_session(request, access.order_id)
     return render(request, "orders/receipt.html", {"receipt": receipt_of(get_order(order_id=access.order_id))})
@@ -57,10 +63,9 @@ def receipt(request, order_id: str):
 @require_POST
 def passengers(request, order_id: str):
     """The passenger form: fields seat, first_name and last_name repeated per held seat, and email."""
-    try:
-        access = authorize_order(request, order_id)
-    except ServiceError as exc:
-        return render(request, "orders/closed.html", {"message": exc.message}, status=exc.status)
+    access = _access(request, order_id)
+    if isinstance(access, HttpResponse):
+        return access
     rows = zip(
         request.POST.getlist("seat"),
         request.POST.getlist("first_name"),
@@ -84,10 +89,9 @@ def passengers(request, order_id: str):
 @require_POST
 def best_seats(request, order_id: str):
     """The "Find N seats together" form without JavaScript: fields `count` (1-9) and `zone` (optional)."""
-    try:
-        access = authorize_order(request, order_id)
-    except ServiceError as exc:
-        return render(request, "orders/closed.html", {"message": exc.message}, status=exc.status)
+    access = _access(request, order_id)
+    if isinstance(access, HttpResponse):
+        return access
     count, zone = request.POST.get("count", "").strip(), request.POST.get("zone", "").strip()[:FORM_FIELD_MAX]
     try:
         if not count.isascii() or not count.isdigit():
@@ -99,6 +103,14 @@ def best_seats(request, order_id: str):
     except ServiceError as exc:
         messages.error(request, exc.message)
     return HttpResponseRedirect(reverse("booking", args=[order_id]))
+
+
+def _access(request, order_id: str) -> OrderAccess | HttpResponse:
+    """The request's access to the order, or the closed page saying why it has none."""
+    try:
+        return authorize_order(request, order_id)
+    except ServiceError as exc:
+        return render(request, "orders/closed.html", {"message": exc.message}, status=exc.status)
 
 
 def _typed(value: str) -> str:

@@ -39,6 +39,12 @@ def database_figures() -> dict[str, Any]:
         "holds": dict(SeatHold.objects.values_list("state").annotate(n=Count("pk")).order_by()),
         "attempts": dict(PaymentAttempt.objects.values_list("outcome").annotate(n=Count("pk")).order_by()),
         "flights": {f.code: [f.available, f.held, f.booked] for f in flight_seats(now=timezone.now())},
+        # Confirmation emails (orders/services/confirmation.py): sent, given up, and failed sends (retried or not).
+        "emails": {
+            "sent": Order.objects.filter(confirmation_sent_at__isnull=False).count(),
+            "given_up": Order.objects.filter(confirmation_failed_at__isnull=False).count(),
+            "failed_sends": AuditEntry.objects.filter(action=AuditAction.CONFIRMATION_FAILED).count(),
+        },
         "expiry": {
             "total": late["total"],
             "sum_ms": late["sum_ms"] or 0,
@@ -104,6 +110,15 @@ class DatabaseCollector:
         for outcome, n in figures["attempts"].items():
             attempts.add_metric([outcome], n)
         yield attempts
+
+        emails = CounterMetricFamily(
+            "seatbooking_confirmation_emails",
+            "Confirmation emails: sent, given up (refused for good or too many tries), failed_sends (each failed try).",
+            labels=["outcome"],
+        )
+        for outcome, n in figures.get("emails", {}).items():
+            emails.add_metric([outcome], n)
+        yield emails
 
         late = figures["expiry"]
         buckets = [(str(b), n) for b, n in zip(EXPIRY_BUCKETS_SECONDS, late["le"], strict=True)] + [

@@ -47,6 +47,10 @@ class Order(FSMModelMixin, models.Model):
     # The price of the seats, fixed when the payment starts (the amount charged) in the flight's currency.
     amount = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
+    # Each held seat's zone and price, frozen when the seat was first held (the price the traveller saw):
+    # {"1A": {"zone": "Front", "price": "45.00"}}, in `currency`. The amount is their sum; the receipt
+    # and the email show them (flights/fares.py, Fares.freeze).
+    seat_prices = models.JSONField(default=dict, blank=True)
     # Given on CONFIRMED: 6 characters of an unambiguous alphabet (orders/services/reference.py).
     reference = models.CharField(max_length=6, unique=True, null=True, blank=True)
     # Who travels (a first and last name per held seat) and where the confirmation goes; both optional
@@ -57,6 +61,13 @@ class Order(FSMModelMixin, models.Model):
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     # When the timer loop asks a worker for the email again if it has not gone out (its task was lost).
     confirmation_due_at = models.DateTimeField(null=True, blank=True)
+    # The email's sends so far, and the lease of the worker sending it now (others skip until it ends);
+    # when it was given up (refused for good, or too many failed tries).
+    confirmation_attempts = models.PositiveSmallIntegerField(default=0)
+    confirmation_claimed_until = models.DateTimeField(null=True, blank=True)
+    confirmation_failed_at = models.DateTimeField(null=True, blank=True)
+    # Part of the find-my-booking token: an operator bumps it to revoke every booking link (orders/access.py).
+    booking_link_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -162,6 +173,8 @@ class AuditAction(models.TextChoices):
     RETRY_PAYMENT = "retry_payment"  # an operator handed a stuck payment to the workers
     PASSENGERS = "passengers"  # names per seat and the contact email given
     CONFIRMATION_SENT = "confirmation_sent"  # the confirmation email went out
+    CONFIRMATION_FAILED = "confirmation_failed"  # a send failed (retried later) or was given up
+    REVOKE_LINKS = "revoke_links"  # an operator revoked the booking's find-my-booking tokens
 
 
 class AuditEntry(models.Model):

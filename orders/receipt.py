@@ -8,7 +8,7 @@ from django.utils import timezone
 from flights.fares import fares_of, money
 from flights.selectors import flight_summary
 from inventory.selectors import held_seat_labels
-from orders.models import Order
+from orders.models import Order, OrderState
 from orders.selectors import effective_state, order_total, passengers_of
 
 
@@ -33,6 +33,7 @@ class Receipt:
     total: str
     currency: str
     contact_email: str
+    email_note: str  # what became of the confirmation email, as the receipt says it ("" if none is due)
 
 
 def receipt_of(order: Order) -> Receipt:
@@ -41,10 +42,14 @@ def receipt_of(order: Order) -> Receipt:
     seats = held_seat_labels(order_id=order.pk)
     fares = fares_of(order.flight)
     names = {p["seat"]: f"{p['firstName']} {p['lastName']}" for p in passengers_of(order, seats=seats)}
-    lines = []
-    for label in seats:
-        zone, price = fares.zone_of_row(int(label[:-1]))
-        lines.append(ReceiptLine(label, zone, money(price), names.get(label, "")))
+    # Each seat at the price frozen when it was held, the one its amount was made of (orders/models.py).
+    # (All of them, whatever the flight's currency is now: `currency` says they are in the one given.)
+    frozen = fares.freeze(seats, earlier=order.seat_prices or {}, currency=fares.currency)
+    lines = [
+        ReceiptLine(label, frozen[label]["zone"], frozen[label]["price"], names.get(label, ""))
+        for label in seats
+        if label in frozen
+    ]
     total: Decimal = order_total(order, state=state, seats=seats)
     return Receipt(
         order_id=order.pk,
@@ -58,4 +63,16 @@ def receipt_of(order: Order) -> Receipt:
         total=money(total),
         currency=order.currency or fares.currency,
         contact_email=order.contact_email,
+        email_note=email_note(order, state=state),
     )
+
+
+def email_note(order: Order, *, state: str) -> str:
+    """The receipt's sentence about the confirmation email: only what has happened to it."""
+    if not order.contact_email or state != OrderState.CONFIRMED:
+        return ""
+    if order.confirmation_sent_at:
+        return f"Confirmation sent to {order.contact_email}."
+    if order.confirmation_failed_at:
+        return f"The confirmation email to {order.contact_email} could not be delivered: keep this page."
+    return f"A confirmation email is on its way to {order.contact_email}."

@@ -78,10 +78,10 @@ def order_status(*, order: Order, now: dt.datetime | None = None, seats: list[st
 
 
 def order_total(order: Order, *, state: str, seats: list[str]) -> Decimal:
-    """What the seats cost: the amount fixed when the payment started, or else the seats' prices now."""
+    """What the seats cost: the amount fixed when the payment started, or else their frozen prices."""
     if order.amount is not None and state in (OrderState.PROCESSING_PAYMENT, OrderState.CONFIRMED):
         return order.amount
-    return fares_of(order.flight).total(seats)
+    return fares_of(order.flight).frozen_total(seats, order.seat_prices or {})
 
 
 def passengers_of(order: Order, *, seats: list[str]) -> list[PassengerJSON]:

@@ -39,5 +39,6 @@ def process_payment(order_id: str) -> str:
 
 
 def send_confirmation_email(order_id: str) -> str:
-    """Email the booking's confirmation; a redelivered task finds it sent and sends nothing."""
-    return "sent" if services.send_confirmation(order_id=order_id) else "nothing to send"
+    """Email the booking's confirmation; a redelivered task finds it sent and sends nothing. A failed send
+    is retried by the timer loop after a backoff (orders/services/confirmation.py)."""
+    return str(services.send_confirmation(order_id=order_id))

@@ -1,12 +1,37 @@
-"""Throttles of find-my-booking: per client address, and per booking reference whoever asks, so that
-neither one address nor many guess a reference's last name (settings.THROTTLE_RATES)."""
+"""Throttles of find-my-booking (settings.THROTTLE_RATES):
 
+- per client address, every request (an IPv6 address counted by its /64: one host is given a whole /64);
+- per booking reference, failed lookups only, whoever asks (a malformed request or the owner's own
+  success does not count, so junk cannot lock the owner out as cheaply);
+- all references together, failed lookups only: one common last name tried against many random
+  references is bounded overall.
+"""
+
+import ipaddress
+import time
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework import throttling
 
 from core import client_address
+from core.errors import ServiceError
+from orders.lookup import BookingNotFound, find_booking, normal_reference
+from orders.models import Order
+
+
+def address_key(address: str) -> str:
+    """The address as counted: an IPv6 address by its /64, an IPv4 one (or a mapped one) as it is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
 
 
 class FindBookingThrottle(throttling.SimpleRateThrottle):
@@ -19,27 +44,74 @@ class FindBookingThrottle(throttling.SimpleRateThrottle):
         return rate if rate and rate != "off" else None
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
-        return self.cache_format % {"scope": self.scope, "ident": client_address.of(request)}
+        return self.cache_format % {"scope": self.scope, "ident": address_key(client_address.of(request))}
 
 
-class FindBookingReferenceThrottle(FindBookingThrottle):
-    """Per booking reference, as asked (upper-cased), whoever asks."""
+class LookupThrottled(ServiceError):
+    status = 429
+    code = "throttled"
 
-    scope = "find_booking_reference"
 
-    def get_cache_key(self, request: Any, view: Any) -> str | None:
-        data = getattr(request, "data", None)
-        if data is None:  # the page's form
-            data = request.POST
-        reference = data.get("reference") if hasattr(data, "get") else None
-        if not isinstance(reference, str) or not reference.strip():
-            return None  # nothing to count against: the request is refused as invalid anyway
-        return self.cache_format % {"scope": self.scope, "ident": reference.strip().upper()[:16]}
+class FailedLookups:
+    """Failed lookups of one key in the rate's sliding window (the cache holds their times)."""
+
+    def __init__(self, scope: str, ident: str) -> None:
+        rate = settings.THROTTLE_RATES.get(scope)
+        parsed = throttling.SimpleRateThrottle.parse_rate(None, rate if rate != "off" else None)  # type: ignore[arg-type]  # (it uses no self)
+        self.rate: tuple[int, int] | None = None if parsed[0] is None else (int(parsed[0]), int(parsed[1] or 1))
+        self.key = f"throttle_{scope}_{ident}"
+
+    def _recent(self, now: float) -> list[float]:
+        assert self.rate is not None
+        return [t for t in cache.get(self.key, []) if t > now - self.rate[1]]
+
+    def wait(self, now: float) -> int | None:
+        """Seconds until another failure may be tried, or None if one may be now."""
+        if self.rate is None:
+            return None
+        recent = self._recent(now)
+        if len(recent) < self.rate[0]:
+            return None
+        return max(1, round(min(recent) + self.rate[1] - now))
+
+    def record(self, now: float) -> None:
+        if self.rate is not None:
+            cache.set(self.key, [now, *self._recent(now)][: self.rate[0]], self.rate[1])
+
+
+def find_booking_throttled(*, reference: str, last_name: str) -> Order:
+    """find_booking, refused (429, saying which limit) while this reference, or all of them together,
+    have had too many failed lookups; a failed lookup counts against both."""
+    now = time.time()
+    per_reference = FailedLookups("find_booking_reference", normal_reference(reference)[:16])
+    overall = FailedLookups("find_booking_failures", "all")
+    wait = per_reference.wait(now)
+    if wait is not None:
+        raise _throttled(
+            f"Too many failed attempts for this booking reference; try again in {wait} s.", wait, limit="reference"
+        )
+    wait = overall.wait(now)
+    if wait is not None:
+        raise _throttled(
+            f"Too many failed attempts to find bookings just now; try again in {wait} s.", wait, limit="overall"
+        )
+    try:
+        return find_booking(reference=reference, last_name=last_name)
+    except BookingNotFound:
+        per_reference.record(now)
+        overall.record(now)
+        raise
+
+
+def _throttled(message: str, wait: int, *, limit: str) -> LookupThrottled:
+    error = LookupThrottled(message, retry_after=wait, limit=limit)
+    error.retry_after = wait
+    return error
 
 
 def find_booking_wait(request: Any) -> float | None:
-    """For a plain Django view: None if the request may look a booking up, else seconds to wait."""
-    for throttle in (FindBookingThrottle(), FindBookingReferenceThrottle()):
-        if not throttle.allow_request(request, None):  # type: ignore[arg-type]  # no view: the scope is the class's
-            return throttle.wait() or 1.0
+    """For a plain Django view: None if this address may look a booking up, else seconds to wait."""
+    throttle = FindBookingThrottle()
+    if not throttle.allow_request(request, None):  # type: ignore[arg-type]  # no view: the scope is the class's
+        return throttle.wait() or 1.0
     return None

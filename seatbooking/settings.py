@@ -284,9 +284,11 @@ THROTTLE_RATES = {
     "change_seats": env_str("THROTTLE_CHANGE_SEATS", "600/min"),
     "payment": env_str("THROTTLE_PAYMENT", "60/min"),
 }
-# Find my booking (issue 16): per client address, and per booking reference whoever asks.
+# Find my booking (issue 16): per client address (IPv6 by /64); failed lookups per booking reference
+# whoever asks, and failed lookups of all references together (orders/throttles.py).
 THROTTLE_RATES["find_booking"] = env_str("THROTTLE_FIND_BOOKING", "10/min")
 THROTTLE_RATES["find_booking_reference"] = env_str("THROTTLE_FIND_BOOKING_REFERENCE", "5/min")
+THROTTLE_RATES["find_booking_failures"] = env_str("THROTTLE_FIND_BOOKING_FAILURES", "60/min")
 
 # --- Email (issue 16: the booking confirmation, sent by a worker) ---------------------------------------
 # The console backend by default (make run prints the email in the worker's output); SMTP or a file in production.
@@ -299,6 +301,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10)
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "emails"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "bookings@seatbooking.invalid")
+# Where travellers reach the site, for the links in the email (the find-my-booking page).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8080").rstrip("/")
 # Throttle counts (and django-q2's statistics) live in the cache: shared through Redis when there is one,
 # else per process. While Redis is away the cache falls back to per-process memory (core/cache.py).
 CACHES = {

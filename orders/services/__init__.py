@@ -22,7 +22,7 @@ from orders.services.batches import enqueue_due_payments, expire_lapsed_holds
 from orders.services.booking import cancel_order, create_order, new_order_id, select_best_seats, select_seats
 from orders.services.common import HoldExpired, OrderChange, WrongState
 from orders.services.confirmation import enqueue_due_confirmations, send_confirmation
-from orders.services.operators import expire_now, retry_payment_now
+from orders.services.operators import expire_now, retry_payment_now, revoke_booking_links
 from orders.services.passengers import set_passengers
 from orders.services.payments import (
     AttemptTicket,
@@ -48,6 +48,7 @@ __all__ = [
     "finish_payment_attempt",
     "new_order_id",
     "retry_payment_now",
+    "revoke_booking_links",
     "select_best_seats",
     "select_seats",
     "send_confirmation",

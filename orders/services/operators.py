@@ -1,4 +1,5 @@
-"""The operators' changes (the admin's actions): end a hold early, hand a stuck payment to the workers."""
+"""The operators' changes (the admin's actions): end a hold early, hand a stuck payment to the workers,
+revoke a booking's find-my-booking links."""
 
 import datetime as dt
 
@@ -53,4 +54,23 @@ def retry_payment_now(*, order_id: str, actor: str, now: dt.datetime | None = No
             reason="payment handed to the workers by an operator",
         )
         enqueue_payment_on_commit(order.pk)
+    return OrderChange(order, status)
+
+
+def revoke_booking_links(*, order_id: str, actor: str) -> OrderChange:
+    """Make every token find-my-booking handed out for the order stop working (a link leaked or shared
+    too far); the traveller gets a new one by finding the booking again. The order's own token stays."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if not order.reference:
+            raise WrongState(f"The order has no booking links: it is {order.state}.", state=order.state)
+        order.booking_link_version += 1
+        order.save(update_fields=["booking_link_version", "updated_at"])
+        status = record_change(
+            order,
+            action=AuditAction.REVOKE_LINKS,
+            from_state=order.state,
+            actor=actor,
+            reason=f"booking links revoked by an operator (version {order.booking_link_version})",
+        )
     return OrderChange(order, status)

@@ -24,17 +24,25 @@ from orders.services.common import OrderChange, WrongState, change_unless_lapsed
 NAME_MAX_LENGTH = 64
 EMAIL_MAX_LENGTH = 254
 # A name as a passport's Latin-alphabet fields print it: letters with their accents (Latin-1, Latin
-# Extended-A/B and Additional, e.g. Vietnamese), and space, hyphen, apostrophe or full stop after the first letter. The schema's pattern too.
+# Extended-A/B and Additional, e.g. Vietnamese), words joined by one space, hyphen or apostrophe, or a
+# full stop (then maybe a space: "St. John"), perhaps ending in a full stop ("Jr."); 1-64 characters.
 NAME_LETTERS = "A-Za-zÀ-ÖØ-öø-ɏḀ-ỿ"
-NAME_PATTERN = f"^[{NAME_LETTERS}][{NAME_LETTERS} '’.-]{{0,{NAME_MAX_LENGTH - 1}}}$"
+NAME_PATTERN = f"^[{NAME_LETTERS}]+(?:(?:[ '’-]|\\. ?)[{NAME_LETTERS}]+)*\\.?$"
 NAME_RE = re.compile(NAME_PATTERN)
+# What the API takes (the schema's pattern): the same with spaces around and runs of spaces, which are
+# trimmed and collapsed (so is a decomposed accent composed, which no pattern can say).
+NAME_INPUT_PATTERN = f"^ *[{NAME_LETTERS}]+(?:(?: +|['’-]|\\. *)[{NAME_LETTERS}]+)*\\.? *$"
 NAME_CHARACTER_RE = re.compile(f"[{NAME_LETTERS} '’.-]")
+# Two marks in a row ("Lo--ve", "O''Neil", "A .B"), except a full stop and then a space ("St. John").
+REPEATED_PUNCTUATION_RE = re.compile("(?!\\. )[ '’.-][ '’.-]")
 
 
 def clean_name(value: Any, *, field: str) -> str:
     """A name as the passport carries it (NAME_PATTERN); raises InvalidInput saying what is wrong."""
     if not isinstance(value, str):
         raise InvalidInput(f"{field}: send the name as a JSON string.", code="invalid_name", field=field)
+    # As a person means it: composed accents (u + combining diaeresis is ü), single spaces, none around.
+    value = re.sub(" {2,}", " ", unicodedata.normalize("NFC", value).strip(" "))
     if any(unicodedata.category(ch).startswith("C") for ch in value):
         raise InvalidInput(
             f"{field}: the name contains a control or invisible character; type it again as letters.",
@@ -45,9 +53,20 @@ def clean_name(value: Any, *, field: str) -> str:
         raise InvalidInput(
             f"{field}: give 1-{NAME_MAX_LENGTH} characters, as on the passport.", code="invalid_name", field=field
         )
+    if REPEATED_PUNCTUATION_RE.search(value):
+        raise InvalidInput(
+            f"{field}: put at most one hyphen, apostrophe or full stop between letters (a full stop may be "
+            "followed by a space, as in St. John).",
+            code="invalid_name",
+            field=field,
+        )
     if not NAME_RE.match(value):
         bad = sorted({ch for ch in value if not NAME_CHARACTER_RE.fullmatch(ch)})
-        shown = f"not {', '.join(repr(ch) for ch in bad)}" if bad else "and start with a letter"
+        shown = (
+            f"not {', '.join(repr(ch) for ch in bad)}"
+            if bad
+            else "and start with a letter and end with one (or a full stop)"
+        )
         raise InvalidInput(
             f"{field}: write the name as on the passport, in Latin letters (accents are fine) with space, "
             f"hyphen, apostrophe or full stop between them; {shown}.",
@@ -104,13 +123,14 @@ def set_passengers(
             )
         held = held_seat_labels(order_id=order.pk)
         given = Counter(p["seat"] for p in cleaned)
+        twice = sorted(s for s, n in given.items() if n > 1)
         if set(given) != set(held) or len(cleaned) != len(held):
             raise PassengersDoNotMatch(
                 f"Name one passenger for each held seat ({', '.join(held)}), once each; "
                 f"not held: {', '.join(sorted(set(given) - set(held))) or 'none'}; "
                 f"without a name: {', '.join(sorted(set(held) - set(given))) or 'none'}; "
-                f"named twice: {', '.join(sorted(s for s, n in given.items() if n > 1)) or 'none'}.",
-                seats=sorted(set(given) ^ set(held)),
+                f"named twice: {', '.join(twice) or 'none'}.",
+                seats=sorted((set(given) ^ set(held)) | set(twice)),
             )
         order.passengers = sorted(cleaned, key=lambda p: held.index(p["seat"]))
         order.contact_email = contact

@@ -54,10 +54,11 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
         transition(order, order.begin_payment, verb="pay")
         if not inventory.keep_until_paid(holder=order.pk):
             raise hold_expired_error(order)  # the timer loop expires the order; nothing is charged
-        # The price is fixed now: later changes of the fares do not change what this order is charged.
+        # The amount is the sum of the prices frozen when each seat was held (the prices the traveller saw,
+        # orders/services/seats.py): a fare changed since, or during the payment, does not change it.
         fares = fares_of(order.flight)
-        order.amount = fares.total(held_seat_labels(order_id=order.pk))
-        order.currency = fares.currency
+        order.amount = fares.frozen_total(held_seat_labels(order_id=order.pk), order.seat_prices or {})
+        order.currency = order.currency or fares.currency
         order.payment_code = code
         order.payment_status = PaymentStatus.TRYING
         order.last_payment_error = ""

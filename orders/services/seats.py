@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.db import connection
 
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput
 from core.events.publishing import publish_in
 from core.statement import OneStatement, bound_cursor
 from flights.fares import fares_of
@@ -64,12 +64,16 @@ def change_selection(order: Order, *, wanted: list[str], now: dt.datetime, actor
             order.first_held_at + dt.timedelta(seconds=settings.HOLD_EXTENSION_CAP_SECONDS),
         )
     order.hold_expires_at = expires_at
+    # The price the traveller saw is the one paid: each seat's price frozen when it is first held.
+    fares = fares_of(order.flight)
+    order.seat_prices = fares.freeze(wanted, earlier=order.seat_prices or {}, currency=order.currency)
+    order.currency = fares.currency if wanted else ""
     if connection.vendor == "postgresql" and ONE_STATEMENT:
         return _change_in_one_statement(order, wanted=wanted, from_state=from_state, now=now, actor=actor)
     selection = inventory.hold_seats(
         holder=order.pk, flight=order.flight, labels=wanted, expires_at=expires_at, now=now
     )
-    order.save(update_fields=["state", "hold_expires_at", "first_held_at", "updated_at"])
+    order.save(update_fields=["state", "hold_expires_at", "first_held_at", "seat_prices", "currency", "updated_at"])
     status = record_change(
         order,
         action=AuditAction.SELECT_SEATS,
@@ -94,11 +98,13 @@ def _change_in_one_statement(
     order.updated_at = now
     statement.part(
         "order_saved",
-        f"UPDATE {Order._meta.db_table} SET state = %s, hold_expires_at = %s, first_held_at = %s, updated_at = %s "  # noqa: S608 - table names only
-        "WHERE id = %s RETURNING id",
+        f"UPDATE {Order._meta.db_table} SET state = %s, hold_expires_at = %s, first_held_at = %s, "  # noqa: S608 - table names only
+        "seat_prices = %s::jsonb, currency = %s, updated_at = %s WHERE id = %s RETURNING id",
         order.state,
         order.hold_expires_at,
         order.first_held_at,
+        json.dumps(order.seat_prices),
+        order.currency,
         now,
         order.pk,
     )
@@ -155,12 +161,13 @@ def best_free_seats(order: Order, *, count: int, zone: str | None, now: dt.datet
     fares = fares_of(flight)
     rows = None
     if zone is not None:
-        rows = fares.rows_of_zone(zone)
-        if rows is None:
-            raise NotFound(
+        named = fares.zone_named(zone)
+        if named is None:
+            raise InvalidInput(
                 f"Flight {flight.code} has no cabin zone {zone!r}; its zones: {', '.join(fares.zone_names())}.",
-                code="unknown_zone",
+                code="invalid_zone",
             )
+        zone, rows = named, fares.rows_of_zone(named)
     inventory.take_turns_choosing(flight=flight)
     free = inventory_selectors.free_seat_labels(flight=flight, holder=order.pk, now=now)
     layout = Layout(rows=flight.rows, letters=flight.letters, aisles_after=flight.aisles_after)

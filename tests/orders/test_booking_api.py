@@ -125,7 +125,7 @@ def test_passengers_and_the_contact_email_are_given_for_the_held_seats(api, flig
         ("Ada2", "not '2'"),
         ("<script>", "not '<', '>'"),
         ("-Ada", "start with a letter"),
-        (" Ada", "start with a letter"),
+        ("Lo--..''ve", "at most one hyphen"),
         ("Ἀθηνᾶ", "Latin letters"),
         (7, "JSON string"),
     ],
@@ -194,8 +194,8 @@ def test_a_wrong_name_gets_the_same_answer_as_a_wrong_reference(
     wrong_reference = post(api, "/bookings/find", {"reference": other, "lastName": "Lovelace"})
     assert (wrong_name.status_code, wrong_name.json()) == (wrong_reference.status_code, wrong_reference.json())
     assert wrong_name.status_code == 404 and wrong_name.json()["code"] == "booking_not_found"
-    lower = post(api, "/bookings/find", {"reference": reference.lower(), "lastName": "Lovelace"})
-    assert lower.status_code == 400 and "6 capital letters" in str(lower.json())
+    malformed = post(api, "/bookings/find", {"reference": reference[:5], "lastName": "Lovelace"})
+    assert malformed.status_code == 400 and "6 capital letters" in str(malformed.json())
 
 
 def test_an_order_not_yet_confirmed_cannot_be_found(api, flight, new_order):
@@ -246,7 +246,7 @@ def test_best_within_a_zone_and_the_shortfall_named(api, priced_flight, new_orde
     assert (refused.json()["code"], refused.json()["free"], refused.json()["short"]) == ("not_enough_seats", 6, 1)
     assert "Only 6 seats are free in zone Front" in refused.json()["error"]
     unknown = post(api, f"/orders/{other_id}/seats", {"best": 1, "zone": "Cargo"}, other_token)
-    assert unknown.status_code == 404 and "Front, Standard" in unknown.json()["error"]
+    assert unknown.status_code == 400 and "Front, Standard" in unknown.json()["error"]
 
 
 @pytest.mark.parametrize(
