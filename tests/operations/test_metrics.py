@@ -82,7 +82,7 @@ def refusals(text: str) -> float:
 def test_without_a_pool_the_pool_metrics_are_declared_empty(settings):
     text = scrape(settings)
     assert "# TYPE seatbooking_db_pool_connections gauge" in text
-    assert "\\nseatbooking_db_pool_connections{" not in text
+    assert not [line for line in text.splitlines() if line.startswith("seatbooking_db_pool_connections{")]
 
 
 def test_seats_per_flight_come_with_the_snapshot(settings, flight, monkeypatch):

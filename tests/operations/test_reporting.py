@@ -78,3 +78,40 @@ def test_no_report_is_said(staff):
     html = staff.get("/admin/dashboard/?panels=1").content.decode()
     assert 'data-check="event delivery" data-ok="false"' in html
     assert "no web process serving event streams reported in the last 15 s" in html
+
+
+def test_the_reporter_starts_at_startup_and_a_request_adds_nothing(monkeypatch):
+    """A request costs what it did before the reports (review 17, defect 13): one delivery check."""
+    import asyncio
+
+    from core.events.delivery import DELIVERY
+    from core.web_process import WebProcess
+    from operations.reporting import REPORTER
+
+    calls: list[str] = []
+    monkeypatch.setattr(REPORTER, "ensure_started", lambda: calls.append("reporter"))
+    monkeypatch.setattr(DELIVERY, "ensure_started", lambda: calls.append("delivery"))
+    monkeypatch.setattr(WebProcess, "close_streams_on_stop_signals", staticmethod(lambda: None))
+
+    async def app(scope, receive, send) -> None:
+        pass
+
+    async def lifespan_then_requests() -> None:
+        process = WebProcess(app)
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+        async def receive():
+            return next(messages)
+
+        async def send(message):
+            pass
+
+        monkeypatch.setattr("core.web_process.close_streams", lambda: None)
+        await process({"type": "lifespan"}, receive, send)
+        assert calls == ["delivery", "reporter"]
+        calls.clear()
+        for _ in range(3):
+            await process({"type": "http", "path": "/flights"}, receive, send)
+
+    asyncio.run(lifespan_then_requests())
+    assert calls == ["delivery"] * 3
