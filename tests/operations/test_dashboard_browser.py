@@ -153,3 +153,45 @@ def test_without_javascript_the_dashboard_is_complete(site, flight):
     expect(page.locator("#holds-chart polyline").first).to_be_attached()
     page.get_by_text("Per minute (").first.click()  # the text alternative of the holds chart opens
     expect(page.locator(".dash-minutes table").first).to_be_visible()
+
+
+def updates_seen(page, count: int = 2) -> None:
+    """Wait for `count` more swaps of the panels (the figures' time changes with each, to the second)."""
+    from playwright.sync_api import expect
+
+    for _ in range(count):
+        before = page.locator("#dash-updated").inner_text()
+        expect(page.locator("#dash-updated")).not_to_have_text(before, timeout=5000)
+
+
+def test_live_updates_keep_focus_can_be_paused_and_stop_when_the_session_ends(site, flight):
+    """Review 17, defects 4 and 5: focus survives the swaps, a pause control stops them (WCAG 2.2.2), and
+    an ended session stops the polls with a message instead of putting the login page inside the panels."""
+    from playwright.sync_api import expect
+
+    site.start(DASHBOARD_REFRESH_SECONDS=0.5)
+    page = site.traveller(width=1280)
+    log_in(site, page)
+    summary = page.locator("#dashboard-panels summary").nth(1)
+    summary.focus()
+    updates_seen(page)
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+    assert (
+        page.evaluate(
+            "Array.from(document.querySelectorAll('#dashboard-panels summary')).indexOf(document.activeElement)"
+        )
+        == 1
+    )
+
+    page.get_by_role("button", name="Pause live updates").click()
+    expect(page.locator("#dash-announce")).to_have_text("Live updates paused.")
+    paused_at = page.locator("#dash-updated").inner_text()
+    page.wait_for_timeout(2500)  # five refresh periods
+    expect(page.locator("#dash-updated")).to_have_text(paused_at)
+    page.get_by_role("button", name="Resume live updates").click()
+    updates_seen(page, 1)
+
+    page.context.clear_cookies()  # the session ends (logged out elsewhere, or it expired)
+    expect(page.locator("#dash-announce")).to_contain_text("session ended", timeout=5000)
+    expect(page.locator("#dashboard-panels #login-form")).to_have_count(0)
+    expect(page.locator("#dashboard")).to_have_attribute("data-stale", "true")
