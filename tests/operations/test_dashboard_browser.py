@@ -195,3 +195,32 @@ def test_live_updates_keep_focus_can_be_paused_and_stop_when_the_session_ends(si
     expect(page.locator("#dash-announce")).to_contain_text("session ended", timeout=5000)
     expect(page.locator("#dashboard-panels #login-form")).to_have_count(0)
     expect(page.locator("#dashboard")).to_have_attribute("data-stale", "true")
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_dashboard_fits_the_screen_and_its_chart_text_is_readable(site, flight, width):
+    """Review 17, defects 6 and 7: no sideways scrolling of the page on a phone, chart labels at least
+    10 px high, and the 1 s alert line's label inside its chart."""
+    from playwright.sync_api import expect
+
+    from tests.operations.burst import run_burst
+
+    site.start()
+    run_burst(flight.code, background=True)
+    wait_until(lambda: settled(flight), timeout=15, what="payments and expiries to settle")
+    page = site.traveller(width=width)
+    log_in(site, page)
+    expect(page.locator("#lateness-chart .threshold-label")).to_be_attached()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    label_heights = page.evaluate(
+        "Array.from(document.querySelectorAll('.dash-chart text.label'), t => t.getBoundingClientRect().height)"
+    )
+    assert label_heights and min(label_heights) >= 10, label_heights
+    inside = page.evaluate(
+        """(() => {
+          const label = document.querySelector('#lateness-chart .threshold-label').getBoundingClientRect();
+          const chart = document.querySelector('#lateness-chart').getBoundingClientRect();
+          return label.top >= chart.top && label.bottom <= chart.bottom;
+        })()"""
+    )
+    assert inside
