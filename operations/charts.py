@@ -123,8 +123,8 @@ def lines(
         drawn.append(Line(name, " ".join(points), colours.get(name, "#888")))
     rule = None
     if threshold is not None:  # its label above the rule, or below it when the rule is the top of the axis
-        y = _y(threshold, y_max)
-        rule = (y, f"{threshold:g}{unit}", LABEL_SIZE if y - LABEL_SIZE < TOP else -3.0)
+        rule_y = _y(threshold, y_max)
+        rule = (rule_y, f"{threshold:g}{unit}", float(LABEL_SIZE) if rule_y - LABEL_SIZE < TOP else -3.0)
     return TimeChart(**_frame(start, count, y_max, unit), rects=[], lines=drawn, threshold=rule)
 
 

@@ -30,9 +30,9 @@ OUTCOME_COLOURS = {
 LATENESS_COLOURS = {"p50": "#1971c2", "p99": "#d9480f", "max": "#c92a2a"}
 
 
-def web_processes(now: dt.datetime) -> dict:
+def streams_processes_panel(now: dt.datetime) -> dict:
     """The streams processes' reports (one statement), totalled: how each learns of new events, its streams."""
-    reports = selectors.web_processes(now=now)
+    reports = selectors.fresh_process_reports(now=now)
     streams: dict[str, int] = {}
     for report in reports:
         for kind, n in report.streams.items():
@@ -90,7 +90,7 @@ def panels(now: dt.datetime) -> dict:
         "lateness_legend": [(name, colour, None) for name, colour in LATENESS_COLOURS.items()],
         "lateness_rows": _rows(start, lateness),
         "heartbeats": selectors.heartbeats(now=now),
-        "web": web_processes(now),
+        "web": streams_processes_panel(now),
     }
 
 
