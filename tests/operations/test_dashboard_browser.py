@@ -104,6 +104,12 @@ def test_after_a_burst_the_charts_agree_with_the_database_and_follow_it_live(sit
     assert len(seats.held) == 6 and len(seats.confirmed) == 3
     bar = page.locator(f'tr[data-flight="{flight.code}"] svg.seat-bar')
     expect(bar).to_have_attribute("aria-label", f"{flight.code}: 3 booked, 6 held, 21 available")
+    widths = {
+        rect.get_attribute("class"): float(rect.get_attribute("width") or 0) for rect in bar.locator("rect").all()
+    }
+    total = len(seats.available) + 6 + 3
+    shares = {"booked": 100 * 3 / total, "held": 100 * 6 / total, "available": 100 * len(seats.available) / total}
+    assert widths == pytest.approx(shares, abs=0.01)  # the drawing, not only its label, agrees with the database
     # the hour's totals, all flights together, as the tables have them
     held, attempts = SeatHold.objects.all(), PaymentAttempt.objects.exclude(outcome="running")
     for how in ("expired", "confirmed", "released"):
