@@ -8,7 +8,8 @@ START = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
 
 
 def points(chart: charts.TimeChart) -> list[tuple[float, float]]:
-    return [tuple(map(float, p.split(","))) for p in chart.lines[0].points.split()]
+    pairs = [p.split(",") for p in chart.lines[0].points.split()]
+    return [(float(x), float(y)) for x, y in pairs]
 
 
 def test_a_count_line_drops_to_zero_in_a_minute_with_nothing_counted():
@@ -37,8 +38,10 @@ def test_the_threshold_label_goes_below_the_rule_when_the_rule_is_the_top_of_the
     """Review 17, defect 7: 'alert at 1 s' at the top of the chart was drawn above it, clipped."""
     m = charts.minutes(START, 3)
     at_top = charts.lines(START, 3, {"p99": {m[0]: 0.3}}, {}, unit=" s", threshold=1.0)
+    assert at_top.threshold is not None
     y, label, dy = at_top.threshold
     assert (y, label) == (at_top.top, "1 s") and y + dy - charts.LABEL_SIZE >= 0 and dy > 0
     lower = charts.lines(START, 3, {"p99": {m[0]: 4.0}}, {}, unit=" s", threshold=1.0)
+    assert lower.threshold is not None
     y, _label, dy = lower.threshold
     assert dy < 0 and y + dy - charts.LABEL_SIZE >= 0

@@ -95,6 +95,7 @@ def test_a_successful_attempt_confirms_and_books_the_seats(paying, settings):
 def test_a_successful_attempt_ends_the_holds_at_the_callers_time(paying):
     """As every other way a hold ends: the dashboard counts holds ended by their ended_at."""
     first = services.start_payment_attempt(order_id=paying.pk)
+    assert first is not None
     answered_at = timezone.now() + dt.timedelta(seconds=7)
     services.finish_payment_attempt(order_id=paying.pk, number=first.number, result=SUCCESS, now=answered_at)
     ended = set(SeatHold.objects.filter(order_id=paying.pk).values_list("state", "ended_at"))
