@@ -12,10 +12,12 @@ environment: the streams process (uvicorn) keeps its figures in memory and is sc
 """
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 # Before any worker imports prometheus_client (workers load the app after the fork; this file runs first).
+metrics_dir_is_temporary = not os.environ.get("GUNICORN_METRICS_DIR")
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ.get("GUNICORN_METRICS_DIR") or tempfile.mkdtemp(
     prefix="seatbooking-gunicorn-metrics-"
 )
@@ -45,3 +47,8 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    if metrics_dir_is_temporary:  # one per start otherwise, left in the temporary directory
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
