@@ -3,19 +3,28 @@
 Request latencies, open event streams and event delivery are this web process's own. The business
 figures (orders/metrics.py) register their collector here. Closed unless METRICS_TOKEN or
 METRICS_ALLOWED_ADDRESSES is set.
+
+Under gunicorn (deploy/gunicorn_conf.py) each worker is a process with its own figures, and a scrape lands on
+any one of them: there PROMETHEUS_MULTIPROC_DIR is set, every worker writes its figures to files in it
+(prometheus_client's multiprocess mode), and a scrape reads all of them, so counters never jump back.
 """
 
 import hmac
+import os
 import time
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from core import client_address
 
 REGISTRY = CollectorRegistry()
+# Collectors that read the database or this process's pool when scraped (not figures kept in memory): in
+# multiprocess mode they run once, beside the workers' files (register_collector).
+COLLECTORS: list = []
 REQUEST_SECONDS = Histogram(
     "seatbooking_http_request_duration_seconds",
     "Time to answer an HTTP request.",
@@ -23,7 +32,11 @@ REQUEST_SECONDS = Histogram(
     registry=REGISTRY,
 )
 OPEN_STREAMS = Gauge(
-    "seatbooking_open_event_streams", "Event streams open in this web process.", ["kind"], registry=REGISTRY
+    "seatbooking_open_event_streams",
+    "Event streams open in this web process.",
+    ["kind"],
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 EVENT_DELIVERY = Gauge(
     "seatbooking_event_delivery",
@@ -31,6 +44,7 @@ EVENT_DELIVERY = Gauge(
     "use (redis: pub/sub; table: polling the event table, the fallback while Redis is down).",
     ["mode"],
     registry=REGISTRY,
+    multiprocess_mode="livemax",
 )
 EVENT_DELIVERY_OUTAGES = Counter(
     "seatbooking_event_delivery_outages",
@@ -41,16 +55,26 @@ EVENT_DELIVERY_DEGRADED = Gauge(
     "seatbooking_event_delivery_degraded",
     "1 while this web process's Redis subscription is broken and its streams are fed by polling the event table.",
     registry=REGISTRY,
+    multiprocess_mode="livemax",
 )
 # Capacity (alert: saturation). The ASGI process's request slots (core/admission.py) are read when scraped.
 WEB_SLOTS = Gauge(
-    "seatbooking_web_request_slots", "Requests this web process runs at once (WEB_THREADS).", registry=REGISTRY
+    "seatbooking_web_request_slots",
+    "Requests this web process runs at once (WEB_THREADS).",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 WEB_IN_FLIGHT = Gauge(
-    "seatbooking_web_requests_in_flight", "Requests running in this web process's slots now.", registry=REGISTRY
+    "seatbooking_web_requests_in_flight",
+    "Requests running in this web process's slots now.",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 WEB_WAITING = Gauge(
-    "seatbooking_web_requests_waiting", "Requests waiting for a free slot in this web process now.", registry=REGISTRY
+    "seatbooking_web_requests_waiting",
+    "Requests waiting for a free slot in this web process now.",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 BUSY_REFUSALS = Counter(
     "seatbooking_web_busy_refusals",
@@ -110,8 +134,26 @@ class DatabasePoolCollector:
         yield waiting
 
 
-REGISTRY.register(HeartbeatCollector())
-REGISTRY.register(DatabasePoolCollector())
+def register_collector(collector) -> None:
+    """A collector that reads its figures when scraped (the database, this process's pool)."""
+    COLLECTORS.append(collector)
+    REGISTRY.register(collector)
+
+
+def scraped_registry() -> CollectorRegistry:
+    """This process's registry, or under gunicorn (PROMETHEUS_MULTIPROC_DIR set) every worker's figures from
+    their files plus the collectors that read when scraped."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    for collector in COLLECTORS:
+        registry.register(collector)
+    return registry
+
+
+register_collector(HeartbeatCollector())
+register_collector(DatabasePoolCollector())
 
 
 def _may_scrape(request) -> bool:
@@ -140,7 +182,7 @@ def metrics(request):
             },
             status=403,
         )
-    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(generate_latest(scraped_registry()), content_type=CONTENT_TYPE_LATEST)
 
 
 class RequestTimingMiddleware:

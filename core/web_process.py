@@ -136,12 +136,13 @@ class WebProcess:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
             return await self.lifespan(receive, send)
-        self.start_background_tasks()
+        DELIVERY.ensure_started()  # also without a lifespan (a server run with it off): one check per request
         return await self.app(scope, receive, send)
 
     @staticmethod
     def start_background_tasks() -> None:
-        """Event delivery, and the reports of this process's delivery and streams for the admin's dashboard."""
+        """Event delivery, and the reports of this process's delivery and streams for the admin's dashboard
+        (once, at startup: nothing of it runs per request)."""
         from operations.reporting import REPORTER  # an app's module: imported once the apps are loaded
 
         DELIVERY.ensure_started()

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Q
-from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
 from core.locking import busy_on_lock_timeout, lock_all, lock_values
@@ -251,12 +250,12 @@ def keep_until_paid(*, holder: str) -> bool:
     return True
 
 
-def confirm_holds(*, holder: str, now: dt.datetime | None = None) -> list[str]:
+def confirm_holds(*, holder: str, now: dt.datetime) -> list[str]:
     """The holder paid: its holds become bookings (ended as holds `now`, which the dashboard counts).
     Returns the labels."""
     holds = SeatHold.objects.filter(order_id=holder, state=HoldState.HELD)
     labels = list(holds.values_list("seat__label", flat=True))
-    holds.update(state=HoldState.CONFIRMED, ended_at=now or timezone.now())
+    holds.update(state=HoldState.CONFIRMED, ended_at=now)
     return labels
 
 

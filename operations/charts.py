@@ -7,8 +7,11 @@ rectangles and polylines in a fixed viewBox, so the page needs no script and no 
 import datetime as dt
 from dataclasses import dataclass
 
-WIDTH, HEIGHT = 600, 160  # viewBox of a time chart; the page scales it to its column
-LEFT, BOTTOM, TOP = 36, 18, 8  # room for the y labels, the time labels and the top label
+# viewBox of a time chart; the page scales it to its column (about 300 to 600 px wide), so its text,
+# LABEL_SIZE units high (dashboard.css), is drawn 10 to 20 px high.
+WIDTH, HEIGHT = 400, 130
+LABEL_SIZE = 13
+LEFT, BOTTOM, TOP = 46, 20, 10  # room for the y labels, the time labels and the top label
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class TimeChart:
     ticks: list[tuple[float, str]]  # (x, "HH:MM") every 15 minutes
     rects: list[Rect]
     lines: list[Line]
-    threshold: tuple[float, str] | None  # (y, label) of a horizontal rule
+    threshold: tuple[float, str, float] | None  # (y, label, label's dy) of a horizontal rule
 
 
 def minutes(start: dt.datetime, count: int) -> list[dt.datetime]:
@@ -99,8 +102,12 @@ def lines(
     *,
     unit: str = "",
     threshold: float | None = None,
+    counts: bool = False,
 ) -> TimeChart:
-    """One polyline per series, a point at the middle of each minute that has a value."""
+    """One polyline per series, a point at the middle of each minute that has a value; with `counts`, every
+    minute has one (a minute with nothing counted is 0, not a gap the line would bridge)."""
+    if counts:
+        series = {name: {m: values.get(m, 0) for m in minutes(start, count)} for name, values in series.items()}
     times = minutes(start, count)
     highest = max([v for s in series.values() for v in s.values()] + [threshold or 0], default=0)
     y_max = _nice(highest)
@@ -114,7 +121,10 @@ def lines(
             x, y = points[0].split(",")
             points = [f"{float(x) - slot / 2:.1f},{y}", f"{float(x) + slot / 2:.1f},{y}"]
         drawn.append(Line(name, " ".join(points), colours.get(name, "#888")))
-    rule = (_y(threshold, y_max), f"{threshold:g}{unit}") if threshold is not None else None
+    rule = None
+    if threshold is not None:  # its label above the rule, or below it when the rule is the top of the axis
+        rule_y = _y(threshold, y_max)
+        rule = (rule_y, f"{threshold:g}{unit}", float(LABEL_SIZE) if rule_y - LABEL_SIZE < TOP else -3.0)
     return TimeChart(**_frame(start, count, y_max, unit), rects=[], lines=drawn, threshold=rule)
 
 

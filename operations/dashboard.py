@@ -17,21 +17,22 @@ from django.views.decorators.http import require_GET
 
 from operations import charts, selectors
 
-HOLD_COLOURS = {"made": "#22b8cf", "released": "#868e96", "expired": "#f59f00", "confirmed": "#2f9e44"}
+# At least 3:1 against the panel, light or dark (WCAG 1.4.11).
+HOLD_COLOURS = {"made": "#1971c2", "released": "#868e96", "expired": "#d9480f", "confirmed": "#2b8a3e"}
 OUTCOME_COLOURS = {
-    "success": "#2f9e44",
+    "success": "#2b8a3e",
     "running": "#4263eb",
     "declined": "#c92a2a",
     "timeout": "#e67700",
     "error": "#862e9c",
     "lost": "#495057",
 }
-LATENESS_COLOURS = {"p50": "#22b8cf", "p99": "#e67700", "max": "#c92a2a"}
+LATENESS_COLOURS = {"p50": "#1971c2", "p99": "#d9480f", "max": "#c92a2a"}
 
 
-def web_processes(now: dt.datetime) -> dict:
+def streams_processes_panel(now: dt.datetime) -> dict:
     """The streams processes' reports (one statement), totalled: how each learns of new events, its streams."""
-    reports = selectors.web_processes(now=now)
+    reports = selectors.fresh_process_reports(now=now)
     streams: dict[str, int] = {}
     for report in reports:
         for kind, n in report.streams.items():
@@ -40,7 +41,7 @@ def web_processes(now: dt.datetime) -> dict:
         "reports": reports,
         "streams": sorted(streams.items()),
         "streams_total": sum(streams.values()),
-        "degraded": [r for r in reports if r.delivery.startswith("table: ")],
+        "degraded": [r for r in reports if r.degraded],
     }
 
 
@@ -49,10 +50,12 @@ def _legend(series: dict[str, dict[dt.datetime, int]], colours: dict[str, str]) 
     return [(name, colours.get(name, "#888"), sum(values.values())) for name, values in series.items()]
 
 
-def _rows(start: dt.datetime, series: dict[str, dict], *, keep=lambda row: any(row)) -> list:
-    """The text alternative of a time chart: one row per minute that has anything, newest first."""
-    rows = [(m, [series[name].get(m) for name in series]) for m in charts.minutes(start, selectors.WINDOW_MINUTES)]
-    return [(m, values) for m, values in reversed(rows) if keep(values)]
+def _rows(start: dt.datetime, series: dict[str, dict], *, missing: int | None = None) -> list:
+    """The text alternative of a time chart: one row per minute that has anything, newest first. `missing`
+    is what a minute without a value shows: 0 for counts, None ("–", nothing measured) for lateness."""
+    minutes = charts.minutes(start, selectors.WINDOW_MINUTES)
+    rows = [(m, [series[name].get(m, missing) for name in series]) for m in minutes]
+    return [(m, values) for m, values in reversed(rows) if any(values)]
 
 
 def panels(now: dt.datetime) -> dict:
@@ -75,19 +78,19 @@ def panels(now: dt.datetime) -> dict:
         "now": now,
         "window_start": start,
         "flights": flights,
-        "holds_chart": charts.lines(start, count, holds, HOLD_COLOURS),  # type: ignore[arg-type]
+        "holds_chart": charts.lines(start, count, holds, HOLD_COLOURS, counts=True),  # type: ignore[arg-type]
         "holds_legend": _legend(holds, HOLD_COLOURS),
-        "holds_rows": _rows(start, holds),
+        "holds_rows": _rows(start, holds, missing=0),
         "attempts_chart": charts.stacked_bars(start, count, attempts, OUTCOME_COLOURS),
         "attempts_legend": _legend(attempts, OUTCOME_COLOURS),
-        "attempts_rows": _rows(start, attempts),
+        "attempts_rows": _rows(start, attempts, missing=0),
         "success_rate": round(100 * succeeded / finished) if finished else None,
         "lateness_hour": hour,
         "lateness_chart": charts.lines(start, count, lateness, LATENESS_COLOURS, unit=" s", threshold=1.0),
         "lateness_legend": [(name, colour, None) for name, colour in LATENESS_COLOURS.items()],
         "lateness_rows": _rows(start, lateness),
         "heartbeats": selectors.heartbeats(now=now),
-        "web": web_processes(now),
+        "web": streams_processes_panel(now),
     }
 
 

@@ -16,3 +16,9 @@ class WebProcessReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.beat_at:%H:%M:%S}"
+
+    @property
+    def degraded(self) -> bool:
+        from core.events.delivery import is_degraded
+
+        return is_degraded(self.delivery)

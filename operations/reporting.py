@@ -2,7 +2,7 @@
 delivery's mode and its open streams (operations.models.WebProcessReport). The admin's dashboard reads
 the fresh rows, so it shows every streams process's state, not only its own (in the deployed layout the
 admin is served by gunicorn's workers, which have no streams). One row per process, one write per beat;
-rows of processes gone for REPORTS_KEPT are deleted by the survivors.
+rows of processes gone for an hour are deleted by the survivors (operations/services.py writes them).
 """
 
 import asyncio
@@ -18,9 +18,9 @@ from django.utils import timezone
 from core.events.delivery import DELIVERY
 from core.events.storage import release_connection
 from core.metrics import OPEN_STREAMS
+from operations.services import write_report
 
 log = logging.getLogger(__name__)
-REPORTS_KEPT = dt.timedelta(hours=1)
 
 
 def open_streams() -> dict[str, int]:
@@ -28,20 +28,14 @@ def open_streams() -> dict[str, int]:
     return {s.labels["kind"]: int(s.value) for family in OPEN_STREAMS.collect() for s in family.samples}
 
 
-def write_report(*, name: str, started_at: dt.datetime) -> None:
-    from operations.models import WebProcessReport
-
-    now = timezone.now()
-    values = {
-        "beat_at": now,
+def process_state() -> dict:
+    """What this process reports: its event delivery's mode and its open streams."""
+    return {
         "delivery": DELIVERY.mode,
         "delivery_since": DELIVERY.since,
-        "delivery_detail": DELIVERY.detail[:300],
+        "delivery_detail": DELIVERY.detail,
         "streams": open_streams(),
     }
-    if not WebProcessReport.objects.filter(pk=name).update(**values):
-        WebProcessReport.objects.create(name=name, started_at=started_at, **values)
-        WebProcessReport.objects.filter(beat_at__lt=now - REPORTS_KEPT).delete()  # once per process start
 
 
 class Reporter:
@@ -67,7 +61,7 @@ class Reporter:
     @staticmethod
     def _write(name: str, started_at: dt.datetime) -> None:
         try:
-            write_report(name=name, started_at=started_at)
+            write_report(name=name, started_at=started_at, **process_state())
         finally:
             release_connection()
 

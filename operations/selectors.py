@@ -18,7 +18,8 @@ from django.db.models.functions import Cast, Coalesce, TruncMinute
 from core.models import Heartbeat
 from flights.models import Flight, Seat
 from inventory.models import HoldState, SeatHold, live_at
-from orders.metrics import EXPIRY_BUCKETS_SECONDS
+from operations.models import WebProcessReport
+from orders.lateness import EXPIRY_BUCKETS_SECONDS
 from orders.models import AttemptOutcome, AuditAction, AuditEntry, PaymentAttempt
 
 WINDOW_MINUTES = 60
@@ -174,11 +175,9 @@ def expiry_lateness(*, now: dt.datetime) -> tuple[Lateness, dict[dt.datetime, La
     return _lateness(hour_count, hour_max, tuple(hour_buckets)), per_minute
 
 
-def web_processes(*, now: dt.datetime) -> list:
-    """The web processes serving event streams that reported within the last three beats (reporting.py): one
-    statement over the index on beat_at."""
-    from operations.models import WebProcessReport
-
+def fresh_process_reports(*, now: dt.datetime) -> list[WebProcessReport]:
+    """The reports of the web processes serving event streams that reported within the last three beats
+    (reporting.py): one statement over the index on beat_at."""
     fresh = now - dt.timedelta(seconds=3 * settings.HEARTBEAT_SECONDS)
     return list(WebProcessReport.objects.filter(beat_at__gte=fresh).order_by("name"))
 

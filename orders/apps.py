@@ -5,7 +5,7 @@ class OrdersConfig(AppConfig):
     name = "orders"
 
     def ready(self) -> None:
-        from core.metrics import REGISTRY
+        from core.metrics import register_collector
         from orders.metrics import DatabaseCollector
 
-        REGISTRY.register(DatabaseCollector())
+        register_collector(DatabaseCollector())

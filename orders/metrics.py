@@ -16,15 +16,13 @@ from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
 from inventory.models import SeatHold
+from operations.selectors import flight_seats  # the dashboard's per-flight figures
+from orders.lateness import EXPIRY_BUCKETS_SECONDS
 from orders.models import AuditAction, AuditEntry, MetricsSnapshot, Order, PaymentAttempt
-
-EXPIRY_BUCKETS_SECONDS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
 
 
 def database_figures() -> dict[str, Any]:
     """The business figures, aggregated over whole tables: run by the timer loop, never by a scrape."""
-    from operations.selectors import flight_seats  # the dashboard's per-flight figures (it imports this module)
-
     # Lateness of the timer loop's expiries: deadline to EXPIRED, as recorded in each audit entry.
     late = AuditEntry.objects.filter(action=AuditAction.EXPIRE, actor="system:timers").aggregate(
         total=Count("pk"),

@@ -46,7 +46,10 @@ def layout(transactional_db, tmp_path, settings):
     ports = {"WEB_PORT": free_port(), "APP_PORT": free_port(), "STREAMS_PORT": free_port()}
     processes.configure(settings, TRUSTED_PROXIES="127.0.0.1", REDIS_URL="redis://127.0.0.1:6379/0")
     processes.env.update({name: str(port) for name, port in ports.items()})
-    processes.env.update(GUNICORN_WORKERS="2", NGINX_DIR=str(tmp_path / "nginx"))
+    (tmp_path / "metrics").mkdir()  # gunicorn's workers' metrics files (deploy/gunicorn_conf.py)
+    processes.env.update(
+        GUNICORN_WORKERS="2", NGINX_DIR=str(tmp_path / "nginx"), GUNICORN_METRICS_DIR=str(tmp_path / "metrics")
+    )
     processes.start_argv(
         "gunicorn", [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn_conf.py", "seatbooking.wsgi:application"]
     )

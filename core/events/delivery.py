@@ -116,6 +116,11 @@ def catch_up_all_streams() -> None:
         eventstream.wake(listener, read_the_table=True)
 
 
+def is_degraded(mode: str) -> bool:
+    """Whether a delivery mode is the fallback while Redis is down (also for the modes other processes report)."""
+    return mode.startswith("table: ")
+
+
 class EventDelivery:
     """The one delivery supervisor of this web process (see the module's docstring)."""
 
@@ -127,7 +132,7 @@ class EventDelivery:
 
     @property
     def degraded(self) -> bool:
-        return self.mode.startswith("table: ")
+        return is_degraded(self.mode)
 
     def ensure_started(self) -> None:
         """Start the supervisor in the running event loop, once per process (again if it ever ended)."""

@@ -203,7 +203,7 @@ def settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult, 
     seat_changes = {}
     if result.ok:
         order.confirm()
-        seat_changes["confirmed"] = inventory.confirm_holds(holder=order.pk)
+        seat_changes["confirmed"] = inventory.confirm_holds(holder=order.pk, now=now)
         give_reference(order)
         send_confirmation_on_commit(order, now=now)
         order.payment_status, order.last_payment_error = PaymentStatus.SUCCESS, ""

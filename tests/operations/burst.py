@@ -36,18 +36,20 @@ def run_burst(flight_code: str, *, now: dt.datetime | None = None, background: b
     expired by the timer loop's batch. With `background`, the real worker and timer loop do their part:
     payments are only submitted (the worker pays), lapsed holds are left to the timer loop."""
     now = now or timezone.now()
+    # Settled here, the paid orders' story (hold, attempts 10 s apart) ends before `now`, as it would have.
+    start = now if background else now - dt.timedelta(seconds=30)
     orders = [services.create_order(flight_code=flight_code, actor="test")[0].pk for _ in range(7)]
     seats = [["1A", "1B"], ["1C", "2A", "2B"], ["2C"], ["3A"], ["3B", "3C"], ["4A", "4B", "4C"], ["5A"]]
     lapsed = now - dt.timedelta(seconds=settings.SEAT_HOLD_SECONDS + 3)  # held then: 3 s past the deadline now
     for order_id, labels in zip(orders, seats, strict=True):
-        hold_from = lapsed if order_id in orders[5:] else now  # the last two lapse
+        hold_from = lapsed if order_id in orders[5:] else start  # the last two lapse
         services.select_seats(order_id=order_id, labels=labels, actor="test", now=hold_from)
     if background:
         for order_id in orders[3:5]:
             services.submit_payment(order_id=order_id, code="12345", actor="test", now=now)
         return Burst(held=6, booked=3, expired=4)
-    pay(orders[3], AttemptOutcome.SUCCESS, now=now)
-    pay(orders[4], AttemptOutcome.DECLINED, AttemptOutcome.SUCCESS, now=now)
+    pay(orders[3], AttemptOutcome.SUCCESS, now=start)
+    pay(orders[4], AttemptOutcome.DECLINED, AttemptOutcome.SUCCESS, now=start)
     assert len(services.expire_lapsed_holds(now=now)) == 2
     return Burst(held=6, booked=3, expired=4, attempts={"success": 2, "declined": 1})
 

@@ -104,6 +104,12 @@ def test_after_a_burst_the_charts_agree_with_the_database_and_follow_it_live(sit
     assert len(seats.held) == 6 and len(seats.confirmed) == 3
     bar = page.locator(f'tr[data-flight="{flight.code}"] svg.seat-bar')
     expect(bar).to_have_attribute("aria-label", f"{flight.code}: 3 booked, 6 held, 21 available")
+    widths = {
+        rect.get_attribute("class"): float(rect.get_attribute("width") or 0) for rect in bar.locator("rect").all()
+    }
+    total = len(seats.available) + 6 + 3
+    shares = {"booked": 100 * 3 / total, "held": 100 * 6 / total, "available": 100 * len(seats.available) / total}
+    assert widths == pytest.approx(shares, abs=0.01)  # the drawing, not only its label, agrees with the database
     # the hour's totals, all flights together, as the tables have them
     held, attempts = SeatHold.objects.all(), PaymentAttempt.objects.exclude(outcome="running")
     for how in ("expired", "confirmed", "released"):
@@ -153,3 +159,74 @@ def test_without_javascript_the_dashboard_is_complete(site, flight):
     expect(page.locator("#holds-chart polyline").first).to_be_attached()
     page.get_by_text("Per minute (").first.click()  # the text alternative of the holds chart opens
     expect(page.locator(".dash-minutes table").first).to_be_visible()
+
+
+def updates_seen(page, count: int = 2) -> None:
+    """Wait for `count` more swaps of the panels (the figures' time changes with each, to the second)."""
+    from playwright.sync_api import expect
+
+    for _ in range(count):
+        before = page.locator("#dash-updated").inner_text()
+        expect(page.locator("#dash-updated")).not_to_have_text(before, timeout=5000)
+
+
+def test_live_updates_keep_focus_can_be_paused_and_stop_when_the_session_ends(site, flight):
+    """Review 17, defects 4 and 5: focus survives the swaps, a pause control stops them (WCAG 2.2.2), and
+    an ended session stops the polls with a message instead of putting the login page inside the panels."""
+    from playwright.sync_api import expect
+
+    site.start(DASHBOARD_REFRESH_SECONDS=0.5)
+    page = site.traveller(width=1280)
+    log_in(site, page)
+    summary = page.locator("#dashboard-panels summary").nth(1)
+    summary.focus()
+    updates_seen(page)
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+    assert (
+        page.evaluate(
+            "Array.from(document.querySelectorAll('#dashboard-panels summary')).indexOf(document.activeElement)"
+        )
+        == 1
+    )
+
+    page.get_by_role("button", name="Pause live updates").click()
+    expect(page.locator("#dash-announce")).to_have_text("Live updates paused.")
+    paused_at = page.locator("#dash-updated").inner_text()
+    page.wait_for_timeout(2500)  # five refresh periods
+    expect(page.locator("#dash-updated")).to_have_text(paused_at)
+    page.get_by_role("button", name="Resume live updates").click()
+    updates_seen(page, 1)
+
+    page.context.clear_cookies()  # the session ends (logged out elsewhere, or it expired)
+    expect(page.locator("#dash-announce")).to_contain_text("session ended", timeout=5000)
+    expect(page.locator("#dashboard-panels #login-form")).to_have_count(0)
+    expect(page.locator("#dashboard")).to_have_attribute("data-stale", "true")
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_dashboard_fits_the_screen_and_its_chart_text_is_readable(site, flight, width):
+    """Review 17, defects 6 and 7: no sideways scrolling of the page on a phone, chart labels at least
+    10 px high, and the 1 s alert line's label inside its chart."""
+    from playwright.sync_api import expect
+
+    from tests.operations.burst import run_burst
+
+    site.start()
+    run_burst(flight.code, background=True)
+    wait_until(lambda: settled(flight), timeout=15, what="payments and expiries to settle")
+    page = site.traveller(width=width)
+    log_in(site, page)
+    expect(page.locator("#lateness-chart .threshold-label")).to_be_attached()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    label_heights = page.evaluate(
+        "Array.from(document.querySelectorAll('.dash-chart text.label'), t => t.getBoundingClientRect().height)"
+    )
+    assert label_heights and min(label_heights) >= 10, label_heights
+    inside = page.evaluate(
+        """(() => {
+          const label = document.querySelector('#lateness-chart .threshold-label').getBoundingClientRect();
+          const chart = document.querySelector('#lateness-chart').getBoundingClientRect();
+          return label.top >= chart.top && label.bottom <= chart.bottom;
+        })()"""
+    )
+    assert inside

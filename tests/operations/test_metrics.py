@@ -44,7 +44,15 @@ def test_a_server_error_is_counted_by_status(settings, monkeypatch, flight):
     )
 
 
-def test_busy_refusals_and_slots_are_counted(settings):
+@pytest.fixture
+def gauges_restored(monkeypatch):
+    """An Admission binds the module-wide slot gauges to itself: put them back after the test, so that later
+    tests do not read this test's slots."""
+    for gauge in (metrics.WEB_SLOTS, metrics.WEB_IN_FLIGHT, metrics.WEB_WAITING):
+        monkeypatch.setattr(gauge, "_child_samples", gauge._child_samples)
+
+
+def test_busy_refusals_and_slots_are_counted(settings, gauges_restored):
     release = asyncio.Event()
 
     async def app(scope, receive, send):
@@ -75,6 +83,31 @@ def test_busy_refusals_and_slots_are_counted(settings):
     assert refusals(scrape(settings)) == before + 1
 
 
+def test_a_request_that_queued_too_long_behind_nginx_is_counted_as_a_busy_refusal(settings):
+    """gunicorn's side of WebSaturated (core/queue_wait.py): nginx says when the request came."""
+    import time
+
+    settings.TRUSTED_PROXIES, settings.WEB_MAX_WAIT_SECONDS = "127.0.0.1", 1
+    before = refusals(scrape(settings))
+    response = Client(REMOTE_ADDR="127.0.0.1").get("/flights", HTTP_X_REQUEST_START=f"t={time.time() - 5:.3f}")
+    assert response.status_code == 503
+    assert refusals(scrape(settings)) == before + 1
+
+
+def test_event_delivery_degraded_is_1_while_redis_is_lost(settings, monkeypatch):
+    from core.events.delivery import DELIVERY
+
+    for name in ("mode", "since", "detail"):
+        monkeypatch.setattr(DELIVERY, name, getattr(DELIVERY, name))
+    try:
+        DELIVERY._set_mode("table: redis down", "connection refused")
+        assert "seatbooking_event_delivery_degraded 1.0" in scrape(settings)
+        DELIVERY._set_mode("redis")
+        assert "seatbooking_event_delivery_degraded 0.0" in scrape(settings)
+    finally:
+        DELIVERY._set_mode("stopped")
+
+
 def refusals(text: str) -> float:
     return float(next(x for x in text.splitlines() if x.startswith("seatbooking_web_busy_refusals_total ")).split()[-1])
 
@@ -82,7 +115,7 @@ def refusals(text: str) -> float:
 def test_without_a_pool_the_pool_metrics_are_declared_empty(settings):
     text = scrape(settings)
     assert "# TYPE seatbooking_db_pool_connections gauge" in text
-    assert "\\nseatbooking_db_pool_connections{" not in text
+    assert not [line for line in text.splitlines() if line.startswith("seatbooking_db_pool_connections{")]
 
 
 def test_seats_per_flight_come_with_the_snapshot(settings, flight, monkeypatch):

@@ -1,5 +1,10 @@
-"""PostgreSQL: the dashboard's statements reach the last hour through their indexes, never by reading a
-whole table of holds, attempts or audit entries (which grow with traffic)."""
+"""PostgreSQL: the dashboard's statements can reach the last hour through their indexes, never needing to
+read a whole table of holds, attempts or audit entries (which grow with traffic).
+
+What this proves, and what not: sequential scans are priced out (`enable_seqscan = off`), so a plan that
+still has one means no index matches the statement's predicate; a plan through the named index means the
+index fits the statement as written. It does not show that the planner picks the index on a big table with
+real statistics (a test table is small, and reading it whole is rightly cheaper there)."""
 
 import pytest
 from django.db import connection

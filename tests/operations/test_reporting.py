@@ -11,18 +11,19 @@ from django.utils import timezone
 from core.metrics import OPEN_STREAMS
 from operations import selectors
 from operations.models import WebProcessReport
-from operations.reporting import write_report
+from operations.reporting import process_state
+from operations.services import write_report
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_report_is_one_row_per_process_kept_up_to_date(django_assert_num_queries):
     started = timezone.now()
-    write_report(name="web-a:1", started_at=started)
+    write_report(name="web-a:1", started_at=started, **process_state())
     OPEN_STREAMS.labels("flight").inc()
     try:
         with django_assert_num_queries(1):  # from the second report on, one UPDATE
-            write_report(name="web-a:1", started_at=started)
+            write_report(name="web-a:1", started_at=started, **process_state())
         (report,) = WebProcessReport.objects.all()
         assert report.streams["flight"] >= 1 and report.started_at == started
         assert report.delivery == "stopped"  # no event loop here: delivery never started
@@ -35,7 +36,7 @@ def test_old_reports_are_deleted_when_a_process_starts():
         name="gone:1", started_at=timezone.now(), beat_at=timezone.now() - dt.timedelta(hours=2),
         delivery="redis", delivery_since=timezone.now(),
     )  # fmt: skip
-    write_report(name="web-b:2", started_at=timezone.now())
+    write_report(name="web-b:2", started_at=timezone.now(), **process_state())
     assert list(WebProcessReport.objects.values_list("name", flat=True)) == ["web-b:2"]
 
 
@@ -60,7 +61,7 @@ def test_the_dashboard_adds_up_the_fresh_reports(staff, settings, django_assert_
     report("streams-2:11", age=4, flight=1)
     report("streams-3:12", age=60, flight=50)  # stopped a minute ago: not counted
     with django_assert_num_queries(1):
-        assert [r.name for r in selectors.web_processes(now=timezone.now())] == ["streams-1:10", "streams-2:11"]
+        assert [r.name for r in selectors.fresh_process_reports(now=timezone.now())] == ["streams-1:10", "streams-2:11"]
     html = staff.get("/admin/dashboard/?panels=1").content.decode()
     assert '<td id="open-streams">6</td>' in html and "in 2 web processes: flight 4, order 2" in html
     assert 'data-check="event delivery" data-ok="true"' in html
@@ -78,3 +79,40 @@ def test_no_report_is_said(staff):
     html = staff.get("/admin/dashboard/?panels=1").content.decode()
     assert 'data-check="event delivery" data-ok="false"' in html
     assert "no web process serving event streams reported in the last 15 s" in html
+
+
+def test_the_reporter_starts_at_startup_and_a_request_adds_nothing(monkeypatch):
+    """A request costs what it did before the reports (review 17, defect 13): one delivery check."""
+    import asyncio
+
+    from core.events.delivery import DELIVERY
+    from core.web_process import WebProcess
+    from operations.reporting import REPORTER
+
+    calls: list[str] = []
+    monkeypatch.setattr(REPORTER, "ensure_started", lambda: calls.append("reporter"))
+    monkeypatch.setattr(DELIVERY, "ensure_started", lambda: calls.append("delivery"))
+    monkeypatch.setattr(WebProcess, "close_streams_on_stop_signals", staticmethod(lambda: None))
+
+    async def app(scope, receive, send) -> None:
+        pass
+
+    async def lifespan_then_requests() -> None:
+        process = WebProcess(app)
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+        async def receive():
+            return next(messages)
+
+        async def send(message):
+            pass
+
+        monkeypatch.setattr("core.web_process.close_streams", lambda: None)
+        await process({"type": "lifespan"}, receive, send)
+        assert calls == ["delivery", "reporter"]
+        calls.clear()
+        for _ in range(3):
+            await process({"type": "http", "path": "/flights"}, receive, send)
+
+    asyncio.run(lifespan_then_requests())
+    assert calls == ["delivery"] * 3

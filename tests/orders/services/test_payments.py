@@ -92,6 +92,16 @@ def test_a_successful_attempt_confirms_and_books_the_seats(paying, settings):
     assert PaymentAttempt.objects.filter(order=order).count() == 1
 
 
+def test_a_successful_attempt_ends_the_holds_at_the_callers_time(paying):
+    """As every other way a hold ends: the dashboard counts holds ended by their ended_at."""
+    first = services.start_payment_attempt(order_id=paying.pk)
+    assert first is not None
+    answered_at = timezone.now() + dt.timedelta(seconds=7)
+    services.finish_payment_attempt(order_id=paying.pk, number=first.number, result=SUCCESS, now=answered_at)
+    ended = set(SeatHold.objects.filter(order_id=paying.pk).values_list("state", "ended_at"))
+    assert ended == {(HoldState.CONFIRMED, answered_at)}
+
+
 def test_three_failures_spaced_by_the_backoff_fail_the_order_and_release_the_seats(paying, settings):
     settings.PAYMENT_BACKOFF_INITIAL_SECONDS, settings.PAYMENT_BACKOFF_MULTIPLIER = 1, 2
     t = timezone.now()
