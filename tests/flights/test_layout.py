@@ -1,5 +1,7 @@
 """A flight's cabin orientation: positions of the letters, exit rows and wings, checked where they are set."""
 
+import json
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -59,9 +61,20 @@ def test_an_operator_sets_exit_rows_and_wings_in_the_admin(flight):
     staff = Client()
     staff.force_login(User.objects.create_superuser("ops", password="x"))
     url = f"/admin/flights/flight/{flight.pk}/change/"
-    page = staff.post(url, {"exit_rows": "9", "wing_rows": "2-3"})
+    form = {  # the change form's other fields, as they are
+        "code": flight.code,
+        "origin": flight.origin,
+        "destination": flight.destination,
+        "departs_at_0": flight.departs_at.date().isoformat(),
+        "departs_at_1": flight.departs_at.time().isoformat(),
+        "currency": flight.currency,
+        "base_fare": str(flight.base_fare),
+        "fare_zones": json.dumps(flight.fare_zones),
+    }
+    page = staff.post(url, {**form, "exit_rows": "9", "wing_rows": "2-3"})
     assert "between 1 and 5" in page.content.decode()
-    assert staff.post(url, {"exit_rows": "1,4", "wing_rows": "2-3"}).status_code == 302
+    response = staff.post(url, {**form, "exit_rows": "1,4", "wing_rows": "2-3"})
+    assert response.status_code == 302, response.content.decode()[:2000]
     flight.refresh_from_db()
     assert (flight.exit_rows, flight.wing_rows) == ("1,4", "2-3")
 
