@@ -8,7 +8,7 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 from tests.http import call
-from tests.pages.tools import DESKTOP, assert_accessible, book, open_page, seat
+from tests.pages.tools import DESKTOP, assert_accessible, book, name_passengers, open_page, seat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,6 +52,7 @@ def test_paying_confirmed_and_failed_have_no_violations(site):
     book(site, page)
     seat(page, "1B").click()
     expect(seat(page, "1B")).to_have_attribute("data-state", "mine")
+    name_passengers(page)
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
     expect(page.locator("#state")).to_have_text("Paying")
@@ -68,6 +69,7 @@ def test_failed_payment_has_no_violations(site):
     book(site, page)
     seat(page, "3A").click()
     expect(seat(page, "3A")).to_have_attribute("data-state", "mine")
+    name_passengers(page)
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
     expect(page.locator("#final-title")).to_have_text("Payment failed", timeout=8000)

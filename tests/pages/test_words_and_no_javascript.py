@@ -8,7 +8,7 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
-from tests.pages.tools import DESKTOP, book, long_flight, open_page, seat
+from tests.pages.tools import DESKTOP, book, long_flight, name_passengers, open_page, seat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,11 +19,12 @@ def test_without_javascript_the_deadline_the_wait_and_the_outcome_are_shown(site
     site.start(PAYMENT_LATENCY_SECONDS=1)
     page = open_page(site, DESKTOP, java_script_enabled=False)
     book(site, page)
-    page.get_by_label("Row 4, seat A, window, available").check()
+    page.get_by_label("Row 4, seat A, window, Standard 100.00 EUR, available").check()
     page.get_by_role("button", name="Hold the ticked seats").click()
     expect(page.locator("#countdown")).to_be_visible()
     assert re.fullmatch(r"Seats held until \d\d:\d\d:\d\d UTC\s+More time", page.locator("#countdown").inner_text())
     assert "--:--" not in page.inner_text("body")
+    name_passengers(page)
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
     expect(page.locator("#progress")).to_have_text(
@@ -39,8 +40,9 @@ def test_without_javascript_a_failed_payment_says_why_once(site):
     site.start(PAYMENT_FAILURE_RATE=1, PAYMENT_BACKOFF_INITIAL_SECONDS=0.2)
     page = open_page(site, DESKTOP, java_script_enabled=False)
     book(site, page)
-    page.get_by_label("Row 2, seat C, aisle, available").check()
+    page.get_by_label("Row 2, seat C, aisle, Standard 100.00 EUR, available").check()
     page.get_by_role("button", name="Hold the ticked seats").click()
+    name_passengers(page)
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
     expect(page.locator("#final-title")).to_have_text("Payment failed", timeout=10000)
