@@ -68,6 +68,8 @@ def booking(request, order_id: str):
     flight = get_flight(code=order.flight.code)
     state = status["State"]
     notices, field_errors = _split_messages(request)
+    typed = request.session.pop(TYPED_PASSENGERS.format(order_id=order.pk), None) or {}
+    passengers = _passenger_rows(status, field_errors, typed=typed)
     named = _all_named(status)
     return render(
         request,
@@ -87,8 +89,10 @@ def booking(request, order_id: str):
             "outcome": wording.outcome(status, flight_code=flight.code, attempts=settings.PAYMENT_MAX_ATTEMPTS),
             "words": _page_words(),
             "notices": notices,
-            "passengers": _passenger_rows(status, field_errors),
+            "passengers": passengers,
+            "email": typed.get("email", status["ContactEmail"]),
             "email_error": field_errors.get("email", ""),
+            "email_focus": "email" in field_errors and not any(p["focus"] for p in passengers),
             "can_change": state in ("PENDING", "SEATS_SELECTED"),
             "can_pay": state == "SEATS_SELECTED" and named,
             "pay_why": _pay_why(state, named=named),
@@ -139,19 +143,34 @@ def _split_messages(request) -> tuple[list[Any], dict[Any, str]]:
     return notices, field_errors
 
 
-def _passenger_rows(status: OrderStatus, field_errors: dict[Any, str]) -> list[dict[str, str]]:
-    """One row of the passenger form per held seat, filled with the names given so far."""
-    given = {p["seat"]: p for p in status["Passengers"]}
-    return [
-        {
-            "seat": seat,
-            "first": given.get(seat, {}).get("firstName", ""),
-            "last": given.get(seat, {}).get("lastName", ""),
-            "first_error": field_errors.get((n, "firstName"), ""),
-            "last_error": field_errors.get((n, "lastName"), ""),
-        }
-        for n, seat in enumerate(status["Seats"])
-    ]
+# What the form without JavaScript sent and the server refused, for the page to show again: the form's
+# handler may keep it in the session under this key, as {"passengers": [{seat, firstName, lastName}], "email"}.
+TYPED_PASSENGERS = "typed-passengers:{order_id}"
+
+
+def _passenger_rows(status: OrderStatus, field_errors: dict[Any, str], *, typed: dict) -> list[dict[str, str]]:
+    """One row of the passenger form per held seat, filled with what was typed (if refused) or else the
+    names given so far; `focus` on the first field refused ("first" or "last")."""
+    given: dict[str, dict[str, str]] = {
+        p["seat"]: {"firstName": p["firstName"], "lastName": p["lastName"]} for p in status["Passengers"]
+    }
+    given.update({p["seat"]: p for p in typed.get("passengers", []) if isinstance(p, dict) and "seat" in p})
+    rows = []
+    for n, seat in enumerate(status["Seats"]):
+        first_error, last_error = field_errors.get((n, "firstName"), ""), field_errors.get((n, "lastName"), "")
+        rows.append(
+            {
+                "seat": seat,
+                "first": given.get(seat, {}).get("firstName", ""),
+                "last": given.get(seat, {}).get("lastName", ""),
+                "first_error": first_error,
+                "last_error": last_error,
+                "focus": "",
+            }
+        )
+        if (first_error or last_error) and not any(r["focus"] for r in rows):
+            rows[-1]["focus"] = "first" if first_error else "last"
+    return rows
 
 
 @require_POST

@@ -109,7 +109,9 @@ def test_passenger_errors_are_beside_their_fields_and_announced(site):
     expect(last).to_be_focused()
     expect(last).to_have_attribute("aria-invalid", "true")
     expect(last).to_have_accessible_description(re.compile("^Write the name as on the passport"))
-    expect(page.get_by_label("Contact email")).to_have_accessible_description("Give an email address like ada@example.com.")
+    expect(page.get_by_label("Contact email")).to_have_accessible_description(
+        "Give an email address like ada@example.com."
+    )
     expect(page.get_by_label("First name")).not_to_have_attribute("aria-invalid", "true")
     assert "Check the passenger form: 2 field(s) need changes." in page.evaluate("window.announced")
     expect(page.locator("#pay-button")).to_be_disabled()
@@ -139,7 +141,9 @@ def test_seats_and_states_are_named_in_words(site):
         "5B": "Row 5, seat B, middle, Standard 89.00 EUR, available",
     }
     seat(page, "5B").click()
-    expect(seat(page, "5B").locator("input")).to_have_attribute("aria-label", "Row 5, seat B, middle, Standard 89.00 EUR, held for you")
+    expect(seat(page, "5B").locator("input")).to_have_attribute(
+        "aria-label", "Row 5, seat B, middle, Standard 89.00 EUR, held for you"
+    )
     expect(page.locator("#state")).to_have_text("Seats held")
     assert "SEATS_SELECTED" not in page.inner_text("body") and "mine" not in page.inner_text("body")
 
