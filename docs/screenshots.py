@@ -1,7 +1,9 @@
 """Regenerate the README's screenshots of the booking page (docs/booking-desktop.png, docs/booking-phone.png):
 `make screenshots`. Starts the service on a throw-away SQLite database with the demo flights, holds a few
-seats for another traveller and books one, then opens flight F-100 as a traveller at 1280x900 and as a
-390x844 phone, holds two seats, and photographs each. Needs Chromium at /usr/bin/chromium (or CHROMIUM_PATH).
+seats for another traveller and books one, then opens flight F-100 as a traveller at 1280x900 (two seats
+held, their passengers named: Pay shows the amount) and as a 390x844 phone (two seats found together:
+the bar shows the total and why Pay waits), and photographs each. Needs Chromium at /usr/bin/chromium
+(or CHROMIUM_PATH).
 """
 
 import json
@@ -69,24 +71,41 @@ def others(base: str) -> None:
 
 
 def photograph(base: str) -> None:
+    """Desktop: two seats chosen on the map, their passengers named, Pay with the amount. Phone: two seats
+    found together, the bar with the total and why Pay waits for the passengers' names."""
     from playwright.sync_api import ViewportSize, expect, sync_playwright
 
-    sizes = {
-        "desktop": (ViewportSize(width=1280, height=900), "4A", "4B"),
-        "phone": (ViewportSize(width=390, height=844), "9D", "9E"),
-    }
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        for name, (viewport, *seats) in sizes.items():
+        for name, viewport in (
+            ("desktop", ViewportSize(width=1280, height=900)),
+            ("phone", ViewportSize(width=390, height=844)),
+        ):
             phone = name == "phone"
             page = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone).new_page()
+            page.set_default_timeout(10_000)
             page.goto(base + "/")
             page.get_by_role("button", name="Book seats on F-100").click()
             page.wait_for_url("**/booking/**")
-            page.set_default_timeout(10_000)
-            for label in seats:
-                page.locator(f'.seat[data-seat="{label}"]').click()
-                expect(page.locator(f'.seat[data-seat="{label}"]')).to_have_attribute("data-state", "mine")
+            if phone:
+                page.get_by_label("Seats together").select_option("2")
+                page.get_by_label("Cabin zone").select_option("Extra legroom")
+                page.get_by_role("button", name="Find seats together").click()
+                expect(page.locator("#passenger-rows .passenger")).to_have_count(2)
+                page.locator(".best-form").scroll_into_view_if_needed()
+            else:
+                for label in ("4A", "4B"):
+                    page.locator(f'.seat[data-seat="{label}"]').click()
+                    expect(page.locator(f'.seat[data-seat="{label}"]')).to_have_attribute("data-state", "mine")
+                rows = page.locator("#passenger-rows .passenger")
+                for n, (first, last) in enumerate((("Ada", "Lovelace"), ("José", "Núñez"))):
+                    rows.nth(n).get_by_label("First name").fill(first)
+                    rows.nth(n).get_by_label("Last name").fill(last)
+                page.get_by_label("Contact email").fill("ada@example.com")
+                page.get_by_role("button", name="Save passengers").click()
+                expect(page.locator("#pay-button")).to_be_enabled()
+                page.locator("#code").fill("12345")
+                page.locator("#pay-button").scroll_into_view_if_needed()  # the side column scrolls on its own
             page.mouse.move(0, 0)
             page.screenshot(path=str(DOCS / f"booking-{name}.png"))
             print(f"wrote docs/booking-{name}.png")

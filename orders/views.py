@@ -3,6 +3,9 @@
 Thin like the API: each page or form check access, calls one service and redirects or renders.
 """
 
+import re
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponsePermanentRedirect, HttpResponseRedirect
@@ -17,8 +20,9 @@ from flights.selectors import flight_summary, get_flight
 from inventory.selectors import flights_with_seats_left, seat_availability
 from orders import services, wording
 from orders.access import actor_for, authorize_order, remember_in_session
-from orders.seatmap import letter_header, seat_rows
-from orders.selectors import get_order, order_status
+from orders.seatmap import fare_list, letter_header, seat_rows
+from orders.selectors import OrderStatus, get_order, order_status
+from orders.services.passengers import NAME_PATTERN
 
 
 @require_GET
@@ -63,6 +67,10 @@ def booking(request, order_id: str):
     status = order_status(order=order)
     flight = get_flight(code=order.flight.code)
     state = status["State"]
+    notices, field_errors = _split_messages(request)
+    typed = request.session.pop(TYPED_PASSENGERS.format(order_id=order.pk), None) or {}
+    passengers = _passenger_rows(status, field_errors, typed=typed)
+    named = _all_named(status)
     return render(
         request,
         "orders/booking.html",
@@ -72,20 +80,97 @@ def booking(request, order_id: str):
             "state_words": wording.STATE_WORDS[state],
             "rows": seat_rows(flight, status=status, availability=seat_availability(flight=flight).as_json()),
             "letters": letter_header(flight),
+            "fares": fare_list(flight),
+            "best_counts": range(1, settings.MAX_SEATS_PER_ORDER + 1),
             "flight": flight_summary(flight),
             "max_attempts": settings.PAYMENT_MAX_ATTEMPTS,
             "server_now": timezone.now().isoformat(),
             "hold_expires_at": order.hold_expires_at if state == "SEATS_SELECTED" else None,
             "outcome": wording.outcome(status, flight_code=flight.code, attempts=settings.PAYMENT_MAX_ATTEMPTS),
-            "words": {
-                "states": wording.STATE_WORDS,
-                "seats": wording.SEAT_WORDS,
-                "finals": wording.FINAL_TITLES,
-            },
+            "words": _page_words(),
+            "notices": notices,
+            "passengers": passengers,
+            "email": typed.get("email", status["ContactEmail"]),
+            "email_error": field_errors.get("email", ""),
+            "email_focus": "email" in field_errors and not any(p["focus"] for p in passengers),
             "can_change": state in ("PENDING", "SEATS_SELECTED"),
-            "can_pay": state == "SEATS_SELECTED",
+            "can_pay": state == "SEATS_SELECTED" and named,
+            "pay_why": _pay_why(state, named=named),
         },
     )
+
+
+def _page_words() -> dict[str, Any]:
+    """The words the page's script needs (orders/wording.py), and the names' pattern it checks first."""
+    return {
+        "states": wording.STATE_WORDS,
+        "seats": wording.SEAT_WORDS,
+        "finals": wording.FINAL_TITLES,
+        "payWhy": wording.PAY_WHY,
+        "passengers": wording.PASSENGER_WORDS,
+        "namePattern": NAME_PATTERN,
+    }
+
+
+def _pay_why(state: str, *, named: bool) -> str:
+    """Why Pay is closed, as a key of wording.PAY_WHY ("" when it is open or the booking is over)."""
+    if state == "PENDING":
+        return "seats"
+    return "names" if state == "SEATS_SELECTED" and not named else ""
+
+
+def _all_named(status: OrderStatus) -> bool:
+    named = {p["seat"] for p in status["Passengers"]}
+    return bool(status["Seats"]) and named >= set(status["Seats"])
+
+
+# The passenger form's handler (orders/booking_pages.py) reports a refused field as a message that names
+# it, e.g. "passengers[1].lastName: ..." (the n-th seat as the form sent them, in the order's seat order).
+FIELD_MESSAGE = re.compile(r"^(?:passengers\[(\d+)\]\.(firstName|lastName)|(email)): (.+)$", re.DOTALL)
+
+
+def _split_messages(request) -> tuple[list[Any], dict[Any, str]]:
+    """This request's messages: those about one field of the passenger form go beside that field."""
+    notices, field_errors = [], {}
+    for message in messages.get_messages(request):
+        found = FIELD_MESSAGE.match(str(message))
+        if not found:
+            notices.append(message)
+            continue
+        index, name, email, text = found.groups()
+        key = "email" if email else (int(index), name)
+        field_errors[key] = text[:1].upper() + text[1:]
+    return notices, field_errors
+
+
+# What the form without JavaScript sent and the server refused, for the page to show again: the form's
+# handler may keep it in the session under this key, as {"passengers": [{seat, firstName, lastName}], "email"}.
+TYPED_PASSENGERS = "typed-passengers:{order_id}"
+
+
+def _passenger_rows(status: OrderStatus, field_errors: dict[Any, str], *, typed: dict) -> list[dict[str, str]]:
+    """One row of the passenger form per held seat, filled with what was typed (if refused) or else the
+    names given so far; `focus` on the first field refused ("first" or "last")."""
+    given: dict[str, dict[str, str]] = {
+        p["seat"]: {"firstName": p["firstName"], "lastName": p["lastName"]} for p in status["Passengers"]
+    }
+    given.update({p["seat"]: p for p in typed.get("passengers", []) if isinstance(p, dict) and "seat" in p})
+    rows = []
+    for n, seat in enumerate(status["Seats"]):
+        first_error, last_error = field_errors.get((n, "firstName"), ""), field_errors.get((n, "lastName"), "")
+        rows.append(
+            {
+                "seat": seat,
+                "first": given.get(seat, {}).get("firstName", ""),
+                "last": given.get(seat, {}).get("lastName", ""),
+                "first_error": first_error,
+                "last_error": last_error,
+                "focus": "",
+            }
+        )
+        if (first_error or last_error) and not any(r["focus"] for r in rows):
+            rows[-1]["focus"] = "first" if first_error else "last"
+    return rows
 
 
 @require_POST
@@ -145,8 +230,9 @@ def _closed(request, exc: ServiceError):
     else:
         title = "This booking is not open to you"
         message = (
-            "This booking was started in another browser or by the API. Open it there, or add "
-            "?token=<its token> to this address."
+            "This booking was started in another browser or by the API: open it there. Once it is booked, "
+            "Find my booking opens it here too, with its reference and a passenger's last name (or the address "
+            "with ?token=<its token>, for bookings made by the API)."
         )
     return render(request, "orders/closed.html", {"title": title, "message": message}, status=exc.status)
 

@@ -74,3 +74,26 @@ def duration_words(seconds: float) -> str:
     if rest:
         parts.append(f"{rest} second{'s' if rest != 1 else ''}")
     return " ".join(parts)
+
+
+# Why Pay is not open yet (the page says it beside the button).
+PAY_WHY = {
+    "seats": "Choose your seats first.",
+    "names": "Before paying, name a passenger for each seat.",
+}
+
+# The passenger form's own checks, before the server's (orders/services/passengers.py says the same).
+PASSENGER_WORDS = {
+    "firstName": "Give the first name as on the passport.",
+    "lastName": "Give the last name as on the passport.",
+    "name": "Write the name as on the passport: Latin letters (accents are fine), with space, hyphen, "
+    "apostrophe or full stop between them.",
+    "email": "Give an email address like ada@example.com.",
+    "saved": "Passengers saved. You can pay now.",
+    "problems": "Check the passenger form: {count} field(s) need changes.",
+}
+
+
+def best_done(seats: list[str]) -> str:
+    """What the "Find N seats together" form says when the server has chosen."""
+    return f"Seats {', '.join(seats)} are held for you."

@@ -184,9 +184,14 @@
   }
 
   function drawPayment(state) {
-    const payable = state === "SEATS_SELECTED" && !paying;
+    const payable = state === "SEATS_SELECTED" && !paying && allNamed();
     $("code").disabled = !payable;
     $("pay-button").disabled = !payable;
+    const amount = `${status.Total} ${status.Currency}`;
+    $("pay-button").textContent = status.Seats.length ? `Pay ${amount}` : "Pay";
+    $("summary-total").textContent = `Total ${amount}`;
+    $("summary-total").hidden = !status.Seats.length;
+    drawPayWhy(state === "PENDING" ? "seats" : state === "SEATS_SELECTED" && !allNamed() ? "names" : "");
     $("attempts-left").textContent = status.AttemptsLeft;
     const used = maxAttempts - status.AttemptsLeft;
     let progress = "";
@@ -204,12 +209,15 @@
     $("more").hidden = Boolean(title);
     $("final").hidden = !title;
     $("final").dataset.state = state;
+    $("confirmed-extra").hidden = state !== "CONFIRMED";
+    $("booking-reference").textContent = status.Reference || "";
     if (!title) return;
     const text = finalText(state);
     $("final-title").textContent = title;
     $("final-text").textContent = text;
     if (shownState !== state) { // it ended just now, on this page: say so and go there
-      announce(`${title} ${text}`);
+      const reference = state === "CONFIRMED" && status.Reference ? ` Booking reference: ${status.Reference}.` : "";
+      announce(`${title} ${text}${reference}`);
       $("final-title").focus();
     }
   }
@@ -226,8 +234,10 @@
     extend.querySelectorAll("input[name=seats]").forEach((el) => el.remove());
     status.Seats.forEach((label) => extend.insertAdjacentHTML("beforeend", `<input type="hidden" name="seats" value="${label}">`));
     drawFinal(state);
+    drawPassengers(state);
     shownState = state;
-    root.querySelector("fieldset").disabled = !canChange();
+    $("seat-form").querySelector("fieldset").disabled = !canChange();
+    $("best-form").hidden = !canChange();
     if (!canChange()) $("seat-legend").textContent = "Seat map";
     drawSeats();
     tick();
@@ -296,6 +306,171 @@
     $("seat-error").textContent = "";
     sendSeats([...status.Seats], new Set());
   });
+
+  // --- passengers: a name for each held seat and a contact email, before Pay ----------------------------
+  const P = words.passengers;
+  const nameRe = new RegExp(words.namePattern, "u");
+  const typed = (value) => value.normalize("NFC").split(/\s+/).filter(Boolean).join(" "); // as the form handler reads it
+
+  function allNamed() {
+    const named = new Set(status.Passengers.map((p) => p.seat));
+    return status.Seats.length > 0 && status.Seats.every((s) => named.has(s));
+  }
+
+  function drawPayWhy(why) { // why Pay is closed, beside it (orders/wording.py PAY_WHY)
+    const box = $("pay-why");
+    if (box.dataset.why === why) return;
+    box.dataset.why = why;
+    box.textContent = "";
+    if (why === "names") {
+      const link = document.createElement("a");
+      link.href = "#passengers";
+      link.textContent = words.payWhy.names;
+      box.append(link);
+    } else if (why) box.textContent = words.payWhy[why];
+  }
+
+  function passengerRow(seat) { // as booking.html draws one
+    const given = status.Passengers.find((p) => p.seat === seat) || {};
+    const row = document.createElement("fieldset");
+    row.className = "passenger";
+    row.dataset.seat = seat;
+    row.innerHTML = '<legend></legend><input type="hidden" name="seat">';
+    row.querySelector("legend").textContent = `Seat ${seat}`;
+    row.querySelector("input").value = seat;
+    for (const [field, key, label, auto] of [["firstName", "first", "First name", "given-name"], ["lastName", "last", "Last name", "family-name"]]) {
+      const id = `${key}-${seat}`;
+      const line = document.createElement("p");
+      line.className = "field";
+      line.innerHTML = `<label for="${id}"></label><input id="${id}" name="${key}_name" required maxlength="64" autocomplete="${auto}" data-field="${field}"><span class="field-error" id="${id}-error"></span>`;
+      line.querySelector("label").textContent = label;
+      line.querySelector("input").value = given[field] || "";
+      row.append(line);
+    }
+    return row;
+  }
+
+  function drawPassengers(state) {
+    $("passengers").hidden = state !== "SEATS_SELECTED";
+    const box = $("passenger-rows");
+    const rows = new Map([...box.querySelectorAll(".passenger")].map((row) => [row.dataset.seat, row]));
+    status.Seats.forEach((seat, n) => {
+      const row = rows.get(seat) || passengerRow(seat);
+      rows.delete(seat);
+      if (box.children[n] !== row) box.insertBefore(row, box.children[n] || null);
+    });
+    rows.forEach((row) => row.remove()); // seats let go
+    if (!$("contact-email").value && status.ContactEmail) $("contact-email").value = status.ContactEmail;
+  }
+
+  function setFieldError(input, text) {
+    const error = $(`${input.id}-error`);
+    error.textContent = text;
+    if (text) { input.setAttribute("aria-invalid", "true"); input.setAttribute("aria-describedby", error.id); }
+    else { input.removeAttribute("aria-invalid"); input.removeAttribute("aria-describedby"); }
+  }
+
+  function checkPassengers() { // the server's rules first, so that each error shows beside its field
+    const wrong = [];
+    for (const input of $("passenger-form").querySelectorAll("input[data-field]")) {
+      const value = input.dataset.field === "email" ? input.value.trim() : typed(input.value);
+      let text = "";
+      if (input.dataset.field === "email") text = value && input.checkValidity() ? "" : P.email;
+      else if (!value) text = P[input.dataset.field];
+      else if (!nameRe.test(value)) text = P.name;
+      setFieldError(input, text);
+      if (text) wrong.push(input);
+    }
+    return wrong;
+  }
+
+  function showServerFieldErrors(fields) { // a 400's `fields`: the email, or a name when one seat is named
+    const inputs = [...$("passenger-form").querySelectorAll("input[data-field]")];
+    const said = (value) => (Array.isArray(value) ? value.join(" ") : "");
+    const wrong = [];
+    if (fields && fields.email) wrong.push([$("contact-email"), said(fields.email)]);
+    const names = fields && fields.passengers;
+    if (names && !Array.isArray(names) && $("passenger-rows").children.length === 1) {
+      for (const field of ["firstName", "lastName"]) {
+        if (names[field]) wrong.push([inputs.find((i) => i.dataset.field === field), said(names[field]).replace(/^\w+: /, "")]);
+      }
+    }
+    wrong.forEach(([input, text]) => setFieldError(input, text || P[input.dataset.field]));
+    if (wrong.length) wrong[0][0].focus();
+  }
+
+  $("passenger-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("passenger-error").textContent = "";
+    $("passenger-saved").textContent = "";
+    const wrong = checkPassengers();
+    if (wrong.length) {
+      $("passenger-error").textContent = P.problems.replace("{count}", wrong.length);
+      wrong[0].focus();
+      return;
+    }
+    const passengers = [...$("passenger-rows").querySelectorAll(".passenger")].map((row) => ({
+      seat: row.dataset.seat,
+      firstName: typed(row.querySelector("[data-field=firstName]").value),
+      lastName: typed(row.querySelector("[data-field=lastName]").value),
+    }));
+    const result = await post("passengers", { passengers, email: $("contact-email").value.trim() });
+    if (result.ok) {
+      applyStatus(result.body);
+      $("passenger-saved").textContent = P.saved;
+    } else {
+      $("passenger-error").textContent = result.message;
+      showServerFieldErrors(result.body.fields);
+      if (result.body.code === "wrong_state" || result.body.code === "hold_expired") refreshStatus();
+    }
+  });
+  $("passenger-form").addEventListener("input", () => { $("passenger-saved").textContent = ""; });
+
+  // --- find N seats together: the server chooses ------------------------------------------------------
+  let finding = false;
+  $("best-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (finding) return;
+    finding = true;
+    $("best-error").textContent = "";
+    $("seat-error").textContent = "";
+    const payload = { best: Number($("best-count").value) };
+    if ($("best-zone") && $("best-zone").value) payload.zone = $("best-zone").value;
+    while (sending) await new Promise((resolve) => { setTimeout(resolve, 50); }); // after a seat change on its way
+    sending = true;
+    const result = await post("seats", payload);
+    sending = false;
+    finding = false;
+    if (result.ok) {
+      applyStatus(result.body);
+      announce(`Seats ${result.body.Seats.join(", ")} are held for you.`);
+    } else {
+      $("best-error").textContent = result.message;
+      if (result.body.code === "wrong_state" || result.body.code === "hold_expired") refreshStatus();
+    }
+  });
+
+  // A JSON POST to the order's API (the calls the integrators use): {ok, body, message}.
+  async function post(path, payload) {
+    try {
+      const response = await fetch(`/orders/${encodeURIComponent(orderId)}/${path}`, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
+        body: JSON.stringify(payload),
+      });
+      const body = await response.json().catch(() => ({}));
+      return { ok: response.ok, body, message: body.error || `The server refused (${response.status}). Try again.` };
+    } catch (error) {
+      return { ok: false, body: {}, message: "The server did not answer. Check your connection and try again." };
+    }
+  }
+
+  // Phones: the summary bar sticks to the bottom; a field focused by Tab scrolls above it, not under it.
+  if (window.ResizeObserver) {
+    new ResizeObserver(() => {
+      document.documentElement.style.setProperty("--bar-height", `${$("summary").offsetHeight + 8}px`);
+    }).observe($("summary"));
+  }
 
   // --- live: the order's and the flight's streams ------------------------------------------------------
   const streams = new Set(); // the streams that are down

@@ -137,3 +137,35 @@ def test_the_favicon_is_served(browser_client):
 def test_the_home_page_says_the_hold_time_as_set(browser_client, flight, settings):
     settings.SEAT_HOLD_SECONDS = 20
     assert "yours for 20 seconds while you pay" in browser_client.get("/").content.decode()
+
+
+def test_the_passenger_form_shows_a_refused_field_beside_it_and_what_was_typed(browser_client, flight):
+    order_id = start(browser_client)
+    browser_client.post(f"/booking/{order_id}/seats", {"seats": ["1A", "1B"]})
+    page = browser_client.get(f"/booking/{order_id}").content.decode()
+    assert "Before paying, name a passenger for each seat." in page and 'id="pay-button"' in page
+    assert "Total 200.00 EUR" in page and "Pay 200.00 EUR" in page
+    form = {
+        "seat": ["1A", "1B"],
+        "first_name": ["Ada", "Grace"],
+        "last_name": ["Lovelace", "Hopper3"],
+        "email": "a@b.co",
+    }
+    browser_client.post(f"/booking/{order_id}/passengers", form)
+    page = browser_client.get(f"/booking/{order_id}").content.decode()
+    beside = page.split('id="last-1B"', 1)[1].split("</p>", 1)[0]
+    assert 'aria-invalid="true"' in beside and "autofocus" in beside
+    assert 'id="last-1B-error">Passengers[1].lastName' not in beside and "Write the name as on the passport" in beside
+    assert 'class="messages"' not in page  # said beside the field, not again at the top
+    session = browser_client.session  # what a handler that keeps the typed form would leave
+    session[f"typed-passengers:{order_id}"] = {
+        "passengers": [{"seat": "1B", "firstName": "Grace", "lastName": "Hopper3"}],
+        "email": "a@b.co",
+    }
+    session.save()
+    page = browser_client.get(f"/booking/{order_id}").content.decode()
+    assert 'value="Hopper3"' in page and 'value="a@b.co"' in page
+    form["last_name"] = ["Lovelace", "Hopper"]
+    browser_client.post(f"/booking/{order_id}/passengers", form)
+    page = browser_client.get(f"/booking/{order_id}").content.decode()
+    assert "Passengers saved." in page and 'value="Hopper"' in page and 'id="pay-why"></p>' in page

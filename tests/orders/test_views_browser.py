@@ -12,6 +12,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from tests.conftest import IN_CI
 from tests.http import call, free_port, wait_for_server
+from tests.pages.tools import name_passengers
 from tests.processes import BASE_DIR, Processes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -109,6 +110,7 @@ def test_book_seats_and_pay_to_confirmed(site):
     expect(page.locator("#countdown-time")).to_contain_text(":")
     expect(page.locator("#your-seats")).to_have_text("1A, 1B")
     shot(page, "2-seats-held")
+    name_passengers(page)
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
     expect(page.locator("#final-title")).to_have_text("Booked!")
@@ -125,6 +127,7 @@ def test_a_failing_gateway_counts_the_attempts_down_to_failed(site):
     site.book(page)
     seat(page, "2C").click()
     expect(seat(page, "2C")).to_have_attribute("data-state", "mine")
+    name_passengers(page)
     page.locator("#code").fill("54321")
     page.get_by_role("button", name="Pay").click()
     for left in ("2", "1", "0"):  # each attempt, as it starts
@@ -199,11 +202,12 @@ def test_without_javascript_the_seat_map_is_a_form(site):
     context = site.browser.new_context(java_script_enabled=False)
     page = context.new_page()
     site.book(page)
-    page.get_by_label("Row 4, seat A, window, available").check()
-    page.get_by_label("Row 4, seat B, middle, available").check()
+    page.get_by_label("Row 4, seat A, window, Standard 100.00 EUR, available").check()
+    page.get_by_label("Row 4, seat B, middle, Standard 100.00 EUR, available").check()
     page.get_by_role("button", name="Hold the ticked seats").click()
     expect(page.locator(".message")).to_have_text("Seats updated.")
     expect(seat(page, "4A")).to_have_attribute("data-state", "mine")
+    name_passengers(page)
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
     expect(page.locator(".message")).to_have_text("Payment submitted.")

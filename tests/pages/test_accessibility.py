@@ -1,14 +1,16 @@
 """axe-core on every page and state a traveller meets, at desktop (1280x900) and phone (390x844) sizes:
-0 violations of WCAG 2.2 A/AA and axe's best practices. Timed states with short settings."""
+0 violations of WCAG 2.2 A/AA and axe's best practices. Timed states with short settings. Issue 16's
+controls too: find seats together, the passenger form, the reference, the receipt, find my booking."""
 
 import os
+import re
 
 import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 from tests.http import call
-from tests.pages.tools import DESKTOP, assert_accessible, book, open_page, seat
+from tests.pages.tools import DESKTOP, assert_accessible, book, long_flight, name_passengers, open_page, seat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,6 +54,7 @@ def test_paying_confirmed_and_failed_have_no_violations(site):
     book(site, page)
     seat(page, "1B").click()
     expect(seat(page, "1B")).to_have_attribute("data-state", "mine")
+    name_passengers(page)
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
     expect(page.locator("#state")).to_have_text("Paying")
@@ -68,6 +71,7 @@ def test_failed_payment_has_no_violations(site):
     book(site, page)
     seat(page, "3A").click()
     expect(seat(page, "3A")).to_have_attribute("data-state", "mine")
+    name_passengers(page)
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
     expect(page.locator("#final-title")).to_have_text("Payment failed", timeout=8000)
@@ -96,3 +100,63 @@ def test_error_pages_have_no_violations(site):
     )
     page.goto(site.base + "/broken")
     assert_accessible(page, "500 page")
+
+
+def test_issue_16_controls_find_my_booking_and_the_receipt_have_no_violations(site):
+    """Find N seats together (and its refusal), the passenger form (with errors, saved), the reference
+    on confirmation, the receipt, find my booking (empty and refused), and the page without JavaScript."""
+    from playwright.sync_api import expect
+
+    long_flight()
+    site.start()
+    _status, other = call(site.base, "POST", "/orders", {"flightID": "F-300"})
+    call(site.base, "POST", f"/orders/{other['orderID']}/seats", {"best": 9, "zone": "Extra legroom"}, other["token"])
+    page = open_page(site, DESKTOP)
+    book(site, page, "F-300")
+    page.get_by_label("Seats together").select_option("4")
+    page.get_by_label("Cabin zone").select_option("Extra legroom")
+    page.get_by_role("button", name="Find seats together").click()
+    expect(page.locator("#best-error")).to_contain_text("you asked for 4 (1 short)")
+    assert_accessible(page, "booking, seats together refused")
+    page.get_by_label("Cabin zone").select_option("")
+    page.get_by_role("button", name="Find seats together").click()
+    expect(page.locator("#passenger-rows .passenger")).to_have_count(4)
+    page.get_by_role("button", name="Save passengers").click()
+    expect(page.get_by_label("Contact email")).to_have_attribute("aria-invalid", "true")
+    assert_accessible(page, "booking, passenger errors")
+    name_passengers(page)
+    assert_accessible(page, "booking, passengers saved, Pay open")
+    page.locator("#code").fill("12345")
+    page.get_by_role("button", name="Pay").click()
+    expect(page.locator("#booking-reference")).to_have_text(re.compile("^[A-Z2-9]{6}$"), timeout=8000)
+    assert_accessible(page, "booking, booked with its reference")
+    page.get_by_role("link", name="Printable receipt").click()
+    assert_accessible(page, "receipt")
+    fresh = open_page(site, DESKTOP)
+    fresh.goto(site.base + "/find-booking")
+    assert_accessible(fresh, "find my booking")
+    fresh.get_by_label("Booking reference").fill("ABCDEF")
+    fresh.get_by_label("Last name").fill("Lovelace")
+    fresh.get_by_role("button", name="Find my booking").click()
+    expect(fresh.locator("#find-error")).to_be_visible()
+    assert_accessible(fresh, "find my booking, refused")
+    fresh.goto(page.url.replace("/receipt", ""))  # someone else's booking: closed, pointing to find my booking
+    assert_accessible(fresh, "someone else's booking")
+
+
+def test_the_passenger_form_without_javascript_has_no_violations(site):
+    """The page as the server renders it (its script blocked, so axe can still run): errors beside fields."""
+    from playwright.sync_api import expect
+
+    site.start()
+    page = open_page(site, DESKTOP)
+    page.route(re.compile(r"/js/booking[^/]*\.js"), lambda route: route.abort())
+    book(site, page)
+    page.get_by_role("button", name="Find seats together").click()
+    expect(page.locator(".message")).to_contain_text("are held for you")
+    group = page.locator("#passenger-rows .passenger").first
+    group.get_by_label("First name").fill("Ada")
+    group.get_by_label("Last name").fill("Lovelace 3")
+    page.get_by_role("button", name="Save passengers").click()
+    expect(page.locator("[aria-invalid=true]")).to_have_count(1)
+    assert_accessible(page, "booking without JavaScript, passenger errors")

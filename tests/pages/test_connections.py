@@ -8,7 +8,7 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 from tests.http import call
-from tests.pages.tools import DESKTOP, book, open_page, restart_web, seat, start_web, stop_web
+from tests.pages.tools import DESKTOP, book, name_passengers, open_page, restart_web, seat, start_web, stop_web
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,6 +51,7 @@ def test_paying_while_the_server_is_away_says_so_and_pay_works_once_it_is_back(s
     book(site, page)
     seat(page, "3C").click()
     expect(seat(page, "3C")).to_have_attribute("data-state", "mine")
+    name_passengers(page)
     stop_web(site)
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()

@@ -9,7 +9,7 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
-from tests.pages.tools import DESKTOP, book, long_flight, open_page, seat
+from tests.pages.tools import DESKTOP, book, long_flight, name_passengers, open_page, seat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,24 +38,89 @@ def test_skip_link_one_tab_stop_for_the_map_and_arrow_keys(site):
     expect(page.locator(":focus")).to_have_text("Skip to the seat map")
     page.keyboard.press("Enter")
     page.keyboard.press("Tab")
-    assert page.evaluate(FOCUSED) == "Row 1, seat A, window, exit row, available"
+    assert page.evaluate(FOCUSED) == "Row 1, seat A, window, exit row, Front 129.00 EUR, available"
     for _ in range(23):
         page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowRight")
-    assert page.evaluate(FOCUSED) == "Row 24, seat B, middle, available"
+    assert page.evaluate(FOCUSED) == "Row 24, seat B, middle, Standard 89.00 EUR, available"
     page.keyboard.press("Space")
     expect(seat(page, "24B")).to_have_attribute("data-state", "mine")
-    assert page.evaluate(FOCUSED) == "Row 24, seat B, middle, held for you"
+    assert page.evaluate(FOCUSED) == "Row 24, seat B, middle, Standard 89.00 EUR, held for you"
     page.keyboard.press("End")
-    assert page.evaluate(FOCUSED) == "Row 24, seat F, window, available"
+    assert page.evaluate(FOCUSED) == "Row 24, seat F, window, Standard 89.00 EUR, available"
+    page.keyboard.press("Tab")  # out of the map: the passenger form is next, then Pay
+    assert page.evaluate("document.activeElement.id") == "first-24B"
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(FOCUSED) == "Row 24, seat F, window, Standard 89.00 EUR, available"  # back where it was
+
+
+def test_find_seats_together_the_passenger_form_and_pay_by_keyboard_alone(site):
+    from playwright.sync_api import expect
+
+    long_flight()
+    site.start()
+    page = open_page(site, DESKTOP)
+    book(site, page, "F-300")
+    order = []
+    for _ in range(6):  # skip link, the brand, Find my booking, then the "Find N seats together" form
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
+    assert order[2:] == ["Find my booking", "best-count", "best-zone", "best-button"], order
+    page.keyboard.press("Enter")  # 2 seats together, any zone
+    expect(page.locator("#your-seats")).to_have_text("1A, 1B")  # the front row's window pair
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUSED).startswith("Row 1, seat ")  # the map, one stop, where the seats are
+    page.keyboard.press("Tab")
+    for text in ("Ada", "Lovelace", "Grace", "Hopper", "ada@example.com"):
+        page.keyboard.type(text)
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "passengers-button"
+    page.keyboard.press("Enter")
+    expect(page.locator("#pay-button")).to_be_enabled()
+    expect(page.locator("#pay-button")).to_have_text("Pay 258.00 EUR")  # 2 x Front 129.00
     tabs = 0
     while page.evaluate("document.activeElement.id") != "code":
         page.keyboard.press("Tab")
         tabs += 1
-        assert tabs < 5, f"still not at the payment field after {tabs} Tabs: {page.evaluate(FOCUSED)}"
-    page.keyboard.press("Shift+Tab")
-    page.keyboard.press("Shift+Tab")
-    assert page.evaluate(FOCUSED) == "Row 24, seat F, window, available"  # back into the map where it was
+        assert tabs < 3, f"still not at the payment field after {tabs} Tabs: {page.evaluate(FOCUSED)}"
+    page.keyboard.type("12345")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "pay-button"
+    page.keyboard.press("Enter")
+    expect(page.locator("#final-title")).to_be_focused(timeout=8000)
+    expect(page.locator("#booking-reference")).to_have_text(re.compile("^[A-Z2-9]{6}$"))
+
+
+def test_passenger_errors_are_beside_their_fields_and_announced(site):
+    from playwright.sync_api import expect
+
+    site.start()
+    page = open_page(site, DESKTOP)
+    book(site, page)
+    page.evaluate(RECORD_ANNOUNCEMENTS)
+    seat(page, "2A").click()
+    expect(page.locator("#pay-why")).to_have_text("Before paying, name a passenger for each seat.")
+    expect(page.locator("#pay-button")).to_be_disabled()
+    page.get_by_label("First name").fill("Ada")
+    page.get_by_label("Last name").fill("Lovelace 3")
+    page.get_by_label("Contact email").fill("ada@")
+    page.get_by_role("button", name="Save passengers").click()
+    last = page.get_by_label("Last name")
+    expect(last).to_be_focused()
+    expect(last).to_have_attribute("aria-invalid", "true")
+    expect(last).to_have_accessible_description(re.compile("^Write the name as on the passport"))
+    expect(page.get_by_label("Contact email")).to_have_accessible_description(
+        "Give an email address like ada@example.com."
+    )
+    expect(page.get_by_label("First name")).not_to_have_attribute("aria-invalid", "true")
+    assert "Check the passenger form: 2 field(s) need changes." in page.evaluate("window.announced")
+    expect(page.locator("#pay-button")).to_be_disabled()
+    last.fill("Lovelace")
+    page.get_by_label("Contact email").fill("ada@example.com")
+    page.get_by_role("button", name="Save passengers").click()
+    expect(page.locator("#pay-button")).to_be_enabled()
+    expect(last).not_to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#pay-why")).to_be_empty()
 
 
 def test_seats_and_states_are_named_in_words(site):
@@ -70,13 +135,15 @@ def test_seats_and_states_are_named_in_words(site):
         label: seat(page, label).locator("input").get_attribute("aria-label") for label in ("3C", "3D", "10F", "5B")
     }
     assert names == {
-        "3C": "Row 3, seat C, aisle, available",
-        "3D": "Row 3, seat D, aisle, available",
-        "10F": "Row 10, seat F, window, by the wing, available",
-        "5B": "Row 5, seat B, middle, available",
+        "3C": "Row 3, seat C, aisle, Front 129.00 EUR, available",
+        "3D": "Row 3, seat D, aisle, Front 129.00 EUR, available",
+        "10F": "Row 10, seat F, window, by the wing, Standard 89.00 EUR, available",
+        "5B": "Row 5, seat B, middle, Standard 89.00 EUR, available",
     }
     seat(page, "5B").click()
-    expect(seat(page, "5B").locator("input")).to_have_attribute("aria-label", "Row 5, seat B, middle, held for you")
+    expect(seat(page, "5B").locator("input")).to_have_attribute(
+        "aria-label", "Row 5, seat B, middle, Standard 89.00 EUR, held for you"
+    )
     expect(page.locator("#state")).to_have_text("Seats held")
     assert "SEATS_SELECTED" not in page.inner_text("body") and "mine" not in page.inner_text("body")
 
@@ -134,12 +201,14 @@ def test_paying_announces_and_focuses_the_outcome(site):
     page.evaluate(RECORD_ANNOUNCEMENTS)
     seat(page, "4D").click()
     expect(seat(page, "4D")).to_have_attribute("data-state", "mine")
+    name_passengers(page)
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
     expect(page.locator("#final-title")).to_have_text("Booked!")
     expect(page.locator("#final-title")).to_be_focused()
     page.wait_for_timeout(300)
-    assert page.evaluate("window.announced")[-1] == "Booked! Your seats 4D on FL-001 are booked."
+    said = page.evaluate("window.announced")[-1]
+    assert re.fullmatch("Booked! Your seats 4D on FL-001 are booked. Booking reference: [A-Z2-9]{6}.", said), said
 
 
 def test_reduced_motion_stops_the_pulse(site):

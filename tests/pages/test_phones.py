@@ -9,7 +9,7 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 from tests.http import call
-from tests.pages.tools import NARROW_PHONE, PHONE, book, long_flight, open_page, seat
+from tests.pages.tools import NARROW_PHONE, PHONE, book, long_flight, name_passengers, open_page, seat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,3 +86,40 @@ def test_nothing_moves_under_the_finger_when_the_countdown_appears(site):
     expect(page.locator("#countdown")).not_to_have_attribute("data-off", "")
     expect(page.locator("#countdown-time")).to_contain_text(":")
     assert seat(page, "6C").bounding_box() == before
+
+
+def test_at_360_px_the_issue_16_controls_fit_and_are_big_enough(site):
+    """Find seats together, the passenger form, the total and Pay, the reference, the receipt and find my
+    booking: nothing scrolls sideways at 360 px and every target is at least 24x24 px."""
+    from playwright.sync_api import expect
+
+    long_flight()
+    site.start()
+    page = open_page(site, NARROW_PHONE)
+    page.goto(site.base + "/")
+    assert page.evaluate(SMALL_TARGETS) == []  # the header's and the page's Find my booking links
+    book(site, page, "F-300")
+    page.get_by_label("Seats together").select_option("3")
+    page.get_by_label("Cabin zone").select_option("Extra legroom")
+    page.get_by_role("button", name="Find seats together").click()
+    expect(page.locator("#passenger-rows .passenger")).to_have_count(3)
+    expect(page.locator("#pay-button")).to_have_text("Pay 357.00 EUR")
+    for what in ("#summary-total", "#pay-button", "#pay-why"):
+        expect(page.locator(what)).to_be_in_viewport()  # in the sticky bar
+    assert not page.evaluate(SCROLLS_SIDEWAYS)
+    assert page.evaluate(SMALL_TARGETS) == []
+    page.get_by_role("link", name="Before paying, name a passenger for each seat.").click()
+    first = page.locator("#passenger-rows .passenger").first.get_by_label("First name")
+    first.focus()
+    box, bar = first.bounding_box(), page.locator("#summary").bounding_box()
+    assert box and bar and box["y"] + box["height"] <= bar["y"]  # not under the sticky bar
+    name_passengers(page)
+    page.locator("#code").fill("12345")
+    page.get_by_role("button", name="Pay").click()
+    expect(page.locator("#booking-reference")).to_be_visible(timeout=8000)
+    assert not page.evaluate(SCROLLS_SIDEWAYS)
+    assert page.evaluate(SMALL_TARGETS) == []
+    for path in ("/receipt", "/find-booking"):
+        page.goto(page.url.rsplit("/receipt", 1)[0] + path if path == "/receipt" else site.base + path)
+        assert not page.evaluate(SCROLLS_SIDEWAYS), path
+        assert page.evaluate(SMALL_TARGETS) == [], path

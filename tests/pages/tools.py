@@ -55,7 +55,7 @@ def assert_accessible(page, what: str) -> None:
 
 
 def long_flight(code: str = "F-300", rows: int = 30):
-    """A flight as long as the demo's F-100, with exits and wings."""
+    """A flight as long as the demo's F-100, with exits, wings and its fare zones (EUR)."""
     from django.utils import timezone
 
     from flights.services import create_flight
@@ -70,6 +70,11 @@ def long_flight(code: str = "F-300", rows: int = 30):
         aisles_after="C",
         exit_rows="1,12,13",
         wing_rows="10-18",
+        base_fare="89.00",
+        fare_zones=[
+            {"name": "Front", "rows": [1, 3], "price": "129.00"},
+            {"name": "Extra legroom", "rows": [12, 13], "price": "119.00"},
+        ],
     )
 
 
@@ -100,3 +105,18 @@ def book(site, page, flight: str = "FL-001") -> str:
     page.get_by_role("button", name=f"Book seats on {flight}").click()
     page.wait_for_url("**/booking/**")
     return page.url.rsplit("/", 1)[1]
+
+
+def name_passengers(page, *names: tuple[str, str], email: str = "ada@example.com") -> None:
+    """Fill the passenger form for every held seat and save it (with JavaScript or without): Pay opens."""
+    from playwright.sync_api import expect
+
+    groups = page.locator("#passenger-rows .passenger")
+    expect(groups.first).to_be_visible()
+    for n in range(groups.count()):
+        first, last = names[n] if n < len(names) else ("Ada", "Lovelace")
+        groups.nth(n).get_by_label("First name").fill(first)
+        groups.nth(n).get_by_label("Last name").fill(last)
+    page.get_by_label("Contact email").fill(email)
+    page.get_by_role("button", name="Save passengers").click()
+    expect(page.locator("#pay-button")).to_be_enabled()
