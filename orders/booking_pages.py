@@ -17,6 +17,7 @@ from orders.lookup import normal_reference
 from orders.receipt import receipt_of
 from orders.selectors import get_order
 from orders.throttles import find_booking_throttled, find_booking_wait
+from orders.views import TYPED_PASSENGERS
 
 FORM_FIELD_MAX = 200  # longer form values are refused by the service anyway; this keeps messages short
 
@@ -73,16 +74,14 @@ def passengers(request, order_id: str):
         strict=False,
     )
     given = [{"seat": s.strip().upper(), "firstName": _typed(f), "lastName": _typed(last)} for s, f, last in rows]
+    email = request.POST.get("email", "")[:FORM_FIELD_MAX].strip()
     try:
-        services.set_passengers(
-            order_id=access.order_id,
-            passengers=given,
-            email=request.POST.get("email", "")[:FORM_FIELD_MAX].strip(),
-            actor=access.actor,
-        )
+        services.set_passengers(order_id=access.order_id, passengers=given, email=email, actor=access.actor)
         messages.success(request, "Passengers saved.")
     except ServiceError as exc:
         messages.error(request, exc.message)
+        # The page shows the refused form again as typed, so nobody types every name twice.
+        request.session[TYPED_PASSENGERS.format(order_id=access.order_id)] = {"passengers": given, "email": email}
     return HttpResponseRedirect(reverse("booking", args=[order_id]))
 
 

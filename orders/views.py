@@ -144,7 +144,8 @@ def _split_messages(request) -> tuple[list[Any], dict[Any, str]]:
 
 
 # What the form without JavaScript sent and the server refused, for the page to show again: the form's
-# handler may keep it in the session under this key, as {"passengers": [{seat, firstName, lastName}], "email"}.
+# handler (booking_pages.passengers) keeps it in the session under this key, as
+# {"passengers": [{seat, firstName, lastName}], "email"}; the page takes it out once shown.
 TYPED_PASSENGERS = "typed-passengers:{order_id}"
 
 
