@@ -21,17 +21,18 @@ import os
 import re
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 
-import psycopg
-
 from bench.common import (
     DATABASE_URL,
+    ROOT,
     Connection,
     bench_flight,
     cpu_seconds,
     descendants,
+    env,
     free_port,
     machine,
     machine_cpu_seconds,
@@ -136,14 +137,22 @@ COMMIT;
 def raw_holds(asked: int, base_seat_id: int, flight_id: int) -> dict:
     # PostgreSQL here allows 100 connections: pgbench's clients are capped below that.
     clients = min(asked, RAW_MAX_CLIENTS)
-    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
-        for i in range(clients):
-            conn.execute(
-                "INSERT INTO orders_order (id, flight_id, token_hash, state, payment_code, payment_attempts_used, "
-                "payment_status, last_payment_error, created_at, updated_at) VALUES (%s, %s, '', 'SEATS_SELECTED', "
-                "'', 0, '', '', now(), now()) ON CONFLICT (id) DO NOTHING",
-                [f"pgb-{i}", flight_id],
-            )
+    # Through the ORM, so that every column the model has gets its default.
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "--no-imports",
+            "-c",
+            "from orders.models import Order; Order.objects.bulk_create([Order(id=f'pgb-{i}', "
+            f"flight_id={flight_id}, token_hash='', state='SEATS_SELECTED') for i in range({clients})], "
+            "ignore_conflicts=True)",
+        ],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         script.write(PGBENCH_SCRIPT)
     name = DATABASE_URL.rsplit("/", 1)[1]
