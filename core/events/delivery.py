@@ -228,13 +228,14 @@ class EventDelivery:
 
     @staticmethod
     def _deliver(relay: EventRelay, raw: bytes) -> None:
+        """One publisher's message: the events of one commit, and whether it could not reach Redis for a
+        while (then every stream catches up from the table)."""
         message = json.loads(raw)
-        if message.get("catch_up"):  # a publisher could not reach Redis for a while
+        if message.get("catch_up"):
             catch_up_all_streams()
-            return
-        channel, event_id = message["channel"], int(message["pub_id"])
-        relay.seen(channel, event_id)
-        eventstream.queue(channel, Event(channel, message["event_type"], message["data"], id=event_id))
+        for channel, event_type, data, event_id in message.get("events", []):
+            relay.seen(channel, event_id)
+            eventstream.queue(channel, Event(channel, event_type, data, id=event_id))
 
     async def _poll_table(self, relay: EventRelay, *, until: float | None) -> None:
         poll, loop = sync_to_async(relay.poll, thread_sensitive=False), asyncio.get_running_loop()
