@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorWrapper
 
 from core.locking import busy_on_lock_timeout
@@ -54,16 +54,17 @@ def bound_cursor() -> Iterator[CursorWrapper]:
     from the SQL (Django's own cursors quote them into it, in Python: measured, a tenth of a seat change's
     CPU), and psycopg prepares a statement once it has run a few times on a connection, so PostgreSQL
     stops planning it anew. Logged like Django's cursors (the tests count its statements)."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    database = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a lookup in asgiref's Local
+    if database.vendor != "postgresql":
+        with database.cursor() as cursor:
             yield cursor
         return
     import psycopg
 
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
-        raw: Any = psycopg.Cursor(connection.connection)  # (the stubs say a CursorWrapper is wrapped)
-    cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    database.ensure_connection()
+    database.validate_thread_sharing()
+    with database.wrap_database_errors:
+        raw: Any = psycopg.Cursor(database.connection)  # (the stubs say a CursorWrapper is wrapped)
+    cursor = database.make_debug_cursor(raw) if database.queries_logged else database.make_cursor(raw)
     with cursor:
         yield cursor

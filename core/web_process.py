@@ -20,7 +20,6 @@ from asgiref.sync import iscoroutinefunction, sync_to_async
 from asgiref.typing import ASGI3Application
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
-from django.core.handlers.wsgi import WSGIHandler
 from django.urls import Resolver404, resolve
 
 from core.admission import Admission
@@ -45,7 +44,9 @@ def build_application(*, admission: bool = True) -> ASGI3Application:
             f"WEB_THREADS ({threads}) is more than DB_POOL_MAX_SIZE ({pool['max_size']}): request threads would "
             "wait for connections. Lower WEB_THREADS or raise DB_POOL_MAX_SIZE (README, Configuration)."
         )
-    requests: Any = WSGIMiddleware(cast(Any, WSGIHandler()), workers=threads)  # the stubs want an iterable back
+    from orders.hot_path import web_application  # Django's handler, and the hot API calls' lean path
+
+    requests: Any = WSGIMiddleware(cast(Any, web_application()), workers=threads)  # the stubs want an iterable back
     if admission:
         requests = Admission(requests, threads, settings.WEB_MAX_WAIT_SECONDS)
     application: Any = RequestLimits(WebProcess(ByPath(streams=OneHopASGIHandler(), requests=BufferedBody(requests))))

@@ -87,6 +87,19 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# The hot API calls' lean path (orders/hot_path.py) leaves out what only pages and the browsable API use.
+LEAN_MIDDLEWARE = [
+    name
+    for name in MIDDLEWARE
+    if name.rsplit(".", 1)[0]
+    not in (
+        "whitenoise.middleware",
+        "django.contrib.sessions.middleware",
+        "django.middleware.csrf",
+        "django.contrib.auth.middleware",
+        "django.contrib.messages.middleware",
+    )
+]
 
 # --- Web hygiene -----------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

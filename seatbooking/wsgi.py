@@ -25,9 +25,8 @@ if database["ENGINE"] == "django.db.backends.postgresql":
     database.get("OPTIONS", {}).pop("pool", None)
 django.setup(set_prefix=False)
 
-from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
-
 from core.collector import quiet_garbage_collection  # noqa: E402
+from orders.hot_path import web_application  # noqa: E402
 
-application = WSGIHandler()
+application = web_application()
 quiet_garbage_collection()  # in each gunicorn worker (this module is imported after the fork)

@@ -1,6 +1,7 @@
 """Statements per request on the hot paths, pinned: a change that adds one shows up here (README, Performance).
 
 Counted on PostgreSQL (SQLite stores each event in two statements instead of one). BEGIN and COMMIT count.
+Requests go through the web processes' WSGI application (tests/api/conftest.py): the hot calls' lean path.
 """
 
 import pytest
@@ -12,11 +13,10 @@ from orders import services
 pytestmark = pytest.mark.postgres_only
 
 
-def statements(client, method: str, path: str, body=None, token: str | None = None) -> tuple[int, int]:
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+def statements(call, method: str, path: str, body=None, token: str | None = None) -> tuple[int, int]:
     with CaptureQueriesContext(connection) as queries:
-        response = getattr(client, method)(path, body, format="json", **headers)
-    return response.status_code, len(queries)
+        answer = call(method.upper(), path, body, token=token)
+    return answer.status, len(queries)
 
 
 @pytest.fixture
@@ -26,41 +26,41 @@ def order_with_seats(flight):
     return order, token
 
 
-def test_a_seat_change_costs_6_statements_however_many_seats(api, order_with_seats):
+def test_a_seat_change_costs_6_statements_however_many_seats(call, order_with_seats):
     order, token = order_with_seats
     # token check, early taken-seat check, BEGIN, lock the order, one statement for the rest (holds
     # released, kept, taken over and new; the order row; the audit row; both events), COMMIT
-    assert statements(api, "post", f"/orders/{order.pk}/seats", {"seats": ["1A", "2C"]}, token) == (200, 6)
+    assert statements(call, "post", f"/orders/{order.pk}/seats", {"seats": ["1A", "2C"]}, token) == (200, 6)
     more = ["1A", "3A", "3B", "3C", "4A", "4B"]
-    assert statements(api, "post", f"/orders/{order.pk}/seats", {"seats": more}, token) == (200, 6)
+    assert statements(call, "post", f"/orders/{order.pk}/seats", {"seats": more}, token) == (200, 6)
 
 
-def test_a_refused_seat_costs_2_statements(api, flight, order_with_seats):
+def test_a_refused_seat_costs_2_statements(call, flight, order_with_seats):
     other, token = services.create_order(flight_code=flight.code, actor="test")
-    assert statements(api, "post", f"/orders/{other.pk}/seats", {"seats": ["1A"]}, token) == (409, 2)
+    assert statements(call, "post", f"/orders/{other.pk}/seats", {"seats": ["1A"]}, token) == (409, 2)
 
 
-def test_status_costs_2_statements_however_many_seats(api, flight, order_with_seats):
+def test_status_costs_2_statements_however_many_seats(call, flight, order_with_seats):
     order, token = order_with_seats
     # token check; the order, its flight and its seats
-    assert statements(api, "get", f"/orders/{order.pk}/status", token=token) == (200, 2)
+    assert statements(call, "get", f"/orders/{order.pk}/status", token=token) == (200, 2)
     services.select_seats(order_id=order.pk, labels=["1A", "1B", "2A", "2B", "3A", "3B"], actor="test")
-    assert statements(api, "get", f"/orders/{order.pk}/status", token=token) == (200, 2)
+    assert statements(call, "get", f"/orders/{order.pk}/status", token=token) == (200, 2)
 
 
-def test_the_seat_map_costs_one_statement_however_many_holds(api, flight, order_with_seats):
-    status, few = statements(api, "get", f"/flights/{flight.code}")
+def test_the_seat_map_costs_one_statement_however_many_holds(call, flight, order_with_seats):
+    status, few = statements(call, "get", f"/flights/{flight.code}")
     for row in range(2, 6):
         order, _ = services.create_order(flight_code=flight.code, actor="test")
         services.select_seats(order_id=order.pk, labels=[f"{row}{letter}" for letter in "ABC"], actor="test")
-    assert (status, few) == statements(api, "get", f"/flights/{flight.code}") == (200, 1)
-    assert statements(api, "get", f"/flights/{flight.code}/available-seats")[0] == 200
+    assert (status, few) == statements(call, "get", f"/flights/{flight.code}") == (200, 1)
+    assert statements(call, "get", f"/flights/{flight.code}/available-seats")[0] == 200
 
 
-def test_a_best_request_costs_7_statements_however_many_seats(api, flight, order_with_seats):
+def test_a_best_request_costs_7_statements_however_many_seats(call, flight, order_with_seats):
     order, token = order_with_seats
     # token check, BEGIN, lock the order, the flight's choosers take turns (an advisory lock), the free
     # seats (read after both locks; no early check: the server chooses only free seats), one statement
     # for the writes, COMMIT
-    assert statements(api, "post", f"/orders/{order.pk}/seats", {"best": 2}, token) == (200, 7)
-    assert statements(api, "post", f"/orders/{order.pk}/seats", {"best": 9}, token) == (200, 7)
+    assert statements(call, "post", f"/orders/{order.pk}/seats", {"best": 2}, token) == (200, 7)
+    assert statements(call, "post", f"/orders/{order.pk}/seats", {"best": 9}, token) == (200, 7)
