@@ -156,11 +156,13 @@ def start_gunicorn(port: int, workers: int = 4, threads: int = 1) -> subprocess.
     )
 
 
-def start_granian(port: int, interface: str, workers: int = 1) -> subprocess.Popen:
+def start_granian(port: int, interface: str, workers: int = 1, threads: int | None = None) -> subprocess.Popen:
     """granian, the ASGI application (with its pool) or the WSGI one (a connection per worker thread)."""
     target = "seatbooking.asgi:application" if interface == "asgi" else "seatbooking.wsgi:application"
     argv = [sys.executable, "-m", "granian", "--interface", interface, "--host", "127.0.0.1", "--port", str(port)]
     argv += ["--workers", str(workers), "--log-level", "warning", "--no-ws", target]
+    if threads is not None:
+        argv[-1:-1] = ["--blocking-threads", str(threads)]
     return start_server(argv, port, env(DB_POOL_MAX_SIZE="10"))
 
 

@@ -1,8 +1,11 @@
 """Expiry lateness and payment latency, end to end: from the deadline or the submit to the event on the stream.
 
-Processes: uvicorn (WEB_WORKERS processes), one django-q2 cluster (Q_WORKERS workers) and one timer loop,
-on PostgreSQL + Redis, as in production: with REDIS_URL set the task broker is Redis (a worker blocks on
-the queue); Q_BROKER=orm in the environment measures the database broker (polled every 0.1 s) instead.
+Processes: the deployed layout's web side as Procfile.cluster runs it (nginx in front of gunicorn for
+requests and uvicorn for the streams), one django-q2 cluster (Q_WORKERS workers) and one timer loop, on
+PostgreSQL + Redis, as in production: with REDIS_URL set the task broker is Redis (a worker blocks on the
+queue). BENCH_FLOW_LAYOUT=embedded measures `make run`'s processes instead (one uvicorn process for
+everything; no Redis: the database broker, polled every 0.1 s, and event delivery by polling the table),
+on PostgreSQL still, so that the two differ only in the processes and Redis.
 Every order has its own stream open (GET /orders/{id}/events), read by an asyncio client on the same
 machine (one clock for all).
 
@@ -32,6 +35,7 @@ from bench.common import (
     percentile,
     prepare_database,
     run,
+    start_deployed,
     start_manage,
     start_web,
     stop,
@@ -41,7 +45,7 @@ EXPIRY_ORDERS = int(os.environ.get("BENCH_EXPIRY_ORDERS", 500))
 PAYMENT_ORDERS = int(os.environ.get("BENCH_PAYMENT_ORDERS", 200))
 # Payers at once: a load the machine carries with room to spare, then one that saturates its 2 cores.
 PAYER_LEVELS = [int(n) for n in os.environ.get("BENCH_PAYERS", "2,8").split(",")]
-WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", 2))
+LAYOUT = os.environ.get("BENCH_FLOW_LAYOUT", "deployed")
 Q_WORKERS = int(os.environ.get("BENCH_Q_WORKERS", 8))
 GATEWAY_LATENCY_SECONDS = 0.05
 DUE_IN_SECONDS = 2.0
@@ -191,14 +195,16 @@ async def main() -> dict:
     _flight_id, _first_seat, labels = bench_flight(FLIGHT)
     os.environ.update(THROTTLE_CREATE_ORDER="off", THROTTLE_CHANGE_SEATS="off", THROTTLE_PAYMENT="off")
     port = free_port()
-    web = start_web(port, workers=WEB_WORKERS)
+    no_redis = {"REDIS_URL": ""} if LAYOUT == "embedded" else {}
+    web = [start_web(port, workers=1, REDIS_URL="")] if LAYOUT == "embedded" else start_deployed(port)
     worker = start_manage(
         "run_worker",
         Q_WORKERS=str(Q_WORKERS),
         PAYMENT_FAILURE_RATE="0",
         PAYMENT_LATENCY_SECONDS=str(GATEWAY_LATENCY_SECONDS),
+        **no_redis,
     )
-    timers = start_manage("run_timers")
+    timers = start_manage("run_timers", **no_redis)
     try:
         expired = await expiry(port, labels)
         paid = []
@@ -206,13 +212,17 @@ async def main() -> dict:
             start = EXPIRY_ORDERS + i * PAYMENT_ORDERS
             paid.append(await payments(port, labels[start : start + PAYMENT_ORDERS], payers))
     finally:
-        for process in (web, worker, timers):
+        for process in (*web, worker, timers):
             stop(process)
     return {
         "machine": machine(),
-        "processes": f"uvicorn {WEB_WORKERS} processes, 1 django-q2 cluster of {Q_WORKERS} workers "
-        f"({os.environ.get('Q_BROKER', 'redis')} broker), "
-        "1 timer loop; PostgreSQL + Redis",
+        "processes": (
+            "make run's: 1 uvicorn process, 1 django-q2 cluster of {q} workers (database broker), 1 timer loop; "
+            "PostgreSQL, no Redis"
+            if LAYOUT == "embedded"
+            else "deployed: nginx, gunicorn and uvicorn; 1 django-q2 cluster of {q} workers (Redis broker), "
+            "1 timer loop; PostgreSQL + Redis"
+        ).format(q=Q_WORKERS),
         "expiry": expired,
         "payment": paid,
         "method": __doc__.strip(),

@@ -3,9 +3,10 @@
 HTTP method: an asyncio client on the same machine keeps C keep-alive connections busy for DURATION
 seconds, each with its own order alternating between its own two seats (so every request releases one
 seat and holds another, on distinct seats), against each serving layout in turn, started afresh on
-PostgreSQL + Redis: uvicorn (ASGI; 1 and 2 processes, pool 10 each), gunicorn (WSGI; 4 sync workers, and 4
-gthread workers of 4 threads; a persistent connection per thread), granian (ASGI and WSGI, 2 workers),
-and the deployed layout exactly as Procfile.cluster runs it (nginx in front of gunicorn, with the event
+PostgreSQL + Redis: uvicorn (ASGI; 1 and 2 processes, pool 10 each), gunicorn (WSGI; 2 and 4 sync workers,
+and 4 gthread workers of 4 threads; a persistent connection per thread), granian (ASGI and WSGI, 2
+workers; and WSGI with 4 workers of one thread each), and the deployed layout exactly as Procfile.cluster
+runs it (nginx in front of gunicorn, with the event
 streams' uvicorn idle beside it). Web CPU per hold: user + system time of the layout's processes (nginx
 included) over the holds made.
 Raw method: pgbench runs the same transaction (lock the seat row, release the order's hold, insert the
@@ -49,15 +50,17 @@ from bench.common import (
 
 LEVELS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "8,32").split(",")]
 DURATION = float(os.environ.get("BENCH_DURATION", 8))
-DEPLOYED = "deployed: nginx -> gunicorn sync x4"
+DEPLOYED = f"deployed: nginx -> gunicorn sync x{os.cpu_count()}"  # one worker per core (deploy/gunicorn_conf.py)
 # name -> how to start it on a port (the processes whose CPU counts as the web's)
 LAYOUTS = {
     "uvicorn x1 (ASGI)": lambda port: [start_web(port, workers=1)],
     "uvicorn x2 (ASGI)": lambda port: [start_web(port, workers=2)],
+    "gunicorn sync x2 (WSGI)": lambda port: [start_gunicorn(port, workers=2)],
     "gunicorn sync x4 (WSGI)": lambda port: [start_gunicorn(port, workers=4)],
     "gunicorn gthread 4x4 (WSGI)": lambda port: [start_gunicorn(port, workers=4, threads=4)],
     "granian x2 (ASGI)": lambda port: [start_granian(port, "asgi", workers=2)],
     "granian x2 (WSGI)": lambda port: [start_granian(port, "wsgi", workers=2)],
+    "granian x4 (WSGI; 1 thread each)": lambda port: [start_granian(port, "wsgi", workers=4, threads=1)],
     DEPLOYED: start_deployed,
 }
 CHOSEN = [name for name in os.environ.get("BENCH_LAYOUTS", ",".join(LAYOUTS)).split(",") if name]
