@@ -80,10 +80,12 @@ test-faults: $(VENV)/.installed static
 fuzz: $(VENV)/.installed static
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(BIN)/pytest tests/test_fuzz.py -s -p no:cacheprovider
 
-# Benchmarks on the local PostgreSQL + Redis (a database of their own); results in var/bench/*.json.
+# Benchmarks on the local PostgreSQL + Redis (a database of their own); results in var/bench/*.json
+# (flow twice: the deployed layout, then make run's processes without Redis).
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.holds
 	$(BIN)/python -m bench.flow
+	BENCH_FLOW_LAYOUT=embedded $(BIN)/python -m bench.flow
 	$(BIN)/python -m bench.streams
 	$(BIN)/python -m bench.burst
 

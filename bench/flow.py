@@ -244,4 +244,4 @@ def report(result: dict) -> None:
 
 
 if __name__ == "__main__":
-    run("flow", main, report)
+    run("flow" if LAYOUT == "deployed" else f"flow-{LAYOUT}", main, report)
