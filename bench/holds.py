@@ -60,6 +60,7 @@ LAYOUTS = {
     "gunicorn gthread 4x4 (WSGI)": lambda port: [start_gunicorn(port, workers=4, threads=4)],
     "granian x2 (ASGI)": lambda port: [start_granian(port, "asgi", workers=2)],
     "granian x2 (WSGI)": lambda port: [start_granian(port, "wsgi", workers=2)],
+    "granian x2 (WSGI; 1 thread each)": lambda port: [start_granian(port, "wsgi", workers=2, threads=1)],
     "granian x4 (WSGI; 1 thread each)": lambda port: [start_granian(port, "wsgi", workers=4, threads=1)],
     DEPLOYED: start_deployed,
 }
