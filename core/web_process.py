@@ -20,6 +20,7 @@ from asgiref.sync import iscoroutinefunction, sync_to_async
 from asgiref.typing import ASGI3Application
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.wsgi import WSGIHandler
 from django.urls import Resolver404, resolve
 
 from core.admission import Admission
@@ -29,8 +30,9 @@ from core.events.streams import close_streams
 from core.request_limits import RequestLimits
 
 
-def build_application(*, admission: bool = True) -> ASGI3Application:
-    """Django behind the door (request limits) and around it the process's own lifecycle.
+def build_application(requests_app: Any = None, *, admission: bool = True) -> ASGI3Application:
+    """Django behind the door (request limits) and around it the process's own lifecycle; `requests_app`
+    is the WSGI application for request/response (seatbooking/handlers.py), Django's handler if None.
 
     `admission=False` leaves the request threads' queue unbounded: for the tests' control only."""
     quiet_garbage_collection()  # thousands of long-lived streams must not be rescanned on every fan-out
@@ -44,9 +46,7 @@ def build_application(*, admission: bool = True) -> ASGI3Application:
             f"WEB_THREADS ({threads}) is more than DB_POOL_MAX_SIZE ({pool['max_size']}): request threads would "
             "wait for connections. Lower WEB_THREADS or raise DB_POOL_MAX_SIZE (README, Configuration)."
         )
-    from orders.hot_path import web_application  # Django's handler, and the hot API calls' lean path
-
-    requests: Any = WSGIMiddleware(cast(Any, web_application()), workers=threads)  # the stubs want an iterable back
+    requests: Any = WSGIMiddleware(cast(Any, requests_app or WSGIHandler()), workers=threads)  # stubs: an iterable
     if admission:
         requests = Admission(requests, threads, settings.WEB_MAX_WAIT_SECONDS)
     application: Any = RequestLimits(WebProcess(ByPath(streams=OneHopASGIHandler(), requests=BufferedBody(requests))))

@@ -1,11 +1,11 @@
 """The lean path of the two hottest calls (issue 14): a seat change and a status read, as API clients make them.
 
 During a flash sale nearly every request is one of these two, and Django's middleware for pages
-(sessions, CSRF, users, messages, static files) and DRF's request handling cost more CPU than the work
-itself (measured: a seat change 2.2 ms in-process through DRF, of which the service is 0.9 ms). So
-`web_application` sends these requests to a second Django handler with the middleware that an API call
-needs (client address, queue wait, body limit, timing, CORS, security headers: settings.LEAN_MIDDLEWARE)
-and a plain view each:
+(sessions, CSRF, users, messages, static files) and DRF's request handling cost a quarter of a seat
+change's CPU (measured in-process: 1.25 ms through DRF and the whole middleware, 0.92 ms this way). So
+the web processes send these requests to a second Django handler (core/lean_handler.py,
+seatbooking/handlers.py) with the middleware that an API call needs (client address, queue wait, body
+limit, timing, CORS, security headers: settings.LEAN_MIDDLEWARE) and a plain view each:
 
 - which requests: POST /orders/{id}/seats and GET /orders/{id}/status with `Authorization: Bearer`,
   no cookie (so no session could apply) and not asking for HTML (the browsable API is DRF's);
@@ -21,11 +21,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.renderers import JSONRenderer
@@ -37,7 +34,6 @@ from orders import services
 from orders.access import authorize_order
 from orders.api import SEAT_LABEL_RE, OrderStatusView, SelectSeatsView
 from orders.selectors import get_order_status
-from seatbooking import urls as site
 
 _seats_view = SelectSeatsView.as_view()
 _renderer = JSONRenderer()
@@ -110,16 +106,6 @@ def _error(exc: Exception, allow: str) -> HttpResponse:
     return response
 
 
-# The lean handler's URLconf: the two lean views first, then every route of the site (for `reverse`, e.g.
-# on an error page), with the site's error handlers. Their routes are the site's, as request metrics
-# are labelled by route.
-urlpatterns = [
-    path("orders/<str:order_id>/seats", change_seats, name="order-seats"),
-    path("orders/<str:order_id>/status", order_status, name="order-status"),
-    *site.urlpatterns,
-]
-handler400, handler403, handler404, handler500 = site.handler400, site.handler403, site.handler404, site.handler500
-
 _HOT = re.compile(r"^/orders/[^/]+/(seats|status)$")
 
 
@@ -131,29 +117,3 @@ def is_hot(environ: dict[str, Any]) -> bool:
     if environ.get("HTTP_AUTHORIZATION", "")[:7].lower() != "bearer ":
         return False
     return environ["REQUEST_METHOD"] == ("POST" if match.group(1) == "seats" else "GET")
-
-
-class LeanHandler(WSGIHandler):
-    """Django's WSGI handler with settings.LEAN_MIDDLEWARE and this module's routes."""
-
-    def load_middleware(self, is_async: bool = False) -> None:
-        configured = settings.MIDDLEWARE
-        settings.MIDDLEWARE = settings.LEAN_MIDDLEWARE  # read by load_middleware only, once, at start
-        try:
-            super().load_middleware(is_async)
-        finally:
-            settings.MIDDLEWARE = configured
-
-    def resolve_request(self, request: HttpRequest):
-        request.urlconf = __name__  # Django's documented per-request URLconf
-        return super().resolve_request(request)
-
-
-def web_application() -> Any:
-    """The WSGI application of a web process: the lean path for the hot calls, Django's handler for the rest."""
-    full, lean = WSGIHandler(), LeanHandler()
-
-    def application(environ: dict[str, Any], start_response: Any) -> Any:
-        return (lean if is_hot(environ) else full)(environ, start_response)
-
-    return application

@@ -16,5 +16,6 @@ if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 django.setup(set_prefix=False)
 
 from core.web_process import build_application  # noqa: E402 - needs the apps loaded
+from seatbooking.handlers import web_application  # noqa: E402
 
-application = build_application()
+application = build_application(web_application())

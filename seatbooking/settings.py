@@ -87,7 +87,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-# The hot API calls' lean path (orders/hot_path.py) leaves out what only pages and the browsable API use.
+# The hot API calls' lean path (orders/hot_path.py, core/lean_handler.py) leaves out what only pages and the browsable API use.
 LEAN_MIDDLEWARE = [
     name
     for name in MIDDLEWARE

@@ -26,7 +26,7 @@ if database["ENGINE"] == "django.db.backends.postgresql":
 django.setup(set_prefix=False)
 
 from core.collector import quiet_garbage_collection  # noqa: E402
-from orders.hot_path import web_application  # noqa: E402
+from seatbooking.handlers import web_application  # noqa: E402
 
 application = web_application()
 quiet_garbage_collection()  # in each gunicorn worker (this module is imported after the fork)

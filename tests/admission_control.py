@@ -3,5 +3,6 @@ application with the request threads' queue unbounded (uvicorn tests.admission_c
 
 import seatbooking.asgi  # noqa: F401 - sets Django up for a web process (pool, connection names)
 from core.web_process import build_application
+from seatbooking.handlers import web_application
 
-application = build_application(admission=False)
+application = build_application(web_application(), admission=False)

@@ -1,4 +1,4 @@
-"""Calls through the web processes' own WSGI application (orders/hot_path.py's `web_application`), as
+"""Calls through the web processes' own WSGI application (seatbooking/handlers.py), as
 gunicorn and uvicorn make them: the lean path included, which Django's test client would not take."""
 
 import io
@@ -10,7 +10,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import RequestFactory
 
-from orders import hot_path
+from seatbooking.handlers import web_application
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Answer:
 
 @pytest.fixture(scope="module")
 def application():
-    return hot_path.web_application()
+    return web_application()
 
 
 @pytest.fixture
