@@ -8,7 +8,8 @@ and 4 gthread workers of 4 threads; a persistent connection per thread), granian
 workers; and WSGI with 4 workers of one thread each), and the deployed layout exactly as Procfile.cluster
 runs it (nginx in front of gunicorn, with the event
 streams' uvicorn idle beside it). Web CPU per hold: user + system time of the layout's processes (nginx
-included) over the holds made.
+included) over the holds made. The database is vacuumed before each layout and before the raw runs, so
+that none pays for the dead rows of the runs before it.
 Raw method: pgbench runs the same transaction (lock the seat row, release the order's hold, insert the
 new hold) with the same C clients for DURATION seconds. The ratio HTTP/raw of the deployed layout is the
 headline.
@@ -46,6 +47,7 @@ from bench.common import (
     start_gunicorn,
     start_web,
     stop,
+    vacuum,
 )
 
 LEVELS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "8,32").split(",")]
@@ -246,6 +248,7 @@ async def hot_seat(port: int) -> dict:
 
 async def compare(layout: str, seats: list[str]) -> list[dict]:
     """Each level against a fresh start of the layout, on seats of its own; a layout that fails is noted."""
+    vacuum()
     port = free_port()
     try:
         processes = LAYOUTS[layout](port)
@@ -291,6 +294,7 @@ async def main() -> dict:
         comparison += await compare(layout, labels[i * per_layout : (i + 1) * per_layout])
     hot, ceiling = await deployed_extras()
     # The raw run uses seats after the HTTP runs', which are still held.
+    vacuum()
     raw = [raw_holds(c, base_seat_id + per_layout * len(CHOSEN), flight_id) for c in LEVELS]
     http = [row for row in comparison if row["layout"] == DEPLOYED and "error" not in row]
     for h, r in zip(http, raw, strict=False):
