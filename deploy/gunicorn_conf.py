@@ -25,7 +25,9 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ.get("GUNICORN_METRICS_DIR") 
 )
 
 bind = f"127.0.0.1:{os.environ.get('APP_PORT', '8090')}"
-workers = int(os.environ.get("GUNICORN_WORKERS", os.cpu_count() or 2))
+# The cores this process may run on (a cpuset); a container limited by a CPU quota instead still sees
+# the host's cores, so set GUNICORN_WORKERS there (each worker keeps a PostgreSQL connection).
+workers = int(os.environ.get("GUNICORN_WORKERS", len(os.sched_getaffinity(0))))
 threads = int(os.environ.get("GUNICORN_THREADS", 1))
 worker_class = "gthread" if threads > 1 else "sync"
 backlog = 2048  # requests wait here when every worker is busy; WEB_MAX_WAIT_SECONDS bounds the wait

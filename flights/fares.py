@@ -79,7 +79,7 @@ def parse_zones(raw: Any, *, rows: int) -> list[FareZone]:
         if not isinstance(item, dict) or set(item) != {"name", "rows", "price"}:
             raise InvalidInput(f"{where}: give exactly name, rows ([first, last]) and price.", code="invalid_fares")
         name, span = item["name"], item["rows"]
-        if not isinstance(name, str) or not ZONE_NAME_RE.match(name) or name == STANDARD_ZONE:
+        if not isinstance(name, str) or not ZONE_NAME_RE.fullmatch(name) or name == STANDARD_ZONE:
             raise InvalidInput(
                 f"{where}: a zone name is 1-32 letters, digits, spaces or + & / - (and not {STANDARD_ZONE!r}, "
                 "the name of the seats in no zone).",

@@ -110,7 +110,7 @@ class CreateOrderView(APIView):
         orderID = OrderIdField(max_length=64, required=False, allow_blank=True, trim_whitespace=False)
 
         def validate_orderID(self, value: str) -> str:
-            if value and not ORDER_ID_RE.match(value):
+            if value and not ORDER_ID_RE.fullmatch(value):
                 raise serializers.ValidationError("Use 1-64 letters, digits, '-' or '_'.")
             return value
 
@@ -201,7 +201,7 @@ class SelectSeatsView(APIView):
         zone = StrictCharField(max_length=32, required=False, trim_whitespace=False)
 
         def validate_seats(self, value: list[str]) -> list[str]:
-            bad = [label for label in value if not SEAT_LABEL_RE.match(label)]
+            bad = [label for label in value if not SEAT_LABEL_RE.fullmatch(label)]
             if bad:
                 raise serializers.ValidationError(
                     f"Seat labels are a row number and a capital letter, like 12C; not {', '.join(map(repr, bad))}."

@@ -107,7 +107,7 @@ class PassengersView(APIView):
         lastName = PassThroughField()
 
         def validate_seat(self, value: str) -> str:
-            if not SEAT_LABEL_RE.match(value):
+            if not SEAT_LABEL_RE.fullmatch(value):
                 raise serializers.ValidationError("A seat label is a row number and a capital letter, like 12C.")
             return value
 
@@ -179,7 +179,7 @@ class FindBookingView(APIView):
 
         def validate_reference(self, value: str) -> str:
             value = normal_reference(value)  # as the page takes it: any case, spaces anywhere
-            if not REFERENCE_RE.match(value):
+            if not REFERENCE_RE.fullmatch(value):
                 raise serializers.ValidationError(
                     f"A booking reference is {REFERENCE_LENGTH} capital letters and digits (no 0, O, 1, I or L), "
                     "e.g. K7MX3Q, as in the confirmation email."

@@ -8,12 +8,13 @@ seatbooking/handlers.py) with the middleware that an API call needs (client addr
 limit, timing, CORS, security headers: settings.LEAN_MIDDLEWARE) and a plain view each:
 
 - which requests: POST /orders/{id}/seats and GET /orders/{id}/status with `Authorization: Bearer`,
-  no cookie (so no session could apply) and not asking for HTML (the browsable API is DRF's);
+  no cookie (so no session could apply), no query string and an Accept that DRF would answer with
+  plain JSON (the browsable API and every other rendering are DRF's; `is_hot`);
 - what they do: the same throttle, authorisation, service and JSON answer as DRF's views, and the
   same JSON errors (core/api_errors.py renders them).
 
-A body that is not a plain `{"seats": [...]}` of well-formed labels, and a throttled request, go on
-to DRF's view from here, so every refusal of input and every 429 is DRF's, worded in one place.
+A body that is not a plain `{"seats": [...]}` of well-formed labels in UTF-8 JSON, and a throttled
+request, go on to DRF's view from here, so every refusal of input and every 429 is DRF's, worded in one place.
 """
 
 import json
@@ -51,7 +52,8 @@ SEATS_ALLOW, STATUS_ALLOW = _allowed_methods(SelectSeatsView), _allowed_methods(
 
 @csrf_exempt
 def change_seats(request: HttpRequest, order_id: str) -> HttpResponse:
-    labels = _plain_seats(request.body) if request.content_type == "application/json" else None
+    utf8 = (request.content_params or {}).get("charset", "utf-8").lower() in ("utf-8", "utf8")
+    labels = _plain_seats(request.body) if request.content_type == "application/json" and utf8 else None
     request.user = AnonymousUser()  # the throttle keys anonymous callers by address
     if labels is None or not ScopedThrottle().allow_request(request, SelectSeatsView):  # type: ignore[arg-type]
         response = _seats_view(request, order_id=order_id)
@@ -76,14 +78,14 @@ def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
 
 def _plain_seats(body: bytes) -> list[str] | None:
     """The labels of a body that is exactly {"seats": [<well-formed labels>]}; None for anything else."""
-    try:
-        data = json.loads(body)
+    try:  # as DRF's parser reads it: UTF-8, strictly (json.loads would guess UTF-16 and skip a BOM)
+        data = json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):
         return None
     if type(data) is not dict or len(data) != 1:
         return None
     labels = data.get("seats")
-    if type(labels) is not list or not all(type(label) is str and SEAT_LABEL_RE.match(label) for label in labels):
+    if type(labels) is not list or not all(type(label) is str and SEAT_LABEL_RE.fullmatch(label) for label in labels):
         return None
     return labels
 
@@ -110,10 +112,25 @@ _HOT = re.compile(r"^/orders/[^/]+/(seats|status)$")
 
 
 def is_hot(environ: dict[str, Any]) -> bool:
-    """Whether a request takes the lean path (the module's docstring)."""
-    match = _HOT.match(environ.get("PATH_INFO", ""))
-    if match is None or environ.get("HTTP_COOKIE") or "text/html" in environ.get("HTTP_ACCEPT", ""):
+    """Whether a request takes the lean path (the module's docstring): the API client's plain call, which
+    DRF would answer with its JSON renderer; anything it would negotiate otherwise (another Accept, a
+    ?format=, a cookie's session) goes to DRF."""
+    match = _HOT.fullmatch(environ.get("PATH_INFO", ""))
+    if match is None or environ.get("HTTP_COOKIE") or environ.get("QUERY_STRING"):
         return False
-    if environ.get("HTTP_AUTHORIZATION", "")[:7].lower() != "bearer ":
+    if environ.get("HTTP_AUTHORIZATION", "")[:7].lower() != "bearer " or not _accepts_plain_json(environ):
         return False
     return environ["REQUEST_METHOD"] == ("POST" if match.group(1) == "seats" else "GET")
+
+
+_PLAIN_JSON_RANGES = {"*/*", "application/*", "application/json"}
+
+
+def _accepts_plain_json(environ: dict[str, Any]) -> bool:
+    """No Accept, or only ranges that DRF's negotiation answers with its JSON renderer as is (a parameter
+    such as indent=2 changes the rendering, so it goes to DRF)."""
+    for media_range in environ.get("HTTP_ACCEPT", "*/*").split(","):
+        media_type, *params = (part.strip() for part in media_range.split(";"))
+        if media_type.lower() not in _PLAIN_JSON_RANGES or any(not p.startswith("q=") for p in params if p):
+            return False
+    return True

@@ -247,11 +247,20 @@ class EventDelivery:
     @staticmethod
     def _deliver(relay: EventRelay, raw: bytes) -> None:
         """One publisher's message: the events of one commit, and whether it could not reach Redis for a
-        while (then every stream catches up from the table)."""
-        message = json.loads(raw)
-        if message.get("catch_up"):
-            catch_up_all_streams()
-        for channel, event_type, data, event_id in message.get("events", []):
+        while (then every stream catches up from the table). Also the one-event messages of the release
+        before, which processes not yet restarted still send during a rolling deploy."""
+        try:
+            message = json.loads(raw)
+            if message.get("catch_up"):
+                catch_up_all_streams()
+            if "pub_id" in message:  # the previous release's format: one event per message
+                events = [(message["channel"], message["event_type"], message["data"], int(message["pub_id"]))]
+            else:
+                events = [(channel, kind, data, int(eid)) for channel, kind, data, eid in message.get("events", [])]
+        except (ValueError, TypeError, KeyError, AttributeError):  # not an outage: the sweep finds its events
+            log.warning("event delivery: a message it cannot read, skipped: %r", raw[:200])
+            return
+        for channel, event_type, data, event_id in events:
             relay.seen(channel, event_id)
             eventstream.queue(channel, Event(channel, event_type, data, id=event_id))
 

@@ -60,7 +60,7 @@ def clean_name(value: Any, *, field: str) -> str:
             code="invalid_name",
             field=field,
         )
-    if not NAME_RE.match(value):
+    if not NAME_RE.fullmatch(value):
         bad = sorted({ch for ch in value if not NAME_CHARACTER_RE.fullmatch(ch)})
         shown = (
             f"not {', '.join(repr(ch) for ch in bad)}"

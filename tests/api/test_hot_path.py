@@ -38,6 +38,7 @@ def test_the_lean_path_answers_as_drfs_views(call, orders):
         ("POST", f"/orders/{mine}/seats", {"seat": ["1A"]}, token),  # unknown key
         ("POST", f"/orders/{mine}/seats", {"seats": ["1a"]}, token),  # bad label
         ("POST", f"/orders/{mine}/seats", {"best": 1}, token),  # best available: DRF's view
+        ("POST", f"/orders/{mine}/seats", {"seats": ["1A\n"]}, token),  # not a label: 400 (was a 500 on both)
     ]
     seen = set()
     for method, path, body, key in cases:
@@ -52,6 +53,32 @@ def test_the_lean_path_answers_as_drfs_views(call, orders):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("accept", "query", "status"),
+    [
+        ("application/xml", "", 406),
+        ("text/plain", "", 406),
+        ("text/*", "", 200),  # the browsable API
+        ("TEXT/HTML", "", 200),
+        ("application/json; indent=2", "", 200),
+        ("*/*", "format=api", 200),
+        ("*/*", "format=xml", 404),
+        ("application/json;q=0.9, */*;q=0.1", "", 200),
+    ],
+)
+def test_what_drf_would_negotiate_otherwise_is_drfs(call, orders, accept, query, status):
+    (mine, token), _ = orders
+    for method, path, body in [
+        ("GET", f"/orders/{mine}/status", None),
+        ("POST", f"/orders/{mine}/seats", {"seats": []}),
+    ]:
+        target = f"{path}?{query}" if query else path
+        lean, full = both_ways(call, method, target, body, token=token, Accept=accept)
+        assert lean.status == status and lean.comparable() == full.comparable(), (method, accept, query)
+        assert (b"\n  " in lean.content) == (b"\n  " in full.content)  # indent=2 is honoured, or not, alike
+
+
+@pytest.mark.django_db(transaction=True)
 def test_bodies_that_are_not_plain_json_get_drfs_answers(call, orders):
     (mine, token), _ = orders
     for raw, content_type, status in [
@@ -59,6 +86,9 @@ def test_bodies_that_are_not_plain_json_get_drfs_answers(call, orders):
         (b"seats=1A", "application/x-www-form-urlencoded", 415),
         (b'{"seats": ["1A"]}', "text/plain", 415),
         (b'[["1A"]]', "application/json", 400),
+        (b'\xef\xbb\xbf{"seats": ["1A"]}', "application/json", 400),  # a UTF-8 byte-order mark
+        ('{"seats": ["1A"]}'.encode("utf-16"), "application/json", 400),
+        (b'{"seats": ["1A"]}', "application/json; charset=utf-16", 400),
     ]:
         lean = call("POST", f"/orders/{mine}/seats", raw=raw, token=token, content_type=content_type)
         full = call("POST", f"/orders/{mine}/seats", raw=raw, token=token, content_type=content_type, Cookie="a=1")
@@ -86,6 +116,22 @@ def test_only_the_hot_calls_of_api_clients_skip_drf(call, orders, drf_views_answ
     assert call("GET", f"/orders/{mine}/status?token={token}").status == 418  # no bearer header
     assert call("POST", f"/orders/{mine}/seats", {"best": 2}, token=token).status == 418
     assert call("POST", f"/orders/{mine}/seats", {"seats": ["1a"]}, token=token).status == 418
+    assert call("GET", f"/orders/{mine}/status?format=json", token=token).status == 418
+    assert call("GET", f"/orders/{mine}/status", token=token, Accept="application/xml").status == 406  # DRF's
+    assert call("GET", f"/orders/{mine}/status", token=token, Accept="application/json; indent=2").status == 418
+    assert call("GET", f"/orders/{mine}/status", token=token, Accept="application/json, */*").status == 200
+    utf16 = '{"seats": ["1A"]}'.encode("utf-16")
+    assert call("POST", f"/orders/{mine}/seats", raw=utf16, token=token).status == 418
+    assert (
+        call(
+            "POST",
+            f"/orders/{mine}/seats",
+            {"seats": ["1A"]},
+            token=token,
+            content_type="application/json; charset=utf-8",
+        ).status
+        == 200
+    )
 
 
 @pytest.mark.django_db(transaction=True)

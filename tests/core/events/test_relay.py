@@ -1,6 +1,8 @@
 """The relay that hands stored events to this process's streams (core/events/delivery.py): a poll hands
 out every new row once, however many arrived, and still finds a row that committed after later ones."""
 
+import json
+
 import psycopg
 import pytest
 from django.db import connection
@@ -46,3 +48,18 @@ def test_a_row_that_commits_after_later_ones_is_still_handed_out(settings):
         slow.commit()
     assert relay.poll() == 1
     assert relay.delivered.keys() == {"early", "late"}
+
+
+def test_delivery_reads_this_releases_messages_and_the_previous_ones(caplog):
+    """During a rolling deploy, processes of the previous release still publish one event per message."""
+    from core.events.delivery import EventDelivery
+
+    relay = EventRelay()
+    EventDelivery._deliver(relay, json.dumps({"events": [["chan-a", "status", "{}", 4], ["chan-b", "t", "{}", 9]]}))
+    EventDelivery._deliver(
+        relay, json.dumps({"channel": "chan-c", "event_type": "status", "data": "{}", "pub_id": "7"}).encode()
+    )
+    assert {channel: eid for channel, (eid, _) in relay.delivered.items()} == {"chan-a": 4, "chan-b": 9, "chan-c": 7}
+    EventDelivery._deliver(relay, b"not json")  # skipped and said, not an outage of the subscription
+    EventDelivery._deliver(relay, json.dumps({"events": [["too", "short"]]}))
+    assert caplog.text.count("a message it cannot read") == 2
