@@ -52,7 +52,9 @@ from bench.common import (
 
 LEVELS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "8,32").split(",")]
 DURATION = float(os.environ.get("BENCH_DURATION", 8))
-DEPLOYED = f"deployed: nginx -> gunicorn sync x{len(os.sched_getaffinity(0))}"  # one worker per core (deploy/gunicorn_conf.py)
+DEPLOYED = (
+    f"deployed: nginx -> gunicorn sync x{len(os.sched_getaffinity(0))}"  # one worker per core (deploy/gunicorn_conf.py)
+)
 # name -> how to start it on a port (the processes whose CPU counts as the web's)
 LAYOUTS = {
     "uvicorn x1 (ASGI)": lambda port: [start_web(port, workers=1)],

@@ -68,10 +68,11 @@ def test_the_lean_path_answers_as_drfs_views(call, orders):
 )
 def test_what_drf_would_negotiate_otherwise_is_drfs(call, orders, accept, query, status):
     (mine, token), _ = orders
-    for method, path, body in [
+    requests: list[tuple[str, str, dict | None]] = [
         ("GET", f"/orders/{mine}/status", None),
         ("POST", f"/orders/{mine}/seats", {"seats": []}),
-    ]:
+    ]
+    for method, path, body in requests:
         target = f"{path}?{query}" if query else path
         lean, full = both_ways(call, method, target, body, token=token, Accept=accept)
         assert lean.status == status and lean.comparable() == full.comparable(), (method, accept, query)

@@ -55,11 +55,13 @@ def test_delivery_reads_this_releases_messages_and_the_previous_ones(caplog):
     from core.events.delivery import EventDelivery
 
     relay = EventRelay()
-    EventDelivery._deliver(relay, json.dumps({"events": [["chan-a", "status", "{}", 4], ["chan-b", "t", "{}", 9]]}))
+    EventDelivery._deliver(
+        relay, json.dumps({"events": [["chan-a", "status", "{}", 4], ["chan-b", "t", "{}", 9]]}).encode()
+    )
     EventDelivery._deliver(
         relay, json.dumps({"channel": "chan-c", "event_type": "status", "data": "{}", "pub_id": "7"}).encode()
     )
     assert {channel: eid for channel, (eid, _) in relay.delivered.items()} == {"chan-a": 4, "chan-b": 9, "chan-c": 7}
     EventDelivery._deliver(relay, b"not json")  # skipped and said, not an outage of the subscription
-    EventDelivery._deliver(relay, json.dumps({"events": [["too", "short"]]}))
+    EventDelivery._deliver(relay, json.dumps({"events": [["too", "short"]]}).encode())
     assert caplog.text.count("a message it cannot read") == 2
