@@ -47,7 +47,7 @@ run: seed static
 	WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 # The deployed layout on PostgreSQL + Redis (README, Deployment), on one port, $(PORT): nginx in front
-# (deploy/nginx.conf), request/response on gunicorn's WSGI workers ($(PORT)+1), event streams on uvicorn
+# (deploy/nginx.conf), request/response on granian's WSGI workers ($(PORT)+1), event streams on uvicorn
 # ($(PORT)+2), two workers and two timer loops. CLUSTER_DATABASE_URL is created if missing. Needs nginx
 # (apt-get install nginx-light); its config, pid and temp files go to var/nginx/$(PORT).
 CLUSTER_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/seatbooking

@@ -47,7 +47,7 @@ def vacuum() -> None:
 
 class Connection:
     """One keep-alive HTTP/1.1 connection sending JSON requests (opened again if the server closes it:
-    gunicorn's sync workers answer one request per connection)."""
+    gunicorn's sync workers, compared in bench/holds.py, answer one request per connection)."""
 
     async def open(self, port: int) -> "Connection":
         self.port = port
@@ -157,12 +157,16 @@ def start_web(port: int, workers: int = 1, pool: int = 10, **extra_env: str) -> 
     return start_server(argv, port, env(DB_POOL_MAX_SIZE=str(pool), **extra_env))
 
 
+def gunicorn_argv(port: int | str, workers: int = 2, threads: int = 1) -> list[str]:
+    """gunicorn, the deployed layout's server until granian measured faster (README, Performance): sync
+    workers, or gthread ones with threads > 1; the WSGI application as granian serves it."""
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    argv += ["--threads", str(threads), "--worker-class", "gthread" if threads > 1 else "sync", "--backlog", "2048"]
+    return [*argv, "--log-level", "warning", "--keep-alive", "65", "seatbooking.wsgi:application"]
+
+
 def start_gunicorn(port: int, workers: int = 4, threads: int = 1) -> subprocess.Popen:
-    """gunicorn as deployed (deploy/gunicorn_conf.py): sync workers, or gthread ones with threads > 1."""
-    argv = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn_conf.py", "seatbooking.wsgi:application"]
-    return start_server(
-        argv, port, env(APP_PORT=str(port), GUNICORN_WORKERS=str(workers), GUNICORN_THREADS=str(threads))
-    )
+    return start_server(gunicorn_argv(port, workers, threads), port, env())
 
 
 def start_granian(port: int, interface: str, workers: int = 1, threads: int | None = None) -> subprocess.Popen:
@@ -181,12 +185,17 @@ def procfile_entries(names: list[str], path: str = "Procfile.cluster") -> list[s
     return [entries[name] for name in names]
 
 
-def start_deployed(port: int) -> list[subprocess.Popen]:
-    """The deployed layout's web side exactly as Procfile.cluster runs it: nginx on `port`, gunicorn, uvicorn."""
+def start_deployed(port: int, web: list[str] | None = None) -> list[subprocess.Popen]:
+    """The deployed layout's web side exactly as Procfile.cluster runs it: nginx on `port`, granian
+    (request/response) and uvicorn (streams); with `web`, that server (its argv, listening on "$APP_PORT")
+    in granian's place."""
     ports = {"WEB_PORT": str(port), "APP_PORT": str(free_port()), "STREAMS_PORT": str(free_port())}
     extra = {**ports, "NGINX_DIR": str(RESULTS / "nginx")}
+    commands = procfile_entries(["web", "streams", "nginx"])
+    if web is not None:
+        commands[0] = "exec env TRUSTED_PROXIES=${TRUSTED_PROXIES:-127.0.0.1} " + " ".join(web)
     started = []
-    for command in procfile_entries(["web", "streams", "nginx"]):
+    for command in commands:
         started.append(
             subprocess.Popen(
                 ["sh", "-c", command], cwd=ROOT, env=env(**extra), start_new_session=True, stdout=subprocess.DEVNULL
@@ -250,7 +259,7 @@ def children(pid: int) -> list[int]:
 
 
 def descendants(pid: int) -> list[int]:
-    """The process, its children, theirs, ... (gunicorn's workers, nginx's master in its own session)."""
+    """The process, its children, theirs, ... (a server's workers, nginx's master in its own session)."""
     found, todo = [], [pid]
     while todo:
         current = todo.pop()

@@ -1,6 +1,6 @@
 """Expiry lateness and payment latency, end to end: from the deadline or the submit to the event on the stream.
 
-Processes: the deployed layout's web side as Procfile.cluster runs it (nginx in front of gunicorn for
+Processes: the deployed layout's web side as Procfile.cluster runs it (nginx in front of granian for
 requests and uvicorn for the streams), one django-q2 cluster (Q_WORKERS workers) and one timer loop, on
 PostgreSQL + Redis, as in production: with REDIS_URL set the task broker is Redis (a worker blocks on the
 queue). BENCH_FLOW_LAYOUT=embedded measures `make run`'s processes instead (one uvicorn process for
@@ -220,7 +220,7 @@ async def main() -> dict:
             "make run's: 1 uvicorn process, 1 django-q2 cluster of {q} workers (database broker), 1 timer loop; "
             "PostgreSQL, no Redis"
             if LAYOUT == "embedded"
-            else "deployed: nginx, gunicorn and uvicorn; 1 django-q2 cluster of {q} workers (Redis broker), "
+            else "deployed: nginx, granian and uvicorn; 1 django-q2 cluster of {q} workers (Redis broker), "
             "1 timer loop; PostgreSQL + Redis"
         ).format(q=Q_WORKERS),
         "expiry": expired,

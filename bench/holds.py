@@ -5,9 +5,9 @@ seconds, each with its own order alternating between its own two seats (so every
 seat and holds another, on distinct seats), against each serving layout in turn, started afresh on
 PostgreSQL + Redis: uvicorn (ASGI; 1 and 2 processes, pool 10 each), gunicorn (WSGI; 2 and 4 sync workers,
 and 4 gthread workers of 4 threads; a persistent connection per thread), granian (ASGI and WSGI, 2
-workers; and WSGI with 4 workers of one thread each), and the deployed layout exactly as Procfile.cluster
-runs it (nginx in front of gunicorn, with the event
-streams' uvicorn idle beside it). Web CPU per hold: user + system time of the layout's processes (nginx
+workers; and WSGI with 2 and 4 workers of one thread each), gunicorn's 2 sync workers behind the deployed
+nginx (the deployed layout before granian), and the deployed layout exactly as Procfile.cluster runs it
+(nginx in front of granian's WSGI workers, deploy/granian.py, with the event streams' uvicorn idle beside it). Web CPU per hold: user + system time of the layout's processes (nginx
 included) over the holds made. The database is vacuumed before each layout and before the raw runs, so
 that none pays for the dead rows of the runs before it.
 Raw method: pgbench runs the same transaction (lock the seat row, release the order's hold, insert the
@@ -36,6 +36,7 @@ from bench.common import (
     descendants,
     env,
     free_port,
+    gunicorn_argv,
     machine,
     machine_cpu_seconds,
     make_orders,
@@ -52,9 +53,8 @@ from bench.common import (
 
 LEVELS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "8,32").split(",")]
 DURATION = float(os.environ.get("BENCH_DURATION", 8))
-DEPLOYED = (
-    f"deployed: nginx -> gunicorn sync x{len(os.sched_getaffinity(0))}"  # one worker per core (deploy/gunicorn_conf.py)
-)
+CORES = len(os.sched_getaffinity(0))
+DEPLOYED = f"deployed: nginx -> granian WSGI x{CORES}"  # one worker per core (deploy/granian.py)
 # name -> how to start it on a port (the processes whose CPU counts as the web's)
 LAYOUTS = {
     "uvicorn x1 (ASGI)": lambda port: [start_web(port, workers=1)],
@@ -66,6 +66,9 @@ LAYOUTS = {
     "granian x2 (WSGI)": lambda port: [start_granian(port, "wsgi", workers=2)],
     "granian x2 (WSGI; 1 thread each)": lambda port: [start_granian(port, "wsgi", workers=2, threads=1)],
     "granian x4 (WSGI; 1 thread each)": lambda port: [start_granian(port, "wsgi", workers=4, threads=1)],
+    f"nginx -> gunicorn sync x{CORES} (deployed before)": lambda port: start_deployed(
+        port, web=gunicorn_argv("$APP_PORT", workers=CORES)
+    ),
     DEPLOYED: start_deployed,
 }
 CHOSEN = [name for name in os.environ.get("BENCH_LAYOUTS", ",".join(LAYOUTS)).split(",") if name]

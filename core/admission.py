@@ -12,7 +12,7 @@ clients and the timer loop and the workers cannot connect either. So, in front o
 
 Nothing waits without end, and the threads and connections a burst can take are fixed (WEB_THREADS,
 DB_POOL_MAX_SIZE). Event streams do not pass here (they live in the event loop for as long as the
-client stays; core/web_process.py routes them around). The gunicorn side shares WEB_MAX_WAIT_SECONDS.
+client stays; core/web_process.py routes them around). The WSGI side (deploy/granian.py) shares WEB_MAX_WAIT_SECONDS.
 """
 
 import asyncio

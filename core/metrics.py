@@ -4,7 +4,7 @@ Request latencies, open event streams and event delivery are this web process's 
 figures (orders/metrics.py) register their collector here. Closed unless METRICS_TOKEN or
 METRICS_ALLOWED_ADDRESSES is set.
 
-Under gunicorn (deploy/gunicorn_conf.py) each worker is a process with its own figures, and a scrape lands on
+Under granian (deploy/granian.py) each worker is a process with its own figures, and a scrape lands on
 any one of them: there PROMETHEUS_MULTIPROC_DIR is set, every worker writes its figures to files in it
 (prometheus_client's multiprocess mode), and a scrape reads all of them, so counters never jump back.
 """
@@ -109,7 +109,7 @@ class HeartbeatCollector:
 
 class DatabasePoolCollector:
     """This web process's PostgreSQL connection pool (psycopg_pool), read when scraped. Without a pool (SQLite,
-    DB_POOL_MAX_SIZE=0, gunicorn's workers) the families are declared with no sample."""
+    DB_POOL_MAX_SIZE=0, the WSGI workers) the families are declared with no sample."""
 
     def collect(self):
         from django.db import connection
@@ -141,7 +141,7 @@ def register_collector(collector) -> None:
 
 
 def scraped_registry() -> CollectorRegistry:
-    """This process's registry, or under gunicorn (PROMETHEUS_MULTIPROC_DIR set) every worker's figures from
+    """This process's registry, or under granian (PROMETHEUS_MULTIPROC_DIR set) every worker's figures from
     their files plus the collectors that read when scraped."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return REGISTRY

@@ -1,8 +1,8 @@
 """A request that waited too long before any process took it is refused: 503, Retry-After, the JSON error.
 
 Behind nginx (deploy/nginx.conf) every request carries `X-Request-Start: t=<seconds since the epoch>`,
-the moment nginx took it. A gunicorn worker serves one request at a time, so under a burst requests
-queue in its listen backlog; by the time a worker takes one that waited longer than
+the moment nginx took it. A WSGI worker (deploy/granian.py) runs one request at a time, so under a burst
+requests queue in front of it; by the time a worker takes one that waited longer than
 settings.WEB_MAX_WAIT_SECONDS, its client has likely given up or is about to, and doing its work would
 only make the queue behind it longer. Such a request is refused at once (no database work), with
 Retry-After, so that a burst gets quick 503s instead of an ever-growing wait.

@@ -2,7 +2,7 @@
 
 `python -m deploy.nginx` (Procfile.cluster) reads from the environment:
 - WEB_PORT: where nginx listens (NGINX_HOST, default 127.0.0.1), the service's one port;
-- APP_PORT: gunicorn (request/response); STREAMS_PORT: uvicorn (event streams);
+- APP_PORT: granian (request/response); STREAMS_PORT: uvicorn (event streams);
 - NGINX_DIR: where the filled-in config, the pid file and the temp files go (var/nginx/<WEB_PORT>).
 The body limit is the app's own, MAX_REQUEST_BODY_BYTES. nginx needs no root: every path is under NGINX_DIR.
 """

@@ -4,7 +4,7 @@ from django.db import models
 class WebProcessReport(models.Model):
     """What a web process serving event streams last said about itself (operations/reporting.py): how it
     learns of new events and how many streams it has open. The dashboard shows the fresh ones, whichever
-    process serves the admin (in the deployed layout, gunicorn's workers, which hold no streams)."""
+    process serves the admin (in the deployed layout, granian's WSGI workers, which hold no streams)."""
 
     name = models.CharField(max_length=100, primary_key=True, help_text="host:pid")
     started_at = models.DateTimeField()

@@ -1,7 +1,7 @@
 """Each web process that serves event streams writes a report row every HEARTBEAT_SECONDS: its event
 delivery's mode and its open streams (operations.models.WebProcessReport). The admin's dashboard reads
 the fresh rows, so it shows every streams process's state, not only its own (in the deployed layout the
-admin is served by gunicorn's workers, which have no streams). One row per process, one write per beat;
+admin is served by granian's WSGI workers, which have no streams). One row per process, one write per beat;
 rows of processes gone for an hour are deleted by the survivors (operations/services.py writes them).
 """
 

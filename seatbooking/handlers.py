@@ -1,4 +1,4 @@
-"""The WSGI application of a web process (gunicorn loads it through wsgi.py; the ASGI process runs it
+"""The WSGI application of a web process (granian's workers load it through wsgi.py; the ASGI process runs it
 on its request threads): the hot API calls' lean path (orders/hot_path.py) beside Django's handler."""
 
 from typing import Any

@@ -1,5 +1,5 @@
 """The deployed layout through the real nginx with the repo's config (deploy/nginx.conf): nginx in front of
-gunicorn (request/response, WSGI) and uvicorn (event streams), as Procfile.cluster runs them.
+granian (request/response, WSGI; deploy/granian.py) and uvicorn (event streams), as Procfile.cluster runs them.
 
 Needs Debian's nginx: in CI (CI=true) a missing nginx fails the test, elsewhere it skips with the reason.
 """
@@ -37,7 +37,7 @@ def require_nginx() -> None:
 
 @pytest.fixture
 def layout(transactional_db, tmp_path, settings):
-    """nginx on one port in front of gunicorn (2 sync workers) and uvicorn; returns the ports."""
+    """nginx on one port in front of granian (2 WSGI workers) and uvicorn; returns the ports."""
     from django.utils import timezone
 
     require_nginx()
@@ -46,13 +46,8 @@ def layout(transactional_db, tmp_path, settings):
     ports = {"WEB_PORT": free_port(), "APP_PORT": free_port(), "STREAMS_PORT": free_port()}
     processes.configure(settings, TRUSTED_PROXIES="127.0.0.1", REDIS_URL="redis://127.0.0.1:6379/0")
     processes.env.update({name: str(port) for name, port in ports.items()})
-    (tmp_path / "metrics").mkdir()  # gunicorn's workers' metrics files (deploy/gunicorn_conf.py)
-    processes.env.update(
-        GUNICORN_WORKERS="2", NGINX_DIR=str(tmp_path / "nginx"), GUNICORN_METRICS_DIR=str(tmp_path / "metrics")
-    )
-    processes.start_argv(
-        "gunicorn", [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn_conf.py", "seatbooking.wsgi:application"]
-    )
+    processes.env.update(WEB_WORKERS="2", NGINX_DIR=str(tmp_path / "nginx"), WEB_METRICS_DIR=str(tmp_path / "metrics"))
+    processes.start_argv("web", [sys.executable, "-m", "deploy.granian"])
     processes.start_web(ports["STREAMS_PORT"])
     processes.start_argv("nginx", [sys.executable, "-m", "deploy.nginx"])
     for name in ("APP_PORT", "STREAMS_PORT", "WEB_PORT"):
@@ -136,7 +131,7 @@ def test_a_body_over_the_limit_gets_413_from_nginx_and_one_under_it_reaches_the_
 
 
 def test_a_request_that_waited_too_long_for_a_worker_gets_503_and_nginx_sets_the_start_itself(layout, settings):
-    # Straight to gunicorn from nginx's address, as if nginx had taken it 10 s ago: refused, nothing done.
+    # Straight to granian from nginx's address, as if nginx had taken it 10 s ago: refused, nothing done.
     ago = {"X-Request-Start": f"t={time.time() - 10:.3f}"}
     status, response, body = send(layout["APP_PORT"], "GET", "/flights", headers=ago, source="127.0.0.1")
     assert status == 503 and response.getheader("Retry-After") == "1" and body["code"] == "busy", body

@@ -1,5 +1,5 @@
 """Calls through the web processes' own WSGI application (seatbooking/handlers.py), as
-gunicorn and uvicorn make them: the lean path included, which Django's test client would not take."""
+granian and uvicorn make them: the lean path included, which Django's test client would not take."""
 
 import io
 import json

@@ -1,6 +1,6 @@
 """The lean path of the hot calls (orders/hot_path.py): taken only by the requests it is for, and
 answering exactly as DRF's views do (same status, body and headers), refusals, errors and throttling
-included. Requests go through the web processes' own WSGI application, as gunicorn and uvicorn call it."""
+included. Requests go through the web processes' own WSGI application, as granian and uvicorn call it."""
 
 import pytest
 from django.core.cache import cache

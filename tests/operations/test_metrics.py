@@ -84,7 +84,7 @@ def test_busy_refusals_and_slots_are_counted(settings, gauges_restored):
 
 
 def test_a_request_that_queued_too_long_behind_nginx_is_counted_as_a_busy_refusal(settings):
-    """gunicorn's side of WebSaturated (core/queue_wait.py): nginx says when the request came."""
+    """The WSGI side of WebSaturated (core/queue_wait.py): nginx says when the request came."""
     import time
 
     settings.TRUSTED_PROXIES, settings.WEB_MAX_WAIT_SECONDS = "127.0.0.1", 1

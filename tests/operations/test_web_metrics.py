@@ -1,16 +1,19 @@
-"""/metrics under gunicorn as deployed (deploy/gunicorn_conf.py): several worker processes, and a scrape
-lands on any one of them. Every scrape must give the figures of all of them, or Prometheus reads each
+"""/metrics under granian as deployed (deploy/granian.py): several worker processes, and a scrape lands
+on any one of them. Every scrape must give the figures of all of them, or Prometheus reads each
 drop as a counter reset (review of issue 17, defect 1)."""
 
+import os
+import signal
 import sys
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.http import free_port, wait_for_server
-from tests.processes import Processes
+from tests.processes import Processes, wait_until
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -42,14 +45,14 @@ def test_every_scrape_counts_every_workers_requests(tmp_path, settings):
     processes.configure(settings, METRICS_TOKEN=TOKEN)
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
-    processes.env.update(APP_PORT=str(port), GUNICORN_WORKERS="3", GUNICORN_METRICS_DIR=str(metrics_dir))
-    processes.start_argv(
-        "gunicorn", [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn_conf.py", "seatbooking.wsgi:application"]
-    )
+    (metrics_dir / "counter_999999.db").write_bytes(b"")  # a previous run's: a restart starts from zero
+    processes.env.update(APP_PORT=str(port), WEB_WORKERS="3", WEB_METRICS_DIR=str(metrics_dir))
+    processes.start_argv("web", [sys.executable, "-m", "deploy.granian"])
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_server(base, timeout=30)
-        # Concurrent requests spread over the sync workers (each takes one at a time).
+        assert not (metrics_dir / "counter_999999.db").exists()
+        # Concurrent requests spread over the workers (each takes one at a time).
         with ThreadPoolExecutor(max_workers=12) as pool:
             statuses = list(pool.map(lambda i: get(f"{base}/no-such-page-{i}")[0], range(REQUESTS)))
         assert statuses == [404] * REQUESTS
@@ -63,3 +66,31 @@ def test_every_scrape_counts_every_workers_requests(tmp_path, settings):
         assert len(workers_seen) >= 2, "the requests did not spread over the workers: the test shows nothing"
     finally:
         processes.kill_all()
+
+
+def test_a_worker_that_dies_is_replaced(tmp_path, settings):
+    """deploy/granian.py respawns a failed worker, as gunicorn's arbiter did: a crash costs the requests
+    in hand on that worker, not the capacity."""
+    processes = Processes(tmp_path)
+    port = free_port()
+    processes.env.update(APP_PORT=str(port), WEB_WORKERS="2", WEB_METRICS_DIR=str(tmp_path / "metrics"))
+    server = processes.start_argv("web", [sys.executable, "-m", "deploy.granian"])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_server(base, timeout=30)
+        workers = children(server.pid)
+        assert len(workers) == 2, workers
+        os.kill(workers[0], signal.SIGKILL)
+
+        def replaced() -> bool:
+            now = children(server.pid)
+            return len(now) == 2 and workers[0] not in now and workers[1] in now
+
+        wait_until(replaced, timeout=20, what="a new worker in the dead one's place")
+        assert [get(f"{base}/no-such-page")[0] for _ in range(10)] == [404] * 10
+    finally:
+        processes.kill_all()
+
+
+def children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]

@@ -1,0 +1,76 @@
+"""granian for request/response in the deployed layout (Procfile.cluster; README, Deployment).
+
+`python -m deploy.granian` serves seatbooking.wsgi:application with granian's WSGI interface, on
+127.0.0.1:APP_PORT only (nginx is in front). Chosen by `make bench` (README, Performance): its HTTP
+handling is Rust, it keeps nginx's upstream connections alive, and on this 2-core machine it made
+15-25% more seat changes per second than gunicorn's sync workers behind the same nginx, each with less
+web CPU (gunicorn parses HTTP in Python and closes the connection after every response).
+
+From the environment:
+- WEB_WORKERS: worker processes, one per core this process may run on by default (measured: more
+  workers than cores only add switching while PostgreSQL shares the cores). A container limited by a
+  CPU quota still sees the host's cores: set it there. Each worker runs the application on one thread
+  and keeps one PostgreSQL connection (seatbooking/wsgi.py), so the database budget is WEB_WORKERS.
+- WEB_METRICS_DIR: where the workers write their metrics (below); a fresh temporary directory if unset.
+- WEB_LOG_LEVEL: granian's own log level (warning).
+
+Metrics: each worker is a process of its own and a scrape of /metrics lands on any one of them, so the
+workers write their figures to files in PROMETHEUS_MULTIPROC_DIR and a scrape reads every worker's
+(core/metrics.py). Set here, not in the shared environment: the streams process (uvicorn) keeps its
+figures in memory and is scraped on its own. A replaced worker's files stay: its counters still count,
+and the workers set no gauge (streams, delivery and request slots are the ASGI process's), so its
+gauges' files hold zeros that change no sum or maximum.
+
+A worker that dies is started again. A stop (SIGTERM, SIGINT) lets requests in hand finish for up to
+WORKERS_KILL_SECONDS, as uvicorn's --timeout-graceful-shutdown for the streams.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+WORKERS_KILL_SECONDS = 4
+BACKLOG = 2048  # connections wait here when every worker is busy; WEB_MAX_WAIT_SECONDS bounds a request's wait
+
+
+def workers() -> int:
+    return int(os.environ.get("WEB_WORKERS") or len(os.sched_getaffinity(0)))
+
+
+def main() -> None:
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces
+
+    configured = os.environ.get("WEB_METRICS_DIR")
+    metrics_dir = Path(configured or tempfile.mkdtemp(prefix="seatbooking-web-metrics-"))
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    # A restart starts its counters from zero (Prometheus reads that as a reset), not from the files of
+    # the previous run's workers. Before any worker imports prometheus_client (they fork from here).
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    server = Granian(
+        "seatbooking.wsgi:application",
+        interface=Interfaces.WSGI,
+        address="127.0.0.1",
+        port=int(os.environ.get("APP_PORT", "8090")),
+        workers=workers(),
+        blocking_threads=1,
+        http=HTTPModes.http1,  # nginx speaks HTTP/1.1 to it
+        websockets=False,
+        backlog=BACKLOG,
+        respawn_failed_workers=True,
+        workers_kill_timeout=WORKERS_KILL_SECONDS,
+        log_level=os.environ.get("WEB_LOG_LEVEL", "warning"),  # type: ignore[arg-type]
+        log_access=False,
+    )
+    try:
+        server.serve()
+    finally:
+        if not configured:  # one per start otherwise, left in the temporary directory
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
