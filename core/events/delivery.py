@@ -223,7 +223,10 @@ class EventDelivery:
             loop = asyncio.get_running_loop()
             heard_at = pinged_at = swept_at = loop.time()
             while True:
-                message = await asyncio.wait_for(pubsub.get_message(timeout=0.5), timeout=5)
+                # asyncio.timeout, not wait_for: wait_for makes a task per call, and this runs once per
+                # commit anywhere in the service, in every web process.
+                async with asyncio.timeout(5):
+                    message = await pubsub.get_message(timeout=0.5)
                 now = loop.time()
                 if message is not None:
                     heard_at = now
