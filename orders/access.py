@@ -15,8 +15,7 @@ from rest_framework.authentication import CSRFCheck
 
 from core import client_address
 from core.errors import Forbidden, NotFound
-from core.statement import bound_cursor
-from orders.models import Order
+from orders.selectors import OrderKeys, order_keys
 
 SESSION_KEY = "order_ids"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -87,20 +86,19 @@ class OrderAccess:
 
 def authorize_order(request: HttpRequest, order_id: str) -> OrderAccess:
     """Check that `request` may act on the order, or raise NotFound/Forbidden. One query."""
-    # Hand-written: every call on an order starts here (the ORM's query building cost more than the query).
-    with bound_cursor() as cursor:
-        cursor.execute(
-            f"SELECT token_hash, reference, booking_link_version FROM {Order._meta.db_table} WHERE id = %s",  # noqa: S608
-            [order_id],
-        )
-        row = cursor.fetchone()
-    token_hash, reference, version = row if row else (None, None, 0)
-    if token_hash is None:
+    return authorize_with_keys(request, order_id, order_keys(order_id=order_id))
+
+
+def authorize_with_keys(request: HttpRequest, order_id: str, keys: OrderKeys | None) -> OrderAccess:
+    """`authorize_order` with the order's keys already read (None: there is no such order); a seat change
+    reads them with its early check, in one statement (orders/hot_path.py)."""
+    if keys is None:
         raise NotFound(f"There is no order {order_id!r}.", code="unknown_order")
     token = presented_token(request)
     if token is not None:
-        if hmac.compare_digest(hash_token(token), token_hash):
+        if hmac.compare_digest(hash_token(token), keys.token_hash):
             return OrderAccess(order_id, "token", actor_for("token", request))
+        reference, version = keys.reference, keys.booking_link_version
         if reference and is_booking_token(token, order_id=order_id, reference=reference, version=version):
             return OrderAccess(order_id, "token", actor_for("booking-token", request))
         raise Forbidden(

@@ -13,8 +13,8 @@ limit, timing, CORS, security headers: settings.LEAN_MIDDLEWARE) and a plain vie
 - what they do: the same throttle, authorisation, service and JSON answer as DRF's views, and the
   same JSON errors (core/api_errors.py renders them).
 
-A body that is not a plain `{"seats": [...]}` of well-formed labels in UTF-8 JSON, and a throttled
-request, go on to DRF's view from here, so every refusal of input and every 429 is DRF's, worded in one place.
+A body that is not a plain `{"seats": [...]}` of well-formed labels in UTF-8 JSON (within the seat limit,
+none repeated), and a throttled request, go on to DRF's view from here, so every refusal of input and every 429 is DRF's, worded in one place.
 """
 
 import json
@@ -22,8 +22,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.renderers import JSONRenderer
@@ -32,9 +34,9 @@ from rest_framework.views import APIView
 from core.api_errors import json_exception_handler
 from core.drf import ScopedThrottle
 from orders import services
-from orders.access import authorize_order
+from orders.access import authorize_order, authorize_with_keys
 from orders.api import SEAT_LABEL_RE, OrderStatusView, SelectSeatsView
-from orders.selectors import get_order_status
+from orders.selectors import get_order_status, read_before_seat_change
 
 _seats_view = SelectSeatsView.as_view()
 _renderer = JSONRenderer()
@@ -60,8 +62,14 @@ def change_seats(request: HttpRequest, order_id: str) -> HttpResponse:
         patch_vary_headers(response, ["Cookie"])  # as on the full path, where the session middleware adds it
         return response
     try:
-        access = authorize_order(request, order_id)
-        change = services.select_seats(order_id=access.order_id, labels=labels, actor=access.actor)
+        # The token check and the early refusal in one statement: a hot seat's losers cost one read.
+        now = timezone.now()
+        read = read_before_seat_change(order_id=order_id, labels=labels, now=now)
+        access = authorize_with_keys(request, order_id, read.keys if read else None)
+        assert read is not None  # authorize_with_keys refuses an order that does not exist
+        change = services.select_seats(
+            order_id=access.order_id, labels=labels, actor=access.actor, now=now, visibly_taken=read.taken
+        )
     except Exception as exc:  # noqa: BLE001 - what DRF's handler answers is answered the same; the rest is re-raised
         return _error(exc, SEATS_ALLOW)
     return _json({"status": "seats updated", **change.status}, SEATS_ALLOW)
@@ -77,7 +85,9 @@ def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
 
 
 def _plain_seats(body: bytes) -> list[str] | None:
-    """The labels of a body that is exactly {"seats": [<well-formed labels>]}; None for anything else."""
+    """The labels of a body that is exactly {"seats": [<well-formed labels>]}, at most MAX_SEATS_PER_ORDER of
+    them and each once (else the early read would look up every label of the body before the limits refuse
+    it); None for anything else."""
     try:  # as DRF's parser reads it: UTF-8, strictly (json.loads would guess UTF-16 and skip a BOM)
         data = json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):
@@ -86,6 +96,8 @@ def _plain_seats(body: bytes) -> list[str] | None:
         return None
     labels = data.get("seats")
     if type(labels) is not list or not all(type(label) is str and SEAT_LABEL_RE.fullmatch(label) for label in labels):
+        return None
+    if len(labels) > settings.MAX_SEATS_PER_ORDER or len(set(labels)) != len(labels):
         return None
     return labels
 

@@ -1,6 +1,7 @@
 """Reads about orders. The status object is the contract's: keys as the original system named them."""
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypedDict
 
@@ -12,7 +13,7 @@ from core.statement import bound_cursor
 from flights.fares import fares_of, money
 from flights.models import Flight, Seat
 from inventory.events import sorted_labels
-from inventory.models import HoldState, SeatHold
+from inventory.models import HoldState, SeatHold, live_sql
 from inventory.selectors import held_seat_labels
 from orders.models import Order, OrderState
 
@@ -156,3 +157,67 @@ def _iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class OrderKeys:
+    """What decides who may reach an order (orders/access.py): the hash of its token, and for a booking
+    token its reference and link version."""
+
+    token_hash: str
+    reference: str | None
+    booking_link_version: int
+
+
+@dataclass(frozen=True)
+class BeforeSeatChange:
+    """What one statement tells a seat change before its transaction (`read_before_seat_change`)."""
+
+    keys: OrderKeys
+    taken: list[str]  # wanted seats visibly taken by another order; [] where the early refusal does not apply
+
+
+def order_keys(*, order_id: str) -> OrderKeys | None:
+    """The order's keys; None if there is no such order."""
+    # Hand-written: every call on an order starts here (the ORM's query building cost more than the query).
+    with bound_cursor() as cursor:
+        cursor.execute(
+            f"SELECT token_hash, reference, booking_link_version FROM {Order._meta.db_table} WHERE id = %s",  # noqa: S608
+            [order_id],
+        )
+        row = cursor.fetchone()
+    return OrderKeys(*row) if row else None
+
+
+def read_before_seat_change(*, order_id: str, labels: list[str], now: dt.datetime) -> BeforeSeatChange | None:
+    """In one statement, without locks: the order's keys (None: no such order), and the wanted seats that
+    another order holds live or has booked, as committed at `now`.
+
+    When many buyers race for one seat, the losers are refused on this read alone, without a transaction.
+    Refusing on a committed live hold is always right (the seat was taken at that moment); anything this
+    read misses, the change itself still catches. Seats count as taken only where the locked path would
+    answer seats_taken too: every label exists, and the order may change seats and has not lapsed.
+    """
+    # Hand-written: the hot-seat losers' whole database cost, and the ORM's query building cost more than
+    # the query itself here. Only table names are formatted in; values are parameters.
+    wanted = f"s.label IN ({', '.join(['%s'] * len(labels))})" if labels else "1 = 0"
+    sql = f"""
+        SELECT o.token_hash, o.reference, o.booking_link_version,
+            (o.state = %s OR (o.state = %s AND (o.hold_expires_at IS NULL OR o.hold_expires_at > %s))),
+            s.label,
+            EXISTS (SELECT 1 FROM {SeatHold._meta.db_table} h WHERE h.seat_id = s.id AND h.order_id <> o.id AND {live_sql("h")})
+        FROM {Order._meta.db_table} o LEFT JOIN {Seat._meta.db_table} s ON s.flight_id = o.flight_id AND {wanted}
+        WHERE o.id = %s"""  # noqa: S608
+    at = connection.ops.adapt_datetimefield_value(now)  # as the ORM would write it (SQLite compares text)
+    with bound_cursor() as cursor:
+        cursor.execute(sql, [OrderState.PENDING, OrderState.SEATS_SELECTED, at, at, *labels, order_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    token_hash, reference, version, may_change = rows[0][:4]
+    found = [(label, taken) for *_, label, taken in rows if label is not None]
+    applies = may_change and len(found) == len(labels)
+    return BeforeSeatChange(
+        keys=OrderKeys(token_hash, reference, version),
+        taken=sorted_labels(label for label, taken in found if taken) if applies else [],
+    )

@@ -56,15 +56,25 @@ def create_order(
     return order, token
 
 
-def select_seats(*, order_id: str, labels: Sequence[str], actor: str, now: dt.datetime | None = None) -> OrderChange:
+def select_seats(
+    *,
+    order_id: str,
+    labels: Sequence[str],
+    actor: str,
+    now: dt.datetime | None = None,
+    visibly_taken: list[str] | None = None,
+) -> OrderChange:
     """Make `labels` the order's whole selection, all or nothing, each seat held until now + hold time.
 
     Seats no longer wanted are released; kept and new seats share one new deadline; an empty selection
     returns the order to PENDING. Seats live-held or booked by another order are refused, naming them.
+    `visibly_taken`: the early refusal's read, if the caller made it at `now` (orders.selectors.
+    read_before_seat_change, which a seat change's lean path reads with the token check).
     """
+    assert visibly_taken is None or now is not None, "the early read was made at a moment: pass it as `now`"
     wanted = seats.check_labels(labels)
     now = now or timezone.now()
-    taken = seats.visibly_taken(order_id=order_id, labels=wanted, now=now)
+    taken = seats.visibly_taken(order_id=order_id, labels=wanted, now=now) if visibly_taken is None else visibly_taken
     if taken:
         raise inventory.seats_taken_error(taken)
     try:

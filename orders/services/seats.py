@@ -11,9 +11,8 @@ from django.db import connection
 
 from core.errors import Conflict, InvalidInput
 from core.events.publishing import publish_in
-from core.statement import OneStatement, bound_cursor
+from core.statement import OneStatement
 from flights.fares import fares_of
-from flights.models import Seat
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory
 from inventory.best_seats import Layout, choose_best
@@ -24,10 +23,9 @@ from inventory.events import (
     seat_changes_source_sql,
     sorted_labels,
 )
-from inventory.models import SeatHold, live_sql
 from orders.events import order_channel
-from orders.models import AuditAction, AuditEntry, Order, OrderState
-from orders.selectors import OrderStatus, order_status
+from orders.models import AuditAction, AuditEntry, Order
+from orders.selectors import OrderStatus, order_status, read_before_seat_change
 from orders.services.common import log_on_commit, record_change, transition
 
 
@@ -191,28 +189,9 @@ def _reason(labels: list[str]) -> str:
 
 
 def visibly_taken(*, order_id: str, labels: list[str], now: dt.datetime) -> list[str]:
-    """Wanted seats that another order holds live or has booked, as committed right now, read without locks.
-
-    When many buyers race for one seat, the losers are refused here, in one statement, without a
-    transaction. Refusing on a committed live hold is always right (the seat was taken at that moment);
-    anything this read misses, the change itself still catches. It refuses only where the locked
-    path would answer seats_taken too: every label exists, and the order may change seats and has not lapsed.
-    """
+    """Wanted seats that another order holds live or has booked, as committed at `now`, read without locks:
+    the early refusal (orders.selectors.read_before_seat_change says when it applies)."""
     if not labels:
         return []
-    # Hand-written: the hot-seat losers' whole database cost, and the ORM's query building cost more than
-    # the query itself here (about 3 ms against 0.3 ms). Only table names are formatted in; values are parameters.
-    sql = f"""
-        SELECT s.label, EXISTS (
-            SELECT 1 FROM {SeatHold._meta.db_table} h WHERE h.seat_id = s.id AND h.order_id <> o.id AND {live_sql("h")})
-        FROM {Order._meta.db_table} o JOIN {Seat._meta.db_table} s ON s.flight_id = o.flight_id
-        WHERE o.id = %s AND s.label IN ({", ".join(["%s"] * len(labels))})
-          AND (o.state = %s OR (o.state = %s AND (o.hold_expires_at IS NULL OR o.hold_expires_at > %s)))"""  # noqa: S608
-    at = connection.ops.adapt_datetimefield_value(now)  # as the ORM would write it (SQLite compares text)
-    params = [at, order_id, *labels, OrderState.PENDING, OrderState.SEATS_SELECTED, at]
-    with bound_cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if len(rows) != len(labels):
-        return []
-    return sorted_labels(label for label, taken in rows if taken)
+    read = read_before_seat_change(order_id=order_id, labels=labels, now=now)
+    return read.taken if read else []

@@ -39,6 +39,8 @@ def test_the_lean_path_answers_as_drfs_views(call, orders):
         ("POST", f"/orders/{mine}/seats", {"seats": ["1a"]}, token),  # bad label
         ("POST", f"/orders/{mine}/seats", {"best": 1}, token),  # best available: DRF's view
         ("POST", f"/orders/{mine}/seats", {"seats": ["1A\n"]}, token),  # not a label: 400 (was a 500 on both)
+        ("POST", f"/orders/{mine}/seats", {"seats": [f"{row}A" for row in range(1, 12)]}, token),  # too many: 400
+        ("POST", "/orders/nobody/seats", {"seats": ["1A", "1A"]}, token),  # 404 before the body's 400
     ]
     seen = set()
     for method, path, body, key in cases:
@@ -49,7 +51,11 @@ def test_the_lean_path_answers_as_drfs_views(call, orders):
     lean, full = both_ways(call, "POST", f"/orders/{mine}/seats", {"seats": ["2A"]}, token=token)  # taken: 409
     assert lean.comparable() == full.comparable()
     assert lean.body["seats"] == ["2A"]
-    assert {200, 400, 403, 404, 409} <= seen | {lean.status}
+    seen.add(lean.status)
+    # The token is checked before the seats, though both are read in one statement: no seat's fate for a stranger.
+    lean, full = both_ways(call, "POST", f"/orders/{mine}/seats", {"seats": ["2A"]}, token=other_token)
+    assert lean.comparable() == full.comparable() and lean.status == 403
+    assert {200, 400, 403, 404, 409} <= seen
 
 
 @pytest.mark.django_db(transaction=True)
@@ -117,6 +123,9 @@ def test_only_the_hot_calls_of_api_clients_skip_drf(call, orders, drf_views_answ
     assert call("GET", f"/orders/{mine}/status?token={token}").status == 418  # no bearer header
     assert call("POST", f"/orders/{mine}/seats", {"best": 2}, token=token).status == 418
     assert call("POST", f"/orders/{mine}/seats", {"seats": ["1a"]}, token=token).status == 418
+    assert call("POST", f"/orders/{mine}/seats", {"seats": ["1A", "1A"]}, token=token).status == 418
+    too_many = [f"{row}B" for row in range(1, 12)]  # more than MAX_SEATS_PER_ORDER (9)
+    assert call("POST", f"/orders/{mine}/seats", {"seats": too_many}, token=token).status == 418
     assert call("GET", f"/orders/{mine}/status?format=json", token=token).status == 418
     assert call("GET", f"/orders/{mine}/status", token=token, Accept="application/xml").status == 406  # DRF's
     assert call("GET", f"/orders/{mine}/status", token=token, Accept="application/json; indent=2").status == 418

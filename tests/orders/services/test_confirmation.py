@@ -110,7 +110,8 @@ def test_a_reference_clash_draws_another(flight, enqueued, monkeypatch):
 
 def test_references_use_an_alphabet_without_look_alikes():
     drawn = {references.new_reference() for _ in range(2000)}
-    assert len(drawn) == 2000 and all(len(r) == 6 for r in drawn)
+    # Random draws from 31^6: two of 2,000 are the same about once in 440 runs (a failure here once).
+    assert len(drawn) >= 1995 and all(len(r) == 6 for r in drawn)
     assert not set("".join(drawn)) & set("0O1IL") and set("".join(drawn)) == set(references.REFERENCE_ALPHABET)
 
 
