@@ -162,7 +162,8 @@ def gunicorn_argv(port: int | str, workers: int = 2, threads: int = 1) -> list[s
     workers, or gthread ones with threads > 1; the WSGI application as granian serves it."""
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
     argv += ["--threads", str(threads), "--worker-class", "gthread" if threads > 1 else "sync", "--backlog", "2048"]
-    return [*argv, "--log-level", "warning", "--keep-alive", "65", "seatbooking.wsgi:application"]
+    argv += ["--log-level", "warning", "--keep-alive", "65", "--no-control-socket"]
+    return [*argv, "seatbooking.wsgi:application"]
 
 
 def start_gunicorn(port: int, workers: int = 4, threads: int = 1) -> subprocess.Popen:
@@ -193,7 +194,9 @@ def start_deployed(port: int, web: list[str] | None = None) -> list[subprocess.P
     extra = {**ports, "NGINX_DIR": str(RESULTS / "nginx")}
     commands = procfile_entries(["web", "streams", "nginx"])
     if web is not None:
-        commands[0] = "exec env TRUSTED_PROXIES=${TRUSTED_PROXIES:-127.0.0.1} " + " ".join(web)
+        # As deployed: the workers' metrics in files (deploy/granian.py does the same for granian's).
+        commands[0] = "exec env TRUSTED_PROXIES=${TRUSTED_PROXIES:-127.0.0.1} PROMETHEUS_MULTIPROC_DIR=$(mktemp -d) "
+        commands[0] += " ".join(web)
     started = []
     for command in commands:
         started.append(

@@ -5,8 +5,8 @@ seconds, each with its own order alternating between its own two seats (so every
 seat and holds another, on distinct seats), against each serving layout in turn, started afresh on
 PostgreSQL + Redis: uvicorn (ASGI; 1 and 2 processes, pool 10 each), gunicorn (WSGI; 2 and 4 sync workers,
 and 4 gthread workers of 4 threads; a persistent connection per thread), granian (ASGI and WSGI, 2
-workers; and WSGI with 2 and 4 workers of one thread each), gunicorn's 2 sync workers behind the deployed
-nginx (the deployed layout before granian), and the deployed layout exactly as Procfile.cluster runs it
+workers; and WSGI with 2 and 4 workers of one thread each), gunicorn's sync workers (one per core) behind the
+deployed nginx (the deployed layout before granian), and the deployed layout exactly as Procfile.cluster runs it
 (nginx in front of granian's WSGI workers, deploy/granian.py, with the event streams' uvicorn idle beside it). Web CPU per hold: user + system time of the layout's processes (nginx
 included) over the holds made. The database is vacuumed before each layout and before the raw runs, so
 that none pays for the dead rows of the runs before it.

@@ -31,6 +31,9 @@ REQUEST_SECONDS = Histogram(
     ["method", "route", "status"],
     registry=REGISTRY,
 )
+# The gauges are set in the ASGI process only (streams, delivery, request slots). The WSGI workers'
+# files of them hold zeros, so a replaced worker's files, never removed, change no sum or maximum
+# (deploy/granian.py; tests/operations/test_web_metrics.py checks it).
 OPEN_STREAMS = Gauge(
     "seatbooking_open_event_streams",
     "Event streams open in this web process.",

@@ -21,8 +21,10 @@ figures in memory and is scraped on its own. A replaced worker's files stay: its
 and the workers set no gauge (streams, delivery and request slots are the ASGI process's), so its
 gauges' files hold zeros that change no sum or maximum.
 
-A worker that dies is started again. A stop (SIGTERM, SIGINT) lets requests in hand finish for up to
-WORKERS_KILL_SECONDS, as uvicorn's --timeout-graceful-shutdown for the streams.
+A worker that dies is started again; one that dies again within a few seconds of its restart (a crash
+loop) makes granian exit, as gunicorn did when a worker could not boot: run the deployed processes under a
+supervisor that restarts them (systemd, Kubernetes). A stop (SIGTERM, SIGINT) lets requests in hand
+finish for up to WORKERS_KILL_SECONDS, as uvicorn's --timeout-graceful-shutdown for the streams.
 """
 
 import os
@@ -41,6 +43,7 @@ def workers() -> int:
 def main() -> None:
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
+    from granian.log import LogLevels
 
     configured = os.environ.get("WEB_METRICS_DIR")
     metrics_dir = Path(configured or tempfile.mkdtemp(prefix="seatbooking-web-metrics-"))
@@ -62,7 +65,7 @@ def main() -> None:
         backlog=BACKLOG,
         respawn_failed_workers=True,
         workers_kill_timeout=WORKERS_KILL_SECONDS,
-        log_level=os.environ.get("WEB_LOG_LEVEL", "warning"),  # type: ignore[arg-type]
+        log_level=LogLevels(os.environ.get("WEB_LOG_LEVEL", "warning").lower()),
         log_access=False,
     )
     try:

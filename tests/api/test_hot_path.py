@@ -7,6 +7,7 @@ from django.core.cache import cache
 
 from orders import services
 from orders.api import OrderStatusView, SelectSeatsView
+from orders.models import Order, OrderState
 from tests.api.conftest import Answer
 
 
@@ -55,6 +56,13 @@ def test_the_lean_path_answers_as_drfs_views(call, orders):
     # The token is checked before the seats, though both are read in one statement: no seat's fate for a stranger.
     lean, full = both_ways(call, "POST", f"/orders/{mine}/seats", {"seats": ["2A"]}, token=other_token)
     assert lean.comparable() == full.comparable() and lean.status == 403
+    # A taken seat beside one the flight has not: the unknown seat's 400 on both paths.
+    lean, full = both_ways(call, "POST", f"/orders/{mine}/seats", {"seats": ["2A", "9Z"]}, token=token)
+    assert lean.comparable() == full.comparable() and lean.status == 400
+    # An order that can no longer change seats asks for a taken one: its state's 409, not seats_taken.
+    Order.objects.filter(pk=mine).update(state=OrderState.EXPIRED)
+    lean, full = both_ways(call, "POST", f"/orders/{mine}/seats", {"seats": ["2A"]}, token=token)
+    assert lean.comparable() == full.comparable() and lean.body["code"] == "hold_expired"
     assert {200, 400, 403, 404, 409} <= seen
 
 

@@ -87,3 +87,21 @@ def test_a_seat_change_takes_exactly_the_seats_that_are_not_live(holds, flight, 
     )
     lapsed = SeatHold.objects.filter(order_id=holds.pk, seat__label__in=["1B", "1C"])
     assert set(lapsed.values_list("state", flat=True)) == {HoldState.EXPIRED}
+
+
+def test_the_early_read_gives_the_keys_and_applies_only_where_the_locked_path_would_refuse(holds, flight):
+    from orders.access import hash_token
+    from orders.models import Order, OrderState
+    from orders.selectors import read_before_seat_change
+
+    asker, token = services.create_order(flight_code=flight.code, actor="test")
+    read = read_before_seat_change(order_id=asker.pk, labels=["1A", "1B"], now=NOW)
+    assert read is not None and read.keys.token_hash == hash_token(token) and read.taken == ["1A"]
+    assert read_before_seat_change(order_id="nobody", labels=["1A"], now=NOW) is None
+    nothing = read_before_seat_change(order_id=asker.pk, labels=[], now=NOW)
+    assert nothing is not None and nothing.keys.token_hash == hash_token(token) and nothing.taken == []
+    # A label the flight has not: the change answers 400 for it, so nothing counts as taken.
+    assert read_before_seat_change(order_id=asker.pk, labels=["1A", "9Z"], now=NOW).taken == []  # type: ignore[union-attr]
+    # An order that cannot change seats: the change answers for its state, not for the seats.
+    Order.objects.filter(pk=asker.pk).update(state=OrderState.EXPIRED)
+    assert read_before_seat_change(order_id=asker.pk, labels=["1A"], now=NOW).taken == []  # type: ignore[union-attr]

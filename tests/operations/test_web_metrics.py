@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.http import free_port, wait_for_server
@@ -64,13 +66,19 @@ def test_every_scrape_counts_every_workers_requests(tmp_path, settings):
         assert counts == [REQUESTS] * len(counts), counts
         workers_seen = {path.stem.rsplit("_", 1)[-1] for path in metrics_dir.glob("histogram_*.db")}
         assert len(workers_seen) >= 2, "the requests did not spread over the workers: the test shows nothing"
+        # No gauge is set in a WSGI worker: a dead worker's gauge files, which stay, hold zeros only.
+        gauges = CollectorRegistry()
+        MultiProcessCollector(gauges, path=str(metrics_dir))
+        values = [s.value for m in gauges.collect() if m.type == "gauge" for s in m.samples]
+        assert values and not any(values), values
     finally:
         processes.kill_all()
 
 
 def test_a_worker_that_dies_is_replaced(tmp_path, settings):
     """deploy/granian.py respawns a failed worker, as gunicorn's arbiter did: a crash costs the requests
-    in hand on that worker, not the capacity."""
+    in hand on that worker (and connections waiting on its socket are reset: each worker listens on a
+    socket of its own), not the capacity."""
     processes = Processes(tmp_path)
     port = free_port()
     processes.env.update(APP_PORT=str(port), WEB_WORKERS="2", WEB_METRICS_DIR=str(tmp_path / "metrics"))
@@ -87,10 +95,38 @@ def test_a_worker_that_dies_is_replaced(tmp_path, settings):
             return len(now) == 2 and workers[0] not in now and workers[1] in now
 
         wait_until(replaced, timeout=20, what="a new worker in the dead one's place")
-        assert [get(f"{base}/no-such-page")[0] for _ in range(10)] == [404] * 10
+
+        def serving() -> bool:
+            try:
+                return [get(f"{base}/no-such-page")[0] for _ in range(10)] == [404] * 10
+            except OSError:  # a connection that met the crash
+                return False
+
+        wait_until(serving, timeout=10, what="ten requests in a row answered")
     finally:
         processes.kill_all()
 
 
 def children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_a_stop_ends_the_workers_and_removes_the_temporary_metrics(tmp_path):
+    """SIGTERM (what honcho and systemd send): the server and its workers exit in a few seconds, and the
+    metrics directory it made for itself goes with it (a configured WEB_METRICS_DIR stays)."""
+    processes = Processes(tmp_path)
+    port = free_port()
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    processes.env.update(APP_PORT=str(port), WEB_WORKERS="2", TMPDIR=str(scratch))
+    server = processes.start_argv("web", [sys.executable, "-m", "deploy.granian"])
+    try:
+        wait_for_server(f"http://127.0.0.1:{port}", timeout=30)
+        workers = children(server.pid)
+        assert len(workers) == 2 and len(list(scratch.glob("seatbooking-web-metrics-*"))) == 1
+        assert processes.stop(server, sig=signal.SIGTERM, timeout=15) < 10
+        assert server.returncode == 0, processes.logs()
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "a worker outlived the server"
+        assert not list(scratch.glob("seatbooking-web-metrics-*"))
+    finally:
+        processes.kill_all()
