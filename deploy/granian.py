@@ -2,9 +2,10 @@
 
 `python -m deploy.granian` serves seatbooking.wsgi:application with granian's WSGI interface, on
 127.0.0.1:APP_PORT only (nginx is in front). Chosen by `make bench` (README, Performance): its HTTP
-handling is Rust, it keeps nginx's upstream connections alive, and on this 2-core machine it made
-15-25% more seat changes per second than gunicorn's sync workers behind the same nginx, each with less
-web CPU (gunicorn parses HTTP in Python and closes the connection after every response).
+handling is Rust and it keeps nginx's upstream connections alive (gunicorn's sync workers parse HTTP in
+Python and close the connection after every response). On this 2-core machine, behind the same nginx,
+it made -5% to +19% more seat changes per second than gunicorn's sync workers in the day's comparisons
+(more in 7 of 8), with less web CPU per change, and about twice the rate of requests with no database work.
 
 From the environment:
 - WEB_WORKERS: worker processes, one per core this process may run on by default (measured: more

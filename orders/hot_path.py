@@ -14,7 +14,8 @@ limit, timing, CORS, security headers: settings.LEAN_MIDDLEWARE) and a plain vie
   same JSON errors (core/api_errors.py renders them).
 
 A body that is not a plain `{"seats": [...]}` of well-formed labels in UTF-8 JSON (within the seat limit,
-none repeated), and a throttled request, go on to DRF's view from here, so every refusal of input and every 429 is DRF's, worded in one place.
+none repeated), and a throttled request, go on to DRF's view from here, so every refusal of input and
+every 429 is DRF's, worded in one place.
 """
 
 import json
