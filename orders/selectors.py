@@ -177,12 +177,15 @@ class BeforeSeatChange:
     taken: list[str]  # wanted seats visibly taken by another order; [] where the early refusal does not apply
 
 
+_KEY_COLUMNS = ("token_hash", "reference", "booking_link_version")  # OrderKeys' fields, in order
+
+
 def order_keys(*, order_id: str) -> OrderKeys | None:
     """The order's keys; None if there is no such order."""
     # Hand-written: every call on an order starts here (the ORM's query building cost more than the query).
     with bound_cursor() as cursor:
         cursor.execute(
-            f"SELECT token_hash, reference, booking_link_version FROM {Order._meta.db_table} WHERE id = %s",  # noqa: S608
+            f"SELECT {', '.join(_KEY_COLUMNS)} FROM {Order._meta.db_table} WHERE id = %s",  # noqa: S608
             [order_id],
         )
         row = cursor.fetchone()
@@ -202,7 +205,7 @@ def read_before_seat_change(*, order_id: str, labels: list[str], now: dt.datetim
     # the query itself here. Only table names are formatted in; values are parameters.
     wanted = f"s.label IN ({', '.join(['%s'] * len(labels))})" if labels else "1 = 0"
     sql = f"""
-        SELECT o.token_hash, o.reference, o.booking_link_version,
+        SELECT {", ".join(f"o.{column}" for column in _KEY_COLUMNS)},
             (o.state = %s OR (o.state = %s AND (o.hold_expires_at IS NULL OR o.hold_expires_at > %s))),
             s.label,
             EXISTS (SELECT 1 FROM {SeatHold._meta.db_table} h WHERE h.seat_id = s.id AND h.order_id <> o.id AND {live_sql("h")})
@@ -214,10 +217,10 @@ def read_before_seat_change(*, order_id: str, labels: list[str], now: dt.datetim
         rows = cursor.fetchall()
     if not rows:
         return None
-    token_hash, reference, version, may_change = rows[0][:4]
+    *keys, may_change = rows[0][:4]
     found = [(label, taken) for *_, label, taken in rows if label is not None]
     applies = may_change and len(found) == len(labels)
     return BeforeSeatChange(
-        keys=OrderKeys(token_hash, reference, version),
+        keys=OrderKeys(*keys),
         taken=sorted_labels(label for label, taken in found if taken) if applies else [],
     )
