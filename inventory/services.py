@@ -103,6 +103,7 @@ class HoldParts:
     new_at: int
     released_at: int
     taken_at: int
+    refused: str  # SQL: true when `selection` would raise (a seat unknown or taken)
 
     def selection(self, row: tuple) -> Selection:
         """What the statement did, as `hold_seats` reports it; raises as `hold_seats` does (the caller's
@@ -136,8 +137,11 @@ def hold_seats_in(
     labels: list[str],
     expires_at: dt.datetime | None,
     now: dt.datetime,
+    only_if: str | None = None,
 ) -> HoldParts:
     """`hold_seats` on PostgreSQL, as parts of one statement with the rest of the change (core/statement.py).
+    `only_if`: a part that must yield a row for anything to be done (the holder's lock, when the statement
+    takes it itself); it runs before any hold is touched.
 
     No seat row is locked: the partial unique index `one_live_hold_per_seat` decides. A new hold is
     inserted with ON CONFLICT DO NOTHING, which waits for a transaction holding the seat to end and then
@@ -150,9 +154,11 @@ def hold_seats_in(
     """
     seat, hold = Seat._meta.db_table, SeatHold._meta.db_table
     held, expired, released = HoldState.HELD, HoldState.EXPIRED, HoldState.RELEASED
+    # Every other part reads hs_wanted or, for the release, the same condition.
+    only = f" AND EXISTS (SELECT 1 FROM {only_if})" if only_if else ""  # noqa: S608 - a part's name
     statement.part(
         "hs_wanted",
-        f"SELECT id, label FROM {seat} WHERE flight_id = %s AND label = ANY(%s)",  # noqa: S608 - table names only
+        f"SELECT id, label FROM {seat} WHERE flight_id = %s AND label = ANY(%s){only}",  # noqa: S608 - table names only
         flight.pk,
         labels,
     )
@@ -170,7 +176,7 @@ def hold_seats_in(
     statement.part(
         "hs_released",
         f"""UPDATE {hold} AS h SET state = '{released}', ended_at = %s FROM {seat} AS s
-        WHERE s.id = h.seat_id AND h.order_id = %s AND h.state = '{held}' AND h.seat_id NOT IN (SELECT id FROM hs_wanted)
+        WHERE s.id = h.seat_id AND h.order_id = %s AND h.state = '{held}' AND h.seat_id NOT IN (SELECT id FROM hs_wanted){only}
         RETURNING s.label""",  # noqa: S608
         now,
         holder,
@@ -201,11 +207,13 @@ def hold_seats_in(
         found_at=statement.output("ARRAY(SELECT label FROM hs_wanted)"),
         new_at=statement.output("ARRAY(SELECT label FROM hs_new)"),
         released_at=statement.output("ARRAY(SELECT label FROM hs_released)"),
-        taken_at=statement.output(
-            "ARRAY(SELECT label FROM hs_wanted WHERE id NOT IN (SELECT seat_id FROM hs_kept) "
-            "AND id NOT IN (SELECT seat_id FROM hs_inserted))"
-        ),
+        taken_at=statement.output(f"ARRAY({_TAKEN})"),
+        refused=f"(SELECT count(*) FROM hs_wanted) <> {len(labels)} OR EXISTS ({_TAKEN})",  # noqa: S608
     )
+
+
+# The wanted seats neither kept nor newly held: another holder has them.
+_TAKEN = "SELECT label FROM hs_wanted WHERE id NOT IN (SELECT seat_id FROM hs_kept) AND id NOT IN (SELECT seat_id FROM hs_inserted)"
 
 
 # The key space of the advisory locks below (any int4 constant of ours), then the flight's id.

@@ -1,9 +1,10 @@
 """Reads about orders. The status object is the contract's: keys as the original system named them."""
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db import connection
@@ -113,6 +114,7 @@ def get_order_status(*, order_id: str) -> OrderStatus:
 
 _ORDER_COLUMNS = [f.attname for f in Order._meta.concrete_fields]
 _FLIGHT_COLUMNS = [f.attname for f in Flight._meta.concrete_fields]
+_ORDER_AND_FLIGHT = ", ".join([f"o.{c}" for c in _ORDER_COLUMNS] + [f"f.{c}" for c in _FLIGHT_COLUMNS])
 # Columns whose database value the ORM converts (JSON: psycopg hands Django's connections jsonb as text).
 _CONVERTED = [
     (i, field)
@@ -128,7 +130,7 @@ def fetch_order(*, order_id: str, lock: bool = False, seats: bool = False) -> tu
     Hand-written: every change of an order and every status read starts here, and building the ORM's
     query cost more CPU than running it. PostgreSQL's values need no conversion (psycopg gives aware
     datetimes, as the ORM would) but JSON's, converted as the ORM does."""
-    columns = [f"o.{c}" for c in _ORDER_COLUMNS] + [f"f.{c}" for c in _FLIGHT_COLUMNS]
+    columns = [_ORDER_AND_FLIGHT]
     if seats:
         columns.append(
             f"ARRAY(SELECT s.label FROM {SeatHold._meta.db_table} h JOIN {Seat._meta.db_table} s ON s.id = h.seat_id "  # noqa: S608
@@ -143,14 +145,20 @@ def fetch_order(*, order_id: str, lock: bool = False, seats: bool = False) -> tu
         row = cursor.fetchone()
     if row is None:
         return None, None
+    end = len(_ORDER_COLUMNS) + len(_FLIGHT_COLUMNS)
+    return _order_from_row(row[:end]), (list(row[end]) if seats else None)
+
+
+def _order_from_row(values: Sequence[Any]) -> Order:
+    """The order, with its flight, from the values of _ORDER_AND_FLIGHT's columns."""
+    row = list(values)
     if _CONVERTED:
-        row = list(row)
         for i, field in _CONVERTED:
             row[i] = field.from_db_value(row[i], None, connection)
-    split, end = len(_ORDER_COLUMNS), len(_ORDER_COLUMNS) + len(_FLIGHT_COLUMNS)
+    split = len(_ORDER_COLUMNS)
     order = Order.from_db(connection.alias, _ORDER_COLUMNS, row[:split])
-    Order.flight.field.set_cached_value(order, Flight.from_db(connection.alias, _FLIGHT_COLUMNS, row[split:end]))
-    return order, (list(row[end]) if seats else None)
+    Order.flight.field.set_cached_value(order, Flight.from_db(connection.alias, _FLIGHT_COLUMNS, row[split:]))
+    return order
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -171,10 +179,14 @@ class OrderKeys:
 
 @dataclass(frozen=True)
 class BeforeSeatChange:
-    """What one statement tells a seat change before its transaction (`read_before_seat_change`)."""
+    """What one statement tells a seat change before it changes anything (`read_before_seat_change`)."""
 
     keys: OrderKeys
     taken: list[str]  # wanted seats visibly taken by another order; [] where the early refusal does not apply
+    # PostgreSQL: the order as read, with its flight, and its row version (xmin: any committed change of
+    # the row changes it), for a change that checks the order is still so when it locks it.
+    order: Order | None = None
+    version: str | None = None
 
 
 _KEY_COLUMNS = ("token_hash", "reference", "booking_link_version")  # OrderKeys' fields, in order
@@ -204,12 +216,16 @@ def read_before_seat_change(*, order_id: str, labels: list[str], now: dt.datetim
     # Hand-written: the hot-seat losers' whole database cost, and the ORM's query building cost more than
     # the query itself here. Only table names are formatted in; values are parameters.
     wanted = f"s.label IN ({', '.join(['%s'] * len(labels))})" if labels else "1 = 0"
+    postgresql = connection.vendor == "postgresql"
+    # PostgreSQL: the whole order and its flight, as fetch_order reads them, and the row's version.
+    whole = f"{_ORDER_AND_FLIGHT}, o.xmin::text," if postgresql else ""
     sql = f"""
         SELECT {", ".join(f"o.{column}" for column in _KEY_COLUMNS)},
-            (o.state = %s OR (o.state = %s AND (o.hold_expires_at IS NULL OR o.hold_expires_at > %s))),
+            (o.state = %s OR (o.state = %s AND (o.hold_expires_at IS NULL OR o.hold_expires_at > %s))), {whole}
             s.label,
             EXISTS (SELECT 1 FROM {SeatHold._meta.db_table} h WHERE h.seat_id = s.id AND h.order_id <> o.id AND {live_sql("h")})
-        FROM {Order._meta.db_table} o LEFT JOIN {Seat._meta.db_table} s ON s.flight_id = o.flight_id AND {wanted}
+        FROM {Order._meta.db_table} o {"JOIN " + Flight._meta.db_table + " f ON f.id = o.flight_id" if postgresql else ""}
+        LEFT JOIN {Seat._meta.db_table} s ON s.flight_id = o.flight_id AND {wanted}
         WHERE o.id = %s"""  # noqa: S608
     at = connection.ops.adapt_datetimefield_value(now)  # as the ORM would write it (SQLite compares text)
     with bound_cursor() as cursor:
@@ -217,10 +233,14 @@ def read_before_seat_change(*, order_id: str, labels: list[str], now: dt.datetim
         rows = cursor.fetchall()
     if not rows:
         return None
-    *keys, may_change = rows[0][:4]
+    first = rows[0]
+    *keys, may_change = first[:4]
     found = [(label, taken) for *_, label, taken in rows if label is not None]
     applies = may_change and len(found) == len(labels)
+    order, version = (_order_from_row(first[4:-3]), first[-3]) if postgresql else (None, None)
     return BeforeSeatChange(
         keys=OrderKeys(*keys),
         taken=sorted_labels(label for label, taken in found if taken) if applies else [],
+        order=order,
+        version=version,
     )

@@ -41,17 +41,22 @@ def publish_many(events: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
 def publish_in(statement: OneStatement, *, source: str) -> Callable[[tuple[Any, ...]], None]:
     """`publish` for the events that the part `source` of a one-statement change (core/statement.py)
     yields as (channel, type, data, ord): they are stored by the same statement. Returns what to call with
-    the statement's row once it has run, inside the change's transaction."""
+    the statement's row once it has run: inside the change's transaction, or, for a statement that is its
+    own transaction (run outside one), after it committed; such a statement is undone if a channel has no
+    counter row yet (core/statement.py, `undo_if`), as that channel's first event takes statements of its own."""
     storage = get_storage()
     assert isinstance(storage, EventStorage)
     stored_at = storage.append_in(statement, source=source)
+    missing = f"SELECT * FROM {source} WHERE channel NOT IN (SELECT channel FROM ev_stored)"  # noqa: S608 - part names only
     missing_at = statement.output(
-        f"(SELECT json_agg(json_build_array(channel, type, data) ORDER BY ord) FROM {source} "  # noqa: S608 - table and part names only
-        "WHERE channel NOT IN (SELECT channel FROM ev_stored))"
+        f"(SELECT json_agg(json_build_array(channel, type, data) ORDER BY ord) FROM ({missing}) AS m)"  # noqa: S608
     )
+    own_transaction = not connection.in_atomic_block
+    if own_transaction:
+        statement.undo_if(f"EXISTS ({missing})")
 
     def after(row: tuple[Any, ...]) -> None:
-        assert connection.in_atomic_block, "publish inside the transaction of the change it reports"
+        assert connection.in_atomic_block != own_transaction, "run the statement where it was built"
         stored = [Event(channel, event_type, data, id=eid) for channel, event_type, data, eid in row[stored_at] or []]
         missing = [tuple(event) for event in row[missing_at] or []]
         if missing:  # a channel's first event: its counter row is made first

@@ -17,7 +17,7 @@ from inventory.events import publish_seat_changes
 from inventory.services import SeatsTaken
 from orders.access import hash_token
 from orders.models import AuditAction, Order
-from orders.selectors import OrderStatus
+from orders.selectors import BeforeSeatChange, OrderStatus
 from orders.services import seats
 from orders.services.common import (
     OrderChange,
@@ -62,23 +62,29 @@ def select_seats(
     labels: Sequence[str],
     actor: str,
     now: dt.datetime | None = None,
-    visibly_taken: list[str] | None = None,
+    before: BeforeSeatChange | None = None,
 ) -> OrderChange:
     """Make `labels` the order's whole selection, all or nothing, each seat held until now + hold time.
 
     Seats no longer wanted are released; kept and new seats share one new deadline; an empty selection
     returns the order to PENDING. Seats live-held or booked by another order are refused, naming them.
-    `visibly_taken`: the early refusal's read, if the caller made it at `now` (orders.selectors.
-    read_before_seat_change, which a seat change's lean path reads with the token check).
+    `before`: the early read (orders.selectors.read_before_seat_change), if the caller made it at `now`
+    (a seat change's lean path reads it with the token check).
+
+    After the early read, on PostgreSQL, the change is tried as one statement on the order as read
+    (`change_if_unchanged`); where that cannot decide, the order is locked and the change made on it as
+    it is then (docs/locking.md).
     """
-    assert visibly_taken is None or now is not None, "the early read was made at a moment: pass it as `now`"
+    assert before is None or now is not None, "the early read was made at a moment: pass it as `now`"
     wanted = seats.check_labels(labels)
     now = now or timezone.now()
-    taken = seats.visibly_taken(order_id=order_id, labels=wanted, now=now) if visibly_taken is None else visibly_taken
-    if taken:
-        raise inventory.seats_taken_error(taken)
+    if before is None:
+        before = seats.read_before_change(order_id=order_id, labels=wanted, now=now)
+    if before is not None and before.taken:
+        raise inventory.seats_taken_error(before.taken)
     try:
-        return change_unless_lapsed(
+        unlocked = seats.change_if_unchanged(before, wanted=wanted, now=now, actor=actor) if before else None
+        return unlocked or change_unless_lapsed(
             order_id,
             now=now,
             actor=actor,

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import connection
+from django_fsm import can_proceed
 
 from core.errors import Conflict, InvalidInput
 from core.events.publishing import publish_in
-from core.statement import OneStatement
+from core.statement import OneStatement, Undone
 from flights.fares import fares_of
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory
@@ -25,8 +26,8 @@ from inventory.events import (
 )
 from orders.events import order_channel
 from orders.models import AuditAction, AuditEntry, Order
-from orders.selectors import OrderStatus, order_status, read_before_seat_change
-from orders.services.common import log_on_commit, record_change, transition
+from orders.selectors import BeforeSeatChange, OrderStatus, order_status, read_before_seat_change
+from orders.services.common import OrderChange, hold_lapsed, log_on_commit, record_change, transition
 
 
 def check_labels(labels: Sequence[str]) -> list[str]:
@@ -48,10 +49,16 @@ def check_labels(labels: Sequence[str]) -> list[str]:
 ONE_STATEMENT = True
 
 
-def change_selection(order: Order, *, wanted: list[str], now: dt.datetime, actor: str) -> OrderStatus:
+def change_selection(
+    order: Order, *, wanted: list[str], now: dt.datetime, actor: str, unchanged_since: str | None = None
+) -> OrderStatus:
     """Make `wanted` the locked order's whole selection: the holds, the order row, the audit row and both
     events. On PostgreSQL all of it is one statement (the hot path: README, Performance); elsewhere the
-    ORM's statements, one per write."""
+    ORM's statements, one per write.
+
+    `unchanged_since` (PostgreSQL, outside a transaction): `order` is not locked but was read at this row
+    version; the statement locks it first and is undone (`Undone`) unless it is still at that version, or
+    if the change is refused (`change_if_unchanged`)."""
     from_state = order.state
     transition(order, order.select_seats if wanted else order.clear_seats, verb="change seats")
     expires_at = None
@@ -67,7 +74,10 @@ def change_selection(order: Order, *, wanted: list[str], now: dt.datetime, actor
     order.seat_prices = fares.freeze(wanted, earlier=order.seat_prices or {}, currency=order.currency)
     order.currency = fares.currency if wanted else ""
     if connection.vendor == "postgresql" and ONE_STATEMENT:
-        return _change_in_one_statement(order, wanted=wanted, from_state=from_state, now=now, actor=actor)
+        return _change_in_one_statement(
+            order, wanted=wanted, from_state=from_state, now=now, actor=actor, unchanged_since=unchanged_since
+        )
+    assert unchanged_since is None, "a change on a row version is one statement"
     selection = inventory.hold_seats(
         holder=order.pk, flight=order.flight, labels=wanted, expires_at=expires_at, now=now
     )
@@ -86,18 +96,39 @@ def change_selection(order: Order, *, wanted: list[str], now: dt.datetime, actor
 
 
 def _change_in_one_statement(
-    order: Order, *, wanted: list[str], from_state: str, now: dt.datetime, actor: str
+    order: Order, *, wanted: list[str], from_state: str, now: dt.datetime, actor: str, unchanged_since: str | None
 ) -> OrderStatus:
-    """`change_selection`'s writes as one PostgreSQL statement (core/statement.py), after the order's lock."""
+    """`change_selection`'s writes as one PostgreSQL statement (core/statement.py), after the order's lock,
+    or taking it itself (`unchanged_since`)."""
     statement = OneStatement()
+    only = ""
+    if unchanged_since is not None:
+        # The order's lock comes first, as on the locked path (docs/locking.md): every write below waits
+        # for this part. A change committed meanwhile, even one this lock waited for, changed xmin.
+        statement.part(
+            "order_unchanged",
+            f"SELECT id FROM {Order._meta.db_table} WHERE id = %s AND {UNCHANGED_SQL} FOR UPDATE",  # noqa: S608
+            order.pk,
+            unchanged_since,
+        )
+        statement.undo_if("NOT EXISTS (SELECT 1 FROM order_unchanged)")
+        only = " AND EXISTS (SELECT 1 FROM order_unchanged)"
     holds = inventory.hold_seats_in(
-        statement, holder=order.pk, flight=order.flight, labels=wanted, expires_at=order.hold_expires_at, now=now
+        statement,
+        holder=order.pk,
+        flight=order.flight,
+        labels=wanted,
+        expires_at=order.hold_expires_at,
+        now=now,
+        only_if="order_unchanged" if only else None,
     )
+    if only:
+        statement.undo_if(holds.refused)  # the locked path's transaction rolls back instead
     order.updated_at = now
     statement.part(
         "order_saved",
         f"UPDATE {Order._meta.db_table} SET state = %s, hold_expires_at = %s, first_held_at = %s, "  # noqa: S608 - table names only
-        "seat_prices = %s::jsonb, currency = %s, updated_at = %s WHERE id = %s RETURNING id",
+        f"seat_prices = %s::jsonb, currency = %s, updated_at = %s WHERE id = %s{only} RETURNING id",
         order.state,
         order.hold_expires_at,
         order.first_held_at,
@@ -112,6 +143,7 @@ def _change_in_one_statement(
         f"""INSERT INTO {AuditEntry._meta.db_table} (order_id, action, from_state, to_state, actor, reason, details, created_at)
         SELECT %s, %s, %s, %s, %s, %s, jsonb_build_object('seats', %s::jsonb, 'released', {labels_json_sql(holds.released)}::jsonb),
             %s
+        WHERE TRUE{only}
         RETURNING id""",
         order.pk,
         AuditAction.SELECT_SEATS,
@@ -127,8 +159,8 @@ def _change_in_one_statement(
         statement,
         source=statement.part(
             "events",
-            f"SELECT %s::text AS channel, 'status'::text AS type, %s::text AS data, 1 AS ord UNION ALL "
-            f"{seat_changes_source_sql(available=holds.released, held=holds.new)}",
+            f"SELECT * FROM (SELECT %s::text AS channel, 'status'::text AS type, %s::text AS data, 1 AS ord UNION ALL "  # noqa: S608
+            f"{seat_changes_source_sql(available=holds.released, held=holds.new)}) AS e WHERE TRUE{only}",
             order_channel(order.pk),
             json.dumps(status, separators=(",", ":")),
             flight_channel(order.flight.code),
@@ -146,6 +178,30 @@ def _change_in_one_statement(
         reason=_reason(labels),
     )
     return status
+
+
+# The order row is as it was read: its version (xmin) is the one read. Replaced by the tests' control.
+UNCHANGED_SQL = "xmin = %s::xid"
+
+
+def change_if_unchanged(
+    before: BeforeSeatChange, *, wanted: list[str], now: dt.datetime, actor: str
+) -> OrderChange | None:
+    """The seat change in one statement that is its own transaction, on the order as the early read saw it
+    (PostgreSQL): no BEGIN, no separate lock, no COMMIT, and the order's lock held only while the statement
+    runs. None, with nothing changed, where the locked path must decide: the order changed since that read,
+    its hold has lapsed or its state refuses the change, a seat is unknown or was taken meanwhile, or a
+    channel has its first event."""
+    order = before.order
+    if order is None or before.version is None or not ONE_STATEMENT or connection.in_atomic_block:
+        return None
+    if hold_lapsed(order, now) or not can_proceed(order.select_seats if wanted else order.clear_seats):
+        return None
+    try:
+        status = change_selection(order, wanted=wanted, now=now, actor=actor, unchanged_since=before.version)
+    except Undone:
+        return None
+    return OrderChange(order, status)
 
 
 class NotEnoughSeats(Conflict):
@@ -188,10 +244,7 @@ def _reason(labels: list[str]) -> str:
     return f"seats {', '.join(labels) or 'none'}"
 
 
-def visibly_taken(*, order_id: str, labels: list[str], now: dt.datetime) -> list[str]:
-    """Wanted seats that another order holds live or has booked, as committed at `now`, read without locks:
-    the early refusal (orders.selectors.read_before_seat_change says when it applies)."""
-    if not labels:
-        return []
-    read = read_before_seat_change(order_id=order_id, labels=labels, now=now)
-    return read.taken if read else []
+def read_before_change(*, order_id: str, labels: list[str], now: dt.datetime) -> BeforeSeatChange | None:
+    """The early read (orders.selectors.read_before_seat_change): the wanted seats visibly taken, and the
+    order as `change_if_unchanged` needs it. Replaced by the tests' controls."""
+    return read_before_seat_change(order_id=order_id, labels=labels, now=now)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from inventory.models import HoldState, SeatHold
 from inventory.services import still_counts
 from orders import services
-from orders.services.seats import visibly_taken
+from orders.selectors import read_before_seat_change
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,8 @@ def test_a_row_in_hand_counts_exactly_when_the_queryset_says_it_is_live(holds):
 def test_the_early_refusals_sql_agrees_with_the_definition(holds, flight):
     asker, _ = services.create_order(flight_code=flight.code, actor="test")  # another order, PENDING
     labels = [label for label, _state, _expires in ROWS]
-    assert set(visibly_taken(order_id=asker.pk, labels=labels, now=NOW)) == LIVE
+    read = read_before_seat_change(order_id=asker.pk, labels=labels, now=NOW)
+    assert read is not None and set(read.taken) == LIVE
 
 
 def test_the_hand_written_live_condition_agrees_with_the_definition(holds):

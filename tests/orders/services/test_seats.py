@@ -5,6 +5,7 @@ the insert that defers to it (ON CONFLICT) and the early read switched off, must
 protected run proves nothing.
 """
 
+import dataclasses
 import random
 import threading
 from collections import Counter
@@ -24,6 +25,17 @@ from seatbooking.settings import env_int
 CLIENTS = 50
 ROUNDS = env_int("RACE_ROUNDS", 8)
 POOL = ["1A", "1B", "1C", "1D", "1E", "1F", "2A", "2B", "2C", "2D"]
+
+
+def without_the_early_refusal(monkeypatch) -> None:
+    """The early read still reads, but never refuses: every seat looks free to it."""
+    read = seat_changes.read_before_change
+
+    def read_nothing_taken(**kwargs):
+        before = read(**kwargs)
+        return dataclasses.replace(before, taken=[]) if before else None
+
+    monkeypatch.setattr(seat_changes, "read_before_change", read_nothing_taken)
 
 
 @dataclass
@@ -108,7 +120,7 @@ def test_control_without_lock_and_constraint_double_holds(flight, monkeypatch):
 
     monkeypatch.setattr(inventory_services, "lock_seats", lock_nothing)  # SQLite's path: the seat lock
     monkeypatch.setattr(inventory_services, "ARBITER", "")  # PostgreSQL's: no insert is skipped
-    monkeypatch.setattr(seat_changes, "visibly_taken", lambda **kwargs: [])  # the early refusal, too
+    without_the_early_refusal(monkeypatch)  # the early refusal, too
     constraint = next(c for c in SeatHold._meta.constraints if c.name == "one_live_hold_per_seat")
     with connection.schema_editor() as editor:
         editor.remove_constraint(SeatHold, constraint)
@@ -170,7 +182,7 @@ def test_a_seat_visibly_taken_is_refused_without_queueing_for_its_lock(flight, s
 def test_control_without_the_unlocked_read_the_loser_waits_for_the_lock(flight, seat_locked_elsewhere, monkeypatch):
     from core.locking import Busy
 
-    monkeypatch.setattr(seat_changes, "visibly_taken", lambda **kwargs: [])
+    without_the_early_refusal(monkeypatch)
     buyer, _ = services.create_order(flight_code=flight.code, actor="test")
     with pytest.raises(Busy):  # it waited for the other transaction until the lock timeout
         services.select_seats(order_id=buyer.pk, labels=["1A"], actor="test")

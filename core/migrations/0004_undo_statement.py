@@ -1,0 +1,30 @@
+"""undo_statement(): fails the statement that calls it, with SQLSTATE SB001 (core/statement.py, `undo_if`).
+PostgreSQL only; plain SQL has no way to raise an error on purpose."""
+
+from django.db import migrations
+
+CREATE = """
+CREATE OR REPLACE FUNCTION undo_statement() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RAISE EXCEPTION 'statement undone on purpose (core/statement.py, undo_if)' USING ERRCODE = 'SB001';
+END
+$$
+"""
+
+
+def create(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(CREATE)
+
+
+def drop(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP FUNCTION IF EXISTS undo_statement()")
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("seatbooking", "0003_idempotency_key_digest"),
+    ]
+
+    operations = [migrations.RunPython(create, drop)]
