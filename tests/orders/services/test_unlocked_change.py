@@ -43,7 +43,7 @@ def held(order_id: str) -> list[str]:
     return sorted(SeatHold.objects.filter(order_id=order_id, state="HELD").values_list("seat__label", flat=True))
 
 
-def cancelled_after_the_read(flight, monkeypatch) -> tuple[str, object]:
+def cancelled_after_the_read(flight, monkeypatch) -> tuple[str, services.WrongState | None]:
     order, _ = services.create_order(flight_code=flight.code, actor="test")
     services.select_seats(order_id=order.pk, labels=["1A"], actor="test")
     after_the_early_read(monkeypatch, lambda: services.cancel_order(order_id=order.pk, actor="test"))
@@ -114,7 +114,7 @@ def test_control_without_the_version_check_the_waiting_statement_writes_on_the_c
     assert outcome == ["changed"] and held(order_id) == ["2A"], "the race never showed: the test above cannot fail"
 
 
-def taken_after_the_read(flight, monkeypatch) -> tuple[str, Exception | None]:
+def taken_after_the_read(flight, monkeypatch) -> tuple[str, services.SeatsTaken | None]:
     """The order holds 1A and asks for 1A and 2A; another order takes 2A after the early read."""
     order, _ = services.create_order(flight_code=flight.code, actor="test")
     services.select_seats(order_id=order.pk, labels=["1A"], actor="test")
