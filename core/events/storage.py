@@ -21,6 +21,9 @@ def release_connection() -> None:
         connection.close()
 
 
+COUNTER_UPDATED_EVERY = dt.timedelta(minutes=1)  # how stale a counter's `updated` may be (`append_in`)
+
+
 class EventStorage(StorageBase):
     """django-eventstream storage on its own Event/EventCounter tables: on PostgreSQL one statement for
     any number of events, elsewhere two per event.
@@ -90,11 +93,16 @@ class EventStorage(StorageBase):
             "ev_locked",
             f"SELECT name FROM {counter} WHERE name IN (SELECT name FROM ev_wanted) ORDER BY name FOR UPDATE",  # noqa: S608 - table names only
         )
+        # `updated` (indexed by django-eventstream's model) moves only when a minute old: a change of an
+        # indexed column makes PostgreSQL write a new entry in every index of the table, where an update of
+        # `value` alone is a HOT update, in place. A busy flight's counter row is updated by every change.
         statement.part(
             "ev_bumped",
-            f"""UPDATE {counter} AS c SET value = c.value + w.n, updated = %s FROM ev_wanted AS w
-            WHERE c.name = w.name AND c.name IN (SELECT name FROM ev_locked)
+            f"""UPDATE {counter} AS c SET value = c.value + w.n,
+                updated = CASE WHEN c.updated > %s THEN c.updated ELSE %s END
+            FROM ev_wanted AS w WHERE c.name = w.name AND c.name IN (SELECT name FROM ev_locked)
             RETURNING c.name, c.value - w.n AS before""",  # noqa: S608
+            now - COUNTER_UPDATED_EVERY,
             now,
         )
         statement.part(

@@ -74,3 +74,17 @@ def test_new_channels_in_a_batch_start_at_one(db):
     events = get_storage().append_events([("new-y", "t", "1"), ("new-x", "t", "2"), ("new-y", "t", "3")])
     assert [(e.channel, e.id) for e in events] == [("new-y", 1), ("new-x", 1), ("new-y", 2)]
     assert stored("new-y") == [(1, "1"), (2, "3")]
+
+
+@pytest.mark.postgres_only
+def test_a_counters_updated_time_moves_once_a_minute_so_that_its_bumps_are_updates_in_place(db):
+    """A counter's `updated` is indexed: bumping `value` alone lets PostgreSQL update the row in place
+    (HOT), with no new index entries, and a busy flight's counter is bumped by every change on it."""
+    counter = es_models.EventCounter.objects
+    publish("chan-e", "t", {})
+    first = counter.get(name="chan-e").updated
+    publish("chan-e", "t", {})
+    assert counter.get(name="chan-e").updated == first and counter.get(name="chan-e").value == 2
+    counter.filter(name="chan-e").update(updated=first - dt.timedelta(seconds=61))
+    publish("chan-e", "t", {})
+    assert counter.get(name="chan-e").updated > first and counter.get(name="chan-e").value == 3
