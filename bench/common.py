@@ -23,17 +23,16 @@ def env(**extra: str) -> dict[str, str]:
 
 
 def prepare_database() -> None:
-    """A fresh benchmark database, migrated and seeded with the demo flights."""
+    """A fresh benchmark database, migrated, seeded with the demo flights, and with the past of a service
+    that has sold seats for a while (bench/history.py: big, analysed tables, as PostgreSQL plans for)."""
     import psycopg
 
     name = DATABASE_URL.rsplit("/", 1)[1]
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command], cwd=ROOT, env=env(), check=True, stdout=subprocess.DEVNULL
-        )
+    for command in (["manage.py", "migrate", "--noinput", "-v0"], ["manage.py", "seed_demo"], ["-m", "bench.history"]):
+        subprocess.run([sys.executable, *command], cwd=ROOT, env=env(), check=True, stdout=subprocess.DEVNULL)
 
 
 def vacuum() -> None:
