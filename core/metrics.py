@@ -85,6 +85,13 @@ BUSY_REFUSALS = Counter(
     registry=REGISTRY,
 )
 
+SEAT_CHANGES_UNDONE = Counter(
+    "seatbooking_seat_changes_undone",
+    "Seat changes whose one statement on the order as read was undone (the order had changed, a seat was "
+    "unknown or taken meanwhile, or a channel had its first event) and that took the locked path instead.",
+    registry=REGISTRY,
+)
+
 
 class HeartbeatCollector:
     """Seconds since the timer loop and a worker last reported (core/health.py): one small read per scrape,

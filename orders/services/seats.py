@@ -12,6 +12,7 @@ from django_fsm import can_proceed
 
 from core.errors import Conflict, InvalidInput
 from core.events.publishing import publish_in
+from core.metrics import SEAT_CHANGES_UNDONE
 from core.statement import OneStatement, Undone
 from flights.fares import fares_of
 from inventory import selectors as inventory_selectors
@@ -200,6 +201,7 @@ def change_if_unchanged(
     try:
         status = change_selection(order, wanted=wanted, now=now, actor=actor, unchanged_since=before.version)
     except Undone:
+        SEAT_CHANGES_UNDONE.inc()
         return None
     return OrderChange(order, status)
 

@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.events.eventstream import EventCounter, EventRow
+from core.metrics import SEAT_CHANGES_UNDONE
 from core.statement import OneStatement
 from inventory.models import SeatHold
 from orders import services
@@ -128,8 +129,10 @@ def taken_after_the_read(flight, monkeypatch) -> tuple[str, services.SeatsTaken 
 
 
 def test_a_seat_taken_after_the_read_is_refused_and_nothing_is_written(flight, monkeypatch):
+    undone = SEAT_CHANGES_UNDONE._value.get()
     order_id, refused = taken_after_the_read(flight, monkeypatch)
     assert refused is not None and refused.extra["seats"] == ["2A"]
+    assert SEAT_CHANGES_UNDONE._value.get() == undone + 1  # counted for operators (GET /metrics)
     assert held(order_id) == ["1A"]
     # created, then 1A selected: the refusal wrote no audit row and no status event
     assert AuditEntry.objects.filter(order_id=order_id).count() == 2
