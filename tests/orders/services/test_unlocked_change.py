@@ -132,7 +132,8 @@ def test_a_seat_taken_after_the_read_is_refused_and_nothing_is_written(flight, m
     undone = SEAT_CHANGES_UNDONE._value.get()
     order_id, refused = taken_after_the_read(flight, monkeypatch)
     assert refused is not None and refused.extra["seats"] == ["2A"]
-    assert SEAT_CHANGES_UNDONE._value.get() == undone + 1  # counted for operators (GET /metrics)
+    # counted for operators (GET /metrics): the refused change, and the flight's first seat event before it
+    assert SEAT_CHANGES_UNDONE._value.get() == undone + 2
     assert held(order_id) == ["1A"]
     # created, then 1A selected: the refusal wrote no audit row and no status event
     assert AuditEntry.objects.filter(order_id=order_id).count() == 2
