@@ -183,6 +183,7 @@ class BeforeSeatChange:
 
     keys: OrderKeys
     taken: list[str]  # wanted seats visibly taken by another order; [] where the early refusal does not apply
+    all_seats_exist: bool  # every wanted label is a seat of the order's flight
     # PostgreSQL: the order as read, with its flight, and its row version (xmin: any committed change of
     # the row changes it), for a change that checks the order is still so when it locks it.
     order: Order | None = None
@@ -241,6 +242,7 @@ def read_before_seat_change(*, order_id: str, labels: list[str], now: dt.datetim
     return BeforeSeatChange(
         keys=OrderKeys(*keys),
         taken=sorted_labels(label for label, taken in found if taken) if applies else [],
+        all_seats_exist=len(found) == len(labels),
         order=order,
         version=version,
     )

@@ -196,6 +196,8 @@ def change_if_unchanged(
     order = before.order
     if order is None or before.version is None or not ONE_STATEMENT or connection.in_atomic_block:
         return None
+    if not before.all_seats_exist:  # the locked path refuses them (400) without a statement to undo
+        return None
     if hold_lapsed(order, now) or not can_proceed(order.select_seats if wanted else order.clear_seats):
         return None
     try:

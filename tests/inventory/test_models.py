@@ -102,7 +102,9 @@ def test_the_early_read_gives_the_keys_and_applies_only_where_the_locked_path_wo
     nothing = read_before_seat_change(order_id=asker.pk, labels=[], now=NOW)
     assert nothing is not None and nothing.keys.token_hash == hash_token(token) and nothing.taken == []
     # A label the flight has not: the change answers 400 for it, so nothing counts as taken.
-    assert read_before_seat_change(order_id=asker.pk, labels=["1A", "9Z"], now=NOW).taken == []  # type: ignore[union-attr]
+    unknown = read_before_seat_change(order_id=asker.pk, labels=["1A", "9Z"], now=NOW)
+    assert unknown is not None and unknown.taken == [] and not unknown.all_seats_exist
+    assert read.all_seats_exist
     # An order that cannot change seats: the change answers for its state, not for the seats.
     Order.objects.filter(pk=asker.pk).update(state=OrderState.EXPIRED)
     assert read_before_seat_change(order_id=asker.pk, labels=["1A"], now=NOW).taken == []  # type: ignore[union-attr]

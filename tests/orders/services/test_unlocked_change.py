@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.errors import InvalidInput
 from core.events.eventstream import EventCounter, EventRow
 from core.metrics import SEAT_CHANGES_UNDONE
 from core.statement import OneStatement
@@ -69,8 +70,9 @@ def test_control_without_the_version_check_the_cancelled_order_holds_seats_again
 
 
 def cancelled_while_the_statement_waits(flight) -> tuple[str, list]:
-    """Another transaction has cancelled the order but not committed when the change reads it; the
-    change's statement waits for that transaction's lock, which is given up by its commit."""
+    """Another transaction has cancelled the order (its row only) but not committed when the change reads
+    it; the change's statement waits for that transaction's lock on the order, holding no other lock
+    meanwhile, and the wait ends with that transaction's commit."""
     order, _ = services.create_order(flight_code=flight.code, actor="test")
     services.select_seats(order_id=order.pk, labels=["1A"], actor="test")
     outcome: list = []
@@ -89,24 +91,35 @@ def cancelled_while_the_statement_waits(flight) -> tuple[str, list]:
             "UPDATE orders_order SET state = %s, hold_expires_at = NULL, updated_at = now() WHERE id = %s",
             [OrderState.CANCELLED, order.pk],
         )
-        other.execute(f"UPDATE {SeatHold._meta.db_table} SET state = 'RELEASED' WHERE order_id = %s", [order.pk])
         thread = threading.Thread(target=change)
         thread.start()
-        deadline = time.monotonic() + 10
-        while not watcher.execute(  # the change's statement is waiting for the order's lock
-            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s", ["%order_unchanged%"]
-        ).fetchone():
-            assert time.monotonic() < deadline and thread.is_alive(), outcome
-            time.sleep(0.01)
+        wait_for_the_order_lock(watcher, thread, outcome)
+        # The statement takes the order's lock first: nothing else of the change is locked while it waits.
+        with psycopg.connect(database_url()) as third:
+            third.execute(f"SELECT 1 FROM {SeatHold._meta.db_table} WHERE order_id = %s FOR UPDATE NOWAIT", [order.pk])
+            third.execute(
+                f"SELECT 1 FROM {EventCounter._meta.db_table} WHERE name = %s FOR UPDATE NOWAIT",
+                [f"flight-{flight.code}"],
+            )
+            third.rollback()
         other.commit()
     thread.join(10)
     return order.pk, outcome
 
 
+def wait_for_the_order_lock(watcher, thread, outcome) -> None:
+    deadline = time.monotonic() + 10
+    while not watcher.execute(  # the change's statement is waiting for the order's lock
+        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s", ["%order_unchanged%"]
+    ).fetchone():
+        assert time.monotonic() < deadline and thread.is_alive(), outcome
+        time.sleep(0.01)
+
+
 def test_a_change_committed_while_the_statement_waits_for_the_lock_sends_it_to_the_locked_path(flight):
     order_id, outcome = cancelled_while_the_statement_waits(flight)
     assert outcome == [OrderState.CANCELLED]
-    assert Order.objects.get(pk=order_id).state == OrderState.CANCELLED and held(order_id) == []
+    assert Order.objects.get(pk=order_id).state == OrderState.CANCELLED and held(order_id) == ["1A"]
 
 
 def test_control_without_the_version_check_the_waiting_statement_writes_on_the_cancelled_order(flight, monkeypatch):
@@ -115,25 +128,49 @@ def test_control_without_the_version_check_the_waiting_statement_writes_on_the_c
     assert outcome == ["changed"] and held(order_id) == ["2A"], "the race never showed: the test above cannot fail"
 
 
-def taken_after_the_read(flight, monkeypatch) -> tuple[str, services.SeatsTaken | None]:
-    """The order holds 1A and asks for 1A and 2A; another order takes 2A after the early read."""
+def test_a_lock_given_up_without_a_change_lets_the_statement_go_on(flight):
+    order, _ = services.create_order(flight_code=flight.code, actor="test")
+    services.select_seats(order_id=order.pk, labels=["1A"], actor="test")
+    undone, outcome = SEAT_CHANGES_UNDONE._value.get(), []
+
+    def change():
+        try:
+            with CaptureQueriesContext(connection) as queries:
+                services.select_seats(order_id=order.pk, labels=["2A"], actor="test")
+            outcome.append(len(queries))
+        finally:
+            connection.close()
+
+    with psycopg.connect(database_url()) as other, psycopg.connect(database_url(), autocommit=True) as watcher:
+        other.execute("SELECT 1 FROM orders_order WHERE id = %s FOR UPDATE", [order.pk])
+        thread = threading.Thread(target=change)
+        thread.start()
+        wait_for_the_order_lock(watcher, thread, outcome)
+        other.rollback()
+    thread.join(10)
+    assert outcome == [2] and SEAT_CHANGES_UNDONE._value.get() == undone  # the read and the one statement
+    assert held(order.pk) == ["2A"]
+
+
+def taken_after_the_read(flight, monkeypatch) -> tuple[str, services.SeatsTaken | None, float]:
+    """The order holds 1A and asks for 1A and 2A; another order takes 2A after the early read. Also how
+    many statements were undone meanwhile."""
     order, _ = services.create_order(flight_code=flight.code, actor="test")
     services.select_seats(order_id=order.pk, labels=["1A"], actor="test")
     other, _ = services.create_order(flight_code=flight.code, actor="test")
     after_the_early_read(monkeypatch, lambda: services.select_seats(order_id=other.pk, labels=["2A"], actor="test"))
+    undone = SEAT_CHANGES_UNDONE._value.get()
     try:
         services.select_seats(order_id=order.pk, labels=["1A", "2A"], actor="test")
     except services.SeatsTaken as refused:
-        return order.pk, refused
-    return order.pk, None
+        return order.pk, refused, SEAT_CHANGES_UNDONE._value.get() - undone
+    return order.pk, None, SEAT_CHANGES_UNDONE._value.get() - undone
 
 
 def test_a_seat_taken_after_the_read_is_refused_and_nothing_is_written(flight, monkeypatch):
-    undone = SEAT_CHANGES_UNDONE._value.get()
-    order_id, refused = taken_after_the_read(flight, monkeypatch)
+    order_id, refused, undone = taken_after_the_read(flight, monkeypatch)
     assert refused is not None and refused.extra["seats"] == ["2A"]
-    # counted for operators (GET /metrics): the refused change, and the flight's first seat event before it
-    assert SEAT_CHANGES_UNDONE._value.get() == undone + 2
+    assert undone == 1  # counted for operators (GET /metrics)
     assert held(order_id) == ["1A"]
     # created, then 1A selected: the refusal wrote no audit row and no status event
     assert AuditEntry.objects.filter(order_id=order_id).count() == 2
@@ -144,7 +181,7 @@ def test_a_seat_taken_after_the_read_is_refused_and_nothing_is_written(flight, m
 
 def test_control_without_undo_the_refused_change_leaves_its_writes(flight, monkeypatch):
     monkeypatch.setattr(OneStatement, "undo_if", lambda self, condition: None)
-    order_id, refused = taken_after_the_read(flight, monkeypatch)
+    order_id, refused, _undone = taken_after_the_read(flight, monkeypatch)
     assert refused is not None  # the answer is the same, but the statement committed what it wrote:
     assert AuditEntry.objects.filter(order_id=order_id).count() == 3, "the undo is not what keeps the writes out"
 
@@ -170,3 +207,13 @@ def test_a_flights_first_seat_event_goes_the_locked_way_and_the_next_change_does
     seat_events = EventRow.objects.filter(channel=f"flight-{flight.code}", eid__gt=0).order_by("eid")
     assert list(seat_events.values_list("eid", flat=True)) == [1, 2]
     assert held(order.pk) == ["1B"]
+
+
+def test_an_unknown_seat_goes_the_locked_way_without_a_statement_to_undo(flight):
+    order, _ = services.create_order(flight_code=flight.code, actor="test")
+    services.select_seats(order_id=order.pk, labels=["1A"], actor="test")
+    undone = SEAT_CHANGES_UNDONE._value.get()
+    with pytest.raises(InvalidInput) as refused:
+        services.select_seats(order_id=order.pk, labels=["1A", "99Z"], actor="test")
+    assert refused.value.extra["seats"] == ["99Z"] and SEAT_CHANGES_UNDONE._value.get() == undone
+    assert held(order.pk) == ["1A"]
