@@ -76,6 +76,11 @@ class OneStatement:
         return tuple(row)
 
 
+def only_if(part: str | None) -> str:
+    """What to add to a part's WHERE so that it does nothing unless `part` yielded a row ("" for None)."""
+    return f" AND EXISTS (SELECT 1 FROM {part})" if part else ""  # noqa: S608 - a part's name
+
+
 @contextmanager
 def bound_cursor() -> Iterator[CursorWrapper]:
     """A cursor for the hot path's hand-written statements. On PostgreSQL it sends the parameters apart

@@ -16,6 +16,7 @@ from django.db.models import Q
 from core.errors import Conflict, InvalidInput
 from core.locking import busy_on_lock_timeout, lock_all, lock_values
 from core.statement import OneStatement, bound_cursor
+from core.statement import only_if as statement_only_if
 from flights.models import Flight, Seat
 from inventory.events import sorted_labels
 from inventory.models import LIVE_HOLD_STATES, HoldState, SeatHold
@@ -155,7 +156,7 @@ def hold_seats_in(
     seat, hold = Seat._meta.db_table, SeatHold._meta.db_table
     held, expired, released = HoldState.HELD, HoldState.EXPIRED, HoldState.RELEASED
     # Every other part reads hs_wanted or, for the release, the same condition.
-    only = f" AND EXISTS (SELECT 1 FROM {only_if})" if only_if else ""  # noqa: S608 - a part's name
+    only = statement_only_if(only_if)
     statement.part(
         "hs_wanted",
         f"SELECT id, label FROM {seat} WHERE flight_id = %s AND label = ANY(%s){only}",  # noqa: S608 - table names only

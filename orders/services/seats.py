@@ -13,7 +13,7 @@ from django_fsm import can_proceed
 from core.errors import Conflict, InvalidInput
 from core.events.publishing import publish_in
 from core.metrics import SEAT_CHANGES_UNDONE
-from core.statement import OneStatement, Undone
+from core.statement import OneStatement, Undone, only_if
 from flights.fares import fares_of
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory
@@ -102,18 +102,18 @@ def _change_in_one_statement(
     """`change_selection`'s writes as one PostgreSQL statement (core/statement.py), after the order's lock,
     or taking it itself (`unchanged_since`)."""
     statement = OneStatement()
-    only = ""
+    guard = None
     if unchanged_since is not None:
         # The order's lock comes first, as on the locked path (docs/locking.md): every write below waits
         # for this part. A change committed meanwhile, even one this lock waited for, changed xmin.
-        statement.part(
+        guard = statement.part(
             "order_unchanged",
             f"SELECT id FROM {Order._meta.db_table} WHERE id = %s AND {UNCHANGED_SQL} FOR UPDATE",  # noqa: S608
             order.pk,
             unchanged_since,
         )
-        statement.undo_if("NOT EXISTS (SELECT 1 FROM order_unchanged)")
-        only = " AND EXISTS (SELECT 1 FROM order_unchanged)"
+        statement.undo_if(f"NOT EXISTS (SELECT 1 FROM {guard})")  # noqa: S608 - a part's name
+    only = only_if(guard)
     holds = inventory.hold_seats_in(
         statement,
         holder=order.pk,
@@ -121,9 +121,9 @@ def _change_in_one_statement(
         labels=wanted,
         expires_at=order.hold_expires_at,
         now=now,
-        only_if="order_unchanged" if only else None,
+        only_if=guard,
     )
-    if only:
+    if guard:
         statement.undo_if(holds.refused)  # the locked path's transaction rolls back instead
     order.updated_at = now
     statement.part(
