@@ -1,4 +1,4 @@
-"""Idempotency records hold no secret, and a claim no longer outlives its request (issue 11).
+"""Idempotency records hold no secret, and a claim no longer outlives its request.
 
 Rows written before this change are cleared of what they must not keep:
 - claims still without an answer (a request that died left them answering 409 for 24 hours): deleted;

@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    # Issue 16. Another branch adds flights 0003; the merge makes this depend on it instead.
+    # Fares. Another branch adds flights 0003; the merge makes this depend on it instead.
     dependencies = [
         ("flights", "0003_layout_orientation"),
     ]

@@ -1,4 +1,4 @@
-"""Bounded concurrency by default (issue 14, item 1), against real uvicorn processes on PostgreSQL.
+"""Bounded concurrency by default, against real uvicorn processes on PostgreSQL.
 
 - a saturated web process answers what it cannot start within WEB_MAX_WAIT_SECONDS with 503, Retry-After
   and the JSON error, while event streams still open; the control (no admission) leaves them waiting;

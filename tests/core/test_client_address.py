@@ -45,7 +45,7 @@ def test_a_limit_can_be_switched_off(api, flight, settings):
     assert all(api.post("/orders", {"flightID": "FL-001"}, format="json").status_code == 201 for _ in range(5))
 
 
-# --- The client's address (issue 11, item 3): X-Forwarded-For counts only from a trusted proxy -------------
+# --- The client's address: X-Forwarded-For counts only from a trusted proxy -------------
 
 
 def create(api, **meta):

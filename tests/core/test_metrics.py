@@ -1,4 +1,4 @@
-"""/metrics is closed unless configured, and a scrape costs the same whatever the table sizes (issue 11, item 7)."""
+"""/metrics is closed unless configured, and a scrape costs the same whatever the table sizes."""
 
 import threading
 

@@ -101,7 +101,7 @@ def test_every_operation_declares_the_errors_any_request_can_meet(schema):
                 ), (method, path)
 
 
-def test_the_new_keys_and_calls_of_issue_16_are_described(schema):
+def test_the_keys_and_calls_of_fares_passengers_and_find_my_booking_are_described(schema):
     components = schema["components"]["schemas"]
     status = components["Status"]["properties"]
     assert {"Total", "Currency", "Reference", "Passengers", "ContactEmail"} <= set(status)
@@ -113,7 +113,7 @@ def test_the_new_keys_and_calls_of_issue_16_are_described(schema):
     assert passenger["properties"]["lastName"]["pattern"].startswith("^ *[A-Za-z")  # spaces around are trimmed
     assert passenger["additionalProperties"] is False  # nested in the body, closed like it
     find = components["FindBookingBodyRequest"]["properties"]
-    # any case and spaces, as the page takes it (review of issue 16, 4)
+    # any case and spaces, as the page takes it
     assert (
         find["reference"]["pattern"] == "^ *(?:[ABCDEFGHJKMNPQRSTUVWXYZ23456789abcdefghjkmnpqrstuvwxyz23456789] *){6}$"
     )

@@ -1,4 +1,4 @@
-"""Limits at the door (issue 11, items 3 and 7), against a real uvicorn process and through the test client.
+"""Limits at the door, against a real uvicorn process and through the test client.
 
 - X-Forwarded-For moves the throttle key only when the socket's peer is a trusted proxy;
 - a body over MAX_REQUEST_BODY_BYTES is refused with 413 JSON before it is read, and nothing is logged as an error.

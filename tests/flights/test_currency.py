@@ -1,4 +1,4 @@
-"""Review of issue 16, minor: one currency check, for the currencies priced in cents only (money() prints two
+"""One currency check, for the currencies priced in cents only (money() prints two
 decimals), in the service and the admin's form alike."""
 
 import pytest

@@ -1,6 +1,6 @@
 """/metrics under granian as deployed (deploy/granian.py): several worker processes, and a scrape lands
 on any one of them. Every scrape must give the figures of all of them, or Prometheus reads each
-drop as a counter reset (review of issue 17, defect 1)."""
+drop as a counter reset."""
 
 import os
 import signal

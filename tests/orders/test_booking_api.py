@@ -1,4 +1,4 @@
-"""Issue 16 over the API: totals, passengers, the reference, find my booking, best available."""
+"""Fares, passengers and bookings over the API: totals, passengers, the reference, find my booking, best available."""
 
 from decimal import Decimal
 

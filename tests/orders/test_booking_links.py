@@ -1,4 +1,4 @@
-"""Review of issue 16, 6 and minor points of the pages: find-my-booking tokens can be revoked by an
+"""Find-my-booking tokens can be revoked by an
 operator and survive a key rotation; the session is cycled when find my booking opens a booking; the
 pages with names and email are not cached."""
 

@@ -1,4 +1,4 @@
-"""Pages of issue 16: find my booking, the printable receipt, the passenger form's handler; the admin's
+"""The pages beside the booking page: find my booking, the printable receipt, the passenger form's handler; the admin's
 search by reference."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""Issue 16 in a real browser (Chromium, a real server, worker and timer loop): a traveller books two named
+"""Fares, passengers and find my booking in a real browser (Chromium, a real server, worker and timer loop): a traveller books two named
 passengers on the server's best seats by clicks, pays the total shown, sees the reference, and opens the
 booking again from a fresh browser through "Find my booking"; the worker emailed the confirmation (console
 backend). Find my booking and the receipt for a booking made over the API, and a wrong name refused."""
@@ -44,7 +44,7 @@ def booked_over_the_api(base: str) -> tuple[str, str, str]:
 
 
 def test_two_named_passengers_on_best_seats_pay_the_total_and_find_the_booking_again(site):
-    """Issue 16's browser acceptance, all by clicks: best seats, two named passengers, Pay the total shown,
+    """A whole booking, all by clicks: best seats, two named passengers, Pay the total shown,
     the reference; a fresh browser opens the booking again through "Find my booking"."""
     from playwright.sync_api import expect
 

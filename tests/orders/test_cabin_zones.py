@@ -1,4 +1,4 @@
-"""Review of issue 16, 10 and minor points of best: a zone the flight has not is a 400 (not the 404 of
+"""Cabin zones in best available: a zone the flight has not is a 400 (not the 404 of
 "no such order"), zones match in any case, a Standard zone with no rows is no zone, and a count that is
 not a JSON integer gets one friendly message."""
 

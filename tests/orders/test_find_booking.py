@@ -1,4 +1,4 @@
-"""Review of issue 16, 3-5: find my booking matches only passengers of the booked seats, takes a reference
+"""Find my booking matches only passengers of the booked seats, takes a reference
 as the page does (any case, spaces), and its throttles cannot be got round nor used to lock an owner out."""
 
 # ruff: noqa: F811 - fixtures imported from the issue's test modules are the tests' parameters

@@ -1,4 +1,4 @@
-"""Review of issue 16, 1 and 11: the prices a traveller saw when holding are the ones charged, and the
+"""The prices a traveller saw when holding are the ones charged, and the
 receipt and email show the prices the total was made of, whatever the fares became since."""
 
 # ruff: noqa: F811 - fixtures imported from the issue's test modules are the tests' parameters

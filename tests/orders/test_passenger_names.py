@@ -1,4 +1,4 @@
-"""Review of issue 16, 7 and 8: names are normalised by the service (as the page does), repeated
+"""Passenger names are normalised by the service (as the page does), repeated
 punctuation refused; a passenger's error names the passenger; a seat named twice is in the 409's seats."""
 
 import pytest

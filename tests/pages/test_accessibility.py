@@ -1,6 +1,6 @@
 """axe-core on every page and state a traveller meets, at desktop (1280x900) and phone (390x844) sizes:
-0 violations of WCAG 2.2 A/AA and axe's best practices. Timed states with short settings. Issue 16's
-controls too: find seats together, the passenger form, the reference, the receipt, find my booking."""
+0 violations of WCAG 2.2 A/AA and axe's best practices. Timed states with short settings. The
+booking's other controls too: find seats together, the passenger form, the reference, the receipt, find my booking."""
 
 import os
 import re
@@ -102,7 +102,7 @@ def test_error_pages_have_no_violations(site):
     assert_accessible(page, "500 page")
 
 
-def test_issue_16_controls_find_my_booking_and_the_receipt_have_no_violations(site):
+def test_seats_together_passengers_find_my_booking_and_the_receipt_have_no_violations(site):
     """Find N seats together (and its refusal), the passenger form (with errors, saved), the reference
     on confirmation, the receipt, find my booking (empty and refused), and the page without JavaScript."""
     from playwright.sync_api import expect

@@ -88,7 +88,7 @@ def test_nothing_moves_under_the_finger_when_the_countdown_appears(site):
     assert seat(page, "6C").bounding_box() == before
 
 
-def test_at_360_px_the_issue_16_controls_fit_and_are_big_enough(site):
+def test_at_360_px_the_booking_controls_fit_and_are_big_enough(site):
     """Find seats together, the passenger form, the total and Pay, the reference, the receipt and find my
     booking: nothing scrolls sideways at 360 px and every target is at least 24x24 px."""
     from playwright.sync_api import expect

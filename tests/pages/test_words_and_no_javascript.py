@@ -105,7 +105,7 @@ def test_the_map_shows_the_front_the_letters_the_exits_and_the_wings(site):
 
 
 def test_without_javascript_find_seats_together_and_the_passenger_form(site):
-    """Issue 16 without JavaScript: the forms post; the shortfall in plain words; the total on Pay; errors
+    """Seats together and passengers without JavaScript: the forms post; the shortfall in plain words; the total on Pay; errors
     beside their fields; the names kept and shown again; Pay closed until every seat has a passenger."""
     from playwright.sync_api import expect
 
