@@ -7,7 +7,7 @@ rows a second (measured: 35 million hold rows read by sequential scans in one 16
 bench/holds.py, and PostgreSQL's share of a seat change 1.2 -> 3 ms from one run to the next). A
 running service has big tables and statistics that PostgreSQL keeps up to date (autoanalyze), so its
 plans use the indexes; a fresh deployment has the empty-table plans only until its first autoanalyze
-(README, Performance).
+(docs/performance.md).
 
 The past: BENCH_HISTORY_ORDERS expired or cancelled orders (default 20,000) on the seeded flights, each
 with three ended holds, three audit rows and three status events; then VACUUM ANALYZE.

@@ -1,4 +1,4 @@
-"""Regenerate the README's screenshots of the booking page (docs/booking-desktop.png, docs/booking-phone.png):
+"""Regenerate docs/travellers.md's screenshots of the booking page (docs/booking-desktop.png, docs/booking-phone.png):
 `make screenshots`. Starts the service on a throw-away SQLite database with the demo flights, holds a few
 seats for another traveller and books one, then opens flight F-100 as a traveller at 1280x900 (two seats
 held, their passengers named: Pay shows the amount) and as a 390x844 phone (two seats found together:
@@ -15,6 +15,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from playwright.sync_api import ViewportSize, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -73,8 +75,6 @@ def others(base: str) -> None:
 def photograph(base: str) -> None:
     """Desktop: two seats chosen on the map, their passengers named, Pay with the amount. Phone: two seats
     found together, the bar with the total and why Pay waits for the passengers' names."""
-    from playwright.sync_api import ViewportSize, expect, sync_playwright
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         for name, viewport in (

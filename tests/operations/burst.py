@@ -55,7 +55,7 @@ def run_burst(flight_code: str, *, now: dt.datetime | None = None, background: b
 
 
 def spread_history(flight_codes: list[str], *, minutes: int = 55, seed: int = 17) -> None:
-    """An hour of made-up traffic for the README's picture: each minute a few orders hold, pay, lapse or
+    """An hour of made-up traffic for docs/operations.md's picture: each minute a few orders hold, pay, lapse or
     cancel through the services, then their rows are moved back to that minute (the tables stamp rows with
     the time they are written). Payments are settled here, so the caller keeps the worker out of it."""
     from django.db.models import F

@@ -1,7 +1,7 @@
 """The dashboard in a real browser (Debian's Chromium via Playwright) against the real processes: after a
 scripted burst of bookings, payments and expiries, its charts agree with the database, and it follows
 new holds live. With DASHBOARD_SCREENSHOT=<path> (make dashboard-screenshot) it also saves the picture
-the README shows (docs/dashboard.png)."""
+docs/operations.md shows (docs/dashboard.png)."""
 
 import datetime as dt
 import os
@@ -93,7 +93,7 @@ def test_after_a_burst_the_charts_agree_with_the_database_and_follow_it_live(sit
 
     site.start(DASHBOARD_REFRESH_SECONDS=0.5, SEAT_HOLD_SECONDS=900, HEARTBEAT_SECONDS=1)
     if os.environ.get("DASHBOARD_SCREENSHOT"):
-        make_history()  # the README's picture: an hour of traffic on two more flights
+        make_history()  # docs/operations.md's picture: an hour of traffic on two more flights
     run_burst(flight.code, background=True)  # the real worker pays, the real timer loop expires
     wait_until(lambda: settled(flight), timeout=15, what="payments and expiries to settle")
     page = site.traveller(width=1280)
