@@ -14,12 +14,16 @@ import os
 import time
 
 from django.conf import settings
+from django.db import connection
 from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from core import client_address
+from core.models import Heartbeat
 
 REGISTRY = CollectorRegistry()
 # Collectors that read the database or this process's pool when scraped (not figures kept in memory): in
@@ -85,13 +89,6 @@ BUSY_REFUSALS = Counter(
     registry=REGISTRY,
 )
 
-SEAT_CHANGES_UNDONE = Counter(
-    "seatbooking_seat_changes_undone",
-    "Seat changes whose one statement on the order as read was undone (the order had changed, a seat was "
-    "unknown or taken meanwhile, or a channel had its first event) and that took the locked path instead.",
-    registry=REGISTRY,
-)
-
 
 class HeartbeatCollector:
     """Seconds since the timer loop and a worker last reported (core/health.py): one small read per scrape,
@@ -100,11 +97,6 @@ class HeartbeatCollector:
     NAMES = ("timers", "worker")
 
     def collect(self):
-        from django.utils import timezone
-        from prometheus_client.core import GaugeMetricFamily
-
-        from core.models import Heartbeat
-
         beats = dict(Heartbeat.objects.values_list("name", "beat_at"))
         now = timezone.now()
         family = GaugeMetricFamily(
@@ -122,9 +114,6 @@ class DatabasePoolCollector:
     DB_POOL_MAX_SIZE=0, the WSGI workers) the families are declared with no sample."""
 
     def collect(self):
-        from django.db import connection
-        from prometheus_client.core import GaugeMetricFamily
-
         connections = GaugeMetricFamily(
             "seatbooking_db_pool_connections",
             "This web process's pooled database connections: max (DB_POOL_MAX_SIZE), open, idle.",

@@ -8,27 +8,19 @@ how parts are ordered when one must run after another (referencing a part runs i
 Used for the hot path only (a seat change, orders/services/seats.py); elsewhere the ORM's statements are
 fewer and the clarity is worth more.
 
-Run outside a transaction (autocommit), a statement is its own transaction: all of it commits, or, if it
-fails, none of it. `undo_if` uses that: a condition on what the parts did that makes the statement fail
-(`Undone`) and so leaves nothing written, without the BEGIN and COMMIT round trips.
+It runs inside the change's transaction, after the change's locks: a part that fails fails the statement,
+and the transaction undoes the rest.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorWrapper
 
 from core.locking import busy_on_lock_timeout
-
-# The SQLSTATE of `undo_statement()`, the PostgreSQL function that fails the statement on purpose (created
-# by core/migrations/0004_undo_statement.py).
-UNDONE_SQLSTATE = "SB001"
-
-
-class Undone(Exception):
-    """An `undo_if` condition held: the statement failed, and nothing it wrote remains."""
 
 
 class OneStatement:
@@ -37,7 +29,6 @@ class OneStatement:
         self._params: list[Any] = []
         self._outputs: list[str] = []
         self._output_params: list[Any] = []
-        self._undo_conditions: list[str] = []
 
     def part(self, name: str, sql: str, *params: Any) -> str:
         """Add `name AS (sql)`; `sql` takes `params` for its %s, in order. Returns the name."""
@@ -51,34 +42,14 @@ class OneStatement:
         self._output_params.extend(params)
         return len(self._outputs) - 1
 
-    def undo_if(self, condition: str) -> None:
-        """Fail the statement (`Undone`) if `condition`, a boolean SQL expression over the parts, holds.
-        Only outside a transaction does that undo the statement's writes, and only them."""
-        self._undo_conditions.append(condition)
-
     def execute(self) -> tuple[Any, ...]:
         """Run it; a lock or a conflicting transaction not given up within the lock timeout is `Busy`."""
-        outputs = self._outputs
-        if self._undo_conditions:
-            assert connections[DEFAULT_DB_ALIAS].get_autocommit(), "undo_if undoes a statement outside a transaction"
-            # CASE evaluates the function only when a condition holds (it is volatile: never folded early).
-            outputs = [*outputs, f"CASE WHEN {' OR '.join(self._undo_conditions)} THEN undo_statement() END"]
-        sql = "WITH " + ",\n".join(self._parts) + "\nSELECT " + ", ".join(outputs)
-        try:
-            with busy_on_lock_timeout(), bound_cursor() as cursor:
-                cursor.execute(sql, [*self._params, *self._output_params])
-                row = cursor.fetchone()
-        except DatabaseError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) == UNDONE_SQLSTATE:
-                raise Undone from None
-            raise
+        sql = "WITH " + ",\n".join(self._parts) + "\nSELECT " + ", ".join(self._outputs)
+        with busy_on_lock_timeout(), bound_cursor() as cursor:
+            cursor.execute(sql, [*self._params, *self._output_params])
+            row = cursor.fetchone()
         assert row is not None  # a SELECT of scalar expressions returns exactly one row
         return tuple(row)
-
-
-def only_if(part: str | None) -> str:
-    """What to add to a part's WHERE so that it does nothing unless `part` yielded a row ("" for None)."""
-    return f" AND EXISTS (SELECT 1 FROM {part})" if part else ""  # noqa: S608 - a part's name
 
 
 @contextmanager
@@ -92,8 +63,6 @@ def bound_cursor() -> Iterator[CursorWrapper]:
         with database.cursor() as cursor:
             yield cursor
         return
-    import psycopg
-
     database.ensure_connection()
     database.validate_thread_sharing()
     with database.wrap_database_errors:

@@ -4,6 +4,8 @@ from collections.abc import Collection, Iterable
 
 from core.events.publishing import publish
 
+SEATS_EVENT = "seats"
+
 
 def flight_channel(flight_code: str) -> str:
     return f"flight-{flight_code}"
@@ -20,7 +22,7 @@ def publish_seat_changes(
     if available or held or confirmed:
         publish(
             flight_channel(flight_code),
-            "seats",
+            SEATS_EVENT,
             {
                 "flightID": flight_code,
                 "available": sorted_labels(available),
@@ -28,20 +30,6 @@ def publish_seat_changes(
                 "confirmed": sorted_labels(confirmed),
             },
         )
-
-
-def seat_changes_source_sql(*, available: str, held: str) -> str:
-    """`publish_seat_changes` for a one-statement change (core/statement.py): a SELECT of the flight's event
-    as (channel, type, data, ord), none if nothing changed, from the parts `available` and `held` (each
-    returning `label`). Takes the channel and the flight code as its two parameters."""
-    return f"""SELECT %s::text, 'seats'::text, json_build_object('flightID', %s::text,
-        'available', {labels_json_sql(available)}, 'held', {labels_json_sql(held)}, 'confirmed', '[]'::json)::text, 2
-        WHERE EXISTS (SELECT 1 FROM {available}) OR EXISTS (SELECT 1 FROM {held})"""  # noqa: S608 - part names only
-
-
-def labels_json_sql(part: str) -> str:
-    """A part's labels as a JSON array in seat-map order, as `sorted_labels` orders them."""
-    return f"COALESCE((SELECT json_agg(label ORDER BY left(label, -1)::int, right(label, 1)) FROM {part}), '[]'::json)"  # noqa: S608
 
 
 def sorted_labels(labels: Iterable[str]) -> list[str]:

@@ -1,7 +1,7 @@
 """Every change of seat holds. The caller (orders/services/) has locked the holder's row first. Who gets
-a seat: on PostgreSQL the partial unique index decides (`hold_seats_in`, one statement with the rest of
-the change); on SQLite the seat rows are locked, in id order and in one statement, before anything is
-checked (`hold_seats`). docs/locking.md.
+a seat: here (the ORM's statements, SQLite's path) the seat rows are locked, in id order and in one
+statement, before anything is checked (`hold_seats`); in a seat change's one statement on PostgreSQL
+(inventory/holds_sql.py) the partial unique index decides. docs/locking.md.
 
 A holder is an order id: the inventory needs nothing else of an order.
 """
@@ -15,10 +15,8 @@ from django.db.models import Q
 
 from core.errors import Conflict, InvalidInput
 from core.locking import busy_on_lock_timeout, lock_all, lock_values
-from core.statement import OneStatement, bound_cursor
-from core.statement import only_if as statement_only_if
+from core.statement import bound_cursor
 from flights.models import Flight, Seat
-from inventory.events import sorted_labels
 from inventory.models import LIVE_HOLD_STATES, HoldState, SeatHold
 
 
@@ -30,6 +28,14 @@ def seats_taken_error(labels: list[str]) -> SeatsTaken:
     many = len(labels) > 1
     return SeatsTaken(
         f"Seat{'s' if many else ''} {', '.join(labels)} {'are' if many else 'is'} already taken. Choose other seats.",
+        seats=labels,
+    )
+
+
+def unknown_seats_error(*, flight_code: str, labels: list[str]) -> InvalidInput:
+    return InvalidInput(
+        f"Flight {flight_code} has no seat {', '.join(labels)}. GET /flights/{flight_code} shows its seat map.",
+        code="unknown_seats",
         seats=labels,
     )
 
@@ -68,11 +74,7 @@ def hold_seats(
     wanted = [s for s in seats if s.label in set(labels)]
     unknown = sorted(set(labels) - {s.label for s in wanted})
     if unknown:
-        raise InvalidInput(
-            f"Flight {flight.code} has no seat {', '.join(unknown)}. GET /flights/{flight.code} shows its seat map.",
-            code="unknown_seats",
-            seats=unknown,
-        )
+        raise unknown_seats_error(flight_code=flight.code, labels=unknown)
     holds = list(SeatHold.objects.filter(seat__in=seats, state__in=LIVE_HOLD_STATES))
     mine = {h.seat_id: h for h in holds if h.order_id == holder}
     others = [h for h in holds if h.order_id != holder]
@@ -90,131 +92,6 @@ def hold_seats(
         SeatHold.objects.bulk_create(SeatHold(order_id=holder, seat=s, expires_at=expires_at) for s in new)
     released = [s.label for s in seats if s.pk in mine and s.pk not in wanted_ids]
     return Selection(labels=[s.label for s in wanted], new=[s.label for s in new], released=released)
-
-
-@dataclass(frozen=True)
-class HoldParts:
-    """Where `hold_seats_in` put its work in a one-statement change: its parts' names and its outputs."""
-
-    labels: list[str]
-    flight_code: str
-    released: str  # part: the seats let go (label)
-    new: str  # part: the seats newly held (label)
-    found_at: int
-    new_at: int
-    released_at: int
-    taken_at: int
-    refused: str  # SQL: true when `selection` would raise (a seat unknown or taken)
-
-    def selection(self, row: tuple) -> Selection:
-        """What the statement did, as `hold_seats` reports it; raises as `hold_seats` does (the caller's
-        transaction then rolls back whatever the statement wrote)."""
-        unknown = sorted(set(self.labels) - set(row[self.found_at]))
-        if unknown:
-            raise InvalidInput(
-                f"Flight {self.flight_code} has no seat {', '.join(unknown)}. "
-                f"GET /flights/{self.flight_code} shows its seat map.",
-                code="unknown_seats",
-                seats=unknown,
-            )
-        if row[self.taken_at]:
-            raise seats_taken_error(sorted_labels(row[self.taken_at]))
-        return Selection(
-            labels=sorted_labels(row[self.found_at]),
-            new=sorted_labels(row[self.new_at]),
-            released=sorted_labels(row[self.released_at]),
-        )
-
-
-# Which conflicting insert is skipped: one on a seat with a live hold (the partial unique index's rows).
-ARBITER = f"ON CONFLICT (seat_id) WHERE state IN ('{HoldState.HELD}', '{HoldState.CONFIRMED}') DO NOTHING"
-
-
-def hold_seats_in(
-    statement: OneStatement,
-    *,
-    holder: str,
-    flight: Flight,
-    labels: list[str],
-    expires_at: dt.datetime | None,
-    now: dt.datetime,
-    only_if: str | None = None,
-) -> HoldParts:
-    """`hold_seats` on PostgreSQL, as parts of one statement with the rest of the change (core/statement.py).
-    `only_if`: a part that must yield a row for anything to be done (the holder's lock, when the statement
-    takes it itself); it runs before any hold is touched.
-
-    No seat row is locked: the partial unique index `one_live_hold_per_seat` decides. A new hold is
-    inserted with ON CONFLICT DO NOTHING, which waits for a transaction holding the seat to end and then
-    skips the row if that one committed a live hold: every waiter wakes at that commit together, instead
-    of queueing on a seat lock one by one. Rows are written in seat id order, so two changes never wait on
-    each other in a cycle. Each UPDATE re-checks its condition on the newest row after any wait, so a hold
-    another change ended or extended meanwhile is seen as it now is. A wanted seat that ends up neither
-    kept nor newly held is taken; the caller raises, and the transaction undoes the statement's writes.
-    The holder's own holds are read by this statement, which runs after the holder's row lock is granted.
-    """
-    seat, hold = Seat._meta.db_table, SeatHold._meta.db_table
-    held, expired, released = HoldState.HELD, HoldState.EXPIRED, HoldState.RELEASED
-    # Every other part reads hs_wanted or, for the release, the same condition.
-    only = statement_only_if(only_if)
-    statement.part(
-        "hs_wanted",
-        f"SELECT id, label FROM {seat} WHERE flight_id = %s AND label = ANY(%s){only}",  # noqa: S608 - table names only
-        flight.pk,
-        labels,
-    )
-    # Another holder's hold past its deadline no longer counts: it is marked EXPIRED, so the seat's index
-    # entry is free for the insert below (which runs after this, as it reads this part's result).
-    statement.part(
-        "hs_lapsed",
-        f"""UPDATE {hold} SET state = '{expired}', ended_at = %s
-        WHERE seat_id IN (SELECT id FROM hs_wanted) AND order_id <> %s AND state = '{held}' AND expires_at <= %s
-        RETURNING seat_id""",  # noqa: S608
-        now,
-        holder,
-        now,
-    )
-    statement.part(
-        "hs_released",
-        f"""UPDATE {hold} AS h SET state = '{released}', ended_at = %s FROM {seat} AS s
-        WHERE s.id = h.seat_id AND h.order_id = %s AND h.state = '{held}' AND h.seat_id NOT IN (SELECT id FROM hs_wanted){only}
-        RETURNING s.label""",  # noqa: S608
-        now,
-        holder,
-    )
-    statement.part(
-        "hs_kept",
-        f"""UPDATE {hold} SET expires_at = %s
-        WHERE order_id = %s AND state = '{held}' AND seat_id IN (SELECT id FROM hs_wanted) RETURNING seat_id""",  # noqa: S608
-        expires_at,
-        holder,
-    )
-    statement.part(
-        "hs_inserted",
-        f"""INSERT INTO {hold} (order_id, seat_id, state, expires_at, created_at)
-        SELECT %s, w.id, '{held}', %s::timestamptz, %s::timestamptz FROM hs_wanted AS w CROSS JOIN (SELECT count(*) FROM hs_lapsed) AS after_lapsed
-        WHERE w.id NOT IN (SELECT seat_id FROM hs_kept) ORDER BY w.id
-        {ARBITER} RETURNING seat_id""",  # noqa: S608
-        holder,
-        expires_at,
-        now,
-    )
-    statement.part("hs_new", "SELECT w.label FROM hs_wanted AS w JOIN hs_inserted AS i ON i.seat_id = w.id")
-    return HoldParts(
-        labels=labels,
-        flight_code=flight.code,
-        released="hs_released",
-        new="hs_new",
-        found_at=statement.output("ARRAY(SELECT label FROM hs_wanted)"),
-        new_at=statement.output("ARRAY(SELECT label FROM hs_new)"),
-        released_at=statement.output("ARRAY(SELECT label FROM hs_released)"),
-        taken_at=statement.output(f"ARRAY({_TAKEN})"),
-        refused=f"(SELECT count(*) FROM hs_wanted) <> {len(labels)} OR EXISTS ({_TAKEN})",  # noqa: S608
-    )
-
-
-# The wanted seats neither kept nor newly held: another holder has them.
-_TAKEN = "SELECT label FROM hs_wanted WHERE id NOT IN (SELECT seat_id FROM hs_kept) AND id NOT IN (SELECT seat_id FROM hs_inserted)"
 
 
 # The key space of the advisory locks below (any int4 constant of ours), then the flight's id.

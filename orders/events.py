@@ -4,6 +4,8 @@ transaction of each change."""
 from core.events.publishing import publish_many
 from orders.selectors import OrderStatus
 
+STATUS_EVENT = "status"
+
 
 def order_channel(order_id: str) -> str:
     return f"order-{order_id}"
@@ -11,4 +13,4 @@ def order_channel(order_id: str) -> str:
 
 def publish_order_statuses(statuses: list[OrderStatus]) -> None:
     """Orders' status objects (one, or a batch of expiries), in as few statements as the database allows."""
-    publish_many([(order_channel(status["OrderID"]), "status", status) for status in statuses])
+    publish_many([(order_channel(status["OrderID"]), STATUS_EVENT, status) for status in statuses])

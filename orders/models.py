@@ -1,13 +1,10 @@
-from typing import TYPE_CHECKING
+import datetime as dt
 
 from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from flights.models import Flight
-
-if TYPE_CHECKING:
-    pass  # orders.selectors imports this module
 
 
 class OrderState(models.TextChoices):
@@ -20,7 +17,15 @@ class OrderState(models.TextChoices):
     CANCELLED = "CANCELLED"
 
 
+# The states in which an order may change its seats (or be cancelled by its traveller).
 OPEN_STATES = (OrderState.PENDING, OrderState.SEATS_SELECTED)
+
+
+def lapsed_holds(now: dt.datetime) -> Q:
+    """Orders whose hold has lapsed at `now`: seats held, deadline passed, whether or not the timer loop has
+    expired them yet. The one definition; `Order.hold_lapsed` is it for a row in hand, and
+    orders/selectors.py's SQL is generated from the same names (tests/orders/test_rules.py checks all three)."""
+    return Q(state=OrderState.SEATS_SELECTED, hold_expires_at__lte=now)
 
 
 class Order(FSMModelMixin, models.Model):
@@ -86,6 +91,12 @@ class Order(FSMModelMixin, models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+    def hold_lapsed(self, now: dt.datetime) -> bool:
+        """`lapsed_holds` for this row as it is in hand."""
+        return (
+            self.state == OrderState.SEATS_SELECTED and self.hold_expires_at is not None and self.hold_expires_at <= now
+        )
 
     # Transitions: django-fsm refuses any other source state. Side effects live in the services.
     @transition(field=state, source=list(OPEN_STATES), target=OrderState.SEATS_SELECTED)

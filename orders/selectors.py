@@ -16,7 +16,7 @@ from flights.models import Flight, Seat
 from inventory.events import sorted_labels
 from inventory.models import HoldState, SeatHold, live_sql
 from inventory.selectors import held_seat_labels
-from orders.models import Order, OrderState
+from orders.models import OPEN_STATES, Order, OrderState
 
 
 class PassengerJSON(TypedDict):
@@ -36,7 +36,7 @@ class OrderStatus(TypedDict):
     AttemptsLeft: int
     LastPaymentErr: str
     PaymentStatus: str
-    # Added by issue 16 (new keys only): the price of the seats and its currency, the booking reference
+    # Keys beyond the original's (new keys only): the price of the seats and its currency, the booking reference
     # (CONFIRMED), the passengers of the held seats and the contact email.
     Total: str
     Currency: str
@@ -47,7 +47,7 @@ class OrderStatus(TypedDict):
 
 def effective_state(order: Order, now: dt.datetime) -> str:
     """The state as the rules see it: a hold past its deadline is EXPIRED, sweeper or not."""
-    if order.state == OrderState.SEATS_SELECTED and order.hold_expires_at is not None and order.hold_expires_at <= now:
+    if order.hold_lapsed(now):
         return OrderState.EXPIRED
     state: str = order.state  # django-fsm types FSMField values as Any
     return state
@@ -183,11 +183,6 @@ class BeforeSeatChange:
 
     keys: OrderKeys
     taken: list[str]  # wanted seats visibly taken by another order; [] where the early refusal does not apply
-    all_seats_exist: bool  # every wanted label is a seat of the order's flight
-    # PostgreSQL: the order as read, with its flight, and its row version (xmin: any committed change of
-    # the row changes it), for a change that checks the order is still so when it locks it.
-    order: Order | None = None
-    version: str | None = None
 
 
 _KEY_COLUMNS = ("token_hash", "reference", "booking_link_version")  # OrderKeys' fields, in order
@@ -217,32 +212,33 @@ def read_before_seat_change(*, order_id: str, labels: list[str], now: dt.datetim
     # Hand-written: the hot-seat losers' whole database cost, and the ORM's query building cost more than
     # the query itself here. Only table names are formatted in; values are parameters.
     wanted = f"s.label IN ({', '.join(['%s'] * len(labels))})" if labels else "1 = 0"
-    postgresql = connection.vendor == "postgresql"
-    # PostgreSQL: the whole order and its flight, as fetch_order reads them, and the row's version.
-    whole = f"{_ORDER_AND_FLIGHT}, o.xmin::text," if postgresql else ""
+    may_change, may_change_params = may_change_seats_sql("o", now)
     sql = f"""
-        SELECT {", ".join(f"o.{column}" for column in _KEY_COLUMNS)},
-            (o.state = %s OR (o.state = %s AND (o.hold_expires_at IS NULL OR o.hold_expires_at > %s))), {whole}
-            s.label,
+        SELECT {", ".join(f"o.{column}" for column in _KEY_COLUMNS)}, {may_change}, s.label,
             EXISTS (SELECT 1 FROM {SeatHold._meta.db_table} h WHERE h.seat_id = s.id AND h.order_id <> o.id AND {live_sql("h")})
-        FROM {Order._meta.db_table} o {"JOIN " + Flight._meta.db_table + " f ON f.id = o.flight_id" if postgresql else ""}
+        FROM {Order._meta.db_table} o
         LEFT JOIN {Seat._meta.db_table} s ON s.flight_id = o.flight_id AND {wanted}
         WHERE o.id = %s"""  # noqa: S608
-    at = connection.ops.adapt_datetimefield_value(now)  # as the ORM would write it (SQLite compares text)
     with bound_cursor() as cursor:
-        cursor.execute(sql, [OrderState.PENDING, OrderState.SEATS_SELECTED, at, at, *labels, order_id])
+        cursor.execute(sql, [*may_change_params, connection.ops.adapt_datetimefield_value(now), *labels, order_id])
         rows = cursor.fetchall()
     if not rows:
         return None
-    first = rows[0]
-    *keys, may_change = first[:4]
+    *keys, may = rows[0][:4]
     found = [(label, taken) for *_, label, taken in rows if label is not None]
-    applies = may_change and len(found) == len(labels)
-    order, version = (_order_from_row(first[4:-3]), first[-3]) if postgresql else (None, None)
+    applies = may and len(found) == len(labels)
     return BeforeSeatChange(
-        keys=OrderKeys(*keys),
-        taken=sorted_labels(label for label, taken in found if taken) if applies else [],
-        all_seats_exist=len(found) == len(labels),
-        order=order,
-        version=version,
+        keys=OrderKeys(*keys), taken=sorted_labels(label for label, taken in found if taken) if applies else []
     )
+
+
+def may_change_seats_sql(alias: str, now: dt.datetime) -> tuple[str, list[Any]]:
+    """SQL (and its parameters) that is true where the order `alias` may change its seats at `now`: its
+    state is one of OPEN_STATES and its hold has not lapsed (`Order.hold_lapsed`), built from the same
+    names; tests/orders/test_rules.py checks that the two agree."""
+    at = connection.ops.adapt_datetimefield_value(now)  # as the ORM would write it (SQLite compares text)
+    states = ", ".join(["%s"] * len(OPEN_STATES))
+    sql = (
+        f"({alias}.state IN ({states}) AND NOT ({alias}.state = %s AND COALESCE({alias}.hold_expires_at <= %s, FALSE)))"
+    )
+    return sql, [*OPEN_STATES, OrderState.SEATS_SELECTED, at]

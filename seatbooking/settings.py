@@ -1,10 +1,12 @@
-"""Settings, all overridable from the environment (see the README's configuration table)."""
+"""Settings, all overridable from the environment (docs/operations.md, Configuration)."""
 
+import ipaddress
 import os
 import sys
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -33,15 +35,11 @@ def env_float(name: str, default: float) -> float:
 
 def env_networks(name: str) -> list[str]:
     """A comma-separated list of addresses or CIDR networks, checked at start (a typo must not pass silently)."""
-    import ipaddress
-
     items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
     for item in items:
         try:
             ipaddress.ip_network(item, strict=False)
         except ValueError:
-            from django.core.exceptions import ImproperlyConfigured
-
             raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network (like 10.0.0.0/8)") from None
     return items
 
@@ -173,7 +171,7 @@ DATABASES = {"default": _default_db}
 # connections. On by default on PostgreSQL (DB_POOL_MAX_SIZE, default 10; 0 turns it off).
 # seatbooking/asgi.py puts it in place; workers and timer loops never get one, whatever the environment
 # says: a pool made before django-q2 forks would be shared by its workers, and their replies mixed.
-# Budget: web processes x DB_POOL_MAX_SIZE + workers + timer loops (README, Deployment).
+# Budget: web processes x DB_POOL_MAX_SIZE + workers + timer loops (docs/operations.md, Deployment).
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
 WEB_DB_POOL = (
     {"min_size": 1, "max_size": DB_POOL_MAX_SIZE, "timeout": env_float("DB_POOL_TIMEOUT", 10)}
@@ -253,6 +251,9 @@ SEAT_HOLD_SECONDS = env_float("SEAT_HOLD_SECONDS", 900)
 MAX_SEATS_PER_ORDER = env_int("MAX_SEATS_PER_ORDER", 9)
 # However often the seats change, a hold never lasts past the order's first hold + this.
 HOLD_EXTENSION_CAP_SECONDS = env_float("HOLD_EXTENSION_CAP_SECONDS", 3600)
+# PostgreSQL: a seat change's writes as one statement under the order's lock (docs/performance.md has the
+# measured gain); off, the portable ORM statements that SQLite runs. `make bench` compares the two.
+SEAT_CHANGE_ONE_STATEMENT = env_bool("SEAT_CHANGE_ONE_STATEMENT", True)
 
 # --- Payment (the original's retry policy: 3 attempts, 10 s each, backoff 1 s x2 up to 5 s) ------------
 PAYMENT_MAX_ATTEMPTS = env_int("PAYMENT_MAX_ATTEMPTS", 3)
@@ -297,13 +298,13 @@ THROTTLE_RATES = {
     "change_seats": env_str("THROTTLE_CHANGE_SEATS", "600/min"),
     "payment": env_str("THROTTLE_PAYMENT", "60/min"),
 }
-# Find my booking (issue 16): per client address (IPv6 by /64); failed lookups per booking reference
+# Find my booking: per client address (IPv6 by /64); failed lookups per booking reference
 # whoever asks, and failed lookups of all references together (orders/throttles.py).
 THROTTLE_RATES["find_booking"] = env_str("THROTTLE_FIND_BOOKING", "10/min")
 THROTTLE_RATES["find_booking_reference"] = env_str("THROTTLE_FIND_BOOKING_REFERENCE", "5/min")
 THROTTLE_RATES["find_booking_failures"] = env_str("THROTTLE_FIND_BOOKING_FAILURES", "60/min")
 
-# --- Email (issue 16: the booking confirmation, sent by a worker) ---------------------------------------
+# --- Email (the booking confirmation, sent by a worker) --------------------------------------------------
 # The console backend by default (make run prints the email in the worker's output); SMTP or a file in production.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

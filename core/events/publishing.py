@@ -17,11 +17,17 @@ from django.db import connection, transaction
 
 from core.events.eventstream import Event, get_storage
 from core.events.storage import EventStorage
+from core.events.storage_sql import as_event_lists, unstored_events
 from core.redis_state import SOCKET_TIMEOUT_SECONDS, breaker, is_redis_error
 from core.statement import OneStatement
 
 # Publishers post to this Redis pub/sub channel; every web process subscribes.
 REDIS_PUBSUB_CHANNEL = "events_channel"
+
+
+def event_data(payload: Mapping[str, Any]) -> str:
+    """An event's data as stored and sent: compact JSON."""
+    return json.dumps(payload, separators=(",", ":"))
 
 
 def publish(channel: str, event_type: str, payload: Mapping[str, Any]) -> None:
@@ -33,33 +39,26 @@ def publish_many(events: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
     """`publish` for many events at once (a batch of expiries): one statement on PostgreSQL, however many."""
     assert connection.in_atomic_block, "publish inside the transaction of the change it reports"
     stored = get_storage().append_events(
-        [(channel, event_type, json.dumps(payload, separators=(",", ":"))) for channel, event_type, payload in events]
+        [(channel, event_type, event_data(payload)) for channel, event_type, payload in events]
     )
     _announce_on_commit(stored)
 
 
 def publish_in(statement: OneStatement, *, source: str) -> Callable[[tuple[Any, ...]], None]:
     """`publish` for the events that the part `source` of a one-statement change (core/statement.py)
-    yields as (channel, type, data, ord): they are stored by the same statement. Returns what to call with
-    the statement's row once it has run: inside the change's transaction, or, for a statement that is its
-    own transaction (run outside one), after it committed; such a statement is undone if a channel has no
-    counter row yet (core/statement.py, `undo_if`), as that channel's first event takes statements of its own."""
+    yields as (channel, type, data, ord): they are stored by the same statement, inside the change's
+    transaction. Returns what to call with the statement's row once it has run (a channel's first event
+    takes statements of its own: its counter row is made first)."""
     storage = get_storage()
     assert isinstance(storage, EventStorage)
     stored_at = storage.append_in(statement, source=source)
-    missing = f"SELECT * FROM {source} WHERE channel NOT IN (SELECT channel FROM ev_stored)"  # noqa: S608 - part names only
-    missing_at = statement.output(
-        f"(SELECT json_agg(json_build_array(channel, type, data) ORDER BY ord) FROM ({missing}) AS m)"  # noqa: S608
-    )
-    own_transaction = not connection.in_atomic_block
-    if own_transaction:
-        statement.undo_if(f"EXISTS ({missing})")
+    missing = unstored_events(source)
+    missing_at = statement.output(as_event_lists(missing))
 
     def after(row: tuple[Any, ...]) -> None:
-        assert connection.in_atomic_block != own_transaction, "run the statement where it was built"
         stored = [Event(channel, event_type, data, id=eid) for channel, event_type, data, eid in row[stored_at] or []]
         missing = [tuple(event) for event in row[missing_at] or []]
-        if missing:  # a channel's first event: its counter row is made first
+        if missing:
             stored += storage.append_events(missing)
         _announce_on_commit(stored)
 

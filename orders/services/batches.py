@@ -8,7 +8,7 @@ from django.utils import timezone
 from core.locking import claim
 from inventory import services as inventory
 from inventory.events import publish_seat_changes
-from orders.models import AuditAction, Order, OrderState
+from orders.models import AuditAction, Order, OrderState, lapsed_holds
 from orders.services.common import enqueue_payment_on_commit, late_ms, lost_after, record_changes
 
 
@@ -21,9 +21,7 @@ def expire_lapsed_holds(*, now: dt.datetime | None = None, limit: int = 500) -> 
     now = now or timezone.now()
     with transaction.atomic():
         orders = list(
-            claim(Order.objects.select_related("flight"))
-            .filter(state=OrderState.SEATS_SELECTED, hold_expires_at__lte=now)
-            .order_by("hold_expires_at")[:limit]
+            claim(Order.objects.select_related("flight")).filter(lapsed_holds(now)).order_by("hold_expires_at")[:limit]
         )
         if not orders:
             return []

@@ -15,6 +15,7 @@ from flights.selectors import get_flight
 from inventory import services as inventory
 from inventory.events import publish_seat_changes
 from inventory.services import SeatsTaken
+from orders import selectors
 from orders.access import hash_token
 from orders.models import AuditAction, Order
 from orders.selectors import BeforeSeatChange, OrderStatus
@@ -67,24 +68,20 @@ def select_seats(
     """Make `labels` the order's whole selection, all or nothing, each seat held until now + hold time.
 
     Seats no longer wanted are released; kept and new seats share one new deadline; an empty selection
-    returns the order to PENDING. Seats live-held or booked by another order are refused, naming them.
-    `before`: the early read (orders.selectors.read_before_seat_change), if the caller made it at `now`
-    (a seat change's lean path reads it with the token check).
-
-    After the early read, on PostgreSQL, the change is tried as one statement on the order as read
-    (`change_if_unchanged`); where that cannot decide, the order is locked and the change made on it as
-    it is then (docs/locking.md).
+    returns the order to PENDING. Seats live-held or booked by another order are refused, naming them:
+    first on the early read (orders.selectors.read_before_seat_change, without a lock: a hot seat's losers
+    cost one read), then under the order's lock (docs/locking.md). `before`: that read, if the caller made
+    it at `now` (the lean path reads it with the token check).
     """
     assert before is None or now is not None, "the early read was made at a moment: pass it as `now`"
     wanted = seats.check_labels(labels)
     now = now or timezone.now()
     if before is None:
-        before = seats.read_before_change(order_id=order_id, labels=wanted, now=now)
+        before = selectors.read_before_seat_change(order_id=order_id, labels=wanted, now=now)
     if before is not None and before.taken:
         raise inventory.seats_taken_error(before.taken)
     try:
-        unlocked = seats.change_if_unchanged(before, wanted=wanted, now=now, actor=actor) if before else None
-        return unlocked or change_unless_lapsed(
+        return change_unless_lapsed(
             order_id,
             now=now,
             actor=actor,

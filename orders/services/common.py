@@ -47,7 +47,7 @@ def change_unless_lapsed(
     committed) and refuse, so that a late request both sees and causes the expiry."""
     with transaction.atomic():
         order = lock_order(order_id)
-        lapsed = hold_lapsed(order, now)
+        lapsed = order.hold_lapsed(now)
         if lapsed:
             expire_locked(order, now=now, actor=actor, reason="hold deadline passed")
         else:
@@ -69,12 +69,6 @@ def lock_order(order_id: str) -> Order:
         return lock_one(Order.objects.select_related("flight"), pk=order_id)
     except Order.DoesNotExist:
         raise NotFound(f"There is no order {order_id!r}.", code="unknown_order") from None
-
-
-def hold_lapsed(order: Order, now: dt.datetime) -> bool:
-    return (
-        order.state == OrderState.SEATS_SELECTED and order.hold_expires_at is not None and order.hold_expires_at <= now
-    )
 
 
 def late_ms(order: Order, now: dt.datetime) -> int:
@@ -140,28 +134,35 @@ def record_changes(
     """`record_change` for orders that made the same change together (the timer loop's expiry batch): one
     statement for the audit rows and one for the events, however many orders."""
     AuditEntry.objects.bulk_create(
-        AuditEntry(
-            order=order,
-            action=action,
-            from_state=from_state,
-            to_state=order.state,
-            actor=actor,
-            reason=reason,
-            details=order_details,
-        )
+        audit_entry(order, action=action, from_state=from_state, actor=actor, reason=reason, details=order_details)
         for order, order_details in zip(orders, details, strict=True)
     )
     statuses = [order_status(order=order, seats=seats) for order in orders]
     publish_order_statuses(statuses)
     for order in orders:
-        log_on_commit(
-            order, action=action, transition=f"{from_state or 'none'}->{order.state}", actor=actor, reason=reason
-        )
+        log_on_commit(order, action=action, from_state=from_state, actor=actor, reason=reason)
     return statuses
 
 
-def log_on_commit(order: Order, *, action: str, transition: str, actor: str, reason: str) -> None:
+def audit_entry(
+    order: Order, *, action: str, from_state: str, actor: str, reason: str, details: dict[str, Any]
+) -> AuditEntry:
+    """The audit row of a change of `order`, unsaved: every write path saves this one (the seat change's
+    one statement too, orders/services/seat_change_sql.py)."""
+    return AuditEntry(
+        order=order,
+        action=action,
+        from_state=from_state,
+        to_state=order.state,
+        actor=actor,
+        reason=reason,
+        details=details,
+    )
+
+
+def log_on_commit(order: Order, *, action: str, from_state: str, actor: str, reason: str) -> None:
     """One log line per change, written only if the change commits."""
+    transition = f"{from_state or 'none'}->{order.state}"
     fields = {
         "order_id": order.pk,
         "flight": order.flight.code,

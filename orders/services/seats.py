@@ -2,33 +2,22 @@
 visibly taken; the holds themselves are the inventory's (inventory/services.py, docs/locking.md)."""
 
 import datetime as dt
-import json
 from collections import Counter
 from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import connection
-from django_fsm import can_proceed
 
 from core.errors import Conflict, InvalidInput
-from core.events.publishing import publish_in
-from core.metrics import SEAT_CHANGES_UNDONE
-from core.statement import OneStatement, Undone, only_if
 from flights.fares import fares_of
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory
 from inventory.best_seats import Layout, choose_best
-from inventory.events import (
-    flight_channel,
-    labels_json_sql,
-    publish_seat_changes,
-    seat_changes_source_sql,
-    sorted_labels,
-)
-from orders.events import order_channel
-from orders.models import AuditAction, AuditEntry, Order
-from orders.selectors import BeforeSeatChange, OrderStatus, order_status, read_before_seat_change
-from orders.services.common import OrderChange, hold_lapsed, log_on_commit, record_change, transition
+from inventory.events import publish_seat_changes, sorted_labels
+from orders.models import AuditAction, Order
+from orders.selectors import OrderStatus, order_status
+from orders.services import seat_change_sql
+from orders.services.common import audit_entry, log_on_commit, record_change, transition
 
 
 def check_labels(labels: Sequence[str]) -> list[str]:
@@ -46,43 +35,37 @@ def check_labels(labels: Sequence[str]) -> list[str]:
     return list(labels)
 
 
-# On PostgreSQL a seat change is one statement; the tests switch this off to compare it with the ORM's path.
-ONE_STATEMENT = True
+# The order's columns a seat change writes, on either path.
+SEAT_CHANGE_FIELDS = ("state", "hold_expires_at", "first_held_at", "seat_prices", "currency", "updated_at")
 
 
-def change_selection(
-    order: Order, *, wanted: list[str], now: dt.datetime, actor: str, unchanged_since: str | None = None
-) -> OrderStatus:
+def change_selection(order: Order, *, wanted: list[str], now: dt.datetime, actor: str) -> OrderStatus:
     """Make `wanted` the locked order's whole selection: the holds, the order row, the audit row and both
-    events. On PostgreSQL all of it is one statement (the hot path: README, Performance); elsewhere the
-    ORM's statements, one per write.
-
-    `unchanged_since` (PostgreSQL, outside a transaction): `order` is not locked but was read at this row
-    version; the statement locks it first and is undone (`Undone`) unless it is still at that version, or
-    if the change is refused (`change_if_unchanged`)."""
+    events. On PostgreSQL all of it is one statement (seat_change_sql.py: the gain is measured in
+    docs/performance.md); elsewhere, and with SEAT_CHANGE_ONE_STATEMENT off, the ORM's statements."""
     from_state = order.state
     transition(order, order.select_seats if wanted else order.clear_seats, verb="change seats")
-    expires_at = None
-    if wanted:
-        order.first_held_at = order.first_held_at or now
-        expires_at = min(
-            now + dt.timedelta(seconds=settings.SEAT_HOLD_SECONDS),
-            order.first_held_at + dt.timedelta(seconds=settings.HOLD_EXTENSION_CAP_SECONDS),
+    _set_hold_and_prices(order, wanted=wanted, now=now)
+    if connection.vendor == "postgresql" and settings.SEAT_CHANGE_ONE_STATEMENT:
+        labels = sorted_labels(wanted)
+        status = order_status(order=order, now=now, seats=labels)
+        audit = audit_entry(
+            order,
+            action=AuditAction.SELECT_SEATS,
+            from_state=from_state,
+            actor=actor,
+            reason=_reason(labels),
+            details={"seats": labels},  # and "released", which the statement knows
         )
-    order.hold_expires_at = expires_at
-    # The price the traveller saw is the one paid: each seat's price frozen when it is first held.
-    fares = fares_of(order.flight)
-    order.seat_prices = fares.freeze(wanted, earlier=order.seat_prices or {}, currency=order.currency)
-    order.currency = fares.currency if wanted else ""
-    if connection.vendor == "postgresql" and ONE_STATEMENT:
-        return _change_in_one_statement(
-            order, wanted=wanted, from_state=from_state, now=now, actor=actor, unchanged_since=unchanged_since
+        seat_change_sql.change_in_one_statement(
+            order, wanted=wanted, fields=SEAT_CHANGE_FIELDS, audit=audit, status=status, now=now
         )
-    assert unchanged_since is None, "a change on a row version is one statement"
+        log_on_commit(order, action=AuditAction.SELECT_SEATS, from_state=from_state, actor=actor, reason=audit.reason)
+        return status
     selection = inventory.hold_seats(
-        holder=order.pk, flight=order.flight, labels=wanted, expires_at=expires_at, now=now
+        holder=order.pk, flight=order.flight, labels=wanted, expires_at=order.hold_expires_at, now=now
     )
-    order.save(update_fields=["state", "hold_expires_at", "first_held_at", "seat_prices", "currency", "updated_at"])
+    order.save(update_fields=SEAT_CHANGE_FIELDS)
     status = record_change(
         order,
         action=AuditAction.SELECT_SEATS,
@@ -96,116 +79,20 @@ def change_selection(
     return status
 
 
-def _change_in_one_statement(
-    order: Order, *, wanted: list[str], from_state: str, now: dt.datetime, actor: str, unchanged_since: str | None
-) -> OrderStatus:
-    """`change_selection`'s writes as one PostgreSQL statement (core/statement.py), after the order's lock,
-    or taking it itself (`unchanged_since`)."""
-    statement = OneStatement()
-    guard = None
-    if unchanged_since is not None:
-        # The order's lock comes first, as on the locked path (docs/locking.md): every write below waits
-        # for this part. A change committed meanwhile, even one this lock waited for, changed xmin.
-        guard = statement.part(
-            "order_unchanged",
-            f"SELECT id FROM {Order._meta.db_table} WHERE id = %s AND {UNCHANGED_SQL} FOR UPDATE",  # noqa: S608
-            order.pk,
-            unchanged_since,
+def _set_hold_and_prices(order: Order, *, wanted: list[str], now: dt.datetime) -> None:
+    """The hold's new deadline (one for all seats, capped from the first hold) and each seat's price,
+    frozen when first held: the price the traveller saw is the one paid."""
+    expires_at = None
+    if wanted:
+        order.first_held_at = order.first_held_at or now
+        expires_at = min(
+            now + dt.timedelta(seconds=settings.SEAT_HOLD_SECONDS),
+            order.first_held_at + dt.timedelta(seconds=settings.HOLD_EXTENSION_CAP_SECONDS),
         )
-        statement.undo_if(f"NOT EXISTS (SELECT 1 FROM {guard})")  # noqa: S608 - a part's name
-    only = only_if(guard)
-    holds = inventory.hold_seats_in(
-        statement,
-        holder=order.pk,
-        flight=order.flight,
-        labels=wanted,
-        expires_at=order.hold_expires_at,
-        now=now,
-        only_if=guard,
-    )
-    if guard:
-        statement.undo_if(holds.refused)  # the locked path's transaction rolls back instead
-    order.updated_at = now
-    statement.part(
-        "order_saved",
-        f"UPDATE {Order._meta.db_table} SET state = %s, hold_expires_at = %s, first_held_at = %s, "  # noqa: S608 - table names only
-        f"seat_prices = %s::jsonb, currency = %s, updated_at = %s WHERE id = %s{only} RETURNING id",
-        order.state,
-        order.hold_expires_at,
-        order.first_held_at,
-        json.dumps(order.seat_prices),
-        order.currency,
-        now,
-        order.pk,
-    )
-    labels = sorted_labels(wanted)
-    statement.part(
-        "audit_row",
-        f"""INSERT INTO {AuditEntry._meta.db_table} (order_id, action, from_state, to_state, actor, reason, details, created_at)
-        SELECT %s, %s, %s, %s, %s, %s, jsonb_build_object('seats', %s::jsonb, 'released', {labels_json_sql(holds.released)}::jsonb),
-            %s
-        WHERE TRUE{only}
-        RETURNING id""",
-        order.pk,
-        AuditAction.SELECT_SEATS,
-        from_state,
-        order.state,
-        actor,
-        _reason(labels),
-        json.dumps(labels),
-        now,
-    )
-    status = order_status(order=order, now=now, seats=labels)
-    events = publish_in(
-        statement,
-        source=statement.part(
-            "events",
-            f"SELECT * FROM (SELECT %s::text AS channel, 'status'::text AS type, %s::text AS data, 1 AS ord UNION ALL "  # noqa: S608
-            f"{seat_changes_source_sql(available=holds.released, held=holds.new)}) AS e WHERE TRUE{only}",
-            order_channel(order.pk),
-            json.dumps(status, separators=(",", ":")),
-            flight_channel(order.flight.code),
-            order.flight.code,
-        ),
-    )
-    row = statement.execute()
-    holds.selection(row)  # raises for unknown or taken seats: the transaction undoes the statement
-    events(row)
-    log_on_commit(
-        order,
-        action=AuditAction.SELECT_SEATS,
-        transition=f"{from_state or 'none'}->{order.state}",
-        actor=actor,
-        reason=_reason(labels),
-    )
-    return status
-
-
-# The order row is as it was read: its version (xmin) is the one read. Replaced by the tests' control.
-UNCHANGED_SQL = "xmin = %s::xid"
-
-
-def change_if_unchanged(
-    before: BeforeSeatChange, *, wanted: list[str], now: dt.datetime, actor: str
-) -> OrderChange | None:
-    """The seat change in one statement that is its own transaction, on the order as the early read saw it
-    (PostgreSQL): no BEGIN, no separate lock, no COMMIT, and the order's lock held only while the statement
-    runs. None, with nothing changed, where the locked path must decide: the order changed since that read,
-    its hold has lapsed or its state refuses the change, a seat is unknown or was taken meanwhile, or a
-    channel has its first event."""
-    order = before.order
-    if order is None or before.version is None or not ONE_STATEMENT or connection.in_atomic_block:
-        return None
-    if not before.all_seats_exist:  # the locked path refuses them (400) without a statement to undo
-        return None
-    if hold_lapsed(order, now) or not can_proceed(order.select_seats if wanted else order.clear_seats):
-        return None
-    try:
-        status = change_selection(order, wanted=wanted, now=now, actor=actor, unchanged_since=before.version)
-    except Undone:
-        SEAT_CHANGES_UNDONE.inc()
-        return None
-    return OrderChange(order, status)
+    order.hold_expires_at = expires_at
+    fares = fares_of(order.flight)
+    order.seat_prices = fares.freeze(wanted, earlier=order.seat_prices or {}, currency=order.currency)
+    order.currency = fares.currency if wanted else ""
 
 
 class NotEnoughSeats(Conflict):
@@ -246,9 +133,3 @@ def best_free_seats(order: Order, *, count: int, zone: str | None, now: dt.datet
 
 def _reason(labels: list[str]) -> str:
     return f"seats {', '.join(labels) or 'none'}"
-
-
-def read_before_change(*, order_id: str, labels: list[str], now: dt.datetime) -> BeforeSeatChange | None:
-    """The early read (orders.selectors.read_before_seat_change): the wanted seats visibly taken, and the
-    order as `change_if_unchanged` needs it. Replaced by the tests' controls."""
-    return read_before_seat_change(order_id=order_id, labels=labels, now=now)

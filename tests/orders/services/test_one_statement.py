@@ -1,5 +1,5 @@
-"""A seat change on PostgreSQL is one hand-written statement (orders/services/seats.py, inventory's
-`hold_seats_in`, core/statement.py); elsewhere it is the ORM's statements. Both must leave the same rows
+"""A seat change on PostgreSQL is one hand-written statement (orders/services/seat_change_sql.py,
+inventory/holds_sql.py, core/statement.py); elsewhere it is the ORM's statements. Both must leave the same rows
 and say the same things: the holds, the order, the audit row and both events."""
 
 import datetime as dt
@@ -12,7 +12,6 @@ from core.events.eventstream import EventRow
 from inventory.models import SeatHold
 from orders import services
 from orders.models import AuditEntry, Order
-from orders.services import seats as seat_changes
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -45,9 +44,12 @@ def scenario(flight) -> dict:
     holds = sorted(
         (h.order_id, h.seat.label, h.state, h.expires_at, h.ended_at) for h in SeatHold.objects.select_related("seat")
     )
-    orders = sorted(Order.objects.values_list("id", "state", "hold_expires_at", "first_held_at"))
+    orders = sorted(
+        Order.objects.values_list("id", "state", "hold_expires_at", "first_held_at", "seat_prices", "currency")
+    )
     audit = [
-        (a.order_id, a.action, a.from_state, a.to_state, a.reason, a.details) for a in AuditEntry.objects.order_by("id")
+        (a.order_id, a.action, a.from_state, a.to_state, a.actor, a.reason, a.details)
+        for a in AuditEntry.objects.order_by("id")
     ]
     events = [
         (e.channel, e.type, e.eid, json.loads(e.data))
@@ -57,10 +59,10 @@ def scenario(flight) -> dict:
 
 
 @pytest.fixture
-def orm_result(flight, monkeypatch):
-    monkeypatch.setattr(seat_changes, "ONE_STATEMENT", False)
+def orm_result(flight, settings):
+    settings.SEAT_CHANGE_ONE_STATEMENT = False
     result = scenario(flight)
-    monkeypatch.setattr(seat_changes, "ONE_STATEMENT", True)
+    settings.SEAT_CHANGE_ONE_STATEMENT = True
     from core.events.eventstream import EventCounter
 
     SeatHold.objects.all().delete()

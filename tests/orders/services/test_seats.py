@@ -16,10 +16,10 @@ from django.db import connection
 from django.db.models import Count
 from rest_framework.test import APIClient
 
+from inventory import holds_sql
 from inventory import services as inventory_services
 from inventory.models import LIVE_HOLD_STATES, SeatHold
-from orders import services
-from orders.services import seats as seat_changes
+from orders import selectors, services
 from seatbooking.settings import env_int
 
 CLIENTS = 50
@@ -29,13 +29,13 @@ POOL = ["1A", "1B", "1C", "1D", "1E", "1F", "2A", "2B", "2C", "2D"]
 
 def without_the_early_refusal(monkeypatch) -> None:
     """The early read still reads, but never refuses: every seat looks free to it."""
-    read = seat_changes.read_before_change
+    read = selectors.read_before_seat_change
 
     def read_nothing_taken(**kwargs):
         before = read(**kwargs)
         return dataclasses.replace(before, taken=[]) if before else None
 
-    monkeypatch.setattr(seat_changes, "read_before_change", read_nothing_taken)
+    monkeypatch.setattr(selectors, "read_before_seat_change", read_nothing_taken)
 
 
 @dataclass
@@ -119,7 +119,7 @@ def test_control_without_lock_and_constraint_double_holds(flight, monkeypatch):
         return list(Seat.objects.filter(asked | Q(pk__in=held_now)).order_by("id"))
 
     monkeypatch.setattr(inventory_services, "lock_seats", lock_nothing)  # SQLite's path: the seat lock
-    monkeypatch.setattr(inventory_services, "ARBITER", "")  # PostgreSQL's: no insert is skipped
+    monkeypatch.setattr(holds_sql, "ARBITER", "")  # PostgreSQL's: no insert is skipped
     without_the_early_refusal(monkeypatch)  # the early refusal, too
     constraint = next(c for c in SeatHold._meta.constraints if c.name == "one_live_hold_per_seat")
     with connection.schema_editor() as editor:
