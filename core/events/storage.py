@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from django.db import connection
 from django.utils import timezone
 
+from core.events import storage_sql
 from core.events.eventstream import Event, EventCounter, EventDoesNotExist, EventRow, StorageBase
 from core.statement import OneStatement
 
@@ -19,9 +20,6 @@ def release_connection() -> None:
     """Streams read storage from worker threads; give their connection back after each read."""
     if not connection.in_atomic_block:
         connection.close()
-
-
-COUNTER_UPDATED_EVERY = dt.timedelta(minutes=1)  # how stale a counter's `updated` may be (`append_in`)
 
 
 class EventStorage(StorageBase):
@@ -66,15 +64,7 @@ class EventStorage(StorageBase):
     def _append_postgresql(self, events: Sequence[tuple[str, str, str]]) -> dict[str, list[int]]:
         """Store the events in one statement. Channels without a counter row yet are left out."""
         statement = OneStatement()
-        channels, types, data = (list(column) for column in zip(*events, strict=True))
-        source = statement.part(
-            "ev_source",
-            "SELECT channel, type, data, ord FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY "
-            "AS e(channel, type, data, ord)",
-            channels,
-            types,
-            data,
-        )
+        source = storage_sql.events_part(statement, events)
         stored = self.append_in(statement, source=source)
         ids: dict[str, list[int]] = {}
         for channel, _type, _data, eid in statement.execute()[stored] or []:
@@ -82,52 +72,19 @@ class EventStorage(StorageBase):
         return ids
 
     def append_in(self, statement: OneStatement, *, source: str) -> int:
-        """Store, as parts of `statement`, the events its part `source` yields (channel, type, data, ord):
-        bump the channels' counters (locked in name order, so that batches cannot deadlock) and insert the
-        events, ids per channel following `ord`. Returns the output's index: the stored events as
-        [channel, type, data, eid] lists (None if none). Channels without a counter row are left out."""
-        counter, event = EventCounter._meta.db_table, EventRow._meta.db_table
-        now = timezone.now()
-        statement.part("ev_wanted", f"SELECT channel AS name, count(*) AS n FROM {source} GROUP BY channel")  # noqa: S608 - table and part names only
-        statement.part(
-            "ev_locked",
-            f"SELECT name FROM {counter} WHERE name IN (SELECT name FROM ev_wanted) ORDER BY name FOR UPDATE",  # noqa: S608 - table names only
-        )
-        # `updated` (indexed by django-eventstream's model) moves only when a minute old: a change of an
-        # indexed column makes PostgreSQL write a new entry in every index of the table, where an update of
-        # `value` alone is a HOT update, in place. A busy flight's counter row is updated by every change.
-        statement.part(
-            "ev_bumped",
-            f"""UPDATE {counter} AS c SET value = c.value + w.n,
-                updated = CASE WHEN c.updated > %s THEN c.updated ELSE %s END
-            FROM ev_wanted AS w WHERE c.name = w.name AND c.name IN (SELECT name FROM ev_locked)
-            RETURNING c.name, c.value - w.n AS before""",  # noqa: S608
-            now - COUNTER_UPDATED_EVERY,
-            now,
-        )
-        statement.part(
-            "ev_stored",
-            f"""INSERT INTO {event} (channel, type, data, eid, created)
-            SELECT e.channel, e.type, e.data, b.before + row_number() OVER (PARTITION BY e.channel ORDER BY e.ord), %s
-            FROM {source} AS e JOIN ev_bumped AS b ON b.name = e.channel
-            RETURNING channel, type, data, eid""",  # noqa: S608
-            now,
-        )
-        return statement.output("(SELECT json_agg(json_build_array(channel, type, data, eid)) FROM ev_stored)")
+        """Store, as parts of `statement`, the events its part `source` yields (channel, type, data, ord).
+        Returns the output's index of the stored events (storage_sql.append_parts says how)."""
+        return storage_sql.append_parts(statement, source=source, now=timezone.now())
 
     def _next_id(self, channel: str) -> int:
-        # The counter row stays locked until the change commits: per channel, ids follow commit order.
-        sql = (
-            f"UPDATE {EventCounter._meta.db_table} SET value = value + 1, updated = %s WHERE name = %s RETURNING value"  # noqa: S608
-        )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [timezone.now(), channel])
+            cursor.execute(storage_sql.NEXT_ID, [timezone.now(), channel])
             row = cursor.fetchone()
             if row is None:
                 _counter, created = EventCounter.objects.get_or_create(name=channel)
                 if created:  # id 0 is where a stream starts that has seen no event yet
                     EventRow.objects.bulk_create([EventRow(channel=channel, type="", data="", eid=0)])
-                cursor.execute(sql, [timezone.now(), channel])
+                cursor.execute(storage_sql.NEXT_ID, [timezone.now(), channel])
                 row = cursor.fetchone()
         return row[0]
 
