@@ -13,12 +13,13 @@ Two roads through one process, chosen by the request's path:
 
 import asyncio
 import signal
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from a2wsgi import WSGIMiddleware
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from asgiref.typing import ASGI3Application
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.urls import Resolver404, resolve
@@ -28,6 +29,21 @@ from core.collector import quiet_garbage_collection
 from core.events.delivery import DELIVERY
 from core.events.streams import close_streams
 from core.request_limits import RequestLimits
+
+
+class BackgroundTask(Protocol):
+    def ensure_started(self) -> None: ...
+
+
+# What the apps run in each web process besides event delivery (operations: its reports for the dashboard),
+# added from their AppConfig.ready(): core sits below the apps and names none of them.
+BACKGROUND_TASKS: list[BackgroundTask] = []
+
+
+def run_in_each_web_process(task: BackgroundTask) -> None:
+    """Start `task` (its ensure_started()) with every web process, at startup, once."""
+    if task not in BACKGROUND_TASKS:
+        BACKGROUND_TASKS.append(task)
 
 
 def build_application(requests_app: Any = None, *, admission: bool = True) -> ASGI3Application:
@@ -40,11 +56,9 @@ def build_application(requests_app: Any = None, *, admission: bool = True) -> AS
     threads = settings.WEB_THREADS
     pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
     if isinstance(pool, dict) and threads > pool.get("max_size", threads):
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured(
             f"WEB_THREADS ({threads}) is more than DB_POOL_MAX_SIZE ({pool['max_size']}): request threads would "
-            "wait for connections. Lower WEB_THREADS or raise DB_POOL_MAX_SIZE (README, Configuration)."
+            "wait for connections. Lower WEB_THREADS or raise DB_POOL_MAX_SIZE (docs/operations.md, Configuration)."
         )
     requests: Any = WSGIMiddleware(cast(Any, requests_app or WSGIHandler()), workers=threads)  # stubs: an iterable
     if admission:
@@ -142,12 +156,12 @@ class WebProcess:
 
     @staticmethod
     def start_background_tasks() -> None:
-        """Event delivery, and the reports of this process's delivery and streams for the admin's dashboard
-        (once, at startup: nothing of it runs per request)."""
-        from operations.reporting import REPORTER  # an app's module: imported once the apps are loaded
-
+        """Event delivery, and the apps' tasks (run_in_each_web_process), such as the reports of this
+        process's delivery and streams for the admin's dashboard (once, at startup: nothing of it runs per
+        request)."""
         DELIVERY.ensure_started()
-        REPORTER.ensure_started()
+        for task in BACKGROUND_TASKS:
+            task.ensure_started()
 
     async def lifespan(self, receive, send) -> None:
         while True:

@@ -4,12 +4,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from flights.models import Flight, Seat
-from inventory.models import LIVE_HOLD_STATES, HoldState, SeatHold
+from inventory.models import LIVE_HOLD_STATES, HoldState, SeatHold, live_at
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations  # django-stubs' companion: a dev dependency, types only
@@ -72,6 +72,48 @@ def seat_availability(*, flight: Flight, now: dt.datetime | None = None) -> Avai
         state = hold_state_by_seat.get(seat_id)
         (confirmed if state == HoldState.CONFIRMED else held if state else available).append(label)
     return Availability(flight=flight, available=available, held=held, confirmed=confirmed)
+
+
+SOONEST_FLIGHTS = 12
+DEPARTED_WITHIN = dt.timedelta(hours=1)  # a flight that left an hour ago still shows its final figures
+
+
+@dataclass(frozen=True)
+class FlightSeats:
+    code: str
+    route: str
+    departs_at: dt.datetime
+    total: int
+    held: int
+    booked: int
+
+    @property
+    def available(self) -> int:
+        return self.total - self.held - self.booked
+
+
+def _count_per_flight(queryset: QuerySet, flight_path: str) -> Coalesce:
+    return Coalesce(Subquery(queryset.values(flight_path).annotate(n=Count("pk")).values("n")), 0)
+
+
+def flight_seats(*, now: dt.datetime) -> list[FlightSeats]:
+    """Seats available, held and booked on the SOONEST_FLIGHTS departing soonest, from DEPARTED_WITHIN ago
+    on (what the operators' dashboard and /metrics show): one statement."""
+    live = SeatHold.objects.filter(live_at(now), seat__flight=OuterRef("pk"))
+    flights = (
+        Flight.objects.filter(departs_at__gte=now - DEPARTED_WITHIN)
+        .order_by("departs_at", "code")
+        .annotate(
+            seats_total=_count_per_flight(Seat.objects.filter(flight=OuterRef("pk")), "flight"),
+            seats_held=_count_per_flight(live.filter(state=HoldState.HELD), "seat__flight"),
+            seats_booked=_count_per_flight(live.filter(state=HoldState.CONFIRMED), "seat__flight"),
+        )
+        .values_list("code", "origin", "destination", "departs_at", "seats_total", "seats_held", "seats_booked")
+    )[:SOONEST_FLIGHTS]
+    return [
+        FlightSeats(code, f"{origin} → {destination}", departs_at, total, held, booked)
+        for code, origin, destination, departs_at, total, held, booked in flights
+    ]
 
 
 def held_seat_labels(*, order_id: str) -> list[str]:

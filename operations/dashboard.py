@@ -1,9 +1,10 @@
 """The operators' dashboard page in the admin: GET /admin/dashboard/ (staff only).
 
-The page is drawn on the server (SVG from the templates, figures from selectors.py, geometry from
-charts.py) and reads the same without JavaScript. With JavaScript, static/operations/dashboard.js asks
-for `?panels=1` every DASHBOARD_REFRESH_SECONDS and swaps the panels in: a short poll, so that the page
-costs the same few statements whoever else is watching, and no stream stays open per operator.
+The page is drawn on the server (SVG from the templates, figures from selectors.py and inventory's
+flight_seats, geometry from charts.py) and reads the same without JavaScript. With JavaScript,
+static/operations/dashboard.js asks for `?panels=1` every DASHBOARD_REFRESH_SECONDS and swaps the panels
+in: a short poll, so that the page costs the same few statements whoever else is watching, and no stream
+stays open per operator.
 """
 
 import datetime as dt
@@ -15,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from inventory.selectors import flight_seats
 from operations import charts, selectors
 
 # At least 3:1 against the panel, light or dark (WCAG 1.4.11).
@@ -59,12 +61,10 @@ def _rows(start: dt.datetime, series: dict[str, dict], *, missing: int | None = 
 
 
 def panels(now: dt.datetime) -> dict:
-    """Everything the page shows: six statements (selectors.py), the rest in memory."""
+    """Everything the page shows: six statements (selectors.py and inventory's flight_seats), the rest in
+    memory."""
     start, count = selectors.window_start(now), selectors.WINDOW_MINUTES
-    flights = [
-        (f, charts.seat_bar(booked=f.booked, held=f.held, available=f.available))
-        for f in selectors.flight_seats(now=now)
-    ]
+    flights = [(f, charts.seat_bar(booked=f.booked, held=f.held, available=f.available)) for f in flight_seats(now=now)]
     holds = selectors.holds_per_minute(now=now)
     attempts = selectors.attempts_per_minute(now=now)
     succeeded = sum(attempts.get("success", {}).values())

@@ -2,28 +2,27 @@
 
 Each selector is one statement (pinned in tests/operations/test_selectors.py) over an indexed time range
 or a bounded set: the last hour of holds (indexes hold_created_at, hold_ended_at), of payment attempts
-(attempt_started_at) and of expiries (audit_action_created), and the live holds of the flights shown
-(through the seats' flight index and the partial unique index of live holds). Per-minute series are
-grouped in the database, so a view receives at most 60 rows per series whatever the traffic.
+(attempt_started_at) and of expiries (audit_action_created). The seats of the flights shown are
+inventory's (inventory.selectors.flight_seats, read through the seats' flight index and the partial unique
+index of live holds). Per-minute series are grouped in the database, so a view receives at most 60 rows
+per series whatever the traffic.
 """
 
 import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, F, FloatField, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, FloatField, Max, Q, Value
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, TruncMinute
+from django.db.models.functions import Cast, TruncMinute
 
 from core.models import Heartbeat
-from flights.models import Flight, Seat
-from inventory.models import HoldState, SeatHold, live_at
+from inventory.models import SeatHold
 from operations.models import WebProcessReport
 from orders.lateness import EXPIRY_BUCKETS_SECONDS
 from orders.models import AttemptOutcome, AuditAction, AuditEntry, PaymentAttempt
 
 WINDOW_MINUTES = 60
-FLIGHTS_SHOWN = 12  # the flights departing soonest, from an hour ago on
 HOLD_SERIES = ("made", "released", "expired", "confirmed")
 ATTEMPT_OUTCOMES = tuple(o.value for o in AttemptOutcome if o != AttemptOutcome.INTERRUPTED)
 
@@ -31,43 +30,6 @@ ATTEMPT_OUTCOMES = tuple(o.value for o in AttemptOutcome if o != AttemptOutcome.
 def window_start(now: dt.datetime) -> dt.datetime:
     """The first of the last WINDOW_MINUTES whole minutes (the current minute included)."""
     return now.replace(second=0, microsecond=0) - dt.timedelta(minutes=WINDOW_MINUTES - 1)
-
-
-@dataclass(frozen=True)
-class FlightSeats:
-    code: str
-    route: str
-    departs_at: dt.datetime
-    total: int
-    held: int
-    booked: int
-
-    @property
-    def available(self) -> int:
-        return self.total - self.held - self.booked
-
-
-def _count_per_flight(queryset: QuerySet, flight_path: str) -> Coalesce:
-    return Coalesce(Subquery(queryset.values(flight_path).annotate(n=Count("pk")).values("n")), 0)
-
-
-def flight_seats(*, now: dt.datetime) -> list[FlightSeats]:
-    """Seats available, held and booked on the flights departing soonest: one statement."""
-    live = SeatHold.objects.filter(live_at(now), seat__flight=OuterRef("pk"))
-    flights = (
-        Flight.objects.filter(departs_at__gte=now - dt.timedelta(minutes=WINDOW_MINUTES))
-        .order_by("departs_at", "code")
-        .annotate(
-            seats_total=_count_per_flight(Seat.objects.filter(flight=OuterRef("pk")), "flight"),
-            seats_held=_count_per_flight(live.filter(state=HoldState.HELD), "seat__flight"),
-            seats_booked=_count_per_flight(live.filter(state=HoldState.CONFIRMED), "seat__flight"),
-        )
-        .values_list("code", "origin", "destination", "departs_at", "seats_total", "seats_held", "seats_booked")
-    )[:FLIGHTS_SHOWN]
-    return [
-        FlightSeats(code, f"{origin} → {destination}", departs_at, total, held, booked)
-        for code, origin, destination, departs_at, total, held, booked in flights
-    ]
 
 
 Series = dict[str, dict[dt.datetime, int]]

@@ -16,7 +16,7 @@ from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
 from inventory.models import SeatHold
-from operations.selectors import flight_seats  # the dashboard's per-flight figures
+from inventory.selectors import flight_seats
 from orders.lateness import EXPIRY_BUCKETS_SECONDS
 from orders.models import AuditAction, AuditEntry, MetricsSnapshot, Order, PaymentAttempt
 
@@ -71,60 +71,63 @@ class DatabaseCollector:
             "Age of the database figures below (refreshed by the timer loop every METRICS_REFRESH_SECONDS).",
             value=(timezone.now() - taken_at).total_seconds(),
         )
+        yield labelled(GaugeMetricFamily("seatbooking_orders", "Orders by state.", labels=["state"]), figures["orders"])
+        yield from hold_metrics(figures["holds"])
+        yield flight_seats_metric(figures.get("flights", {}))
+        yield labelled(
+            CounterMetricFamily("seatbooking_payment_attempts", "Payment attempts by outcome.", labels=["outcome"]),
+            figures["attempts"],
+        )
+        yield labelled(
+            CounterMetricFamily(
+                "seatbooking_confirmation_emails",
+                "Confirmation emails: sent, given up (refused for good or too many tries), failed_sends (each "
+                "failed try).",
+                labels=["outcome"],
+            ),
+            figures.get("emails", {}),
+        )
+        yield expiry_lateness_metric(figures["expiry"])
 
-        orders = GaugeMetricFamily("seatbooking_orders", "Orders by state.", labels=["state"])
-        for state, n in figures["orders"].items():
-            orders.add_metric([state], n)
-        yield orders
 
-        by_state = figures["holds"]
-        yield CounterMetricFamily(
-            "seatbooking_seat_holds_created", "Seat holds ever made.", value=sum(by_state.values())
-        )
-        ended = CounterMetricFamily(
-            "seatbooking_seat_holds_ended",
-            "Seat holds that ended, by how: released, expired, or confirmed (booked).",
-            labels=["how"],
-        )
-        for state in ("RELEASED", "EXPIRED", "CONFIRMED"):
-            ended.add_metric([state.lower()], by_state.get(state, 0))
-        yield ended
-        yield GaugeMetricFamily(
-            "seatbooking_seat_holds_live", "Seats held now (not yet paid for).", value=by_state.get("HELD", 0)
-        )
-        flights = GaugeMetricFamily(
-            "seatbooking_flight_seats",
-            "Seats available, held and booked on the flights departing soonest (as the admin's dashboard shows).",
-            labels=["flight", "state"],
-        )
-        for code, counts in figures.get("flights", {}).items():
-            for state, n in zip(("available", "held", "booked"), counts, strict=True):
-                flights.add_metric([code, state], n)
-        yield flights
+def labelled(family: GaugeMetricFamily | CounterMetricFamily, counts: dict[str, int]) -> Metric:
+    """`family` with one sample per entry of `counts`, labelled by its key."""
+    for label, n in counts.items():
+        family.add_metric([label], n)
+    return family
 
-        attempts = CounterMetricFamily(
-            "seatbooking_payment_attempts", "Payment attempts by outcome.", labels=["outcome"]
-        )
-        for outcome, n in figures["attempts"].items():
-            attempts.add_metric([outcome], n)
-        yield attempts
 
-        emails = CounterMetricFamily(
-            "seatbooking_confirmation_emails",
-            "Confirmation emails: sent, given up (refused for good or too many tries), failed_sends (each failed try).",
-            labels=["outcome"],
-        )
-        for outcome, n in figures.get("emails", {}).items():
-            emails.add_metric([outcome], n)
-        yield emails
+def hold_metrics(by_state: dict[str, int]) -> Iterator[Metric]:
+    """Seat holds by state: every hold ever made, the ended ones by how they ended, the live ones."""
+    yield CounterMetricFamily("seatbooking_seat_holds_created", "Seat holds ever made.", value=sum(by_state.values()))
+    ended = CounterMetricFamily(
+        "seatbooking_seat_holds_ended",
+        "Seat holds that ended, by how: released, expired, or confirmed (booked).",
+        labels=["how"],
+    )
+    yield labelled(ended, {state.lower(): by_state.get(state, 0) for state in ("RELEASED", "EXPIRED", "CONFIRMED")})
+    yield GaugeMetricFamily(
+        "seatbooking_seat_holds_live", "Seats held now (not yet paid for).", value=by_state.get("HELD", 0)
+    )
 
-        late = figures["expiry"]
-        buckets = [(str(b), n) for b, n in zip(EXPIRY_BUCKETS_SECONDS, late["le"], strict=True)] + [
-            ("+Inf", late["total"])
-        ]
-        yield HistogramMetricFamily(
-            "seatbooking_expiry_lateness_seconds",
-            "From a hold's deadline to the timer loop expiring it.",
-            buckets=buckets,
-            sum_value=late["sum_ms"] / 1000,
-        )
+
+def flight_seats_metric(flights: dict[str, list[int]]) -> Metric:
+    family = GaugeMetricFamily(
+        "seatbooking_flight_seats",
+        "Seats available, held and booked on the flights departing soonest (as the admin's dashboard shows).",
+        labels=["flight", "state"],
+    )
+    for code, counts in flights.items():
+        for state, n in zip(("available", "held", "booked"), counts, strict=True):
+            family.add_metric([code, state], n)
+    return family
+
+
+def expiry_lateness_metric(late: dict[str, Any]) -> Metric:
+    buckets = [(str(b), n) for b, n in zip(EXPIRY_BUCKETS_SECONDS, late["le"], strict=True)]
+    return HistogramMetricFamily(
+        "seatbooking_expiry_lateness_seconds",
+        "From a hold's deadline to the timer loop expiring it.",
+        buckets=[*buckets, ("+Inf", late["total"])],
+        sum_value=late["sum_ms"] / 1000,
+    )

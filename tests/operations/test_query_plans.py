@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from inventory.selectors import flight_seats
 from operations import selectors
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres_only]
@@ -35,7 +36,7 @@ def plan_of(select) -> str:
         (selectors.holds_per_minute, ["hold_created_at", "hold_ended_at"]),
         (selectors.attempts_per_minute, ["attempt_started_at"]),
         (selectors.expiry_lateness, ["audit_action_created"]),
-        (selectors.flight_seats, ["one_live_hold_per_seat"]),
+        (flight_seats, ["one_live_hold_per_seat"]),
     ],
 )
 def test_each_statement_uses_its_index(select, indexes, flight):

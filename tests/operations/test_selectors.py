@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from inventory.selectors import seat_availability
+from inventory.selectors import flight_seats, seat_availability
 from operations import selectors
 from orders import queue
 from tests.operations.burst import run_burst
@@ -22,7 +22,7 @@ def test_flight_seats_agree_with_the_seat_map(flight, django_assert_num_queries)
     burst = run_burst(flight.code)
     now = timezone.now()
     with django_assert_num_queries(1):
-        (shown,) = selectors.flight_seats(now=now)
+        (shown,) = flight_seats(now=now)
     availability = seat_availability(flight=flight, now=now)
     assert (shown.code, shown.total) == (flight.code, 30)
     assert (shown.held, shown.booked, shown.available) == (
@@ -35,7 +35,7 @@ def test_flight_seats_agree_with_the_seat_map(flight, django_assert_num_queries)
 
 def test_a_hold_past_its_deadline_is_not_counted_before_any_sweep(flight):
     run_burst(flight.code, background=True)
-    (shown,) = selectors.flight_seats(now=timezone.now())
+    (shown,) = flight_seats(now=timezone.now())
     # 6 held and 3 held while their payment runs (no worker here); the 4 lapsed seats are free already
     assert (shown.held, shown.booked, shown.available) == (9, 0, 21)
 
