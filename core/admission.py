@@ -22,6 +22,8 @@ import logging
 import time
 from collections import deque
 
+from core import metrics
+
 log = logging.getLogger(__name__)
 
 CODE = "busy"
@@ -90,8 +92,6 @@ class Admission:
     """ASGI middleware: at most `slots` HTTP requests inside `app` at once (see the module's docstring)."""
 
     def __init__(self, app, slots: int, max_wait: float) -> None:
-        from core import metrics
-
         self.app = app
         self.slots = Slots(slots, max_wait)
         self.refused = 0  # since the last log line
@@ -114,9 +114,7 @@ class Admission:
 
     def log_refusal(self) -> None:
         """One WARNING line at most every LOG_EVERY_SECONDS, with the count: a burst is not 1,000 lines."""
-        from core.metrics import BUSY_REFUSALS
-
-        BUSY_REFUSALS.inc()
+        metrics.BUSY_REFUSALS.inc()
         self.refused += 1
         now = time.monotonic()
         if now - self.logged_at >= LOG_EVERY_SECONDS:

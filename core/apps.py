@@ -9,5 +9,5 @@ class CoreConfig(AppConfig):
     # The label this code had when it lived in seatbooking/: its tables (seatbooking_heartbeat,
     # seatbooking_idempotencyrecord) and its migration history keep their names.
     label = "seatbooking"
-    verbose_name = "Operations"
+    verbose_name = "Service infrastructure"
     default_auto_field = "django.db.models.BigAutoField"

@@ -11,12 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from core.errors import InvalidInput
-
-if TYPE_CHECKING:
-    from flights.models import Flight
 
 STANDARD_ZONE = "Standard"
 CENTS = Decimal("0.01")
@@ -167,7 +164,20 @@ class Fares:
         return {r for r in range(1, self.rows + 1) if self.zone_of_row(r)[0] == name}
 
 
-def fares_of(flight: "Flight") -> Fares:
+class PricedFlight(Protocol):
+    """What `fares_of` reads of a flight: flights.models.Flight, which imports this module's parsers."""
+
+    @property
+    def fare_zones(self) -> Any: ...
+    @property
+    def rows(self) -> int: ...
+    @property
+    def base_fare(self) -> Decimal: ...
+    @property
+    def currency(self) -> str: ...
+
+
+def fares_of(flight: PricedFlight) -> Fares:
     """The flight's fares from its own row (no statement). Stored zones were checked when saved."""
     return Fares(
         zones=parse_zones(flight.fare_zones, rows=flight.rows),

@@ -1,5 +1,7 @@
 from django.db import models
 
+from core.events.delivery import is_degraded
+
 
 class WebProcessReport(models.Model):
     """What a web process serving event streams last said about itself (operations/reporting.py): how it
@@ -19,6 +21,4 @@ class WebProcessReport(models.Model):
 
     @property
     def degraded(self) -> bool:
-        from core.events.delivery import is_degraded
-
         return is_degraded(self.delivery)
