@@ -16,11 +16,13 @@ While the burst runs, the database connections are counted per process kind (app
 """
 
 import asyncio
+import json
 import os
 import re
 import subprocess
 import time
 import urllib.request
+from dataclasses import dataclass
 
 import psycopg
 
@@ -111,8 +113,6 @@ class Client:
 
 async def make_orders(port: int, first: int, count: int) -> list[dict]:
     """`count` orders, the i-th from address(first + i), 16 at a time."""
-    import json
-
     made: list[dict] = [{} for _ in range(count)]
     queue = list(range(count))
 
@@ -139,9 +139,80 @@ def count_connections() -> dict[str, int]:
     return {app.removeprefix("seatbooking ") or "other": n for app, n in rows if app != "bench"}
 
 
-async def main() -> dict:
-    import json
+async def open_expiring_orders(port: int, labels: list[str]) -> list[OrderStream]:
+    """EXPIRY orders whose holds will fall due during the burst, each holding its seat, each stream open."""
+    expiring = await make_orders(port, BURST, EXPIRY)
+    loop = asyncio.get_running_loop()
+    streams = [OrderStream(order) for order in expiring]
+    for stream in streams:
+        await loop.create_connection(lambda s=stream: s, "127.0.0.1", port)  # type: ignore[misc]  # a lambda with a default
+    for stream in streams:
+        assert await stream.wait_for("PENDING", 30), "a stream did not open"
+    for i, order in enumerate(expiring):
+        client = await Client().open(port, address(BURST + i))
+        body = json.dumps({"seats": [labels[BURST + i]]}).encode()
+        status, _, answer = await client.request("POST", f"/orders/{order['orderID']}/seats", body, order["token"])
+        client.close()
+        assert status == 200, answer
+    return streams
 
+
+def bring_deadlines_forward(orders: list[dict]) -> dict[str, float]:
+    """Set the orders' deadlines (one transaction) to fall due one by one from DUE_FROM to DUE_TO seconds
+    from now, by the database's clock. Returns each order's deadline (epoch seconds)."""
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        conn.execute("SET application_name = 'bench'")
+        row = conn.execute("SELECT now()").fetchone()
+        assert row is not None
+        fired_at_db = row[0]
+        step = (DUE_TO - DUE_FROM) / max(1, EXPIRY - 1)
+        dues = {o["orderID"]: fired_at_db.timestamp() + DUE_FROM + i * step for i, o in enumerate(orders)}
+        with conn.transaction():
+            for order_id, due in dues.items():
+                conn.execute(
+                    "UPDATE orders_order SET hold_expires_at = to_timestamp(%s) WHERE id = %s", [due, order_id]
+                )
+                conn.execute(
+                    "UPDATE orders_seathold SET expires_at = to_timestamp(%s) WHERE order_id = %s AND state = 'HELD'",
+                    [due, order_id],
+                )
+    return dues
+
+
+@dataclass
+class Burst:
+    answers: list[tuple[int, str | None, float]]  # status, Retry-After, seconds from the instant it was fired
+    connections: list[dict[str, int]]  # the database's connections per process kind, every 0.2 s meanwhile
+    seconds: float  # until the last answer
+    web_cpu: float  # the web process's CPU seconds meanwhile
+
+
+async def fire(clients: list[Client], orders: list[dict], labels: list[str], *, web_pid: int) -> Burst:
+    """Every client sends its order's seat change at the same instant; all answers are awaited."""
+    answers: list[tuple[int, str | None, float]] = []
+    connections: list[dict[str, int]] = []
+    web_cpu = cpu_seconds([web_pid])
+    fired = time.perf_counter()
+
+    async def change(client: Client, order: dict, label: str) -> None:
+        body = json.dumps({"seats": [label]}).encode()
+        status, retry_after, _ = await client.request("POST", f"/orders/{order['orderID']}/seats", body, order["token"])
+        answers.append((status, retry_after, time.perf_counter() - fired))
+
+    async def sample() -> None:
+        while len(answers) < BURST:
+            connections.append(await asyncio.to_thread(count_connections))
+            await asyncio.sleep(0.2)
+
+    sampler = asyncio.ensure_future(sample())
+    await asyncio.gather(*(change(c, o, labels[i]) for i, (c, o) in enumerate(zip(clients, orders, strict=True))))
+    seconds = time.perf_counter() - fired
+    web_cpu = cpu_seconds([web_pid]) - web_cpu
+    await sampler
+    return Burst(answers, connections, seconds, web_cpu)
+
+
+async def main() -> dict:
     prepare_database()
     _flight_id, _first_seat, labels = bench_flight(FLIGHT)
     assert len(labels) >= BURST + EXPIRY
@@ -149,67 +220,13 @@ async def main() -> dict:
     (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
     processes = start_procfile(port)
     try:
-        # Orders whose holds will fall due during the burst, each with its stream open.
-        expiring = await make_orders(port, BURST, EXPIRY)
-        loop = asyncio.get_running_loop()
-        streams = [OrderStream(order) for order in expiring]
-        for stream in streams:
-            await loop.create_connection(lambda s=stream: s, "127.0.0.1", port)  # type: ignore[misc]  # a lambda with a default
-        for stream in streams:
-            assert await stream.wait_for("PENDING", 30), "a stream did not open"
-        for i, order in enumerate(expiring):
-            client = await Client().open(port, address(BURST + i))
-            body = json.dumps({"seats": [labels[BURST + i]]}).encode()
-            status, _, answer = await client.request("POST", f"/orders/{order['orderID']}/seats", body, order["token"])
-            client.close()
-            assert status == 200, answer
-
+        streams = await open_expiring_orders(port, labels)
         # The burst's orders, then one open connection each.
         orders = await make_orders(port, 0, BURST)
         clients = await asyncio.gather(*(Client().open(port, address(i)) for i in range(BURST)))
         await asyncio.sleep(1)  # let the server settle after accepting them
-
-        with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
-            conn.execute("SET application_name = 'bench'")
-            row = conn.execute("SELECT now()").fetchone()
-            assert row is not None
-            fired_at_db = row[0]
-            step = (DUE_TO - DUE_FROM) / max(1, EXPIRY - 1)
-            dues = {o["orderID"]: fired_at_db.timestamp() + DUE_FROM + i * step for i, o in enumerate(expiring)}
-            with conn.transaction():
-                for order_id, due in dues.items():
-                    conn.execute(
-                        "UPDATE orders_order SET hold_expires_at = to_timestamp(%s) WHERE id = %s", [due, order_id]
-                    )
-                    conn.execute(
-                        "UPDATE orders_seathold SET expires_at = to_timestamp(%s) WHERE order_id = %s "
-                        "AND state = 'HELD'",
-                        [due, order_id],
-                    )
-
-        results: list[tuple[int, str | None, float]] = []
-        samples: list[dict[str, int]] = []
-        web_pid = processes["web"].pid
-        web_cpu = cpu_seconds([web_pid])
-        fired = time.perf_counter()
-
-        async def change(client: Client, order: dict, label: str) -> None:
-            body = json.dumps({"seats": [label]}).encode()
-            status, retry_after, _ = await client.request(
-                "POST", f"/orders/{order['orderID']}/seats", body, order["token"]
-            )
-            results.append((status, retry_after, time.perf_counter() - fired))
-
-        async def sample() -> None:
-            while len(results) < BURST:
-                samples.append(await asyncio.to_thread(count_connections))
-                await asyncio.sleep(0.2)
-
-        sampler = asyncio.ensure_future(sample())
-        await asyncio.gather(*(change(c, o, labels[i]) for i, (c, o) in enumerate(zip(clients, orders, strict=True))))
-        elapsed = time.perf_counter() - fired
-        web_cpu = cpu_seconds([web_pid]) - web_cpu
-        await sampler
+        dues = bring_deadlines_forward([stream.order for stream in streams])
+        burst = await fire(clients, orders, labels, web_pid=processes["web"].pid)
         arrivals = await asyncio.gather(*(s.wait_for("EXPIRED", DUE_TO + 15) for s in streams))
         for client in clients:
             client.close()
@@ -218,18 +235,22 @@ async def main() -> dict:
     finally:
         for process in processes.values():
             stop(process)
+    lateness = [at - dues[s.order["orderID"]] for s, at in zip(streams, arrivals, strict=True) if at]
+    return summary(burst, lateness)
 
+
+def summary(burst: Burst, lateness: list[float]) -> dict:
+    """The run's result: answers by status, latencies, web CPU, expiry lateness, peak connections."""
     statuses: dict[str, int] = {}
-    for status, retry_after, _ in results:
+    for status, retry_after, _ in burst.answers:
         key = f"{status}" + (" with Retry-After" if status == 503 and retry_after else "")
         statuses[key] = statuses.get(key, 0) + 1
     other = sum(n for key, n in statuses.items() if key not in {"200", "409", "429", "503 with Retry-After"})
-    lateness = [at - dues[s.order["orderID"]] for s, at in zip(streams, arrivals, strict=True) if at]
-    latencies = [seconds for *_, seconds in results]
-    ok = [seconds for status, _, seconds in results if status == 200]
+    latencies = [seconds for *_, seconds in burst.answers]
+    ok = [seconds for status, _, seconds in burst.answers if status == 200]
     peak: dict[str, int] = {}
-    for sample_ in samples:
-        for kind, n in sample_.items():
+    for sample in burst.connections:
+        for kind, n in sample.items():
             peak[kind] = max(peak.get(kind, 0), n)
     return {
         "method": __doc__,
@@ -237,11 +258,11 @@ async def main() -> dict:
         "requests": BURST,
         "statuses": statuses,
         "other_answers": other,
-        "seconds": round(elapsed, 2),
+        "seconds": round(burst.seconds, 2),
         "p50_ms": round(percentile(latencies, 50) * 1000),
         "p99_ms": round(percentile(latencies, 99) * 1000),
         "p99_ms_of_200": round(percentile(ok, 99) * 1000) if ok else None,
-        "web_cpu_ms_per_request": round(web_cpu / BURST * 1000, 2),
+        "web_cpu_ms_per_request": round(burst.web_cpu / BURST * 1000, 2),
         "expiry": {
             "orders": EXPIRY,
             "arrived": len(lateness),

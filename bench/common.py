@@ -4,12 +4,16 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+import psycopg
+import uvloop
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "var" / "bench"
@@ -25,8 +29,6 @@ def env(**extra: str) -> dict[str, str]:
 def prepare_database() -> None:
     """A fresh benchmark database, migrated, seeded with the demo flights, and with the past of a service
     that has sold seats for a while (bench/history.py: big, analysed tables, as PostgreSQL plans for)."""
-    import psycopg
-
     name = DATABASE_URL.rsplit("/", 1)[1]
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -38,8 +40,6 @@ def prepare_database() -> None:
 def vacuum() -> None:
     """VACUUM ANALYZE the benchmark database: each run starts without the dead rows of the runs before it
     (every seat change leaves a released hold, an audit row and two events behind)."""
-    import psycopg
-
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
 
@@ -104,8 +104,6 @@ async def make_orders(port: int, flight: str, count: int, connections: int = 8) 
 
 def bench_flight(code: str) -> tuple[int, int, list[str]]:
     """A 99 x 12 flight (1,188 seats): returns its id, its first seat's id and its labels in id order."""
-    import psycopg
-
     subprocess.run(
         [
             sys.executable,
@@ -235,8 +233,6 @@ def wait_until_serving(port: int, timeout: float = 30) -> None:
 
 
 def stop(process: subprocess.Popen) -> None:
-    import signal
-
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -306,8 +302,6 @@ def save(name: str, result: dict) -> Path:
 
 def run(name: str, main, report) -> None:
     """A benchmark's entry point: run `main()` on uvloop, print its table, save it as var/bench/<name>.json."""
-    import uvloop
-
     result = uvloop.run(main())
     report(result)
     print(f"  written to {save(name, result)}")

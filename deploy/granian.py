@@ -33,6 +33,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from granian import Granian
+from granian.constants import HTTPModes, Interfaces
+from granian.log import LogLevels
+
 WORKERS_KILL_SECONDS = 4
 BACKLOG = 2048  # connections wait here when every worker is busy; WEB_MAX_WAIT_SECONDS bounds a request's wait
 
@@ -42,10 +46,6 @@ def workers() -> int:
 
 
 def main() -> None:
-    from granian import Granian
-    from granian.constants import HTTPModes, Interfaces
-    from granian.log import LogLevels
-
     configured = os.environ.get("WEB_METRICS_DIR")
     metrics_dir = Path(configured or tempfile.mkdtemp(prefix="seatbooking-web-metrics-"))
     metrics_dir.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.conf import settings  # lazy: read at first use, once DJANGO_SETTINGS_MODULE is set
+
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf"
 ROOT = TEMPLATE.parent.parent
 
@@ -27,8 +29,6 @@ def binary() -> str | None:
 
 def max_body_bytes() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seatbooking.settings")
-    from django.conf import settings
-
     return settings.MAX_REQUEST_BODY_BYTES
 
 
