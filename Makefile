@@ -20,11 +20,16 @@ lock: $(VENV)/.installed
 	$(BIN)/uv pip compile pyproject.toml --group dev --universal --python-version 3.11 --generate-hashes --quiet \
 	  -o requirements-dev.txt
 
-# Lint, formatting, types, and migrations that match the models. CI runs it before the tests.
+# Lint, formatting, types, the import contracts between apps (pyproject.toml, [tool.importlinter]), the size
+# limits (lint/sizes.py), SQL only in *_sql.py and selectors.py modules (lint/sql_modules.py), and
+# migrations that match the models. CI runs it before the tests.
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/python -m lint.sizes
+	$(BIN)/python -m lint.sql_modules
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 format: $(VENV)/.installed
