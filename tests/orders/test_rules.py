@@ -42,7 +42,7 @@ def test_a_lapsed_hold_is_the_same_in_python_and_in_the_database(orders):
 def test_may_change_seats_in_sql_is_open_and_not_lapsed(orders):
     sql, params = may_change_seats_sql("o", NOW)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT o.id FROM {Order._meta.db_table} o WHERE {sql}", params)  # noqa: S608
+        cursor.execute(f"SELECT o.id FROM {Order._meta.db_table} o WHERE {sql}", params)
         in_sql = {order_id for (order_id,) in cursor.fetchall()}
     assert in_sql == {o.pk for o in orders if o.state in OPEN_STATES and not o.hold_lapsed(NOW)}
     assert len(in_sql) == len(DEADLINES) + 2  # PENDING whatever the deadline; SEATS_SELECTED until it
