@@ -8,7 +8,7 @@ export PORT
 .PHONY: run run-cluster test test-postgres test-faults lint format lock bench fuzz migrate seed static clean dashboard-screenshot screenshots
 
 # The development venv: runtime + test + dev tools, exactly as locked (with hashes) in requirements-dev.txt.
-# Reinstalled whenever the lock changes. Production installs requirements.txt only (README, Deployment).
+# Reinstalled whenever the lock changes. Production installs requirements.txt only (docs/operations.md).
 $(VENV)/.installed: requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q --require-hashes -r requirements-dev.txt
@@ -51,7 +51,7 @@ run: seed static
 	@echo "Serving on http://127.0.0.1:$(PORT)  - admin: http://127.0.0.1:$(PORT)/admin/ (Ctrl-C stops)"
 	WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
-# The deployed layout on PostgreSQL + Redis (README, Deployment), on one port, $(PORT): nginx in front
+# The deployed layout on PostgreSQL + Redis (docs/operations.md, Deployment), on one port, $(PORT): nginx in front
 # (deploy/nginx.conf), request/response on granian's WSGI workers ($(PORT)+1), event streams on uvicorn
 # ($(PORT)+2), two workers and two timer loops. CLUSTER_DATABASE_URL is created if missing. Needs nginx
 # (apt-get install nginx-light); its config, pid and temp files go to var/nginx/$(PORT).
@@ -94,14 +94,14 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench.streams
 	$(BIN)/python -m bench.burst
 
-# docs/dashboard.png, the README's picture of the admin's dashboard: the browser test, saving its screenshot.
+# docs/dashboard.png, docs/operations.md's picture of the admin's dashboard: the browser test, saving its screenshot.
 dashboard-screenshot: $(VENV)/.installed static
 	DASHBOARD_SCREENSHOT=docs/dashboard.png $(BIN)/pytest tests/operations/test_dashboard_browser.py -k burst -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) var
 
-# The README's screenshots of the booking page (docs/booking-desktop.png, docs/booking-phone.png), taken by
+# docs/travellers.md's screenshots of the booking page (docs/booking-desktop.png, docs/booking-phone.png), taken by
 # Chromium on a server of their own with a throw-away database.
 screenshots: $(VENV)/.installed
 	$(BIN)/python docs/screenshots.py

@@ -155,7 +155,7 @@ def start_web(port: int, workers: int = 1, pool: int = 10, **extra_env: str) -> 
 
 
 def gunicorn_argv(port: int | str, workers: int = 2, threads: int = 1) -> list[str]:
-    """gunicorn, the deployed layout's server until granian measured faster (README, Performance): sync
+    """gunicorn, the deployed layout's server until granian measured faster (docs/performance.md): sync
     workers, or gthread ones with threads > 1; the WSGI application as granian serves it."""
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
     argv += ["--threads", str(threads), "--worker-class", "gthread" if threads > 1 else "sync", "--backlog", "2048"]
@@ -183,12 +183,12 @@ def procfile_entries(names: list[str], path: str = "Procfile.cluster") -> list[s
     return [entries[name] for name in names]
 
 
-def start_deployed(port: int, web: list[str] | None = None) -> list[subprocess.Popen]:
+def start_deployed(port: int, web: list[str] | None = None, **settings: str) -> list[subprocess.Popen]:
     """The deployed layout's web side exactly as Procfile.cluster runs it: nginx on `port`, granian
     (request/response) and uvicorn (streams); with `web`, that server (its argv, listening on "$APP_PORT")
-    in granian's place."""
+    in granian's place; `settings`: environment variables of the service (seatbooking/settings.py)."""
     ports = {"WEB_PORT": str(port), "APP_PORT": str(free_port()), "STREAMS_PORT": str(free_port())}
-    extra = {**ports, "NGINX_DIR": str(RESULTS / "nginx")}
+    extra = {**ports, "NGINX_DIR": str(RESULTS / "nginx"), **settings}
     commands = procfile_entries(["web", "streams", "nginx"])
     if web is not None:
         # As deployed: the workers' metrics in files (deploy/granian.py does the same for granian's).

@@ -55,6 +55,7 @@ LEVELS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "8,32").split(",")]
 DURATION = float(os.environ.get("BENCH_DURATION", 8))
 CORES = len(os.sched_getaffinity(0))
 DEPLOYED = f"deployed: nginx -> granian WSGI x{CORES}"  # one worker per core (deploy/granian.py)
+DEPLOYED_ORM = f"{DEPLOYED} (ORM statements)"
 # name -> how to start it on a port (the processes whose CPU counts as the web's)
 LAYOUTS = {
     "uvicorn x1 (ASGI)": lambda port: [start_web(port, workers=1)],
@@ -70,6 +71,9 @@ LAYOUTS = {
         port, web=gunicorn_argv("$APP_PORT", workers=CORES)
     ),
     DEPLOYED: start_deployed,
+    # The same, each seat change through the ORM's statements (the portable path) instead of one statement:
+    # the comparison that decides whether the PostgreSQL path is worth keeping (docs/performance.md).
+    DEPLOYED_ORM: lambda port: start_deployed(port, SEAT_CHANGE_ONE_STATEMENT="off"),
 }
 CHOSEN = [name for name in os.environ.get("BENCH_LAYOUTS", ",".join(LAYOUTS)).split(",") if name]
 HOT_CLIENTS = int(os.environ.get("BENCH_HOT_CLIENTS", 200))
@@ -308,6 +312,7 @@ async def main() -> dict:
     return {
         "machine": machine(),
         "server": f"{DEPLOYED}, PostgreSQL + Redis",
+        "write_paths": write_paths(comparison),
         "duration_s": DURATION,
         "comparison": comparison,
         "http": http,
@@ -316,6 +321,29 @@ async def main() -> dict:
         "web_ceiling": ceiling,
         "method": __doc__.strip(),
     }
+
+
+def write_paths(comparison: list[dict]) -> list[dict]:
+    """The deployed layout with PostgreSQL's one statement per seat change against the same layout with the
+    ORM's statements, per level: the one statement stays only while it is worth 15% (docs/performance.md)."""
+    rows = {(row["layout"], row["clients"]): row for row in comparison if "error" not in row}
+    paths = []
+    for clients in LEVELS:
+        one, orm = rows.get((DEPLOYED, clients)), rows.get((DEPLOYED_ORM, clients))
+        if one and orm:
+            one_cpu, orm_cpu = one["cpu_ms_per_request"]["web"], orm["cpu_ms_per_request"]["web"]
+            paths.append(
+                {
+                    "clients": clients,
+                    "one_statement_per_second": one["per_second"],
+                    "orm_per_second": orm["per_second"],
+                    "more_changes_pct": round(100 * (one["per_second"] / orm["per_second"] - 1), 1),
+                    "one_statement_web_cpu_ms": one_cpu,
+                    "orm_web_cpu_ms": orm_cpu,
+                    "less_web_cpu_pct": round(100 * (1 - one_cpu / orm_cpu), 1),
+                }
+            )
+    return paths
 
 
 def report(result: dict) -> None:
@@ -348,6 +376,13 @@ def report(result: dict) -> None:
         print(
             f"  {h['clients']:>8} clients: HTTP: web {web['web']}, client {web['client']}, rest {web['rest']}; "
             f"raw: pgbench {raw['pgbench']}, rest {raw['rest']}"
+        )
+    print("Seat change write paths, deployed layout: one statement (PostgreSQL) against the ORM's statements")
+    for p in result["write_paths"]:
+        print(
+            f"  {p['clients']:>8} clients: {p['one_statement_per_second']} against {p['orm_per_second']} changes/s "
+            f"({p['more_changes_pct']:+}%); web CPU {p['one_statement_web_cpu_ms']} against {p['orm_web_cpu_ms']} ms "
+            f"({p['less_web_cpu_pct']}% less)"
         )
     ceiling = result["web_ceiling"]
     print(

@@ -1,8 +1,10 @@
 """Row locks for changes, taken the one way docs/locking.md describes (after pretix's locking module).
 
 - Lock before you look: a change locks the rows it will decide on before it reads them to decide.
-- One order: the order row first (`lock_one`), then all the seat rows in one statement sorted by id
-  (`lock_all`); each once per transaction, at its start. No two changes can wait on each other in a cycle.
+- One order: the order row first (`lock_one`); then, on the ORM's path (SQLite), all the seat rows in one
+  statement sorted by id (`lock_all`); each once per transaction, at its start. On PostgreSQL's one
+  statement no seat row is locked: the partial unique index decides who holds a seat, and holds are
+  written in seat id order (inventory/holds_sql.py). No two changes can wait on each other in a cycle.
 - Batches skip, they do not wait (`claim`): rows another transaction holds are left for the next tick.
 - Never wait without end: every PostgreSQL connection has `lock_timeout` (DB_LOCK_TIMEOUT_SECONDS, set
   when it opens). A lock not granted by then is `Busy`: 503 with Retry-After, nothing written (the

@@ -1,7 +1,7 @@
-"""granian for request/response in the deployed layout (Procfile.cluster; README, Deployment).
+"""granian for request/response in the deployed layout (Procfile.cluster; docs/operations.md, Deployment).
 
 `python -m deploy.granian` serves seatbooking.wsgi:application with granian's WSGI interface, on
-127.0.0.1:APP_PORT only (nginx is in front). Chosen by `make bench` (README, Performance): its HTTP
+127.0.0.1:APP_PORT only (nginx is in front). Chosen by `make bench` (docs/performance.md): its HTTP
 handling is Rust and it keeps nginx's upstream connections alive (gunicorn's sync workers parse HTTP in
 Python and close the connection after every response). On this 2-core machine, behind the same nginx,
 it made -5% to +19% more seat changes per second than gunicorn's sync workers in the day's comparisons

@@ -57,7 +57,7 @@ def render(directory: Path, *, port: int, app_port: int, streams_port: int, host
 def command(conf: Path) -> list[str]:
     nginx = binary()
     if nginx is None:
-        raise SystemExit("nginx is not installed: apt-get install nginx-light (README, Deployment)")
+        raise SystemExit("nginx is not installed: apt-get install nginx-light (docs/operations.md, Deployment)")
     # -p: relative paths under the directory; -e: errors before the config is read go to stderr too
     return [nginx, "-p", str(conf.parent), "-c", str(conf), "-e", "stderr"]
 

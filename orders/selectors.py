@@ -133,11 +133,11 @@ def fetch_order(*, order_id: str, lock: bool = False, seats: bool = False) -> tu
     columns = [_ORDER_AND_FLIGHT]
     if seats:
         columns.append(
-            f"ARRAY(SELECT s.label FROM {SeatHold._meta.db_table} h JOIN {Seat._meta.db_table} s ON s.id = h.seat_id "  # noqa: S608
+            f"ARRAY(SELECT s.label FROM {SeatHold._meta.db_table} h JOIN {Seat._meta.db_table} s ON s.id = h.seat_id "
             f"WHERE h.order_id = o.id AND h.state IN ('{HoldState.HELD}', '{HoldState.CONFIRMED}'))"
         )
     sql = (
-        f"SELECT {', '.join(columns)} FROM {Order._meta.db_table} AS o "  # noqa: S608 - names from the models only
+        f"SELECT {', '.join(columns)} FROM {Order._meta.db_table} AS o "
         f"JOIN {Flight._meta.db_table} AS f ON f.id = o.flight_id WHERE o.id = %s{' FOR UPDATE OF o' if lock else ''}"
     )
     with bound_cursor() as cursor:
@@ -193,7 +193,7 @@ def order_keys(*, order_id: str) -> OrderKeys | None:
     # Hand-written: every call on an order starts here (the ORM's query building cost more than the query).
     with bound_cursor() as cursor:
         cursor.execute(
-            f"SELECT {', '.join(_KEY_COLUMNS)} FROM {Order._meta.db_table} WHERE id = %s",  # noqa: S608
+            f"SELECT {', '.join(_KEY_COLUMNS)} FROM {Order._meta.db_table} WHERE id = %s",
             [order_id],
         )
         row = cursor.fetchone()
@@ -218,7 +218,7 @@ def read_before_seat_change(*, order_id: str, labels: list[str], now: dt.datetim
             EXISTS (SELECT 1 FROM {SeatHold._meta.db_table} h WHERE h.seat_id = s.id AND h.order_id <> o.id AND {live_sql("h")})
         FROM {Order._meta.db_table} o
         LEFT JOIN {Seat._meta.db_table} s ON s.flight_id = o.flight_id AND {wanted}
-        WHERE o.id = %s"""  # noqa: S608
+        WHERE o.id = %s"""
     with bound_cursor() as cursor:
         cursor.execute(sql, [*may_change_params, connection.ops.adapt_datetimefield_value(now), *labels, order_id])
         rows = cursor.fetchall()

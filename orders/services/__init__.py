@@ -2,13 +2,15 @@
 
 Callers use this package's names (`from orders import services; services.select_seats(...)`); the
 modules behind it: booking (create, select seats, cancel), payments (submit, attempts, retry policy),
-operators (the admin's actions), batches (the timer loop's), seats (a selection's seats) and common
-(what every change shares).
+operators (the admin's actions), batches (the timer loop's), seats (a selection's seats; its one
+PostgreSQL statement in seat_change_sql) and common (what every change shares).
 
 Rules every function here follows (the locking rules and why: docs/locking.md):
-- one transaction per change; the order row is locked first (`select_for_update`), then the seat rows it
-  touches, all in one statement sorted by id, before anything is checked: lock order is always
-  order -> seats, so two changes never wait on each other in a cycle;
+- one transaction per change; the order row is locked first (`select_for_update`) before anything is
+  checked; then, on the ORM's path (SQLite), the seat rows it touches, in one statement sorted by id; on
+  PostgreSQL a seat change is one statement (seat_change_sql.py) in which the partial unique index, not a
+  seat lock, decides who holds a seat. Lock order is always order -> seats, so two changes never wait on
+  each other in a cycle;
 - the state machine (django-fsm transitions on Order) decides which changes a state allows;
 - a seat is made live (held) only under its seat lock; releasing an order's holds needs only the
   order's lock, since taking liveness away can never put two live holds on a seat;

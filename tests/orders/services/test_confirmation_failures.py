@@ -1,4 +1,4 @@
-"""Review of issue 16, 2 and 9: a failed confirmation email is retried with a backoff and given up after a
+"""A failed confirmation email is retried with a backoff and given up after a
 few tries (at once on a permanent refusal), with an audit row and a metric; no lock is held while the
 mail server is talked to, and two deliveries at once still send one email (with a control)."""
 
