@@ -6,6 +6,18 @@ import re
 from core.errors import InvalidInput
 from flights.models import Flight
 
+# A seat's label: its row (1-99, as flights.services.create_flight allows) and its letter (A-Z), e.g. 12C.
+# The one definition: the API's schema states it (OpenAPI `pattern`), every door checks a label with
+# SEAT_LABEL_RE.fullmatch (is_seat_label), so a label no seat map can have never reaches a query.
+SEAT_LABEL_PATTERN = r"^[1-9][0-9]?[A-Z]$"
+SEAT_LABEL_RE = re.compile(SEAT_LABEL_PATTERN)
+
+
+def is_seat_label(value: object) -> bool:
+    """Whether `value` is a string shaped like a seat label (the flight may still have no such seat)."""
+    return isinstance(value, str) and SEAT_LABEL_RE.fullmatch(value) is not None
+
+
 EXIT_ROWS = re.compile(r"^\s*(\d{1,2}\s*(,\s*\d{1,2}\s*)*)?$")
 WING_ROWS = re.compile(r"^\s*((\d{1,2})\s*-\s*(\d{1,2}))?\s*$")
 

@@ -1,17 +1,29 @@
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 
 from core.errors import InvalidInput
 from flights.fares import check_currency, parse_price, parse_zones
+
+# A flight's public code, as every door takes it: the API's flightID, the URL converter of /flights/<code>
+# and /book/<code> (orders/inputs.py), and this model, so that the admin cannot make a flight no URL reaches.
+FLIGHT_CODE_CHARACTERS = r"[A-Za-z0-9_-]{1,16}"
+FLIGHT_CODE_PATTERN = f"^{FLIGHT_CODE_CHARACTERS}$"
+FLIGHT_CODE_MESSAGE = "A flight code is 1-16 letters, digits, '-' or '_'."
 
 
 class Flight(models.Model):
     """A flight on offer. Its seat map is `rows` x `letters`, with an aisle after each of `aisles_after`;
     `exit_rows` and `wing_rows` orient travellers on the map (flights.layout)."""
 
-    code = models.CharField(max_length=16, unique=True, help_text="Public code, e.g. F-100.")
+    code = models.CharField(
+        max_length=16,
+        unique=True,
+        help_text="Public code, e.g. F-100: 1-16 letters, digits, '-' or '_'.",
+        validators=[RegexValidator(rf"\A{FLIGHT_CODE_CHARACTERS}\Z", FLIGHT_CODE_MESSAGE)],
+    )
     origin = models.CharField(max_length=64)
     destination = models.CharField(max_length=64)
     departs_at = models.DateTimeField()
