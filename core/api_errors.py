@@ -92,6 +92,11 @@ def service_error_response(exc: ServiceError) -> JsonResponse:
 # Django's own error pages, as JSON for API clients; browsers (Accept: text/html) get the HTML pages.
 
 
+# The traveller's pages (seatbooking/urls.py): a path under them that matches no route is the site's 404
+# page whoever asks, e.g. /booking/<an id that cannot exist>.
+PAGE_PATHS = ("/book/", "/booking/", "/find-booking")
+
+
 def _wants_html(request) -> bool:
     return "text/html" in request.headers.get("Accept", "")
 
@@ -125,7 +130,7 @@ def csrf_failure(request, reason=""):
 
 
 def not_found(request, exception=None):
-    if _wants_html(request):
+    if _wants_html(request) or request.path.startswith(PAGE_PATHS):
         return defaults.page_not_found(request, exception)
     return JsonResponse({"error": f"There is nothing at {request.path}.", "code": "no_such_path"}, status=404)
 

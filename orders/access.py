@@ -22,8 +22,9 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def hash_token(token: str) -> str:
-    # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
-    return hashlib.sha256(token.encode()).hexdigest()
+    # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force. Any text
+    # hashes (a lone surrogate too), so a token that cannot be right is simply a wrong one.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 BOOKING_TOKEN_SALT = "orders.access.booking_token"  # noqa: S105 - a salt (a namespace), not a secret
@@ -41,9 +42,11 @@ def booking_token(order_id: str, reference: str, version: int = 0, *, secret: st
 
 def is_booking_token(token: str, *, order_id: str, reference: str, version: int) -> bool:
     """Whether `token` is the order's booking token under SECRET_KEY or one of SECRET_KEY_FALLBACKS (so a
-    key rotation does not break the links already handed out)."""
+    key rotation does not break the links already handed out). Compared as UTF-8 bytes: a token with other
+    than ASCII in it (compare_digest refuses such strings) is just a wrong token."""
+    presented = token.encode("utf-8", "surrogatepass")
     for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
-        if hmac.compare_digest(token, booking_token(order_id, reference, version, secret=secret)):
+        if hmac.compare_digest(presented, booking_token(order_id, reference, version, secret=secret).encode()):
             return True
     return False
 

@@ -1,15 +1,16 @@
 """The order endpoints of the HTTP contract. Thin: validate input, authorise, call a service, render status."""
 
-import re
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
-from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.drf import ScopedThrottle
+from core.errors import InvalidInput
 from core.idempotency import DerivedSecret, idempotent
 from core.openapi import (
     CREATED_ORDER,
@@ -21,7 +22,7 @@ from core.openapi import (
     StatusWithMessageSerializer,
     errors,
 )
-from orders import services
+from orders import inputs, services
 from orders.access import actor_for, authorize_order
 from orders.selectors import get_order_status
 
@@ -56,13 +57,29 @@ class SeatCountField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
-# The patterns are the schema's (OpenAPI `pattern`) and the server's check alike: one definition each.
-ORDER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-FLIGHT_CODE_PATTERN = r"^[A-Za-z0-9_-]{1,16}$"
-SEAT_LABEL_PATTERN = r"^[1-9][0-9]?[A-Z]$"
-PAYMENT_CODE_PATTERN = r"^[0-9]{5}$"
-ORDER_ID_RE = re.compile(ORDER_ID_PATTERN)
-SEAT_LABEL_RE = re.compile(SEAT_LABEL_PATTERN)
+# The patterns are the schema's (OpenAPI `pattern`); the checks are the input contract's (orders/inputs.py).
+ORDER_ID_PATTERN = inputs.ORDER_ID_PATTERN
+FLIGHT_CODE_PATTERN = inputs.FLIGHT_CODE_PATTERN
+SEAT_LABEL_PATTERN = inputs.SEAT_LABEL_PATTERN
+PAYMENT_CODE_PATTERN = inputs.PAYMENT_CODE_PATTERN
+
+
+def drf_checked(check: Callable[[Any], Any], value: Any) -> Any:
+    """The input contract's check of one value, its refusal as DRF's (a 400 naming the field, as before)."""
+    try:
+        return check(value)
+    except InvalidInput as exc:
+        raise serializers.ValidationError(exc.message) from None
+
+
+class ContractValidator:
+    """A DRF field validator that asks the input contract (orders/inputs.py)."""
+
+    def __init__(self, check: Callable[[Any], Any]) -> None:
+        self.check = check
+
+    def __call__(self, value: Any) -> None:
+        drf_checked(self.check, value)
 
 
 @extend_schema_field(
@@ -86,7 +103,7 @@ class PaymentCodeField(StrictCharField):
 
 @extend_schema_field({"type": "string", "pattern": FLIGHT_CODE_PATTERN, "example": "F-100"})
 class FlightCodeField(StrictCharField):
-    default_validators = [RegexValidator(FLIGHT_CODE_PATTERN, "A flight code is 1-16 letters, digits, '-' or '_'.")]
+    default_validators = [ContractValidator(inputs.valid_flight_code)]
 
 
 @extend_schema_field({"type": "string", "pattern": ORDER_ID_PATTERN})
@@ -110,9 +127,7 @@ class CreateOrderView(APIView):
         orderID = OrderIdField(max_length=64, required=False, allow_blank=True, trim_whitespace=False)
 
         def validate_orderID(self, value: str) -> str:
-            if value and not ORDER_ID_RE.fullmatch(value):
-                raise serializers.ValidationError("Use 1-64 letters, digits, '-' or '_'.")
-            return value
+            return drf_checked(inputs.valid_order_id, value) if value else value
 
     @extend_schema(
         request=CreateOrderInput,
@@ -177,7 +192,7 @@ SELECT_SEATS_BODY = {
                 "zone": {
                     "type": "string",
                     "minLength": 1,
-                    "maxLength": 32,
+                    "maxLength": inputs.ZONE_MAX_LENGTH,
                     "description": "Only seats of this cabin zone (GET /flights/{id} lists them; 404 if none).",
                 },
             },
@@ -198,15 +213,16 @@ class SelectSeatsView(APIView):
     class SelectSeatsInput(StrictSerializer):
         seats = SeatLabelsField(allow_empty=True, required=False)
         best = SeatCountField(min_value=1, max_value=settings.MAX_SEATS_PER_ORDER, required=False)
-        zone = StrictCharField(max_length=32, required=False, trim_whitespace=False)
+        zone = StrictCharField(max_length=inputs.ZONE_MAX_LENGTH, required=False, trim_whitespace=False)
 
         def validate_seats(self, value: list[str]) -> list[str]:
-            bad = [label for label in value if not SEAT_LABEL_RE.fullmatch(label)]
-            if bad:
-                raise serializers.ValidationError(
-                    f"Seat labels are a row number and a capital letter, like 12C; not {', '.join(map(repr, bad))}."
-                )
-            return value
+            return drf_checked(inputs.valid_seat_labels, value)
+
+        def validate_best(self, value: int) -> int:
+            return drf_checked(inputs.valid_seat_count, value)
+
+        def validate_zone(self, value: str) -> str | None:
+            return drf_checked(inputs.valid_zone, value)
 
         def validate(self, attrs):
             attrs = super().validate(attrs)
@@ -253,7 +269,10 @@ class PayView(APIView):
     throttle_scope = "payment"
 
     class PaymentInput(StrictSerializer):
-        code = PaymentCodeField(trim_whitespace=False)  # the service checks the digits: no attempt used
+        code = PaymentCodeField(trim_whitespace=False)
+
+        def validate_code(self, value: str) -> str:
+            return inputs.valid_payment_code(value)  # its own 400 code (invalid_payment_code): no attempt used
 
     @extend_schema(
         request=PaymentInput,
@@ -296,10 +315,18 @@ class OrderStatusView(APIView):
 class CancelOrderView(APIView):
     """Cancel an order that is not paying yet; its seats are released."""
 
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "change_seats"  # a cancel frees seats: counted with the changes that hold them
+
     @extend_schema(
         request=None,
         tags=["orders"],
-        responses={200: StatusSerializer, **ORDER_ERRORS, **errors(e409="The order is paying or already over.")},
+        responses={
+            200: StatusSerializer,
+            **ORDER_ERRORS,
+            **THROTTLED,
+            **errors(e409="The order is paying or already over."),
+        },
     )
     def post(self, request, order_id: str):
         access = authorize_order(request, order_id)

@@ -1,6 +1,4 @@
-"""The API of issue 16 beside the original contract: passengers and contact email, find my booking."""
-
-import re
+"""The API beside the original contract: passengers and contact email, find my booking."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
@@ -11,19 +9,12 @@ from rest_framework.views import APIView
 from core.drf import ScopedThrottle
 from core.errors import ServiceError
 from core.openapi import ORDER_ERRORS, THROTTLED, StatusWithMessageSerializer, errors
-from orders import services
+from orders import inputs, services
 from orders.access import authorize_order, booking_token
-from orders.api import SEAT_LABEL_PATTERN, SEAT_LABEL_RE, StrictCharField, StrictSerializer, _valid
-from orders.lookup import normal_reference
+from orders.api import SEAT_LABEL_PATTERN, StrictCharField, StrictSerializer, _valid, drf_checked
+from orders.inputs import REFERENCE_FIELD_MAX, REFERENCE_INPUT_PATTERN, REFERENCE_LENGTH
 from orders.services.passengers import EMAIL_MAX_LENGTH, NAME_INPUT_PATTERN, NAME_MAX_LENGTH, clean_name
-from orders.services.reference import REFERENCE_ALPHABET, REFERENCE_LENGTH
 from orders.throttles import FindBookingThrottle, find_booking_throttled
-
-REFERENCE_PATTERN = f"^[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}$"
-REFERENCE_RE = re.compile(REFERENCE_PATTERN)
-REFERENCE_FIELD_MAX = 32  # as typed, spaces included; normalised, it is REFERENCE_LENGTH
-# What the API takes (the schema's pattern): any case, spaces anywhere (normalised before the check).
-REFERENCE_INPUT_PATTERN = f"^ *(?:[{REFERENCE_ALPHABET}{REFERENCE_ALPHABET.lower()}] *){{{REFERENCE_LENGTH}}}$"
 
 
 @extend_schema_field(
@@ -107,9 +98,7 @@ class PassengersView(APIView):
         lastName = PassThroughField()
 
         def validate_seat(self, value: str) -> str:
-            if not SEAT_LABEL_RE.fullmatch(value):
-                raise serializers.ValidationError("A seat label is a row number and a capital letter, like 12C.")
-            return value
+            return drf_checked(inputs.valid_seat_label, value)
 
     class PassengersInput(StrictSerializer):
         passengers = serializers.ListField(min_length=1, max_length=9)  # items: PassengerInput, below
@@ -178,13 +167,7 @@ class FindBookingView(APIView):
         lastName = NameField(trim_whitespace=False, max_length=NAME_MAX_LENGTH)
 
         def validate_reference(self, value: str) -> str:
-            value = normal_reference(value)  # as the page takes it: any case, spaces anywhere
-            if not REFERENCE_RE.fullmatch(value):
-                raise serializers.ValidationError(
-                    f"A booking reference is {REFERENCE_LENGTH} capital letters and digits (no 0, O, 1, I or L), "
-                    "e.g. K7MX3Q, as in the confirmation email."
-                )
-            return value
+            return drf_checked(inputs.valid_reference, value)  # as the page takes it: any case, spaces anywhere
 
     @extend_schema(
         request=inline_serializer(

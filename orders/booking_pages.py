@@ -1,5 +1,6 @@
-"""Pages of issue 16 beside the booking page: find my booking, the printable receipt, and the handlers of
-the passenger form and the "Find N seats together" form (the booking page posts to them). Thin: check access, call one service or selector."""
+"""Pages beside the booking page: find my booking, the printable receipt, and the handlers of the passenger
+form and the "Find N seats together" form (the booking page posts to them). Thin: check access, check the
+input against the contract every door shares (orders/inputs.py), call one service or selector."""
 
 import unicodedata
 
@@ -10,16 +11,15 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.errors import InvalidInput, ServiceError
-from orders import services
+from core.errors import ServiceError
+from orders import inputs, services
 from orders.access import OrderAccess, authorize_order, remember_in_session
-from orders.lookup import normal_reference
 from orders.receipt import receipt_of
 from orders.selectors import get_order
 from orders.throttles import find_booking_throttled, find_booking_wait
-from orders.views import TYPED_PASSENGERS
+from orders.views import TYPED_PASSENGERS, throttled
 
-FORM_FIELD_MAX = 200  # longer form values are refused by the service anyway; this keeps messages short
+FORM_FIELD_MAX = 200  # longer values are refused anyway (orders/inputs.py); cut, they keep the page short
 
 
 @never_cache  # names and the email address: no shared or back-button copy
@@ -28,17 +28,18 @@ def find_booking(request):
     """Reference + a passenger's last name -> this browser may open the booking (as its session)."""
     if request.method == "GET":
         return render(request, "orders/find_booking.html", {})
-    reference = normal_reference(request.POST.get("reference", "")[:FORM_FIELD_MAX])
+    reference = request.POST.get("reference", "")[:FORM_FIELD_MAX]
     last_name = _typed(request.POST.get("last_name", ""))
     context = {"reference": reference, "last_name": last_name}
-    wait = find_booking_wait(request)
+    wait = find_booking_wait(request)  # per address, with the API's requests (FindBookingThrottle)
     if wait is not None:
         context["error"] = f"Too many attempts from your address. Try again in {max(1, round(wait))} seconds."
         response = render(request, "orders/find_booking.html", context, status=429)
         response["Retry-After"] = str(max(1, round(wait)))
         return response
     try:
-        order = find_booking_throttled(reference=reference, last_name=last_name)
+        asked = inputs.booking_lookup(reference=inputs.form_value(request.POST, "reference"), last_name=last_name)
+        order = find_booking_throttled(reference=asked.reference, last_name=asked.last_name)
     except ServiceError as exc:
         response = render(request, "orders/find_booking.html", {**context, "error": exc.message}, status=exc.status)
         if exc.retry_after:
@@ -62,6 +63,7 @@ def receipt(request, order_id: str):
 
 
 @require_POST
+@throttled(scope="change_seats")  # as the API's passengers
 def passengers(request, order_id: str):
     """The passenger form: fields seat, first_name and last_name repeated per held seat, and email."""
     access = _access(request, order_id)
@@ -73,10 +75,16 @@ def passengers(request, order_id: str):
         request.POST.getlist("last_name"),
         strict=False,
     )
-    given = [{"seat": s.strip().upper(), "firstName": _typed(f), "lastName": _typed(last)} for s, f, last in rows]
+    given = [
+        {"seat": s[:FORM_FIELD_MAX].strip().upper(), "firstName": _typed(f), "lastName": _typed(last)}
+        for s, f, last in rows
+    ]
     email = request.POST.get("email", "")[:FORM_FIELD_MAX].strip()
     try:
-        services.set_passengers(order_id=access.order_id, passengers=given, email=email, actor=access.actor)
+        checked = inputs.passengers(given=given, email=inputs.form_value(request.POST, "email").strip())
+        services.set_passengers(
+            order_id=access.order_id, passengers=checked.passengers, email=checked.email, actor=access.actor
+        )
         messages.success(request, "Passengers saved.")
     except ServiceError as exc:
         messages.error(request, exc.message)
@@ -86,17 +94,19 @@ def passengers(request, order_id: str):
 
 
 @require_POST
+@throttled(scope="change_seats")  # as the API's seat changes
 def best_seats(request, order_id: str):
     """The "Find N seats together" form without JavaScript: fields `count` (1-9) and `zone` (optional)."""
     access = _access(request, order_id)
     if isinstance(access, HttpResponse):
         return access
-    count, zone = request.POST.get("count", "").strip(), request.POST.get("zone", "").strip()[:FORM_FIELD_MAX]
     try:
-        if not count.isascii() or not count.isdigit():
-            raise InvalidInput("Say how many seats you want together, 1-9.")
+        wanted = inputs.best_seats(
+            count=inputs.form_value(request.POST, "count").strip(),
+            zone=inputs.form_value(request.POST, "zone").strip(),
+        )
         change = services.select_best_seats(
-            order_id=access.order_id, count=int(count), zone=zone or None, actor=access.actor
+            order_id=access.order_id, count=wanted.count, zone=wanted.zone, actor=access.actor
         )
         messages.success(request, f"Seats {', '.join(change.status['Seats'])} are held for you.")
     except ServiceError as exc:

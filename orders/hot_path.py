@@ -1,4 +1,4 @@
-"""The lean path of the two hottest calls (issue 14): a seat change and a status read, as API clients make them.
+"""The lean path of the two hottest calls: a seat change and a status read, as API clients make them.
 
 During a flash sale nearly every request is one of these two, and Django's middleware for pages
 (sessions, CSRF, users, messages, static files) and DRF's request handling cost a quarter of a seat
@@ -34,9 +34,11 @@ from rest_framework.views import APIView
 
 from core.api_errors import json_exception_handler
 from core.drf import ScopedThrottle
+from flights.layout import is_seat_label
 from orders import services
 from orders.access import authorize_order, authorize_with_keys
-from orders.api import SEAT_LABEL_RE, OrderStatusView, SelectSeatsView
+from orders.api import OrderStatusView, SelectSeatsView
+from orders.inputs import ORDER_ID_CHARACTERS
 from orders.selectors import get_order_status, read_before_seat_change
 
 _seats_view = SelectSeatsView.as_view()
@@ -95,8 +97,8 @@ def _plain_seats(body: bytes) -> list[str] | None:
         return None
     if type(data) is not dict or len(data) != 1:
         return None
-    labels = data.get("seats")
-    if type(labels) is not list or not all(type(label) is str and SEAT_LABEL_RE.fullmatch(label) for label in labels):
+    labels = data.get("seats")  # the input contract's label check (orders/inputs.py), without its exception
+    if type(labels) is not list or not all(is_seat_label(label) for label in labels):
         return None
     if len(labels) > settings.MAX_SEATS_PER_ORDER or len(set(labels)) != len(labels):
         return None
@@ -121,7 +123,7 @@ def _error(exc: Exception, allow: str) -> HttpResponse:
     return response
 
 
-_HOT = re.compile(r"^/orders/[^/]+/(seats|status)$")
+_HOT = re.compile(f"/orders/{ORDER_ID_CHARACTERS}/(seats|status)")  # an id that cannot exist: the full 404
 
 
 def is_hot(environ: dict[str, Any]) -> bool:

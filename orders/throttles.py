@@ -1,4 +1,8 @@
-"""Throttles of find-my-booking (settings.THROTTLE_RATES):
+"""Throttles shared by the doors of a change (settings.THROTTLE_RATES): the pages count with the API's views,
+per scope and client address, through the API's own throttle classes and cache keys (scoped_wait), so a
+client cannot get round the API's limit by posting the page forms.
+
+Find-my-booking has its own:
 
 - per client address, every request (an IPv6 address counted by its /64: one host is given a whole /64);
 - per booking reference, failed lookups only, whoever asks (a malformed request or the owner's own
@@ -9,6 +13,7 @@
 
 import ipaddress
 import time
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +21,7 @@ from django.core.cache import cache
 from rest_framework import throttling
 
 from core import client_address
+from core.drf import ScopedThrottle
 from core.errors import ServiceError
 from orders.lookup import BookingNotFound, find_booking, normal_reference
 from orders.models import Order
@@ -113,5 +119,15 @@ def find_booking_wait(request: Any) -> float | None:
     """For a plain Django view: None if this address may look a booking up, else seconds to wait."""
     throttle = FindBookingThrottle()
     if not throttle.allow_request(request, None):  # type: ignore[arg-type]  # no view: the scope is the class's
+        return throttle.wait() or 1.0
+    return None
+
+
+def scoped_wait(request: Any, *, scope: str) -> float | None:
+    """For a page's handler: None if this client may make one more change of `scope` now, else seconds to
+    wait. The API's ScopedThrottle with a view of that scope: the same rate and cache key, so requests
+    through either door count against one limit."""
+    throttle = ScopedThrottle()
+    if not throttle.allow_request(request, SimpleNamespace(throttle_scope=scope)):  # type: ignore[arg-type]
         return throttle.wait() or 1.0
     return None

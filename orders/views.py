@@ -1,14 +1,19 @@
 """The traveller's pages: server-rendered, working without JavaScript; booking.js makes them live.
 
-Thin like the API: each page or form check access, calls one service and redirects or renders.
+Thin like the API: each page or form checks access, checks its input against the contract every door
+shares (orders/inputs.py), calls one service and redirects or renders. The forms are throttled with the
+API's views of the same change (`throttled`).
 """
 
+import math
 import re
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponsePermanentRedirect, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -18,11 +23,40 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import ServiceError
 from flights.selectors import flight_summary, get_flight
 from inventory.selectors import flights_with_seats_left, seat_availability
-from orders import services, wording
+from orders import inputs, services, wording
 from orders.access import actor_for, authorize_order, remember_in_session
 from orders.seatmap import fare_list, letter_header, seat_rows
 from orders.selectors import OrderStatus, get_order, order_status
 from orders.services.passengers import NAME_PATTERN
+from orders.throttles import scoped_wait
+
+PageHandler = Callable[..., HttpResponse]
+
+
+def throttled(*, scope: str) -> Callable[[PageHandler], PageHandler]:
+    """A form's handler, counted with the API's views of the same change (settings.THROTTLE_RATES[scope],
+    per client address: orders/throttles.py): past the rate, 429 and a page saying when to try again."""
+
+    def decorate(handler: PageHandler) -> PageHandler:
+        @wraps(handler)
+        def counted(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            wait = scoped_wait(request, scope=scope) if request.method == "POST" else None
+            if wait is not None:
+                return too_many_requests(request, wait=wait)
+            return handler(request, *args, **kwargs)
+
+        return counted
+
+    return decorate
+
+
+def too_many_requests(request: HttpRequest, *, wait: float, message: str = "") -> HttpResponse:
+    """429: the page that says when to try again, and the Retry-After header that says it to a program."""
+    seconds = max(1, math.ceil(wait))
+    text = message or f"Too many requests from your address just now. Try again in {seconds} seconds."
+    response = render(request, "orders/closed.html", {"title": "Please wait a moment", "message": text}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 @require_GET
@@ -43,6 +77,7 @@ def home(request):
     )
 
 
+@throttled(scope="create_order")
 def start_booking(request, flight_code: str):
     if request.method != "POST":  # a bookmarked or typed link: show the flights instead of an empty 405
         return HttpResponseRedirect(reverse("home"))
@@ -175,6 +210,7 @@ def _passenger_rows(status: OrderStatus, field_errors: dict[Any, str], *, typed:
 
 
 @require_POST
+@throttled(scope="change_seats")
 def booking_seats(request, order_id: str):
     """The no-JavaScript seat form: the checked boxes are the whole selection."""
     return _act(
@@ -182,7 +218,7 @@ def booking_seats(request, order_id: str):
         order_id,
         lambda access: services.select_seats(
             order_id=access.order_id,
-            labels=[label.strip().upper() for label in request.POST.getlist("seats")],
+            labels=inputs.seat_choice(seats=[label.strip().upper() for label in request.POST.getlist("seats")]),
             actor=access.actor,
         ),
         done="Seats updated.",
@@ -190,18 +226,22 @@ def booking_seats(request, order_id: str):
 
 
 @require_POST
+@throttled(scope="payment")
 def booking_pay(request, order_id: str):
     return _act(
         request,
         order_id,
         lambda access: services.submit_payment(
-            order_id=access.order_id, code=request.POST.get("code", "").strip(), actor=access.actor
+            order_id=access.order_id,
+            code=inputs.payment(code=inputs.form_value(request.POST, "code").strip()),
+            actor=access.actor,
         ),
         done="Payment submitted.",
     )
 
 
 @require_POST
+@throttled(scope="change_seats")  # as the API's cancel
 def booking_cancel(request, order_id: str):
     return _act(
         request,

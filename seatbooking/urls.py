@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.health import health
@@ -8,41 +8,47 @@ from inventory import api as flights_api
 from inventory.streams import flight_events
 from operations.dashboard import dashboard
 from orders import api as orders_api
-from orders import booking_api, booking_pages
+from orders import booking_api, booking_pages, inputs
 from orders import views as pages
 from orders.streams import order_events
+
+# Ids in paths as the input contract has them (orders/inputs.py): an id that cannot exist (a NUL byte,
+# non-ASCII, too long) matches no route, so it is the site's 404 (a page, or JSON for API clients) before
+# any query runs. seatbooking/lean_urls.py uses them too.
+register_converter(inputs.OrderIdConverter, "order_id")
+register_converter(inputs.FlightCodeConverter, "flight_code")
 
 urlpatterns = [
     # Pages for travellers
     path("", pages.home, name="home"),
-    path("book/<str:flight_code>", pages.start_booking, name="start-booking"),
-    path("booking/<str:order_id>", pages.booking, name="booking"),
-    path("booking/<str:order_id>/seats", pages.booking_seats, name="booking-seats"),
-    path("booking/<str:order_id>/pay", pages.booking_pay, name="booking-pay"),
-    path("booking/<str:order_id>/cancel", pages.booking_cancel, name="booking-cancel"),
+    path("book/<flight_code:flight_code>", pages.start_booking, name="start-booking"),
+    path("booking/<order_id:order_id>", pages.booking, name="booking"),
+    path("booking/<order_id:order_id>/seats", pages.booking_seats, name="booking-seats"),
+    path("booking/<order_id:order_id>/pay", pages.booking_pay, name="booking-pay"),
+    path("booking/<order_id:order_id>/cancel", pages.booking_cancel, name="booking-cancel"),
     path("favicon.ico", pages.favicon, name="favicon"),
     # The HTTP API (the original's contract)
     path("orders", orders_api.CreateOrderView.as_view(), name="order-create"),
-    path("orders/<str:order_id>/seats", orders_api.SelectSeatsView.as_view(), name="order-seats"),
-    path("orders/<str:order_id>/payment", orders_api.PayView.as_view(), name="order-payment"),
-    path("orders/<str:order_id>/status", orders_api.OrderStatusView.as_view(), name="order-status"),
-    path("orders/<str:order_id>/events", order_events, name="order-events"),
-    path("orders/<str:order_id>/cancel", orders_api.CancelOrderView.as_view(), name="order-cancel"),
-    # Issue 16: passengers, find my booking (API); find my booking and the printable receipt (pages)
-    path("orders/<str:order_id>/passengers", booking_api.PassengersView.as_view(), name="order-passengers"),
+    path("orders/<order_id:order_id>/seats", orders_api.SelectSeatsView.as_view(), name="order-seats"),
+    path("orders/<order_id:order_id>/payment", orders_api.PayView.as_view(), name="order-payment"),
+    path("orders/<order_id:order_id>/status", orders_api.OrderStatusView.as_view(), name="order-status"),
+    path("orders/<order_id:order_id>/events", order_events, name="order-events"),
+    path("orders/<order_id:order_id>/cancel", orders_api.CancelOrderView.as_view(), name="order-cancel"),
+    # Passengers, find my booking (API); find my booking and the printable receipt (pages)
+    path("orders/<order_id:order_id>/passengers", booking_api.PassengersView.as_view(), name="order-passengers"),
     path("bookings/find", booking_api.FindBookingView.as_view(), name="booking-find-api"),
     path("find-booking", booking_pages.find_booking, name="find-booking"),
-    path("booking/<str:order_id>/receipt", booking_pages.receipt, name="booking-receipt"),
-    path("booking/<str:order_id>/passengers", booking_pages.passengers, name="booking-passengers"),
-    path("booking/<str:order_id>/best", booking_pages.best_seats, name="booking-best"),
+    path("booking/<order_id:order_id>/receipt", booking_pages.receipt, name="booking-receipt"),
+    path("booking/<order_id:order_id>/passengers", booking_pages.passengers, name="booking-passengers"),
+    path("booking/<order_id:order_id>/best", booking_pages.best_seats, name="booking-best"),
     path("flights", flights_api.FlightListView.as_view(), name="flight-list"),
-    path("flights/<str:flight_code>", flights_api.FlightDetailView.as_view(), name="flight-detail"),
+    path("flights/<flight_code:flight_code>", flights_api.FlightDetailView.as_view(), name="flight-detail"),
     path(
-        "flights/<str:flight_code>/available-seats",
+        "flights/<flight_code:flight_code>/available-seats",
         flights_api.AvailableSeatsView.as_view(),
         name="flight-available-seats",
     ),
-    path("flights/<str:flight_code>/events", flight_events, name="flight-events"),
+    path("flights/<flight_code:flight_code>/events", flight_events, name="flight-events"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/dashboard/", admin.site.admin_view(dashboard), name="admin-dashboard"),
