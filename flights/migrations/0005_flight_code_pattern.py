@@ -5,15 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('flights', '0004_fares'),
+        ("flights", "0004_fares"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='flight',
-            name='code',
-            field=models.CharField(help_text="Public code, e.g. F-100: 1-16 letters, digits, '-' or '_'.", max_length=16, unique=True, validators=[django.core.validators.RegexValidator('\\A[A-Za-z0-9_-]{1,16}\\Z', "A flight code is 1-16 letters, digits, '-' or '_'.")]),
+            model_name="flight",
+            name="code",
+            field=models.CharField(
+                help_text="Public code, e.g. F-100: 1-16 letters, digits, '-' or '_'.",
+                max_length=16,
+                unique=True,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "\\A[A-Za-z0-9_-]{1,16}\\Z", "A flight code is 1-16 letters, digits, '-' or '_'."
+                    )
+                ],
+            ),
         ),
     ]
