@@ -18,6 +18,16 @@ def is_seat_label(value: object) -> bool:
     return isinstance(value, str) and SEAT_LABEL_RE.fullmatch(value) is not None
 
 
+def check_seat_labels(values: list[object]) -> None:
+    """Refuse (InvalidInput) a list with any value not shaped like a seat label, naming a few of them."""
+    bad = [value for value in values if not is_seat_label(value)]
+    if bad:
+        shown = ", ".join(repr(value)[:16] for value in bad[:5]) + (", ..." if len(bad) > 5 else "")
+        raise InvalidInput(
+            f"Seat labels are a row number and a capital letter, like 12C; not {shown}.", code="invalid_seat_label"
+        )
+
+
 EXIT_ROWS = re.compile(r"^\s*(\d{1,2}\s*(,\s*\d{1,2}\s*)*)?$")
 WING_ROWS = re.compile(r"^\s*((\d{1,2})\s*-\s*(\d{1,2}))?\s*$")
 

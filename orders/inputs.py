@@ -13,14 +13,13 @@ exist is a 404 before any query runs.
 """
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from django.conf import settings
 
 from core.errors import InvalidInput
-from flights.layout import SEAT_LABEL_PATTERN, is_seat_label
+from flights.layout import SEAT_LABEL_PATTERN, check_seat_labels, is_seat_label
 from flights.models import FLIGHT_CODE_CHARACTERS, FLIGHT_CODE_MESSAGE, FLIGHT_CODE_PATTERN
 from orders.lookup import normal_reference
 from orders.services.passengers import clean_email, clean_name
@@ -52,14 +51,6 @@ _REFERENCE_RE = re.compile(REFERENCE_PATTERN)
 _SEAT_COUNT_RE = re.compile("[0-9]{1,2}")  # the services say which counts are allowed (1-MAX_SEATS_PER_ORDER)
 
 
-def _shown(values: Sequence[Any]) -> str:
-    """Refused values for a message: a few, each cut short (a 5,000-character value is not repeated back)."""
-    return ", ".join(repr(v)[:16] for v in values[:5]) + (", ..." if len(values) > 5 else "")
-
-
-# --- One value --------------------------------------------------------------------------------------
-
-
 def valid_order_id(value: object) -> str:
     if not isinstance(value, str) or not _ORDER_ID_RE.fullmatch(value):
         raise InvalidInput(ORDER_ID_MESSAGE, code="invalid_order_id")
@@ -83,12 +74,7 @@ def valid_seat_labels(value: object) -> list[str]:
     """A selection: a list of labels shaped like seat labels (the service checks the limit and repeats)."""
     if not isinstance(value, list):
         raise InvalidInput('Send the seats as a list of labels, e.g. ["12C"].', code="invalid_seat_label")
-    bad = [label for label in value if not is_seat_label(label)]
-    if bad:
-        raise InvalidInput(
-            f"Seat labels are a row number and a capital letter, like 12C; not {_shown(bad)}.",
-            code="invalid_seat_label",
-        )
+    check_seat_labels(value)
     return list(value)
 
 

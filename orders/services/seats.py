@@ -10,6 +10,7 @@ from django.db import connection
 
 from core.errors import Conflict, InvalidInput
 from flights.fares import fares_of
+from flights.layout import check_seat_labels
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory
 from inventory.best_seats import Layout, choose_best
@@ -21,7 +22,9 @@ from orders.services.common import audit_entry, log_on_commit, record_change, tr
 
 
 def check_labels(labels: Sequence[str]) -> list[str]:
-    """Domain limits on a selection (the API validates types and format before this)."""
+    """Domain limits on a selection: well-formed labels (flights/layout.py, as every door checks them
+    first), at most the seat limit, each once."""
+    check_seat_labels(list(labels))
     limit = settings.MAX_SEATS_PER_ORDER
     if len(labels) > limit:
         raise InvalidInput(
