@@ -48,6 +48,9 @@ class Connection:
     """One keep-alive HTTP/1.1 connection sending JSON requests (opened again if the server closes it:
     gunicorn's sync workers, compared in bench/holds.py, answer one request per connection)."""
 
+    def __init__(self, headers: dict[str, str] | None = None) -> None:
+        self.headers = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+
     async def open(self, port: int) -> "Connection":
         self.port = port
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
@@ -64,6 +67,7 @@ class Connection:
         )
         if token:
             head += f"Authorization: Bearer {token}\r\n"
+        head += self.headers
         self.writer.write(head.encode() + b"\r\n" + data)
         await self.writer.drain()
         status_line = await self.reader.readline()

@@ -7,7 +7,9 @@ PostgreSQL + Redis: uvicorn (ASGI; 1 and 2 processes, pool 10 each), gunicorn (W
 and 4 gthread workers of 4 threads; a persistent connection per thread), granian (ASGI and WSGI, 2
 workers; and WSGI with 2 and 4 workers of one thread each), gunicorn's sync workers (one per core) behind the
 deployed nginx (the deployed layout before granian), and the deployed layout exactly as Procfile.cluster runs it
-(nginx in front of granian's WSGI workers, deploy/granian.py, with the event streams' uvicorn idle beside it). Web CPU per hold: user + system time of the layout's processes (nginx
+(nginx in front of granian's WSGI workers, deploy/granian.py, with the event streams' uvicorn idle beside it),
+and that layout twice more with a simpler path, to show what each faster one is worth: the seat changes
+written by the ORM's statements instead of one statement, and answered by DRF's view instead of the lean path. Web CPU per hold: user + system time of the layout's processes (nginx
 included) over the holds made. The database is vacuumed before each layout and before the raw runs, so
 that none pays for the dead rows of the runs before it.
 Raw method: pgbench runs the same transaction (lock the seat row, release the order's hold, insert the
@@ -36,7 +38,6 @@ from bench.common import (
     descendants,
     env,
     free_port,
-    gunicorn_argv,
     machine,
     machine_cpu_seconds,
     make_orders,
@@ -44,45 +45,22 @@ from bench.common import (
     prepare_database,
     run,
     start_deployed,
-    start_granian,
-    start_gunicorn,
-    start_web,
     stop,
     vacuum,
 )
+from bench.holds_layouts import CLIENT_HEADERS, DEPLOYED, LAYOUTS
+from bench.holds_report import report, simpler_paths
 
 LEVELS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "8,32").split(",")]
 DURATION = float(os.environ.get("BENCH_DURATION", 8))
-CORES = len(os.sched_getaffinity(0))
-DEPLOYED = f"deployed: nginx -> granian WSGI x{CORES}"  # one worker per core (deploy/granian.py)
-DEPLOYED_ORM = f"{DEPLOYED} (ORM statements)"
-# name -> how to start it on a port (the processes whose CPU counts as the web's)
-LAYOUTS = {
-    "uvicorn x1 (ASGI)": lambda port: [start_web(port, workers=1)],
-    "uvicorn x2 (ASGI)": lambda port: [start_web(port, workers=2)],
-    "gunicorn sync x2 (WSGI)": lambda port: [start_gunicorn(port, workers=2)],
-    "gunicorn sync x4 (WSGI)": lambda port: [start_gunicorn(port, workers=4)],
-    "gunicorn gthread 4x4 (WSGI)": lambda port: [start_gunicorn(port, workers=4, threads=4)],
-    "granian x2 (ASGI)": lambda port: [start_granian(port, "asgi", workers=2)],
-    "granian x2 (WSGI)": lambda port: [start_granian(port, "wsgi", workers=2)],
-    "granian x2 (WSGI; 1 thread each)": lambda port: [start_granian(port, "wsgi", workers=2, threads=1)],
-    "granian x4 (WSGI; 1 thread each)": lambda port: [start_granian(port, "wsgi", workers=4, threads=1)],
-    f"nginx -> gunicorn sync x{CORES} (deployed before)": lambda port: start_deployed(
-        port, web=gunicorn_argv("$APP_PORT", workers=CORES)
-    ),
-    DEPLOYED: start_deployed,
-    # The same, each seat change through the ORM's statements (the portable path) instead of one statement:
-    # the comparison that decides whether the PostgreSQL path is worth keeping (docs/performance.md).
-    DEPLOYED_ORM: lambda port: start_deployed(port, SEAT_CHANGE_ONE_STATEMENT="off"),
-}
 CHOSEN = [name for name in os.environ.get("BENCH_LAYOUTS", ",".join(LAYOUTS)).split(",") if name]
 HOT_CLIENTS = int(os.environ.get("BENCH_HOT_CLIENTS", 200))
 FLIGHT = "BENCH-1"
 
 
-async def http_holds(port: int, web_pids: list[int], clients: int, seats: list[str]) -> dict:
+async def http_holds(port: int, web_pids: list[int], clients: int, seats: list[str], headers: dict) -> dict:
     orders = await make_orders(port, FLIGHT, clients)
-    conns = [await Connection().open(port) for _ in range(clients)]  # fresh: idle ones are closed after 5 s
+    conns = [await Connection(headers).open(port) for _ in range(clients)]  # fresh: idle ones close after 5 s
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     web_cpu, all_cpu, client_cpu = cpu_seconds(web_pids), machine_cpu_seconds(), time.process_time()
@@ -268,7 +246,12 @@ async def compare(layout: str, seats: list[str]) -> list[dict]:
         results = []
         for clients, start in zip(LEVELS, seat_offsets(), strict=True):
             try:
-                results.append({"layout": layout, **await http_holds(port, web_pids, clients, seats[start:])})
+                results.append(
+                    {
+                        "layout": layout,
+                        **await http_holds(port, web_pids, clients, seats[start:], CLIENT_HEADERS.get(layout, {})),
+                    }
+                )
             except (OSError, AssertionError, ValueError, asyncio.IncompleteReadError) as error:
                 results.append({"layout": layout, "clients": clients, "error": repr(error)[:200]})
         return results
@@ -312,7 +295,7 @@ async def main() -> dict:
     return {
         "machine": machine(),
         "server": f"{DEPLOYED}, PostgreSQL + Redis",
-        "write_paths": write_paths(comparison),
+        "simpler_paths": simpler_paths(comparison, LEVELS),
         "duration_s": DURATION,
         "comparison": comparison,
         "http": http,
@@ -321,79 +304,6 @@ async def main() -> dict:
         "web_ceiling": ceiling,
         "method": __doc__.strip(),
     }
-
-
-def write_paths(comparison: list[dict]) -> list[dict]:
-    """The deployed layout with PostgreSQL's one statement per seat change against the same layout with the
-    ORM's statements, per level: the one statement stays only while it is worth 15% (docs/performance.md)."""
-    rows = {(row["layout"], row["clients"]): row for row in comparison if "error" not in row}
-    paths = []
-    for clients in LEVELS:
-        one, orm = rows.get((DEPLOYED, clients)), rows.get((DEPLOYED_ORM, clients))
-        if one and orm:
-            one_cpu, orm_cpu = one["cpu_ms_per_request"]["web"], orm["cpu_ms_per_request"]["web"]
-            paths.append(
-                {
-                    "clients": clients,
-                    "one_statement_per_second": one["per_second"],
-                    "orm_per_second": orm["per_second"],
-                    "more_changes_pct": round(100 * (one["per_second"] / orm["per_second"] - 1), 1),
-                    "one_statement_web_cpu_ms": one_cpu,
-                    "orm_web_cpu_ms": orm_cpu,
-                    "less_web_cpu_pct": round(100 * (1 - one_cpu / orm_cpu), 1),
-                }
-            )
-    return paths
-
-
-def report(result: dict) -> None:
-    print(
-        f"Seat holds by serving layout ({result['machine']['cores']} cores, load on the same machine, "
-        f"{result['duration_s']:g} s per level)"
-    )
-    print(
-        f"  {'layout':<36} {'clients':>7} {'holds/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'not 200':>7} {'web CPU ms':>10}"
-    )
-    for row in result["comparison"]:
-        if "error" in row:
-            print(f"  {row['layout']:<36} {row['clients']:>7} failed: {row['error']}")
-            continue
-        refused = row["requests"] - row["statuses"].get(200, 0)
-        print(
-            f"  {row['layout']:<36} {row['clients']:>7} {row['per_second']:>8} {row['p50_ms']:>7} {row['p99_ms']:>7} "
-            f"{refused:>7} {row['cpu_ms_per_request']['web']:>10}"
-        )
-    print(f"Seat holds, {result['server']}, against raw PostgreSQL")
-    print(f"  {'clients':>8} {'HTTP/s':>9} {'p99 ms':>8} {'raw/s':>9} {'(clients)':>9} {'HTTP/raw':>9}")
-    for h, r in zip(result["http"], result["raw"], strict=False):
-        print(
-            f"  {h['clients']:>8} {h['per_second']:>9} {h['p99_ms']:>8} {r['per_second']:>9} {r['clients']:>9} "
-            f"{h['ratio_to_raw']:>9.3f}"
-        )
-    print("  CPU per seat hold, ms (the rest: PostgreSQL, Redis, the OS; measured over the whole machine)")
-    for h, r in zip(result["http"], result["raw"], strict=False):
-        web, raw = h["cpu_ms_per_request"], r["cpu_ms_per_transaction"]
-        print(
-            f"  {h['clients']:>8} clients: HTTP: web {web['web']}, client {web['client']}, rest {web['rest']}; "
-            f"raw: pgbench {raw['pgbench']}, rest {raw['rest']}"
-        )
-    print("Seat change write paths, deployed layout: one statement (PostgreSQL) against the ORM's statements")
-    for p in result["write_paths"]:
-        print(
-            f"  {p['clients']:>8} clients: {p['one_statement_per_second']} against {p['orm_per_second']} changes/s "
-            f"({p['more_changes_pct']:+}%); web CPU {p['one_statement_web_cpu_ms']} against {p['orm_web_cpu_ms']} ms "
-            f"({p['less_web_cpu_pct']}% less)"
-        )
-    ceiling = result["web_ceiling"]
-    print(
-        f"  the web stack alone (404s, no database): {ceiling['per_second']}/s at {ceiling['clients']} clients, "
-        f"{ceiling['ratio_to_raw']} of the best raw rate"
-    )
-    hot = result["hot_seat"]
-    print(
-        f"  hot seat: {hot['requests']} at once -> {hot['statuses']}, exactly one winner: "
-        f"{hot['exactly_one_winner']}, p99 {hot['p99_ms']} ms"
-    )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from flights.selectors import flight_summary, get_flight
 from inventory.selectors import flights_with_seats_left, seat_availability
 from orders import inputs, services, wording
 from orders.access import actor_for, authorize_order, remember_in_session
+from orders.models import OPEN_STATES
 from orders.seatmap import fare_list, letter_header, seat_rows
 from orders.selectors import OrderStatus, get_order, order_status
 from orders.services.passengers import NAME_PATTERN
@@ -128,7 +129,7 @@ def booking(request, order_id: str):
             "email": typed.get("email", status["ContactEmail"]),
             "email_error": field_errors.get("email", ""),
             "email_focus": "email" in field_errors and not any(p["focus"] for p in passengers),
-            "can_change": state in ("PENDING", "SEATS_SELECTED"),
+            "can_change": state in OPEN_STATES,
             "can_pay": state == "SEATS_SELECTED" and named,
             "pay_why": _pay_why(state, named=named),
         },

@@ -142,7 +142,7 @@ def test_two_deliveries_at_once_send_one_email(flight, enqueued, monkeypatch):
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_control_without_the_lease_two_deliveries_at_once_send_two(flight, enqueued, monkeypatch):
-    monkeypatch.setattr(confirmation, "CLAIM_CHECK", False)
+    monkeypatch.setattr(confirmation, "another_sender_holds_the_lease", lambda order, now: False)
     order_id = named_and_paying(flight)
     confirm(order_id)
     assert two_deliveries_while_the_first_is_sending(order_id, monkeypatch) == ["sent", "sent"]
