@@ -49,6 +49,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from rest_framework.response import Response
 
+from core import idempotency_sql
 from core.errors import InvalidInput, ServiceError
 from core.models import IdempotencyRecord
 
@@ -181,12 +182,7 @@ def _claim(claim: Claim, body_sha256: str) -> None:
         wait_ms = max(1, round(settings.IDEMPOTENCY_WAIT_SECONDS * 1000))
         lease_ms = max(1, round(settings.IDEMPOTENCY_LEASE_SECONDS * 1000))
         with connection.cursor() as cursor:  # SET LOCAL: for this transaction only
-            cursor.execute(
-                "SELECT set_config('lock_timeout', %s, true), "
-                "set_config('idle_in_transaction_session_timeout', %s, true), "
-                "set_config('statement_timeout', %s, true)",
-                [f"{wait_ms}ms", f"{lease_ms}ms", f"{lease_ms}ms"],
-            )
+            cursor.execute(idempotency_sql.BOUND_WAITS, [f"{wait_ms}ms", f"{lease_ms}ms", f"{lease_ms}ms"])
     try:
         # status_code 0 until the answer is stored in this same transaction: never visible to others.
         IdempotencyRecord.objects.create(
@@ -200,7 +196,7 @@ def _claim(claim: Claim, body_sha256: str) -> None:
         raise
     if postgres:  # the wait bound is for the key only: the view's own lock waits are as without a key
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
+            cursor.execute(idempotency_sql.DEFAULT_LOCK_TIMEOUT)
 
 
 def _without_secrets(claim: Claim, data, derived: tuple[DerivedSecret, ...]):

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -12,6 +13,7 @@ from flights.fares import check_currency, parse_price, parse_zones
 FLIGHT_CODE_CHARACTERS = r"[A-Za-z0-9_-]{1,16}"
 FLIGHT_CODE_PATTERN = f"^{FLIGHT_CODE_CHARACTERS}$"
 FLIGHT_CODE_MESSAGE = "A flight code is 1-16 letters, digits, '-' or '_'."
+FLIGHT_CODE_RE = re.compile(rf"\A{FLIGHT_CODE_CHARACTERS}\Z")
 
 
 class Flight(models.Model):

@@ -6,8 +6,8 @@ from django.db import transaction
 
 from core.errors import InvalidInput
 from flights.fares import check_currency, parse_price, parse_zones
-from flights.layout import parse_exit_rows, parse_wing_rows
-from flights.models import Flight, Seat
+from flights.layout import is_seat_label, parse_exit_rows, parse_wing_rows
+from flights.models import FLIGHT_CODE_MESSAGE, FLIGHT_CODE_RE, Flight, Seat
 
 
 def create_flight(
@@ -26,8 +26,11 @@ def create_flight(
     wing_rows: str = "",
 ) -> Flight:
     """Create a flight and one Seat row per place of its seat map, row by row (so id order is map order)."""
-    if not (1 <= rows <= 99) or not letters.isalpha() or not letters.isupper() or len(set(letters)) != len(letters):
-        raise InvalidInput("A seat map needs 1-99 rows and distinct upper-case letters, e.g. ABCDEF.")
+    if not FLIGHT_CODE_RE.fullmatch(code):
+        raise InvalidInput(FLIGHT_CODE_MESSAGE, code="invalid_flight_code")
+    labels = [f"{row}{letter}" for row in range(1, rows + 1) for letter in letters]
+    if not (1 <= rows <= 99) or not letters or len(set(letters)) != len(letters) or not all(map(is_seat_label, labels)):
+        raise InvalidInput("A seat map needs 1-99 rows and distinct letters A-Z, e.g. ABCDEF.")
     if not set(aisles_after) <= set(letters):
         raise InvalidInput("aisles_after may only name letters of the row.")
     check_currency(currency)

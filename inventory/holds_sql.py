@@ -13,7 +13,10 @@ is taken: `HoldParts.selection` raises, and the caller's transaction undoes the 
 import datetime as dt
 from dataclasses import dataclass
 
-from core.statement import OneStatement
+from django.db import connection
+
+from core.locking import busy_on_lock_timeout
+from core.statement import OneStatement, bound_cursor
 from flights.models import Flight, Seat
 from inventory.events import sorted_labels
 from inventory.models import HoldState, SeatHold
@@ -123,3 +126,19 @@ def _release_keep_and_insert(
         expires_at,
         now,
     )
+
+
+# The key space of the advisory locks below (any int4 constant of ours), then the flight's id.
+CHOOSERS_LOCK_SPACE = 16_0001
+
+
+def take_turns_choosing(*, flight: Flight) -> None:
+    """PostgreSQL: best-available choosers of one flight take turns (a transaction-scoped advisory lock,
+    after the holder's lock), so each reads the seats the one before it took and none chooses them again.
+    Without it, every chooser that arrives at once reads the same free seats, picks the same best ones,
+    and all but one lose them to the unique index. Explicit selections do not wait for it: a seat one
+    takes meanwhile is caught by the index and the chooser chooses again. SQLite serialises writers anyway."""
+    if connection.vendor != "postgresql":
+        return
+    with busy_on_lock_timeout(), bound_cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CHOOSERS_LOCK_SPACE, flight.pk])

@@ -10,12 +10,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import Q
 
 from core.errors import Conflict, InvalidInput
-from core.locking import busy_on_lock_timeout, lock_all, lock_values
-from core.statement import bound_cursor
+from core.locking import lock_all, lock_values
 from flights.models import Flight, Seat
 from inventory.models import LIVE_HOLD_STATES, HoldState, SeatHold
 
@@ -92,22 +90,6 @@ def hold_seats(
         SeatHold.objects.bulk_create(SeatHold(order_id=holder, seat=s, expires_at=expires_at) for s in new)
     released = [s.label for s in seats if s.pk in mine and s.pk not in wanted_ids]
     return Selection(labels=[s.label for s in wanted], new=[s.label for s in new], released=released)
-
-
-# The key space of the advisory locks below (any int4 constant of ours), then the flight's id.
-CHOOSERS_LOCK_SPACE = 16_0001
-
-
-def take_turns_choosing(*, flight: Flight) -> None:
-    """PostgreSQL: best-available choosers of one flight take turns (a transaction-scoped advisory lock,
-    after the holder's lock), so each reads the seats the one before it took and none chooses them again.
-    Without it, every chooser that arrives at once reads the same free seats, picks the same best ones,
-    and all but one lose them to the unique index. Explicit selections do not wait for it: a seat one
-    takes meanwhile is caught by the index and the chooser chooses again. SQLite serialises writers anyway."""
-    if connection.vendor != "postgresql":
-        return
-    with busy_on_lock_timeout(), bound_cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CHOOSERS_LOCK_SPACE, flight.pk])
 
 
 def _end(hold_ids: list[int], *, state: HoldState, now: dt.datetime) -> None:

@@ -98,7 +98,7 @@ class SeatLabelsField(serializers.ListField):
 
 @extend_schema_field({"type": "string", "pattern": PAYMENT_CODE_PATTERN, "example": "12345"})
 class PaymentCodeField(StrictCharField):
-    default_error_messages = {"blank": "The payment code is exactly 5 digits, like 12345. No attempt was used."}
+    default_error_messages = {"blank": inputs.PAYMENT_CODE_MESSAGE}
 
 
 @extend_schema_field({"type": "string", "pattern": FLIGHT_CODE_PATTERN, "example": "F-100"})
@@ -315,8 +315,8 @@ class OrderStatusView(APIView):
 class CancelOrderView(APIView):
     """Cancel an order that is not paying yet; its seats are released."""
 
-    throttle_classes = [ScopedThrottle]
-    throttle_scope = "change_seats"  # a cancel frees seats: counted with the changes that hold them
+    # No throttle, on either door: a cancel only ever frees the caller's own seats, and a client at its
+    # limit must still be able to let them go.
 
     @extend_schema(
         request=None,
@@ -324,7 +324,6 @@ class CancelOrderView(APIView):
         responses={
             200: StatusSerializer,
             **ORDER_ERRORS,
-            **THROTTLED,
             **errors(e409="The order is paying or already over."),
         },
     )

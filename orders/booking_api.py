@@ -1,5 +1,6 @@
 """The API beside the original contract: passengers and contact email, find my booking."""
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -53,7 +54,7 @@ PASSENGERS_BODY = {
         "passengers": {
             "type": "array",
             "minItems": 1,
-            "maxItems": 9,
+            "maxItems": settings.MAX_SEATS_PER_ORDER,
             "description": "One passenger for each held seat, each seat once.",
             "items": {
                 "type": "object",
@@ -101,7 +102,7 @@ class PassengersView(APIView):
             return drf_checked(inputs.valid_seat_label, value)
 
     class PassengersInput(StrictSerializer):
-        passengers = serializers.ListField(min_length=1, max_length=9)  # items: PassengerInput, below
+        passengers = serializers.ListField(min_length=1, max_length=settings.MAX_SEATS_PER_ORDER)  # PassengerInput each
         email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, trim_whitespace=False)
 
         def validate(self, attrs):

@@ -23,16 +23,20 @@ from flights.layout import SEAT_LABEL_PATTERN, check_seat_labels, is_seat_label
 from flights.models import FLIGHT_CODE_CHARACTERS, FLIGHT_CODE_MESSAGE, FLIGHT_CODE_PATTERN
 from orders.lookup import normal_reference
 from orders.services.passengers import clean_email, clean_name
+from orders.services.payments import PAYMENT_CODE_MESSAGE, PAYMENT_CODE_PATTERN, check_payment_code
 from orders.services.reference import REFERENCE_ALPHABET, REFERENCE_LENGTH
 
-__all__ = ["FLIGHT_CODE_PATTERN", "SEAT_LABEL_PATTERN"]  # defined beside their models, named here for the doors
+__all__ = [
+    "FLIGHT_CODE_PATTERN",
+    "PAYMENT_CODE_MESSAGE",
+    "PAYMENT_CODE_PATTERN",
+    "SEAT_LABEL_PATTERN",
+]  # defined beside their models, named here for the doors
 
 # Order ids: the server's (o- and 22 characters, orders.services.new_order_id) or the client's own orderID.
 ORDER_ID_CHARACTERS = r"[A-Za-z0-9_-]{1,64}"
 ORDER_ID_PATTERN = f"^{ORDER_ID_CHARACTERS}$"
 ORDER_ID_MESSAGE = "Use 1-64 letters, digits, '-' or '_'."
-PAYMENT_CODE_PATTERN = r"^[0-9]{5}$"
-PAYMENT_CODE_MESSAGE = "The payment code is exactly 5 digits, like 12345. No attempt was used."
 SEAT_LABEL_MESSAGE = "A seat label is a row number and a capital letter, like 12C."
 ZONE_MAX_LENGTH = 32
 # A booking reference as stored, and as the API takes it (the schema's pattern): any case, spaces anywhere.
@@ -46,7 +50,6 @@ REFERENCE_MESSAGE = (
 
 _ORDER_ID_RE = re.compile(ORDER_ID_CHARACTERS)
 _FLIGHT_CODE_RE = re.compile(FLIGHT_CODE_CHARACTERS)
-_PAYMENT_CODE_RE = re.compile(PAYMENT_CODE_PATTERN)
 _REFERENCE_RE = re.compile(REFERENCE_PATTERN)
 _SEAT_COUNT_RE = re.compile("[0-9]{1,2}")  # the services say which counts are allowed (1-MAX_SEATS_PER_ORDER)
 
@@ -103,9 +106,7 @@ def valid_zone(value: object) -> str | None:
 
 def valid_payment_code(value: object) -> str:
     """Exactly 5 ASCII digits; a refusal uses no payment attempt."""
-    if not isinstance(value, str) or not _PAYMENT_CODE_RE.fullmatch(value):
-        raise InvalidInput(PAYMENT_CODE_MESSAGE, code="invalid_payment_code")
-    return value
+    return check_payment_code(value)
 
 
 def valid_reference(value: object) -> str:
@@ -156,6 +157,10 @@ def passengers(*, given: object, email: object) -> Passengers:
     """A name for each held seat and the contact email; messages name the field (passengers[1].lastName)."""
     if not isinstance(given, list) or not given:
         raise InvalidInput("passengers: name a passenger for each held seat.", code="invalid_passengers")
+    if len(given) > settings.MAX_SEATS_PER_ORDER:
+        raise InvalidInput(
+            f"passengers: at most {settings.MAX_SEATS_PER_ORDER}, one for each held seat.", code="invalid_passengers"
+        )
     cleaned = []
     for n, passenger in enumerate(given):
         if not isinstance(passenger, dict):

@@ -83,7 +83,8 @@ def start_booking(request, flight_code: str):
     if request.method != "POST":  # a bookmarked or typed link: show the flights instead of an empty 405
         return HttpResponseRedirect(reverse("home"))
     try:
-        order, _token = services.create_order(flight_code=flight_code, actor=actor_for("session", request))
+        new = inputs.new_order(flight_code=flight_code)
+        order, _token = services.create_order(flight_code=new.flight_code, actor=actor_for("session", request))
     except ServiceError as exc:
         messages.error(request, exc.message)
         return HttpResponseRedirect(reverse("home"))
@@ -137,8 +138,10 @@ def booking(request, order_id: str):
 
 
 def _page_words() -> dict[str, Any]:
-    """The words the page's script needs (orders/wording.py), and the names' pattern it checks first."""
+    """The words the page's script needs (orders/wording.py), the names' pattern it checks first, and the
+    states in which seats may change (orders.models.OPEN_STATES)."""
     return {
+        "openStates": list(OPEN_STATES),
         "states": wording.STATE_WORDS,
         "seats": wording.SEAT_WORDS,
         "finals": wording.FINAL_TITLES,
@@ -241,8 +244,7 @@ def booking_pay(request, order_id: str):
     )
 
 
-@require_POST
-@throttled(scope="change_seats")  # as the API's cancel
+@require_POST  # not throttled, as the API's cancel: it only frees the traveller's own seats
 def booking_cancel(request, order_id: str):
     return _act(
         request,

@@ -73,3 +73,23 @@ def test_silencing_s608_is_refused_outside_sql_and_selectors_modules(tmp_path):
     assert found == [
         f"{tmp_path / 'services.py'}:2: SQL outside a *_sql.py or selectors.py module (noqa: S608): move it to one"
     ]
+
+
+def test_sql_written_into_execute_or_silenced_for_a_whole_file_is_refused_too(tmp_path):
+    (tmp_path / "health.py").write_text('def check(cursor, n):\n    cursor.execute("SELECT 1")\n')
+    (tmp_path / "locks.py").write_text('def lock(cursor, n):\n    cursor.execute(f"SELECT {n}")\n')
+    (tmp_path / "quiet.py").write_text("# ruff: noqa: S608\n")
+    (tmp_path / "fine.py").write_text("def check(cursor, statement):\n    cursor.execute(statement)\n")
+    (tmp_path / "locks_sql.py").write_text('def lock(cursor):\n    cursor.execute("SELECT 1")\n')
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_it.py").write_text('def test(cursor):\n    cursor.execute("SELECT 1")\n')
+
+    found = sorted(line for path in sizes.python_files([tmp_path]) for line in sql_modules.silenced(path))
+
+    where = "SQL outside a *_sql.py or selectors.py module"
+    assert found == [
+        f"{tmp_path / 'health.py'}:2: {where} (SQL passed to execute): move it to one",
+        f"{tmp_path / 'locks.py'}:2: {where} (SQL passed to execute): move it to one",
+        f"{tmp_path / 'quiet.py'}:1: {where} (noqa: S608): move it to one",
+    ]

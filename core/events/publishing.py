@@ -49,6 +49,7 @@ def publish_in(statement: OneStatement, *, source: str) -> Callable[[tuple[Any, 
     yields as (channel, type, data, ord): they are stored by the same statement, inside the change's
     transaction. Returns what to call with the statement's row once it has run (a channel's first event
     takes statements of its own: its counter row is made first)."""
+    assert connection.in_atomic_block, "publish inside the transaction of the change it reports"
     storage = get_storage()
     assert isinstance(storage, EventStorage)
     stored_at = storage.append_in(statement, source=source)

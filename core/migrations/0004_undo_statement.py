@@ -1,5 +1,9 @@
-"""undo_statement(): fails the statement that calls it, with SQLSTATE SB001 (core/statement.py, `undo_if`).
-PostgreSQL only; plain SQL has no way to raise an error on purpose."""
+"""undo_statement(): fails the statement that calls it, with SQLSTATE SB001. PostgreSQL only; plain SQL has
+no way to raise an error on purpose.
+
+No longer called: a seat change's one statement now runs inside its transaction, which undoes it. The
+function stays while web processes of the release that called it may still be serving during a deploy
+(dropping it would fail their every seat change); a later release's migration may drop it."""
 
 from django.db import migrations
 

@@ -12,8 +12,9 @@ Rules every function here follows (the locking rules and why: docs/locking.md):
   seat lock, decides who holds a seat. Lock order is always order -> seats, so two changes never wait on
   each other in a cycle;
 - the state machine (django-fsm transitions on Order) decides which changes a state allows;
-- a seat is made live (held) only under its seat lock; releasing an order's holds needs only the
-  order's lock, since taking liveness away can never put two live holds on a seat;
+- a seat is made live (held) only where nothing else can hold it meanwhile: under its seat lock on the
+  ORM's path, by an insert the partial unique index admits on PostgreSQL; releasing an order's holds
+  needs only the order's lock, since taking liveness away can never put two live holds on a seat;
 - a hold whose deadline passed counts as gone on every path, whether or not a sweeper has run yet;
 - every change writes an AuditEntry and publishes the order's new status (and the seats it changed on
   the flight's channel) in its transaction; delivery and work for a worker start only once it commits.

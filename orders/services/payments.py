@@ -1,6 +1,7 @@
 """Paying: submit the code, then each attempt a worker makes, its answer, and the retry policy."""
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -30,16 +31,25 @@ from orders.services.common import (
 from orders.services.confirmation import send_confirmation_on_commit
 from orders.services.reference import give_reference
 
+# A payment code: exactly 5 ASCII digits. The one definition: the input contract checks it at every door
+# (orders/inputs.py), the schema states it, and submit_payment refuses anything else before an attempt.
+PAYMENT_CODE_PATTERN = r"^[0-9]{5}$"
+PAYMENT_CODE_MESSAGE = "The payment code is exactly 5 digits, like 12345. No attempt was used."
+_PAYMENT_CODE_RE = re.compile(PAYMENT_CODE_PATTERN)
+
+
+def check_payment_code(code: object) -> str:
+    if not isinstance(code, str) or not _PAYMENT_CODE_RE.fullmatch(code):
+        raise InvalidInput(PAYMENT_CODE_MESSAGE, code="invalid_payment_code")
+    return code
+
 
 def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | None = None) -> OrderChange:
     """Start paying for the selected seats: SEATS_SELECTED -> PROCESSING_PAYMENT; a worker makes the attempts.
 
     From here the hold cannot lapse: the payment's outcome decides.
     """
-    if not (len(code) == 5 and code.isascii() and code.isdigit()):
-        raise InvalidInput(
-            "The payment code is exactly 5 digits, like 12345. No attempt was used.", code="invalid_payment_code"
-        )
+    check_payment_code(code)
     now = now or timezone.now()
 
     def begin(order: Order) -> OrderStatus:

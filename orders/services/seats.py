@@ -11,6 +11,7 @@ from django.db import connection
 from core.errors import Conflict, InvalidInput
 from flights.fares import fares_of
 from flights.layout import check_seat_labels
+from inventory import holds_sql
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory
 from inventory.best_seats import Layout, choose_best
@@ -116,7 +117,7 @@ def best_free_seats(order: Order, *, count: int, zone: str | None, now: dt.datet
                 code="invalid_zone",
             )
         zone, rows = named, fares.rows_of_zone(named)
-    inventory.take_turns_choosing(flight=flight)
+    holds_sql.take_turns_choosing(flight=flight)
     free = inventory_selectors.free_seat_labels(flight=flight, holder=order.pk, now=now)
     layout = Layout(rows=flight.rows, letters=flight.letters, aisles_after=flight.aisles_after)
     chosen = choose_best(layout, free, count, rows=rows)

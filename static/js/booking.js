@@ -41,7 +41,7 @@
   let sendTimer = null;
 
   function mine() { return new Set(status.Seats); }
-  function canChange() { return (status.State === "PENDING" || status.State === "SEATS_SELECTED") && !holdLapsed(); }
+  function canChange() { return words.openStates.includes(status.State) && !holdLapsed(); }
 
   function seatState(label) {
     if (mine().has(label)) return status.State === "CONFIRMED" ? "mine-booked" : "mine";

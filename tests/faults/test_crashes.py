@@ -21,7 +21,7 @@ from django_eventstream.models import EventCounter
 
 from flights.services import create_flight
 from inventory.models import LIVE_HOLD_STATES, SeatHold
-from orders.models import Order, OrderState, PaymentAttempt
+from orders.models import Order, OrderState, PaymentAttempt, lapsed_holds
 from tests.http import SSEStream, call, free_port, wait_for_server
 from tests.processes import Processes, wait_until
 
@@ -182,7 +182,7 @@ def settle() -> None:
     def settled():
         now = timezone.now()
         return not Order.objects.filter(
-            Q(state=OrderState.PROCESSING_PAYMENT) | Q(state=OrderState.SEATS_SELECTED, hold_expires_at__lte=now)
+            Q(state=OrderState.PROCESSING_PAYMENT) | lapsed_holds(now)
         ).exists()
 
     wait_until(settled, timeout=40, interval=0.2, what="every order settled")

@@ -28,12 +28,12 @@ def settled(flight) -> bool:
     """No payment still running, no lapsed hold left for the timer loop."""
     from django.utils import timezone
 
-    from orders.models import Order, OrderState
+    from orders.models import Order, OrderState, lapsed_holds
 
     orders = Order.objects.filter(flight=flight)
     return not (
         orders.filter(state=OrderState.PROCESSING_PAYMENT).exists()
-        or orders.filter(state=OrderState.SEATS_SELECTED, hold_expires_at__lte=timezone.now()).exists()
+        or orders.filter(lapsed_holds(timezone.now())).exists()
     )
 
 

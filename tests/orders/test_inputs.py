@@ -9,6 +9,7 @@ from django.urls import reverse
 from core.errors import InvalidInput
 from flights.management.commands.seed_demo import DEMO_FLIGHTS
 from flights.models import Flight
+from flights.services import create_flight
 from orders import inputs, services
 from tests.conftest import bearer
 
@@ -65,12 +66,17 @@ def test_every_real_id_fits_the_converters(flight):
     assert inputs.valid_order_id("o-" + "x" * 62)
 
 
-def test_the_admin_cannot_make_a_flight_no_url_reaches(flight):
+def test_no_flight_or_seat_can_be_made_that_no_url_or_label_check_reaches(flight):
     flight.code = "F 100"
     with pytest.raises(ValidationError) as refused:
-        flight.full_clean()
+        flight.full_clean()  # what the admin's form runs
     assert "letters, digits" in str(refused.value)
-    assert Flight.objects.get(pk=flight.pk).code == "FL-001"
+    when = flight.departs_at
+    with pytest.raises(InvalidInput, match="letters, digits"):
+        create_flight(code="F 100", origin="X", destination="Y", departs_at=when, rows=2, letters="AB")
+    with pytest.raises(InvalidInput, match="letters A-Z"):
+        create_flight(code="F-101", origin="X", destination="Y", departs_at=when, rows=2, letters="AÉ")
+    assert set(Flight.objects.values_list("code", flat=True)) == {"FL-001"}
 
 
 def test_an_id_that_cannot_exist_is_a_404_page_or_json_before_any_query(flight, django_assert_num_queries):

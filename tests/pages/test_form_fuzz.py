@@ -11,6 +11,7 @@ tokens that cannot open them, so each answers at once.
 
 import io
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,21 +54,29 @@ class Tally:
 
     sent: int = 0
     failed: list[str] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
 
     def check(self, status: int, method: str, path: str, sent: Any = "") -> None:
         self.sent += 1
+        self.statuses[status] += 1
         if status >= 500:
             self.failed.append(f"{status} {method} {path[:80]} {str(sent)[:80]!r}")
 
     def assert_no_server_errors(self) -> None:
         assert not self.failed, f"{len(self.failed)} of {self.sent} requests answered 5xx:\n" + "\n".join(self.failed)
 
+    def assert_mostly(self, *statuses: int) -> None:
+        """Most answers were these: the requests reached the check they were meant for (a fixture that made
+        every request a 403, say, would pass `assert_no_server_errors` without testing anything)."""
+        reached = sum(self.statuses[status] for status in statuses)
+        assert reached >= 0.8 * self.sent, f"only {reached} of {self.sent} answered {statuses}: {dict(self.statuses)}"
+
 
 @pytest.fixture
 def tally() -> Iterator[Tally]:
     found = Tally()
     yield found
-    print(f"fuzz: {found.sent} requests, {len(found.failed)} x 5xx")
+    print(f"fuzz: {found.sent} requests, {len(found.failed)} x 5xx; answers {dict(found.statuses)}")
 
 
 @pytest.fixture
@@ -155,6 +164,7 @@ def test_page_forms_refuse_malformed_values_without_a_server_error(no_script, fl
             response = no_script.get(path, {"token": value, "reference": value})
             tally.check(response.status_code, "GET", path, value)
     tally.assert_no_server_errors()
+    tally.assert_mostly(302, 400, 200)
 
 
 def test_path_ids_that_cannot_exist_are_refused_without_a_server_error(flight, tally):
@@ -172,6 +182,7 @@ def test_path_ids_that_cannot_exist_are_refused_without_a_server_error(flight, t
         body = {"flightID": bad, "orderID": bad}
         tally.check(api.post("/orders", body, content_type="application/json").status_code, "POST", "/orders", body)
     tally.assert_no_server_errors()
+    tally.assert_mostly(404)
 
 
 def test_tokens_that_cannot_be_right_are_wrong_tokens(confirmed, flight, tally):
@@ -189,6 +200,7 @@ def test_tokens_that_cannot_be_right_are_wrong_tokens(confirmed, flight, tally):
             )
             tally.check(response.status_code, "POST", path, f"Bearer {value}")
     tally.assert_no_server_errors()
+    tally.assert_mostly(403)
 
 
 def api_bodies(order: str, flight_code: str) -> Iterator[tuple[str, Any]]:
@@ -232,6 +244,7 @@ def test_the_javascript_door_refuses_malformed_values_without_a_server_error(scr
             response = script.post(path, raw, content_type="application/json", headers=headers)
             tally.check(response.status_code, "POST", path, raw)
     tally.assert_no_server_errors()
+    tally.assert_mostly(400)
 
 
 @pytest.fixture(scope="module")
@@ -295,3 +308,4 @@ def test_the_integrators_door_and_the_lean_path_refuse_malformed_values_without_
         seats = f"/orders/{confirmed}/seats"
         tally.check(lean("POST", seats, b'{"seats": ["1A"]}', token=value), "lean POST", seats, f"Bearer {value}")
     tally.assert_no_server_errors()
+    tally.assert_mostly(400)

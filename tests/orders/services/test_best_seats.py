@@ -13,7 +13,6 @@ from django.db.models import Count
 from rest_framework.test import APIClient
 
 from inventory import holds_sql
-from inventory import services as inventory_services
 from inventory.models import LIVE_HOLD_STATES, SeatHold
 from orders import services
 
@@ -71,7 +70,7 @@ def test_orders_asking_for_best_at_once_never_get_overlapping_seats(flight):
 
 def test_control_without_the_unique_index_best_requests_overlap(flight, monkeypatch):
     monkeypatch.setattr(holds_sql, "ARBITER", "")  # no insert is skipped
-    monkeypatch.setattr(inventory_services, "take_turns_choosing", lambda **kwargs: None)  # choosers all at once
+    monkeypatch.setattr(holds_sql, "take_turns_choosing", lambda **kwargs: None)  # choosers all at once
     constraint = next(c for c in SeatHold._meta.constraints if c.name == "one_live_hold_per_seat")
     with connection.schema_editor() as editor:
         editor.remove_constraint(SeatHold, constraint)

@@ -2,15 +2,17 @@
 inventory/holds_sql.py, core/statement.py); elsewhere it is the ORM's statements. Both must leave the same rows
 and say the same things: the holds, the order, the audit row and both events."""
 
+import dataclasses
 import datetime as dt
 import json
 
 import pytest
 from django.utils import timezone
 
+from core.errors import InvalidInput
 from core.events.eventstream import EventRow
 from inventory.models import SeatHold
-from orders import services
+from orders import selectors, services
 from orders.models import AuditEntry, Order
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -35,8 +37,12 @@ def scenario(flight) -> dict:
     services.select_seats(
         order_id=first.pk, labels=["1B", "2C", "10F", "9A"], actor="test", now=at[1]
     )  # keep, drop, add
-    with pytest.raises(services.SeatsTaken):
+    with pytest.raises(services.SeatsTaken) as taken:  # refused by the write path, not the early read
         services.select_seats(order_id=second.pk, labels=["3A", "2C"], actor="test", now=at[2])  # nothing changes
+    assert taken.value.extra["seats"] == ["2C"]
+    with pytest.raises(InvalidInput) as unknown:
+        services.select_seats(order_id=second.pk, labels=["3A", "13A"], actor="test", now=at[2])
+    assert unknown.value.code == "unknown_seats" and unknown.value.extra["seats"] == ["13A"]
     services.select_seats(order_id=second.pk, labels=["3A"], actor="test", now=at[2])
     services.select_seats(order_id=first.pk, labels=[], actor="test", now=at[3])  # back to PENDING
     services.select_best_seats(order_id=second.pk, count=4, actor="test", now=at[4])  # the server chooses
@@ -56,6 +62,18 @@ def scenario(flight) -> dict:
         for e in EventRow.objects.filter(eid__gt=0).order_by("channel", "eid")
     ]
     return {"holds": holds, "orders": orders, "audit": audit, "events": events}
+
+
+@pytest.fixture(autouse=True)
+def _without_the_early_refusal(monkeypatch):
+    """The early read never refuses here, so that both write paths meet the taken seat themselves."""
+    read = selectors.read_before_seat_change
+
+    def read_nothing_taken(**kwargs):
+        before = read(**kwargs)
+        return dataclasses.replace(before, taken=[]) if before else None
+
+    monkeypatch.setattr(selectors, "read_before_seat_change", read_nothing_taken)
 
 
 @pytest.fixture

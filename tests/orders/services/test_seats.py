@@ -96,9 +96,14 @@ def race(flight) -> RaceResult:
     return result
 
 
+WRITE_PATHS = pytest.mark.parametrize("one_statement", [True, False], ids=["one statement", "ORM statements"])
+
+
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_racing_clients_never_hold_a_seat_twice(flight):
+@WRITE_PATHS
+def test_racing_clients_never_hold_a_seat_twice(flight, settings, one_statement):
+    settings.SEAT_CHANGE_ONE_STATEMENT = one_statement
     result = race(flight)
     assert result.double_held_seats == set()
     assert set(result.statuses) == {200, 409}, result.statuses
@@ -107,8 +112,10 @@ def test_racing_clients_never_hold_a_seat_twice(flight):
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_control_without_lock_and_constraint_double_holds(flight, monkeypatch):
+@WRITE_PATHS
+def test_control_without_lock_and_constraint_double_holds(flight, monkeypatch, settings, one_statement):
     """The same race with the protections off: if this stops failing to protect, the test above is void."""
+    settings.SEAT_CHANGE_ONE_STATEMENT = one_statement
     from django.db.models import Q
 
     from flights.models import Seat
@@ -118,8 +125,8 @@ def test_control_without_lock_and_constraint_double_holds(flight, monkeypatch):
         asked = Q(flight_id=flight.pk, label__in=labels)
         return list(Seat.objects.filter(asked | Q(pk__in=held_now)).order_by("id"))
 
-    monkeypatch.setattr(inventory_services, "lock_seats", lock_nothing)  # SQLite's path: the seat lock
-    monkeypatch.setattr(holds_sql, "ARBITER", "")  # PostgreSQL's: no insert is skipped
+    monkeypatch.setattr(inventory_services, "lock_seats", lock_nothing)  # the ORM path's seat lock
+    monkeypatch.setattr(holds_sql, "ARBITER", "")  # the one statement's: no insert is skipped
     without_the_early_refusal(monkeypatch)  # the early refusal, too
     constraint = next(c for c in SeatHold._meta.constraints if c.name == "one_live_hold_per_seat")
     with connection.schema_editor() as editor:
