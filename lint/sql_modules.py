@@ -40,15 +40,16 @@ def silenced(path: Path) -> list[str]:
         for token in tokens
         if token.type == tokenize.COMMENT and SILENCED_S608.search(token.string)
     ]
-    found += [(call.lineno, "SQL passed to execute") for call in ast.walk(ast.parse(source)) if _executes_text(call)]
+    calls = [node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call) and _executes_text(node)]
+    found += [(call.lineno, "SQL passed to execute") for call in calls]
     return [
         f"{path}:{line}: SQL outside a *_sql.py or selectors.py module ({what}): move it to one" for line, what in found
     ]
 
 
-def _executes_text(node: ast.AST) -> bool:
+def _executes_text(node: ast.Call) -> bool:
     """A call `<something>.execute(...)` whose SQL is written right there (a string, plain or formatted)."""
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in EXECUTE):
+    if not (isinstance(node.func, ast.Attribute) and node.func.attr in EXECUTE):
         return False
     first = node.args[0] if node.args else None
     return isinstance(first, ast.JoinedStr) or (isinstance(first, ast.Constant) and isinstance(first.value, str))

@@ -181,9 +181,7 @@ def settle() -> None:
 
     def settled():
         now = timezone.now()
-        return not Order.objects.filter(
-            Q(state=OrderState.PROCESSING_PAYMENT) | lapsed_holds(now)
-        ).exists()
+        return not Order.objects.filter(Q(state=OrderState.PROCESSING_PAYMENT) | lapsed_holds(now)).exists()
 
     wait_until(settled, timeout=40, interval=0.2, what="every order settled")
     wait_until(
