@@ -96,7 +96,8 @@ def valid_zone(value: object) -> str | None:
     """A cabin zone's name, or None for any zone (the service says which names the flight has)."""
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or len(value) > ZONE_MAX_LENGTH or not value.isprintable():
+    # Any text (the schema's): it is only compared with the flight's zone names, never sent to a query.
+    if not isinstance(value, str) or len(value) > ZONE_MAX_LENGTH:
         raise InvalidInput(
             f"A cabin zone is a name of at most {ZONE_MAX_LENGTH} characters, as the flight lists them.",
             code="invalid_zone",

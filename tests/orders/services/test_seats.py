@@ -106,7 +106,9 @@ def test_racing_clients_never_hold_a_seat_twice(flight, settings, one_statement)
     settings.SEAT_CHANGE_ONE_STATEMENT = one_statement
     result = race(flight)
     assert result.double_held_seats == set()
-    assert set(result.statuses) == {200, 409}, result.statuses
+    # A buyer who waits for a winner's commit longer than DB_LOCK_TIMEOUT_SECONDS gets 503 busy, with
+    # nothing written (50 threads of one process, on a busy machine, can starve the winner of the GIL).
+    assert {200, 409} <= set(result.statuses) <= {200, 409, 503}, result.statuses
     assert sum(result.statuses.values()) == CLIENTS * ROUNDS
 
 
