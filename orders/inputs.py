@@ -20,18 +20,14 @@ from django.conf import settings
 
 from core.errors import InvalidInput
 from flights.layout import SEAT_LABEL_PATTERN, check_seat_labels, is_seat_label
-from flights.models import FLIGHT_CODE_CHARACTERS, FLIGHT_CODE_MESSAGE, FLIGHT_CODE_PATTERN
+from flights.models import FLIGHT_CODE_CHARACTERS, FLIGHT_CODE_MESSAGE, FLIGHT_CODE_PATTERN, FLIGHT_CODE_RE
 from orders.lookup import normal_reference
 from orders.services.passengers import clean_email, clean_name
 from orders.services.payments import PAYMENT_CODE_MESSAGE, PAYMENT_CODE_PATTERN, check_payment_code
 from orders.services.reference import REFERENCE_ALPHABET, REFERENCE_LENGTH
 
-__all__ = [
-    "FLIGHT_CODE_PATTERN",
-    "PAYMENT_CODE_MESSAGE",
-    "PAYMENT_CODE_PATTERN",
-    "SEAT_LABEL_PATTERN",
-]  # defined beside their models, named here for the doors
+# Defined beside the models and services they belong to, named here for the doors.
+__all__ = ["FLIGHT_CODE_PATTERN", "PAYMENT_CODE_MESSAGE", "PAYMENT_CODE_PATTERN", "SEAT_LABEL_PATTERN"]
 
 # Order ids: the server's (o- and 22 characters, orders.services.new_order_id) or the client's own orderID.
 ORDER_ID_CHARACTERS = r"[A-Za-z0-9_-]{1,64}"
@@ -49,7 +45,6 @@ REFERENCE_MESSAGE = (
 )
 
 _ORDER_ID_RE = re.compile(ORDER_ID_CHARACTERS)
-_FLIGHT_CODE_RE = re.compile(FLIGHT_CODE_CHARACTERS)
 _REFERENCE_RE = re.compile(REFERENCE_PATTERN)
 _SEAT_COUNT_RE = re.compile("[0-9]{1,2}")  # the services say which counts are allowed (1-MAX_SEATS_PER_ORDER)
 
@@ -61,7 +56,7 @@ def valid_order_id(value: object) -> str:
 
 
 def valid_flight_code(value: object) -> str:
-    if not isinstance(value, str) or not _FLIGHT_CODE_RE.fullmatch(value):
+    if not isinstance(value, str) or not FLIGHT_CODE_RE.fullmatch(value):
         raise InvalidInput(FLIGHT_CODE_MESSAGE, code="invalid_flight_code")
     return value
 
