@@ -10,7 +10,16 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 from tests.http import call
-from tests.pages.tools import DESKTOP, assert_accessible, book, long_flight, name_passengers, open_page, seat
+from tests.pages.tools import (
+    DESKTOP,
+    OUTCOME_TIMEOUT_MS,
+    assert_accessible,
+    book,
+    long_flight,
+    name_passengers,
+    open_page,
+    seat,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,7 +68,7 @@ def test_paying_confirmed_and_failed_have_no_violations(site):
     page.get_by_role("button", name="Pay").click()
     expect(page.locator("#state")).to_have_text("Paying")
     assert_accessible(page, "booking, paying")
-    expect(page.locator("#final-title")).to_have_text("Booked!", timeout=8000)
+    expect(page.locator("#final-title")).to_have_text("Booked!", timeout=OUTCOME_TIMEOUT_MS)
     assert_accessible(page, "booking, booked")
 
 
@@ -74,7 +83,7 @@ def test_failed_payment_has_no_violations(site):
     name_passengers(page)
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
-    expect(page.locator("#final-title")).to_have_text("Payment failed", timeout=8000)
+    expect(page.locator("#final-title")).to_have_text("Payment failed", timeout=OUTCOME_TIMEOUT_MS)
     assert_accessible(page, "booking, payment failed")
     page.reload()
     assert_accessible(page, "booking, payment failed, reloaded")
@@ -128,7 +137,7 @@ def test_seats_together_passengers_find_my_booking_and_the_receipt_have_no_viola
     assert_accessible(page, "booking, passengers saved, Pay open")
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
-    expect(page.locator("#booking-reference")).to_have_text(re.compile("^[A-Z2-9]{6}$"), timeout=8000)
+    expect(page.locator("#booking-reference")).to_have_text(re.compile("^[A-Z2-9]{6}$"), timeout=OUTCOME_TIMEOUT_MS)
     assert_accessible(page, "booking, booked with its reference")
     page.get_by_role("link", name="Printable receipt").click()
     assert_accessible(page, "receipt")

@@ -8,7 +8,17 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 from tests.http import call
-from tests.pages.tools import DESKTOP, book, name_passengers, open_page, restart_web, seat, start_web, stop_web
+from tests.pages.tools import (
+    DESKTOP,
+    OUTCOME_TIMEOUT_MS,
+    book,
+    name_passengers,
+    open_page,
+    restart_web,
+    seat,
+    start_web,
+    stop_web,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,4 +71,4 @@ def test_paying_while_the_server_is_away_says_so_and_pay_works_once_it_is_back(s
     expect(page.locator("#live")).to_be_hidden(timeout=8000)
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
-    expect(page.locator("#final-title")).to_have_text("Booked!", timeout=8000)
+    expect(page.locator("#final-title")).to_have_text("Booked!", timeout=OUTCOME_TIMEOUT_MS)

@@ -9,7 +9,7 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
-from tests.pages.tools import DESKTOP, book, long_flight, name_passengers, open_page, seat
+from tests.pages.tools import DESKTOP, OUTCOME_TIMEOUT_MS, book, long_flight, name_passengers, open_page, seat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,7 +87,7 @@ def test_find_seats_together_the_passenger_form_and_pay_by_keyboard_alone(site):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "pay-button"
     page.keyboard.press("Enter")
-    expect(page.locator("#final-title")).to_be_focused(timeout=8000)
+    expect(page.locator("#final-title")).to_be_focused(timeout=OUTCOME_TIMEOUT_MS)
     expect(page.locator("#booking-reference")).to_have_text(re.compile("^[A-Z2-9]{6}$"))
 
 

@@ -9,7 +9,16 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 from tests.http import call
-from tests.pages.tools import NARROW_PHONE, PHONE, book, long_flight, name_passengers, open_page, seat
+from tests.pages.tools import (
+    NARROW_PHONE,
+    OUTCOME_TIMEOUT_MS,
+    PHONE,
+    book,
+    long_flight,
+    name_passengers,
+    open_page,
+    seat,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -116,7 +125,7 @@ def test_at_360_px_the_booking_controls_fit_and_are_big_enough(site):
     name_passengers(page)
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
-    expect(page.locator("#booking-reference")).to_be_visible(timeout=8000)
+    expect(page.locator("#booking-reference")).to_be_visible(timeout=OUTCOME_TIMEOUT_MS)
     assert not page.evaluate(SCROLLS_SIDEWAYS)
     assert page.evaluate(SMALL_TARGETS) == []
     for path in ("/receipt", "/find-booking"):

@@ -8,7 +8,7 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
-from tests.pages.tools import DESKTOP, book, long_flight, name_passengers, open_page, seat
+from tests.pages.tools import DESKTOP, OUTCOME_TIMEOUT_MS, book, long_flight, name_passengers, open_page, seat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,7 +30,9 @@ def test_without_javascript_the_deadline_the_wait_and_the_outcome_are_shown(site
     expect(page.locator("#progress")).to_have_text(
         "Paying… This page refreshes every 3 seconds until the payment is done."
     )
-    expect(page.locator("#final-title")).to_have_text("Booked!", timeout=8000)  # the page refreshed itself
+    expect(page.locator("#final-title")).to_have_text(
+        "Booked!", timeout=OUTCOME_TIMEOUT_MS
+    )  # the page refreshed itself
     expect(page.locator("#final-text")).to_have_text("Your seats 4A on FL-001 are booked.")
 
 
@@ -45,7 +47,7 @@ def test_without_javascript_a_failed_payment_says_why_once(site):
     name_passengers(page)
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
-    expect(page.locator("#final-title")).to_have_text("Payment failed", timeout=10000)
+    expect(page.locator("#final-title")).to_have_text("Payment failed", timeout=OUTCOME_TIMEOUT_MS)
     expect(page.locator("#final-text")).to_have_text(
         "The payment did not go through after 3 tries (the bank declined the payment). Nothing was charged, "
         "and your seats were released."

@@ -13,6 +13,9 @@ from tests.processes import BASE_DIR
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 NARROW_PHONE = {"width": 360, "height": 740}
+# How long a payment's outcome may take to show: a write waits up to SQLite's 20 s busy timeout on a loaded
+# machine (CI ran the whole suite on two cores), then the worker's attempt and the live event follow.
+OUTCOME_TIMEOUT_MS = 25_000
 AXE = BASE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.2 A and AA, and axe's best practices (they catch, e.g., an empty table header).
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"]
