@@ -6,7 +6,7 @@ rest_framework.views is a circular import whenever that module happens to be imp
 """
 
 from django.conf import settings
-from rest_framework import exceptions, parsers, throttling
+from rest_framework import exceptions, negotiation, parsers, throttling
 
 
 class JSONParser(parsers.JSONParser):
@@ -17,6 +17,17 @@ class JSONParser(parsers.JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("JSON nested too deeply") from None
+
+
+class ContentNegotiation(negotiation.DefaultContentNegotiation):
+    """DRF's negotiation, plus: a body sent without Content-Type is read as JSON, as the original system read
+    every body (its clients and quick scripts often leave the header out). Another declared type is still
+    a 415, and a body without the header that is not JSON a 400."""
+
+    def select_parser(self, request, parsers):
+        if not request.content_type:
+            return next((parser for parser in parsers if isinstance(parser, JSONParser)), None)
+        return super().select_parser(request, parsers)
 
 
 class ScopedThrottle(throttling.ScopedRateThrottle):

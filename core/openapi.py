@@ -222,13 +222,16 @@ def exact_requests_and_common_errors(result, generator, request, public):
 
     - request bodies accept no other properties (the API refuses unknown fields: a typo must not pass);
     - errors any operation can meet: 503 when the database does not answer, and for operations with a
-      body, 413 (over MAX_REQUEST_BODY_BYTES) and 415 (not JSON).
+      body, 413 (over MAX_REQUEST_BODY_BYTES) and 415 (declared as another type than JSON).
     """
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     common = {"503": {"description": "The database is not answering; retry after Retry-After seconds.", **error}}
     with_body = {
         "413": {"description": "The body is larger than MAX_REQUEST_BODY_BYTES.", **error},
-        "415": {"description": "The body is not JSON (Content-Type: application/json).", **error},
+        "415": {
+            "description": "The body is declared as another type than JSON (a body without Content-Type is read as JSON).",
+            **error,
+        },
     }
     schemas = result.get("components", {}).get("schemas", {})
     for path in result["paths"].values():

@@ -4,6 +4,7 @@ Without one of these the order's data never leaves the server: 404 when there is
 403 when there is one that is not yours.
 """
 
+import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -55,6 +56,22 @@ def remember_in_session(request: HttpRequest, order_id: str) -> None:
     ids = request.session.get(SESSION_KEY, [])
     if order_id not in ids:
         request.session[SESSION_KEY] = [*ids, order_id][-50:]
+
+
+SESSION_ORDER_TOKEN_SALT = "orders.access.session_order_token"  # noqa: S105 - a salt (a namespace), not a secret
+
+
+def session_order_token(request: HttpRequest, order_id: str) -> str | None:
+    """The token of an order created in a browser session: an HMAC (salted_hmac, SECRET_KEY) of the session
+    key and the order id, so that the same session repeating the create is told the same answer (a page that
+    creates twice, a retried request) while nothing secret is stored. None without a session that exists
+    (an unknown or expired session cookie is dropped when the session loads)."""
+    session = request.session
+    session.keys()  # loads the session
+    if not session.session_key:
+        return None
+    mac = salted_hmac(SESSION_ORDER_TOKEN_SALT, f"{session.session_key}\0{order_id}", algorithm="sha256")
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()  # 43 characters, like a random token
 
 
 def presented_token(request: HttpRequest) -> str | None:

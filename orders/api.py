@@ -23,7 +23,7 @@ from core.openapi import (
     errors,
 )
 from orders import inputs, services
-from orders.access import actor_for, authorize_order
+from orders.access import actor_for, authorize_order, session_order_token
 from orders.selectors import get_order_status
 
 
@@ -141,7 +141,9 @@ class CreateOrderView(APIView):
             **errors(
                 e400="Malformed body or order id, or an Idempotency-Key not 16-255 characters long.",
                 e404="Unknown flight.",
-                e409="The order id is taken, or a request with this Idempotency-Key is still running.",
+                e409="The order id is taken (by another client: the same create repeated with the same "
+                "Idempotency-Key or in the same browser session answers 201 again), or a request with this "
+                "Idempotency-Key is still running.",
             ),
         },
     )
@@ -153,7 +155,8 @@ class CreateOrderView(APIView):
             flight_code=data["flightID"],
             order_id=order_id,
             actor=actor_for("api", request),
-            token=ORDER_TOKEN.for_request(request, order_id),
+            # Derived, not random, for a caller who can repeat the create and be told the same answer.
+            token=ORDER_TOKEN.for_request(request, order_id) or session_order_token(request, order_id),
         )
         return Response({"orderID": order.pk, "flightID": order.flight.code, "token": token}, status=201)
 

@@ -26,7 +26,7 @@ class PassengerJSON(TypedDict):
 
 
 class OrderStatus(TypedDict):
-    """The status object: GET /orders/{id}/status, and each "status" event of the order's channel."""
+    """The status object: GET /orders/{id}/status, and each event of the order's channel (unnamed)."""
 
     OrderID: str
     FlightID: str

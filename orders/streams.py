@@ -1,4 +1,5 @@
-"""GET /orders/{id}/events: the order's status now, then on every change (text/event-stream)."""
+"""GET /orders/{id}/events: the order's status now, then on every change (text/event-stream), each as an
+unnamed event (`data:` the status object), as the original system sent them."""
 
 from asgiref.sync import sync_to_async
 
@@ -7,7 +8,7 @@ from core.errors import ServiceError
 from core.events.storage import release_connection
 from core.events.streams import stream_response
 from orders.access import authorize_order
-from orders.events import order_channel
+from orders.events import STATUS_EVENT, order_channel
 from orders.selectors import get_order_status
 
 
@@ -26,5 +27,5 @@ async def order_events(request, order_id: str):
     return await stream_response(
         request,
         channel=order_channel(access.order_id),
-        snapshot=lambda: ("status", get_order_status(order_id=access.order_id)),
+        snapshot=lambda: (STATUS_EVENT, get_order_status(order_id=access.order_id)),
     )

@@ -218,6 +218,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["core.drf.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.drf.ContentNegotiation",  # no Content-Type: read as JSON
     # Orders authorise by their own token or the creating session (orders/access.py), not DRF users.
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],

@@ -49,6 +49,7 @@ class SSEEvent:
     id: str | None
     data: dict
     received_at: float
+    named: bool = False  # sent with an `event:` line (an unnamed event reaches EventSource's onmessage)
 
 
 class SSEStream:
@@ -72,7 +73,7 @@ class SSEStream:
             threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        kind, event_id = "message", None
+        kind, event_id, named = "message", None, False
         data: list[str] = []
         try:
             for raw in self.response:
@@ -82,10 +83,11 @@ class SSEStream:
                     if kind != "message" or data:
                         self.kinds.append(kind)
                     if data and kind not in self.IGNORED:
-                        self.events.put(SSEEvent(kind, event_id, json.loads("\n".join(data)), time.monotonic()))
-                    kind, event_id, data = "message", None, []
+                        event = SSEEvent(kind, event_id, json.loads("\n".join(data)), time.monotonic(), named)
+                        self.events.put(event)
+                    kind, event_id, data, named = "message", None, [], False
                 elif line.startswith("event:"):
-                    kind = line[6:].strip()
+                    kind, named = line[6:].strip(), True
                 elif line.startswith("id:"):
                     event_id = line[3:].strip()
                 elif line.startswith("data:") and line[5:].strip():

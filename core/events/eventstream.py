@@ -21,6 +21,7 @@ EventCounter = _models.EventCounter  # a channel's last id
 BadStreamRequest = EventRequest.Error
 
 __all__ = [
+    "UNNAMED",
     "BadStreamRequest",
     "Event",
     "EventCounter",
@@ -41,10 +42,15 @@ __all__ = [
 ]
 
 
+# SSE's default event type. An event of this type goes out without an `event:` line, as the original
+# system sent its statuses, so that EventSource clients listening with `onmessage` receive it.
+UNNAMED = "message"
+
+
 def encode(channel: str, event_type: str, data: str, event_id: int) -> str:
-    """One event in SSE form, its id naming the channel (what Last-Event-ID sends back)."""
+    """One event in SSE form, its id naming the channel (what Last-Event-ID sends back); unnamed if UNNAMED."""
     text: str = sse_encode_event(event_type, data, event_id=make_id({channel: event_id}))
-    return text
+    return text.removeprefix(f"event: {UNNAMED}\n") if event_type == UNNAMED else text
 
 
 def last_ids(request: HttpRequest, channel: str) -> dict[str, Any]:

@@ -38,18 +38,24 @@ def create_order(
 ) -> tuple[Order, str]:
     """Create a PENDING order; returns it with its bearer token, which is shown only this once.
 
-    `token`: one made by the caller (the API derives it from an Idempotency-Key); else a random one.
+    `token`: one the caller derived (from an Idempotency-Key, or from the browser session); else a random
+    one. The same create repeated by its caller (the same order id, flight and derived token: a retried
+    request, a page that creates twice) returns the order it made, unchanged, as the original system did.
     """
     flight = get_flight(code=flight_code)
     order_id = order_id or new_order_id()
     token = token or secrets.token_urlsafe(32)
+    token_hash = hash_token(token)
     try:
         with transaction.atomic():
-            order = Order.objects.create(id=order_id, flight=flight, token_hash=hash_token(token))
+            order = Order.objects.create(id=order_id, flight=flight, token_hash=token_hash)
             record_change(
                 order, action=AuditAction.CREATE, from_state="", actor=actor, reason=f"order created on {flight.code}"
             )
     except IntegrityError:
+        made_before = Order.objects.filter(pk=order_id, flight=flight, token_hash=token_hash).first()
+        if made_before is not None:
+            return made_before, token
         raise Conflict(
             f"The order id {order_id!r} is already taken. Choose another or omit orderID to let the server make one.",
             code="order_id_taken",

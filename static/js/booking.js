@@ -492,7 +492,7 @@
     open();
   }
 
-  follow("order", `/orders/${encodeURIComponent(orderId)}/events`, { status: applyStatus });
+  follow("order", `/orders/${encodeURIComponent(orderId)}/events`, { message: applyStatus }); // statuses are unnamed events
   follow("flight", `/flights/${encodeURIComponent(flight)}/events`, {
     availability: (a) => { held.clear(); booked.clear(); a.held.forEach((s) => held.add(s)); a.confirmed.forEach((s) => booked.add(s)); drawSeats(); },
     seats: (c) => {

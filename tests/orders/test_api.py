@@ -125,6 +125,24 @@ def test_create_order_with_a_taken_id_is_409(api, new_order):
     assert_error(post(api, "/orders", {"flightID": "FL-001", "orderID": "o-1"}), 409, "order_id_taken")
 
 
+def test_a_create_repeated_in_the_same_browser_session_answers_as_the_first_did(flight):
+    """A page that creates its order twice (React's development mode does) is told the same answer; the
+    token, derived from the session, opens the order. Another session, or none, gets the 409."""
+    browser = Client()
+    browser.session.save()  # a browser that has a session (the test client sets its cookie)
+    body = {"flightID": "FL-001", "orderID": "o-1"}
+    first = browser.post("/orders", body, content_type="application/json")
+    again = browser.post("/orders", body, content_type="application/json")
+    assert (first.status_code, again.status_code) == (201, 201) and first.json() == again.json()
+    assert Order.objects.count() == 1 and AuditEntry.objects.filter(order_id="o-1").count() == 1
+    token = first.json()["token"]
+    assert Client().get("/orders/o-1/status", **bearer(token)).status_code == 200
+    assert_error(Client().post("/orders", body, content_type="application/json"), 409, "order_id_taken")
+    other = Client()
+    other.session.save()
+    assert_error(other.post("/orders", body, content_type="application/json"), 409, "order_id_taken")
+
+
 def test_create_order_needs_json(api, flight):
     assert_error(
         api.post("/orders", "flightID=FL-001", content_type="application/x-www-form-urlencoded"),

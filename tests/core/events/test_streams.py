@@ -63,7 +63,7 @@ def test_the_first_event_is_the_status_and_a_seat_change_arrives_within_a_second
     stream = live.order_stream(order_id, token)
     assert stream.status == 200 and stream.content_type.startswith("text/event-stream")
     first = stream.next()
-    assert first.type == "status"
+    assert first.type == "message"  # unnamed, as the original sent statuses
     assert first.data == call(live.base, "GET", f"/orders/{order_id}/status", token=token)[1]
     sent = time.monotonic()
     assert call(live.base, "POST", f"/orders/{order_id}/seats", {"seats": ["1A", "1B"]}, token)[0] == 200
@@ -98,7 +98,7 @@ def test_resuming_from_an_id_no_longer_kept_starts_over_with_a_snapshot(live):
     call(live.base, "POST", f"/orders/{order_id}/seats", {"seats": ["2B"]}, token)
     stream = live.order_stream(order_id, token, **{"Last-Event-ID": f"order-{order_id}:999"})
     snapshot = stream.next()
-    assert (snapshot.type, snapshot.data["Seats"]) == ("status", ["2B"])
+    assert (snapshot.type, snapshot.data["Seats"]) == ("message", ["2B"])
     assert stream.nothing_within(0.3)
     stream.close()
 

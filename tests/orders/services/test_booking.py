@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput, NotFound
+from flights.services import create_flight
 from inventory.models import HoldState, SeatHold
 from orders import services
 from orders.models import AuditEntry, Order, OrderState
@@ -41,6 +42,21 @@ def test_create_order_refuses_unknown_flight_and_taken_id(flight):
     with pytest.raises(Conflict) as taken:
         make_order(flight, "o-1")
     assert taken.value.code == "order_id_taken"
+
+
+def test_a_create_repeated_with_the_same_derived_token_returns_the_order_it_made(flight):
+    """The same order id, flight and caller-derived token: the order made before, unchanged and not audited
+    again. Another token, or another flight, is the taken id's 409."""
+    _first, token = services.create_order(flight_code=flight.code, order_id="o-1", actor="test", token="t" * 43)
+    services.select_seats(order_id="o-1", labels=["1A"], actor="test")
+    again, same_token = services.create_order(flight_code=flight.code, order_id="o-1", actor="test", token="t" * 43)
+    assert (again.pk, again.state, same_token) == ("o-1", OrderState.SEATS_SELECTED, token)
+    assert AuditEntry.objects.filter(order_id="o-1", action="create").count() == 1
+    with pytest.raises(Conflict):
+        services.create_order(flight_code=flight.code, order_id="o-1", actor="test", token="u" * 43)
+    other = create_flight(code="FL-002", origin="A", destination="B", departs_at=timezone.now(), rows=2, letters="AB")
+    with pytest.raises(Conflict):
+        services.create_order(flight_code=other.code, order_id="o-1", actor="test", token="t" * 43)
 
 
 def test_selecting_seats_holds_them_until_now_plus_hold_time(flight, settings):
