@@ -31,3 +31,14 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key_digest[:12]}"
+
+
+class RetentionCursor(models.Model):
+    """How far a retention walk over a time column has got (core/retention.py): rows before `position` were
+    looked at and either pruned or kept, so each pass reads only what ended since, not the whole history."""
+
+    name = models.CharField(max_length=64, primary_key=True)  # "holds", "order channels"
+    position = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} up to {self.position:%Y-%m-%d %H:%M}"

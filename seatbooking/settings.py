@@ -346,6 +346,18 @@ METRICS_REFRESH_SECONDS = env_float("METRICS_REFRESH_SECONDS", 15)
 # The operators' dashboard in the admin (operations/) asks for fresh figures this often while it is open.
 DASHBOARD_REFRESH_SECONDS = env_float("DASHBOARD_REFRESH_SECONDS", 5)
 
+# --- Retention (core/retention.py, orders/retention.py; docs/operations.md#retention) -------------------
+# Transient rows are pruned by the timer loops after their window; bookings and their audit trail are kept
+# (archived only by `manage.py archive_orders`). Events and idempotency keys: EVENTS_KEEP_HOURS and
+# IDEMPOTENCY_KEEP_HOURS; expired sessions at once.
+# Released and expired seat holds of orders that have ended (the booking keeps its booked seats).
+RETENTION_HOLDS_HOURS = env_float("RETENTION_HOLDS_HOURS", 168)
+# django-q2's task rows (failed tasks, for the admin's task pages).
+RETENTION_TASKS_HOURS = env_float("RETENTION_TASKS_HOURS", 168)
+# Rows per delete statement, and statements per kind per pass: a pass never holds locks for long.
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 1000)
+RETENTION_BATCHES_PER_PASS = env_int("RETENTION_BATCHES_PER_PASS", 10)
+
 # --- Live events (core/events/) ----------------------------------------------------------
 EVENTSTREAM_STORAGE_CLASS = "core.events.storage.EventStorage"
 # Without Redis (or while it is down), each web process polls the event table this often for new events.
