@@ -5,7 +5,6 @@ django-q2 workers. Rows are claimed with SELECT ... FOR UPDATE SKIP LOCKED, so a
 run at once; whatever fell due while none ran is caught up on the first tick.
 """
 
-import datetime as dt
 import logging
 import threading
 import time
@@ -15,9 +14,7 @@ from django.conf import settings
 from django.db import connection
 
 from core import health
-from core.events.storage import trim_events
-from core.idempotency import forget_old_keys
-from orders import services
+from orders import retention, services
 from orders.metrics import refresh_snapshot
 
 log = logging.getLogger(__name__)
@@ -49,9 +46,8 @@ def run(stop: threading.Event) -> None:
                 health.beat("timers")
                 health.ask_worker_to_beat()
                 next_beat = started + settings.HEARTBEAT_SECONDS
-            if started >= next_trim:  # old live events: streams that far behind start over from a snapshot
-                trim_events(older_than=dt.timedelta(hours=settings.EVENTS_KEEP_HOURS))
-                forget_old_keys()
+            if started >= next_trim:  # transient rows past their window (docs/operations.md#retention)
+                retention.run_pass()
                 services.enqueue_due_confirmations()  # emails whose task was lost (rare: not worth each tick)
                 next_trim = started + TRIM_EVERY_SECONDS
             result = tick()
