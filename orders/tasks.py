@@ -8,34 +8,72 @@ from core.worker import WorkStopped, stoppable
 from orders import services
 from orders.gateway import ChargeResult, get_gateway
 from orders.models import AttemptOutcome
+from orders.services import AttemptTicket
 
 log = logging.getLogger(__name__)
 
 
 def process_payment(order_id: str) -> str:
-    """Make the order's next payment attempt, if one is due, and record its answer."""
+    """Make the order's next payment attempt, if one is due, and record its answer. An attempt whose
+    answer was lost is first reconciled with the gateway's status query; it is charged (again, with the
+    same idempotency key) only if the gateway never saw it."""
     ticket = services.start_payment_attempt(order_id=order_id)
+    if ticket is not None and ticket.reconcile:
+        reconciled = reconcile(ticket)
+        if reconciled is None:
+            return f"attempt {ticket.number} reconciled with the gateway"
+        ticket = reconciled
     if ticket is None:
         return "nothing due"
+    result = charge(ticket)
+    order = services.finish_payment_attempt(
+        order_id=order_id, number=ticket.number, result=result, started_at=ticket.started_at
+    )
+    return f"attempt {ticket.number}: {result.outcome}; order {order.state}"
+
+
+def reconcile(ticket: AttemptTicket) -> AttemptTicket | None:
+    """Ask the gateway what became of the attempt and record it; the ticket to charge it with if the
+    gateway never saw it. A gateway that cannot tell leaves the attempt as it is, asked again later."""
+    try:
+        found = get_gateway().status(idempotency_key=ticket.idempotency_key, timeout=settings.PAYMENT_TIMEOUT_SECONDS)
+    except Exception:  # noqa: BLE001 - unanswered, the attempt stays open: nothing may be charged twice
+        log.warning("payment gateway status query failed for %s attempt %s", ticket.order_id, ticket.number)
+        return None
+    log.debug("order %s: attempt %s reconciled: the gateway says %s", ticket.order_id, ticket.number, found.state)
+    return services.reconcile_payment_attempt(order_id=ticket.order_id, number=ticket.number, found=found)
+
+
+def charge(ticket: AttemptTicket) -> ChargeResult:
+    """The gateway's answer to the attempt. A timeout on our side is not taken for a refusal at once: the
+    gateway may have charged after all, so its status query decides."""
     answer: ChargeResult | None = None
     try:
         with stoppable():  # a worker that is stopping may cut the wait short: the attempt is handed back
             answer = get_gateway().charge(
-                order_id=order_id,
+                order_id=ticket.order_id,
                 code=ticket.code,
                 amount=ticket.amount,
                 currency=ticket.currency,
-                idempotency_key=order_id,
+                idempotency_key=ticket.idempotency_key,
                 timeout=settings.PAYMENT_TIMEOUT_SECONDS,
             )
-        result = answer
     except WorkStopped:  # unless the gateway had answered just before the signal: keep its answer then
-        result = answer or ChargeResult(False, AttemptOutcome.INTERRUPTED, "the worker stopped during the attempt")
+        return answer or ChargeResult(False, AttemptOutcome.INTERRUPTED, "the worker stopped during the attempt")
     except Exception as exc:  # a broken gateway is a failed attempt, not a stuck order
-        log.exception("payment gateway error for %s", order_id)
-        result = ChargeResult(False, AttemptOutcome.ERROR, f"gateway error: {exc.__class__.__name__}")
-    order = services.finish_payment_attempt(order_id=order_id, number=ticket.number, result=result)
-    return f"attempt {ticket.number}: {result.outcome}; order {order.state}"
+        log.exception("payment gateway error for %s", ticket.order_id)
+        return ChargeResult(False, AttemptOutcome.ERROR, f"gateway error: {exc.__class__.__name__}")
+    if answer.outcome == AttemptOutcome.TIMEOUT:
+        return answer_after_timeout(ticket, answer)
+    return answer
+
+
+def answer_after_timeout(ticket: AttemptTicket, timed_out: ChargeResult) -> ChargeResult:
+    try:
+        found = get_gateway().status(idempotency_key=ticket.idempotency_key, timeout=settings.PAYMENT_TIMEOUT_SECONDS)
+    except Exception:  # noqa: BLE001 - the timeout stands; the next attempt has a key of its own
+        return timed_out
+    return found.result() or timed_out
 
 
 def send_confirmation_email(order_id: str) -> str:

@@ -29,8 +29,10 @@ from orders.services.operators import expire_now, retry_payment_now, revoke_book
 from orders.services.passengers import set_passengers
 from orders.services.payments import (
     AttemptTicket,
+    attempt_key,
     backoff_seconds,
     finish_payment_attempt,
+    reconcile_payment_attempt,
     start_payment_attempt,
     submit_payment,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "OrderChange",
     "SeatsTaken",
     "WrongState",
+    "attempt_key",
     "backoff_seconds",
     "cancel_order",
     "create_order",
@@ -50,6 +53,7 @@ __all__ = [
     "expire_now",
     "finish_payment_attempt",
     "new_order_id",
+    "reconcile_payment_attempt",
     "retry_payment_now",
     "revoke_booking_links",
     "select_best_seats",

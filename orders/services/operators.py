@@ -37,7 +37,7 @@ def retry_payment_now(*, order_id: str, actor: str, now: dt.datetime | None = No
     """Hand a payment in PROCESSING_PAYMENT to the workers at once, as if its next step were due.
 
     The task still keeps the rules: a running attempt within its timeout is left alone, a lost one is
-    counted, and no attempt beyond the last is made.
+    reconciled with the gateway first, and no attempt beyond the last is made.
     """
     now = now or timezone.now()
     with transaction.atomic():

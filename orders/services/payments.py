@@ -14,7 +14,7 @@ from flights.fares import fares_of
 from inventory import services as inventory
 from inventory.events import publish_seat_changes
 from inventory.selectors import held_seat_labels
-from orders.gateway import ChargeResult
+from orders.gateway import ChargeResult, ChargeState, ChargeStatus
 from orders.models import AttemptOutcome, AuditAction, Order, OrderState, PaymentAttempt, PaymentStatus
 from orders.selectors import OrderStatus
 from orders.services.common import (
@@ -101,20 +101,52 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
 
 @dataclass(frozen=True)
 class AttemptTicket:
-    """What a worker needs to make one attempt, handed out by start_payment_attempt."""
+    """What a worker needs to make one attempt (or, with `reconcile`, to ask the gateway what became of an
+    attempt whose answer was lost), handed out by start_payment_attempt."""
 
     order_id: str
     number: int
     code: str
     amount: Decimal  # what the gateway charges, in `currency`
     currency: str
+    idempotency_key: str  # the attempt's, at the gateway (attempt_key)
+    started_at: dt.datetime  # this run of the attempt: only its worker's answer is recorded
+    reconcile: bool = False  # its answer was lost: ask the gateway's status before anything else
+
+
+def attempt_key(order: Order, number: int) -> str:
+    """The attempt's idempotency key at the gateway, derived (nothing is stored): the order and the
+    attempt's number, so that an attempt made again (handed back, or never seen by the gateway) carries
+    the same key and cannot be charged twice. The order's creation time is part of it so that an order id
+    used again (an archived booking deleted, a client's own id in another database) never meets old keys."""
+    created_us = (order.created_at - _EPOCH) // dt.timedelta(microseconds=1)
+    return f"{order.pk}:{created_us}:{number}"
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _ticket(order: Order, attempt: PaymentAttempt, *, reconcile: bool = False) -> AttemptTicket:
+    assert order.amount is not None  # fixed by submit_payment
+    return AttemptTicket(
+        order_id=order.pk,
+        number=attempt.number,
+        code=order.payment_code,
+        amount=order.amount,
+        currency=order.currency,
+        idempotency_key=attempt_key(order, attempt.number),
+        started_at=attempt.started_at,
+        reconcile=reconcile,
+    )
 
 
 def start_payment_attempt(*, order_id: str, now: dt.datetime | None = None) -> AttemptTicket | None:
     """Open the next attempt if one is due; None if there is nothing to do (safe for redelivered tasks).
 
-    A running attempt older than timeout + margin lost its worker: it is settled as a failed attempt
-    first. A finished failed attempt is followed by the next only once its backoff has passed.
+    A running attempt older than timeout + margin lost its answer (its worker died, or the database went
+    away while it waited): its ticket comes back with `reconcile`, and nothing else happens to the order
+    until reconcile_payment_attempt has recorded what the gateway says of it. A finished failed attempt
+    is followed by the next only once its backoff has passed.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -125,14 +157,7 @@ def start_payment_attempt(*, order_id: str, now: dt.datetime | None = None) -> A
         if last is not None and last.outcome == AttemptOutcome.RUNNING:
             if lost_after(last.started_at) > now:
                 return None  # its worker still has time to answer
-            settle_attempt(
-                order,
-                last,
-                ChargeResult(False, AttemptOutcome.LOST, "no answer from the payment worker in time (worker lost)"),
-                now=now,
-            )
-            if order.state != OrderState.PROCESSING_PAYMENT:
-                return None
+            return _ticket(order, last, reconcile=True)
         elif last is not None:
             assert last.finished_at is not None  # every attempt but a running one is finished
             due = last.finished_at + dt.timedelta(seconds=backoff_seconds(last.number))
@@ -141,7 +166,7 @@ def start_payment_attempt(*, order_id: str, now: dt.datetime | None = None) -> A
                 order.save(update_fields=["payment_due_at", "updated_at"])
                 return None
         number = order.payment_attempts_used + 1
-        PaymentAttempt.objects.create(order=order, number=number, started_at=now)
+        attempt = PaymentAttempt.objects.create(order=order, number=number, started_at=now)
         order.payment_attempts_used = number
         order.payment_due_at = lost_after(now)
         order.payment_status = PaymentStatus.TRYING  # "retrying" lasts only while the backoff runs
@@ -154,35 +179,80 @@ def start_payment_attempt(*, order_id: str, now: dt.datetime | None = None) -> A
             reason=f"attempt {number} of {settings.PAYMENT_MAX_ATTEMPTS} started",
             details={"attempt": number},
         )
-        assert order.amount is not None  # fixed by submit_payment
-        return AttemptTicket(
-            order_id=order.pk, number=number, code=order.payment_code, amount=order.amount, currency=order.currency
-        )
+        return _ticket(order, attempt)
 
 
 def finish_payment_attempt(
-    *, order_id: str, number: int, result: ChargeResult, now: dt.datetime | None = None
+    *,
+    order_id: str,
+    number: int,
+    result: ChargeResult,
+    started_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> Order:
-    """Record an attempt's answer: CONFIRMED on success, FAILED after the last failure, else retry later."""
+    """Record an attempt's answer: CONFIRMED on success, FAILED after the last failure, else retry later.
+
+    `started_at`, the ticket's: an answer from a run of the attempt that has been replaced (its worker
+    stalled past the lost margin, the gateway was asked, the attempt made again with the same key) is
+    left to the new run, which gets the same answer from the gateway."""
     now = now or timezone.now()
     with transaction.atomic():
         order = lock_order(order_id)
         attempt = PaymentAttempt.objects.get(order=order, number=number)
-        if order.state != OrderState.PROCESSING_PAYMENT or attempt.outcome != AttemptOutcome.RUNNING:
-            pass
+        current = attempt.outcome == AttemptOutcome.RUNNING and started_at in (None, attempt.started_at)
+        if order.state != OrderState.PROCESSING_PAYMENT or not current:
+            pass  # already settled, or made again: the late answer changes nothing
         elif result.outcome == AttemptOutcome.INTERRUPTED:
             hand_back_attempt(order, attempt, now=now)
         else:
             settle_attempt(order, attempt, result, now=now)
-        # else it was already settled (counted lost while its worker was stalled): the late answer changes
-        # nothing, and the gateway's idempotency key keeps a late success from charging twice.
     return order
+
+
+def reconcile_payment_attempt(
+    *, order_id: str, number: int, found: ChargeStatus, now: dt.datetime | None = None
+) -> AttemptTicket | None:
+    """Record what the gateway's status query says of an attempt whose answer was lost: a charge is the
+    attempt's success (the order is CONFIRMED), a decline its decline; one the gateway never saw is made
+    again at once under the same number and key, and uses no attempt. Returns the ticket to make it
+    with; None if there is nothing to charge (settled here, or by another worker meanwhile)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = lock_order(order_id)
+        attempt = order.payment_attempts.filter(number=number).first()
+        if (
+            order.state != OrderState.PROCESSING_PAYMENT
+            or attempt is None
+            or attempt.outcome != AttemptOutcome.RUNNING
+            or lost_after(attempt.started_at) > now  # made again by another worker meanwhile
+        ):
+            return None
+        answer = found.result()
+        if answer is not None:  # charged or declined: that is the attempt's outcome
+            settle_attempt(order, attempt, answer, now=now, reconciled=True)
+            return None
+        started = attempt.started_at
+        attempt.started_at = now
+        attempt.save(update_fields=["started_at"])
+        order.payment_due_at = lost_after(now)
+        order.payment_status = PaymentStatus.TRYING
+        order.save(update_fields=["payment_due_at", "payment_status", "updated_at"])
+        record_change(
+            order,
+            action=AuditAction.PAYMENT_ATTEMPT,
+            from_state=order.state,
+            actor="system:payments",
+            reason=f"attempt {number}: its answer was lost and the gateway never saw it; made again, no attempt used",
+            details={"attempt": number, "reconciled": ChargeState.UNKNOWN, "started_at": started.isoformat()},
+        )
+        return _ticket(order, attempt)
 
 
 def hand_back_attempt(order: Order, attempt: PaymentAttempt, *, now: dt.datetime) -> None:
     """An attempt cut short by a worker's stop is not the traveller's loss: it is undone and made again
     at once (the timer loop enqueues it), without waiting for the lost-attempt margin. Safe even if the
-    gateway got the call: the next attempt has the same idempotency key (the order), so no double charge."""
+    gateway got the call: the attempt made again has the same number, hence the same idempotency key, and
+    the gateway answers it with the first call's outcome instead of charging again."""
     started = attempt.started_at
     attempt.delete()
     order.payment_attempts_used = attempt.number - 1
@@ -204,7 +274,11 @@ def backoff_seconds(failed_attempt_number: int) -> float:
     return min(wait, settings.PAYMENT_BACKOFF_MAX_SECONDS)
 
 
-def settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult, *, now: dt.datetime) -> None:
+def settle_attempt(
+    order: Order, attempt: PaymentAttempt, result: ChargeResult, *, now: dt.datetime, reconciled: bool = False
+) -> None:
+    """Record the attempt's outcome and what follows for the order. `reconciled`: the outcome was found by
+    asking the gateway, the worker's answer having been lost (the audit entry says so)."""
     attempt.outcome = result.outcome
     attempt.error = result.error[:300]
     attempt.finished_at = now
@@ -237,24 +311,18 @@ def settle_attempt(order: Order, attempt: PaymentAttempt, result: ChargeResult, 
         action, reason = AuditAction.PAYMENT_ATTEMPT, f"attempt {attempt.number} of {limit} failed: {result.outcome}"
     if order.state != OrderState.PROCESSING_PAYMENT:
         order.payment_code, order.payment_due_at = "", None
-    order.save(
-        update_fields=[
-            "state",
-            "payment_status",
-            "last_payment_error",
-            "payment_code",
-            "payment_due_at",
-            "confirmation_due_at",
-            "updated_at",
-        ]
-    )
+    fields = ["state", "payment_status", "last_payment_error", "payment_code", "payment_due_at"]
+    order.save(update_fields=[*fields, "confirmation_due_at", "updated_at"])
+    details = {"attempt": attempt.number, "outcome": result.outcome, "error": result.error}
+    if reconciled:  # the audit trail tells an answer found by asking the gateway from one received
+        details["reconciled"] = True
     record_change(
         order,
         action=action,
         from_state=OrderState.PROCESSING_PAYMENT,
         actor="system:payments",
-        reason=reason,
-        details={"attempt": attempt.number, "outcome": result.outcome, "error": result.error},
+        reason=reason + (" (its answer was lost; the gateway's status query told it)" if reconciled else ""),
+        details=details,
         seats=seat_changes.get("confirmed"),
     )
     publish_seat_changes(flight_code=order.flight.code, **seat_changes)

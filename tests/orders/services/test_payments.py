@@ -2,7 +2,6 @@
 
 import datetime as dt
 import time
-from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -11,14 +10,22 @@ from django.utils import timezone
 from core.errors import Conflict, InvalidInput
 from inventory.models import HoldState, SeatHold
 from orders import queue, services, tasks, timers
-from orders.gateway import ChargeResult, SimulatedGateway
-from orders.models import AttemptOutcome, Order, OrderState, PaymentAttempt
+from orders.gateway import ChargeResult, ChargeState, ChargeStatus, SimulatedGateway
+from orders.gateway_ledger_sql import Ledger
+from orders.models import AttemptOutcome, AuditEntry, Order, OrderState, PaymentAttempt
 from orders.selectors import order_status
 
 pytestmark = pytest.mark.django_db
 
 DECLINED = ChargeResult(False, AttemptOutcome.DECLINED, "the bank declined the payment (simulated failure)")
 SUCCESS = ChargeResult(True, AttemptOutcome.SUCCESS)
+
+
+@pytest.fixture(autouse=True)
+def ledger(settings, tmp_path):
+    """The simulated gateway's ledger, the test's own."""
+    settings.PAYMENT_GATEWAY_LEDGER = str(tmp_path / "gateway-ledger.sqlite3")
+    return Ledger(settings.PAYMENT_GATEWAY_LEDGER)
 
 
 @pytest.fixture
@@ -136,68 +143,140 @@ def test_three_failures_spaced_by_the_backoff_fail_the_order_and_release_the_sea
     assert PaymentAttempt.objects.filter(order=order).count() == 3
 
 
-def test_an_attempt_whose_worker_died_counts_as_lost_after_timeout_plus_margin(paying, settings):
+def test_an_attempt_is_left_to_its_worker_until_timeout_plus_margin_then_the_gateway_is_asked(paying, settings):
     settings.PAYMENT_TIMEOUT_SECONDS, settings.PAYMENT_LOST_MARGIN_SECONDS = 10, 2
     t = timezone.now()
     first = services.start_payment_attempt(order_id=paying.pk, now=t)
-    assert first is not None
+    assert first is not None and not first.reconcile
     # A redelivered task while the attempt may still answer: nothing.
     assert services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=11.9)) is None
     assert Order.objects.get(pk=paying.pk).payment_due_at == t + dt.timedelta(seconds=12)
-    second = services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=12))
-    assert second is not None and second.number == 2
-    assert PaymentAttempt.objects.get(order=paying, number=1).outcome == AttemptOutcome.LOST
-    # The stalled first worker answers late: its answer changes nothing.
-    services.finish_payment_attempt(order_id=paying.pk, number=first.number, result=SUCCESS)
-    assert Order.objects.get(pk=paying.pk).state == OrderState.PROCESSING_PAYMENT
-    services.finish_payment_attempt(order_id=paying.pk, number=2, result=SUCCESS)
-    assert Order.objects.get(pk=paying.pk).state == OrderState.CONFIRMED
-    assert PaymentAttempt.objects.filter(order=paying, outcome="success").count() == 1
+    lost = services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=12))
+    assert lost is not None and lost.reconcile
+    assert (lost.number, lost.idempotency_key) == (1, first.idempotency_key)  # the same attempt, nothing new
+    assert list(PaymentAttempt.objects.filter(order=paying).values_list("number", "outcome")) == [(1, "running")]
+    assert Order.objects.get(pk=paying.pk).payment_attempts_used == 1
 
 
-def test_losing_the_last_attempt_fails_the_order(paying, settings):
-    settings.PAYMENT_TIMEOUT_SECONDS, settings.PAYMENT_LOST_MARGIN_SECONDS = 10, 2
-    t = timezone.now()
+def lost_attempt(order: Order, *, charged: bool | None) -> services.AttemptTicket:
+    """An attempt started long enough ago to count as lost; the gateway charged it (True), declined it
+    (False) or never saw it (None): its worker died, or the database went away, before the answer was kept."""
+    ticket = services.start_payment_attempt(order_id=order.pk, now=timezone.now() - dt.timedelta(seconds=60))
+    assert ticket is not None
+    if charged is not None:
+        Ledger(settings.PAYMENT_GATEWAY_LEDGER).decide(
+            idempotency_key=ticket.idempotency_key,
+            order_id=order.pk,
+            amount=ticket.amount,
+            currency=ticket.currency,
+            charged=charged,
+            error="" if charged else "the bank declined the payment (simulated failure)",
+        )
+    return ticket
+
+
+def test_a_lost_attempt_the_gateway_charged_confirms_the_order_without_charging_again(paying):
+    lost_attempt(paying, charged=True)
+    assert tasks.process_payment(paying.pk) == "attempt 1 reconciled with the gateway"
+    order = Order.objects.get(pk=paying.pk)
+    status = order_status(order=order)
+    assert (status["State"], status["PaymentStatus"], status["AttemptsLeft"]) == ("CONFIRMED", "success", 2)
+    assert order.reference  # the same way to CONFIRMED as a normal success: reference, seats booked, email
+    assert set(SeatHold.objects.filter(order_id=order.pk).values_list("state", flat=True)) == {HoldState.CONFIRMED}
+    assert Ledger(settings.PAYMENT_GATEWAY_LEDGER).charges(paying.pk) == 1
+    assert list(PaymentAttempt.objects.filter(order=paying).values_list("number", "outcome")) == [(1, "success")]
+    confirm = AuditEntry.objects.get(order=paying, action="confirm")
+    assert confirm.details["reconciled"] is True and "status query" in confirm.reason
+    assert tasks.process_payment(paying.pk) == "nothing due"
+
+
+def test_a_lost_attempt_the_gateway_declined_counts_as_that_attempts_decline(paying, settings):
+    settings.PAYMENT_BACKOFF_INITIAL_SECONDS = 1
+    lost_attempt(paying, charged=False)
+    tasks.process_payment(paying.pk)
+    status = order_status(order=Order.objects.get(pk=paying.pk))
+    assert (status["State"], status["PaymentStatus"], status["AttemptsLeft"]) == ("PROCESSING_PAYMENT", "retrying", 2)
+    assert status["LastPaymentErr"].startswith("Attempt 1 of 3 failed: the bank declined")
+    assert list(PaymentAttempt.objects.filter(order=paying).values_list("number", "outcome")) == [(1, "declined")]
+    # The next attempt follows after the backoff, with a key of its own.
+    assert tasks.process_payment(paying.pk) == "nothing due"
+    time.sleep(1)
+    settings.PAYMENT_FAILURE_RATE, settings.PAYMENT_LATENCY_SECONDS = 0, 0.01
+    assert tasks.process_payment(paying.pk).startswith("attempt 2: success")
+    assert [e.charged for e in Ledger(settings.PAYMENT_GATEWAY_LEDGER).entries(paying.pk)] == [False, True]
+
+
+def test_a_declined_last_attempt_found_by_reconciliation_fails_the_order(paying, settings):
+    t = timezone.now() - dt.timedelta(seconds=120)
     for number in (1, 2):
         services.start_payment_attempt(order_id=paying.pk, now=t)
         services.finish_payment_attempt(order_id=paying.pk, number=number, result=DECLINED, now=t)
-        t += dt.timedelta(seconds=5)
-    third = services.start_payment_attempt(order_id=paying.pk, now=t)
-    assert third is not None and third.number == 3
-    assert services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=12)) is None
+        t += dt.timedelta(seconds=10)
+    lost_attempt(paying, charged=False)
+    tasks.process_payment(paying.pk)
     order = Order.objects.get(pk=paying.pk)
-    assert order.state == OrderState.FAILED
-    assert "worker lost" in order.last_payment_error
+    assert (order.state, order.payment_attempts_used) == (OrderState.FAILED, 3)
+    assert order.last_payment_error.startswith("Payment failed after 3 attempts")
 
 
-def test_the_simulated_gateway_times_out_after_the_timeout(settings):
-    settings.PAYMENT_LATENCY_SECONDS = 5
-    started = time.monotonic()
-    result = SimulatedGateway().charge(
-        order_id="o", code="12345", amount=Decimal("1.00"), currency="EUR", idempotency_key="o", timeout=0.2
+def test_a_lost_attempt_the_gateway_never_saw_is_made_again_with_its_key_using_no_attempt(paying, settings):
+    settings.PAYMENT_FAILURE_RATE, settings.PAYMENT_LATENCY_SECONDS = 0, 0.01
+    lost = lost_attempt(paying, charged=None)
+    assert tasks.process_payment(paying.pk) == "attempt 1: success; order CONFIRMED"
+    status = order_status(order=Order.objects.get(pk=paying.pk))
+    assert (status["State"], status["AttemptsLeft"]) == ("CONFIRMED", 2)
+    assert [e.idempotency_key for e in Ledger(settings.PAYMENT_GATEWAY_LEDGER).entries(paying.pk)] == [
+        lost.idempotency_key
+    ]
+    remade = AuditEntry.objects.filter(order=paying, details__reconciled="unknown").get()
+    assert "made again, no attempt used" in remade.reason
+
+
+def test_a_stalled_workers_late_answer_is_left_to_the_attempt_made_again(paying, settings):
+    """The first run's worker was stalled, not dead: once the attempt is made again, its late answer (here
+    its own timeout) is not recorded; the new run's is, and the gateway gives both runs the same outcome."""
+    stalled = lost_attempt(paying, charged=None)
+    remade = services.reconcile_payment_attempt(order_id=paying.pk, number=1, found=ChargeStatus(ChargeState.UNKNOWN))
+    assert remade is not None and remade.idempotency_key == stalled.idempotency_key
+    timeout = ChargeResult(False, AttemptOutcome.TIMEOUT, "the gateway did not answer within 10 s")
+    services.finish_payment_attempt(order_id=paying.pk, number=1, result=timeout, started_at=stalled.started_at)
+    assert PaymentAttempt.objects.get(order=paying, number=1).outcome == AttemptOutcome.RUNNING
+    services.finish_payment_attempt(order_id=paying.pk, number=1, result=SUCCESS, started_at=remade.started_at)
+    assert Order.objects.get(pk=paying.pk).state == OrderState.CONFIRMED
+    # A second reconciliation of the same lost run (two workers asked at once) finds nothing to do.
+    assert (
+        services.reconcile_payment_attempt(order_id=paying.pk, number=1, found=ChargeStatus(ChargeState.UNKNOWN))
+        is None
     )
-    assert (result.ok, result.outcome) == (False, "timeout")
-    assert 0.2 <= time.monotonic() - started < 1
-    assert "0.2 s" in result.error
 
 
-def test_the_simulated_gateway_fails_at_the_configured_rate(settings):
-    settings.PAYMENT_LATENCY_SECONDS = 0
-    gateway = SimulatedGateway()
-    settings.PAYMENT_FAILURE_RATE = 0
-    assert all(
-        gateway.charge(
-            order_id="o", code="1", amount=Decimal("1.00"), currency="EUR", idempotency_key="o", timeout=1
-        ).ok
-        for _ in range(50)
+def test_a_gateway_that_cannot_tell_leaves_the_lost_attempt_open(paying, settings):
+    lost_attempt(paying, charged=True)
+    settings.PAYMENT_GATEWAY = "tests.orders.services.test_payments.ExplodingGateway"
+    assert tasks.process_payment(paying.pk) == "attempt 1 reconciled with the gateway"
+    order = Order.objects.get(pk=paying.pk)
+    assert (order.state, order.payment_attempts_used) == (OrderState.PROCESSING_PAYMENT, 1)
+    assert PaymentAttempt.objects.get(order=paying).outcome == AttemptOutcome.RUNNING
+    settings.PAYMENT_GATEWAY = "orders.gateway.SimulatedGateway"  # it answers again: the charge is found
+    tasks.process_payment(paying.pk)
+    assert Order.objects.get(pk=paying.pk).state == OrderState.CONFIRMED
+
+
+def test_a_timeout_on_our_side_is_settled_by_the_gateways_status(paying, settings, monkeypatch):
+    """The call timed out here, but the gateway charged: that is a success, not a failed attempt."""
+    ticket = services.start_payment_attempt(order_id=paying.pk)
+    assert ticket is not None
+    monkeypatch.setattr(services, "start_payment_attempt", lambda **_: ticket)
+    monkeypatch.setattr(SimulatedGateway, "charge", charged_then_timed_out)
+    assert tasks.process_payment(paying.pk) == "attempt 1: success; order CONFIRMED"
+    assert Ledger(settings.PAYMENT_GATEWAY_LEDGER).charges(paying.pk) == 1
+
+
+def charged_then_timed_out(self, *, order_id, amount, currency, idempotency_key, **_):
+    Ledger(settings.PAYMENT_GATEWAY_LEDGER).decide(
+        idempotency_key=idempotency_key, order_id=order_id, amount=amount, currency=currency, charged=True, error=""
     )
-    settings.PAYMENT_FAILURE_RATE = 1
-    assert not any(
-        gateway.charge(
-            order_id="o", code="1", amount=Decimal("1.00"), currency="EUR", idempotency_key="o", timeout=1
-        ).ok
-        for _ in range(50)
-    )
+    return ChargeResult(False, AttemptOutcome.TIMEOUT, "the gateway did not answer within 10 s")
 
 
 def test_a_gateway_that_raises_is_a_failed_attempt(paying, settings):
@@ -208,6 +287,9 @@ def test_a_gateway_that_raises_is_a_failed_attempt(paying, settings):
 
 class ExplodingGateway:
     def charge(self, **kwargs):
+        raise RuntimeError("boom")
+
+    def status(self, **kwargs):
         raise RuntimeError("boom")
 
 
@@ -268,3 +350,16 @@ def test_a_payment_is_refused_when_another_order_took_over_one_of_its_lapsed_sea
     payer.refresh_from_db()
     assert payer.state == "SEATS_SELECTED"  # untouched: the timer loop expires it
     assert SeatHold.objects.get(seat__label="1B").expires_at is not None  # still lapses
+
+
+def test_each_attempt_has_a_key_of_its_own_and_an_order_id_used_again_never_meets_old_keys(paying, flight):
+    t = timezone.now()
+    first = services.start_payment_attempt(order_id=paying.pk, now=t)
+    services.finish_payment_attempt(order_id=paying.pk, number=1, result=DECLINED, now=t)
+    second = services.start_payment_attempt(order_id=paying.pk, now=t + dt.timedelta(seconds=5))
+    assert first is not None and second is not None
+    assert first.idempotency_key != second.idempotency_key
+    assert first.idempotency_key.startswith(paying.pk)
+    Order.objects.filter(pk=paying.pk).delete()  # archived, say; then a client chooses the same id
+    again, _ = services.create_order(flight_code=flight.code, order_id=paying.pk, actor="test")
+    assert services.attempt_key(again, 1) != first.idempotency_key
