@@ -266,11 +266,9 @@ PAYMENT_BACKOFF_MAX_SECONDS = env_float("PAYMENT_BACKOFF_MAX_SECONDS", 5)
 PAYMENT_FAILURE_RATE = env_float("PAYMENT_FAILURE_RATE", 0.15)
 PAYMENT_LATENCY_SECONDS = env_float("PAYMENT_LATENCY_SECONDS", 0.3)
 PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "orders.gateway.SimulatedGateway")
-# The simulated gateway's ledger (what it charged, per idempotency key): a file of its own, shared by every
-# process, outside the service's database as a real gateway's records would be.
+# The simulated gateway's ledger: a file shared by every process, outside the service's database.
 PAYMENT_GATEWAY_LEDGER = env_str("PAYMENT_GATEWAY_LEDGER", str(VAR_DIR / "gateway-ledger.sqlite3"))
-# A running attempt whose worker has not reported by timeout + this margin lost its answer: the gateway is
-# asked what became of it (orders/services/payments.py, reconcile_payment_attempt).
+# A running attempt not reported by timeout + this margin lost its answer: the gateway is asked about it.
 PAYMENT_LOST_MARGIN_SECONDS = env_float("PAYMENT_LOST_MARGIN_SECONDS", 2)
 
 # --- Timers and background work --------------------------------------------------------------------
