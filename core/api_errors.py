@@ -1,10 +1,14 @@
 """Every API error is JSON: {"error": <a sentence a person can act on>, "code": <stable machine code>, ...}."""
 
+import contextlib
+import sys
 from functools import wraps
 
+import psycopg
 from django import db
 from django.core.exceptions import RequestDataTooBig
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.template import loader
 from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import csrf_exempt
@@ -12,7 +16,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from core.errors import ServiceError
+from core.database import drop_broken_connections, no_answer
+from core.errors import DatabaseUnavailable, ServiceError
 from core.request_limits import too_large_response
 
 
@@ -30,21 +35,13 @@ def _flatten(detail, prefix: str = "") -> list[str]:
     return [f"{field}: {detail}" if field else str(detail)]
 
 
-DATABASE_RETRY_AFTER_SECONDS = 5
+DATABASE_ERRORS = (db.OperationalError, db.InterfaceError)
 
 
 def json_exception_handler(exc, context):
-    if isinstance(exc, (db.OperationalError, db.InterfaceError)):  # the database is away (or the pool is full)
-        return Response(
-            {
-                "error": "The database is not answering right now, so nothing could be done. Try again "
-                f"in {DATABASE_RETRY_AFTER_SECONDS} s (a POST with the same Idempotency-Key "
-                "is safe to repeat).",
-                "code": "database_unavailable",
-            },
-            status=503,
-            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
-        )
+    if isinstance(exc, DATABASE_ERRORS):  # the database is away (or the pool is full)
+        after_database_error(exc)
+        exc = DatabaseUnavailable()
     if isinstance(exc, ServiceError):
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return Response({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status, headers=headers)
@@ -86,7 +83,10 @@ def json_exception_handler(exc, context):
 
 def service_error_response(exc: ServiceError) -> JsonResponse:
     """The same JSON error, for the plain Django views that DRF's handler does not cover."""
-    return JsonResponse({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status)
+    response = JsonResponse({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status)
+    if exc.retry_after:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 # Django's own error pages, as JSON for API clients; browsers (Accept: text/html) get the HTML pages.
@@ -136,6 +136,12 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    # Django calls this while handling the exception: a database that is away is a 503 with Retry-After
+    # at every door (pages, the lean path, streams), as DRF's views answer it, never a 500.
+    exc = sys.exc_info()[1]
+    if isinstance(exc, DATABASE_ERRORS):
+        after_database_error(exc)
+        return database_unavailable(request)
     if _wants_html(request):
         return defaults.server_error(request)
     return JsonResponse(
@@ -157,3 +163,20 @@ def json_get_only(view):
         return await view(request, *args, **kwargs)
 
     return csrf_exempt(wrapper)
+
+
+def after_database_error(exc: BaseException) -> None:
+    """A broken connection (not a database that does not answer) means the pool's others are likely broken too."""
+    if not no_answer(exc):
+        with contextlib.suppress(*DATABASE_ERRORS, psycopg.Error):
+            drop_broken_connections()
+
+
+def database_unavailable(request):
+    exc = DatabaseUnavailable()
+    if _wants_html(request):
+        # Rendered without the request: its context (the user, the session) would ask the database.
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    return service_error_response(exc)

@@ -11,3 +11,8 @@ class CoreConfig(AppConfig):
     label = "seatbooking"
     verbose_name = "Service infrastructure"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from core import database
+
+        database.install()  # every connection's waits for PostgreSQL are bounded (core/database.py)

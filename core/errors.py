@@ -34,3 +34,20 @@ class Forbidden(ServiceError):
 class Conflict(ServiceError):
     status = 409
     code = "conflict"
+
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailable(ServiceError):
+    """The database did not answer (down, restarting, frozen) or the pool had no connection in time."""
+
+    status = 503
+    code = "database_unavailable"
+    retry_after = DATABASE_RETRY_AFTER_SECONDS
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database is not answering right now, so nothing could be done. Try again "
+            f"in {DATABASE_RETRY_AFTER_SECONDS} s (a POST with the same Idempotency-Key is safe to repeat)."
+        )

@@ -11,7 +11,11 @@ every process is degraded alike in an outage, and each still books and streams. 
 the database, the timer loop or the workers, without which bookings do not complete.
 """
 
+import asyncio
+import datetime as dt
+
 import redis
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import JsonResponse
 from django.utils import timezone
@@ -19,6 +23,7 @@ from django.views.decorators.http import require_GET
 
 from core import redis_state
 from core.events.delivery import DELIVERY
+from core.events.storage import release_connection
 from core.models import Heartbeat
 from core.worker import enqueue
 
@@ -31,12 +36,46 @@ def ask_worker_to_beat() -> None:
     enqueue("core.health.beat", "worker", task_name="heartbeat", group="heartbeat", save=False)
 
 
+# /health answers within this long whatever the database does: a load balancer's probe must not hang.
+DATABASE_CHECK_SECONDS = 1.5
+
+
+def read_beats() -> dict[str, dt.datetime]:
+    try:
+        return dict(Heartbeat.objects.values_list("name", "beat_at"))  # a query: the database answers
+    finally:
+        release_connection()
+
+
+class DatabaseProbe:
+    """The database check of /health, in a thread of its own, awaited for at most DATABASE_CHECK_SECONDS.
+
+    An async view, so /health takes no request slot (core/admission.py) and answers while every request
+    thread waits on a database that hangs. At most one check runs at a time; callers meanwhile share it,
+    so probes of a hung database do not pile up threads and connections."""
+
+    def __init__(self) -> None:
+        self.running: asyncio.Future | None = None
+
+    async def beats(self) -> dict[str, dt.datetime]:
+        if self.running is None or self.running.done():
+            self.running = asyncio.ensure_future(sync_to_async(read_beats, thread_sensitive=False)())
+        return await asyncio.wait_for(asyncio.shield(self.running), DATABASE_CHECK_SECONDS)
+
+
+PROBE = DatabaseProbe()
+
+
 @require_GET
-def health(request):
+async def health(request):
     checks, down = {}, []
     try:
-        beats = dict(Heartbeat.objects.values_list("name", "beat_at"))  # a query: the database answers
+        beats = await PROBE.beats()
         checks["database"] = "ok"
+    except TimeoutError:
+        checks["database"] = f"down: no answer within {DATABASE_CHECK_SECONDS:g} s"
+        down.append("database")
+        beats = None
     except Exception as exc:  # noqa: BLE001 - any failure here means the database is down for us
         checks["database"] = f"down: {exc.__class__.__name__}: {str(exc).strip()[:200]}"
         down.append("database")
@@ -56,7 +95,7 @@ def health(request):
                     "down: never reported" if age is None else f"down: last report {age:.0f} s ago (limit {limit:g} s)"
                 )
                 down.append(name)
-    degraded = _degraded(checks)
+    degraded = await sync_to_async(_degraded, thread_sensitive=False)(checks)  # Redis's ping may wait 1 s
     body = {
         "status": "down" if down else "degraded" if degraded else "ok",
         "down": down,

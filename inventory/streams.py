@@ -1,11 +1,8 @@
 """GET /flights/{id}/events: the seat map now ("availability"), then each change ("seats")."""
 
-from asgiref.sync import sync_to_async
-
 from core.api_errors import json_get_only, service_error_response
 from core.errors import ServiceError
-from core.events.storage import release_connection
-from core.events.streams import stream_response
+from core.events.streams import read, stream_response
 from flights.selectors import get_flight
 from inventory.events import flight_channel
 from inventory.selectors import seat_availability
@@ -13,14 +10,8 @@ from inventory.selectors import seat_availability
 
 @json_get_only
 async def flight_events(request, flight_code: str):
-    def find():
-        try:
-            return get_flight(code=flight_code)
-        finally:
-            release_connection()
-
     try:
-        flight = await sync_to_async(find)()
+        flight = await read(lambda: get_flight(code=flight_code))
     except ServiceError as exc:
         return service_error_response(exc)
     return await stream_response(

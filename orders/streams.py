@@ -1,12 +1,9 @@
 """GET /orders/{id}/events: the order's status now, then on every change (text/event-stream), each as an
 unnamed event (`data:` the status object), as the original system sent them."""
 
-from asgiref.sync import sync_to_async
-
 from core.api_errors import json_get_only, service_error_response
 from core.errors import ServiceError
-from core.events.storage import release_connection
-from core.events.streams import stream_response
+from core.events.streams import read, stream_response
 from orders.access import authorize_order
 from orders.events import STATUS_EVENT, order_channel
 from orders.selectors import get_order_status
@@ -14,14 +11,8 @@ from orders.selectors import get_order_status
 
 @json_get_only
 async def order_events(request, order_id: str):
-    def authorize():
-        try:
-            return authorize_order(request, order_id)
-        finally:
-            release_connection()
-
     try:
-        access = await sync_to_async(authorize)()
+        access = await read(authorize_order, request, order_id)
     except ServiceError as exc:
         return service_error_response(exc)
     return await stream_response(

@@ -1,47 +1,14 @@
 """Settings, all overridable from the environment (docs/operations.md, Configuration)."""
 
-import ipaddress
-import os
 import sys
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+
+from seatbooking.environment import env_bool, env_float, env_int, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
-
-
-def env_str(name: str, default: str) -> str:
-    return os.environ.get(name) or default
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return default if value in (None, "") else int(value)
-
-
-def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return default if value in (None, "") else float(value)
-
-
-def env_networks(name: str) -> list[str]:
-    """A comma-separated list of addresses or CIDR networks, checked at start (a typo must not pass silently)."""
-    items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
-    for item in items:
-        try:
-            ipaddress.ip_network(item, strict=False)
-        except ValueError:
-            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network (like 10.0.0.0/8)") from None
-    return items
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -145,6 +112,21 @@ _default_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
 # Retry-After) instead of hanging behind a stuck transaction (docs/locking.md). Set when a connection
 # opens, so it costs no statement. 0 turns it off.
 DB_LOCK_TIMEOUT_SECONDS = env_float("DB_LOCK_TIMEOUT_SECONDS", 3)
+# Bounded database calls (core/database.py): connecting, a dead peer, a statement, and any wait for an answer.
+_program = Path(sys.argv[0]).name if Path(sys.argv[0]).name != "__main__.py" else Path(sys.argv[0]).parent.name
+_command = sys.argv[1] if len(sys.argv) > 1 and _program == "manage.py" else _program
+# One-off jobs (migrate, an archive, a bulk load, the test runner itself) may run long statements; the
+# processes that serve (web, streams, workers, timer loops) may not.
+_ONE_OFF = _program == "pytest" or (
+    _program == "manage.py" and _command not in ("run_worker", "run_timers", "runserver")
+)
+DB_CONNECT_TIMEOUT_SECONDS = env_int("DB_CONNECT_TIMEOUT_SECONDS", 3)
+DB_KEEPALIVE_SECONDS = env_int("DB_KEEPALIVE_SECONDS", 10)
+# Above DB_LOCK_TIMEOUT_SECONDS (a lock wait ends as `busy` first), and with the margin below 5 s: a request
+# on a database that stopped answering gets its 503 within 5 s. 0 turns both bounds off.
+DB_STATEMENT_TIMEOUT_SECONDS = env_float("DB_STATEMENT_TIMEOUT_SECONDS", 0 if _ONE_OFF else 3.5)
+# Our side's bound on any wait for the server, for when the server cannot enforce its own (it hangs).
+DB_ANSWER_TIMEOUT_SECONDS = DB_STATEMENT_TIMEOUT_SECONDS + 0.5 if DB_STATEMENT_TIMEOUT_SECONDS > 0 else 0
 if _default_db["ENGINE"] == "django.db.backends.sqlite3":
     _default_db["OPTIONS"] = {
         # SQLite ignores SELECT ... FOR UPDATE; IMMEDIATE transactions serialise writers instead.
@@ -156,10 +138,21 @@ if _default_db["ENGINE"] == "django.db.backends.sqlite3":
     _default_db["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
     VAR_DIR.mkdir(exist_ok=True)
 elif _default_db["ENGINE"] == "django.db.backends.postgresql":
-    _default_db.setdefault("OPTIONS", {})["options"] = f"-c lock_timeout={int(DB_LOCK_TIMEOUT_SECONDS * 1000)}"
+    _default_db.setdefault("OPTIONS", {})["options"] = (
+        f"-c lock_timeout={int(DB_LOCK_TIMEOUT_SECONDS * 1000)} "
+        f"-c statement_timeout={int(DB_STATEMENT_TIMEOUT_SECONDS * 1000)}"
+    )
+    # A server that does not accept within this many seconds is down for us (libpq counts whole seconds, at least 2);
+    # keepalives find a connection whose peer vanished (host gone, network cut) in about 2x DB_KEEPALIVE_SECONDS.
+    _default_db["OPTIONS"].update(
+        connect_timeout=max(2, DB_CONNECT_TIMEOUT_SECONDS),
+        keepalives=1,
+        keepalives_idle=DB_KEEPALIVE_SECONDS,
+        keepalives_interval=max(1, DB_KEEPALIVE_SECONDS // 3),
+        keepalives_count=3,
+    )
     # Each kind of process names its connections (pg_stat_activity.application_name): "seatbooking web"
     # (seatbooking/asgi.py), "seatbooking run_worker", "seatbooking run_timers", ...
-    _command = sys.argv[1] if len(sys.argv) > 1 and Path(sys.argv[0]).name == "manage.py" else Path(sys.argv[0]).name
     _default_db["OPTIONS"]["application_name"] = f"seatbooking {_command}"[:63]
     # psycopg prepares a statement after its 5th run on a connection (Django turns this off by default,
     # for connection poolers in transaction mode; none is used here). It pays off for the hot path's
@@ -173,8 +166,11 @@ DATABASES = {"default": _default_db}
 # says: a pool made before django-q2 forks would be shared by its workers, and their replies mixed.
 # Budget: web processes x DB_POOL_MAX_SIZE + workers + timer loops (docs/operations.md, Deployment).
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
+# Request threads never wait for a connection (WEB_THREADS leaves two for streams); a wait means the
+# database holds them all (it hangs), and with DB_ANSWER_TIMEOUT_SECONDS it must stay within 5 s.
+DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 1)
 WEB_DB_POOL = (
-    {"min_size": 1, "max_size": DB_POOL_MAX_SIZE, "timeout": env_float("DB_POOL_TIMEOUT", 10)}
+    {"min_size": 1, "max_size": DB_POOL_MAX_SIZE, "timeout": DB_POOL_TIMEOUT}
     if _default_db["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE > 0
     else None
 )

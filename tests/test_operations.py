@@ -100,7 +100,8 @@ def test_the_admin_refuses_non_staff(orders):
     assert Order.objects.get(pk=orders["held"]).state == OrderState.SEATS_SELECTED
 
 
-def test_health_is_ok_with_fresh_heartbeats_and_names_what_is_down(client, db, settings):
+def test_health_is_ok_with_fresh_heartbeats_and_names_what_is_down(client, transactional_db, settings):
+    # transactional: /health reads the heartbeats on a connection of its own (core/health.py, DatabaseProbe)
     settings.HEALTH_WORKER_MAX_AGE_SECONDS = 30
     now = timezone.now()
     Heartbeat.objects.create(name="timers", beat_at=now)

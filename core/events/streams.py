@@ -12,7 +12,7 @@ reconnect at once (to another process, or to this one restarted) and resume from
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -20,6 +20,9 @@ from django.db import close_old_connections
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
+from core.api_errors import DATABASE_ERRORS, service_error_response
+from core.database import drop_broken_connections, no_answer
+from core.errors import DATABASE_RETRY_AFTER_SECONDS, DatabaseUnavailable
 from core.events import eventstream
 from core.events.delivery import DELIVERY
 from core.events.storage import release_connection
@@ -33,6 +36,7 @@ KEEPALIVE = "event: keep-alive\ndata:\n\n"
 CATCH_UP_BATCH = 100
 
 Snapshot = Callable[[], tuple[str, Mapping[str, Any]]]
+T = TypeVar("T")
 _stopping = False
 
 
@@ -46,11 +50,37 @@ def close_streams() -> None:
         eventstream.wake(listener)
 
 
+async def read(function: Callable[..., T], *args: Any) -> T:
+    """Run a stream's database read in a worker thread, giving its connection back after. A connection
+    that turns out broken (the pool handed out one that a database restart closed) is retried once, after
+    the pool has dropped every broken one; a database that still fails (or does not answer: no retry, that
+    would double the wait) raises DatabaseUnavailable, which the stream's view answers as 503."""
+
+    def once() -> T:
+        try:
+            return function(*args)
+        finally:
+            release_connection()
+
+    try:
+        return await sync_to_async(once)()
+    except DATABASE_ERRORS as exc:
+        if no_answer(exc):
+            raise DatabaseUnavailable() from exc
+        await sync_to_async(drop_broken_connections)()
+    try:
+        return await sync_to_async(once)()
+    except DATABASE_ERRORS as exc:
+        raise DatabaseUnavailable() from exc
+
+
 async def stream_response(request: HttpRequest, *, channel: str, snapshot: Snapshot) -> HttpResponseBase:
     """A text/event-stream of `channel`: the snapshot first (unless resuming), then every event."""
     stream = EventStream(channel, snapshot)
     try:
-        first = await sync_to_async(stream.open)(request)
+        first = await read(stream.open, request)
+    except DatabaseUnavailable as exc:
+        return service_error_response(exc)
     except (eventstream.BadStreamRequest, ValueError) as exc:
         return JsonResponse(
             {
@@ -73,14 +103,11 @@ class EventStream:
     def open(self, request: HttpRequest) -> str:
         """Where the client starts: after its Last-Event-ID, or at a fresh snapshot (returned as text)."""
         close_old_connections()
-        try:
-            last_ids = eventstream.last_ids(request, self.channel)
-            if self.channel in last_ids:
-                self.last_id = int(last_ids[self.channel])
-                return ""
-            return self._snapshot()
-        finally:
-            release_connection()
+        last_ids = eventstream.last_ids(request, self.channel)
+        if self.channel in last_ids:
+            self.last_id = int(last_ids[self.channel])
+            return ""
+        return self._snapshot()
 
     def _snapshot(self) -> str:
         current = eventstream.get_storage().get_current_id(self.channel)  # first: nothing falls in between
@@ -126,7 +153,11 @@ class EventStream:
         open_streams.inc()
         keepalive = KeepAlive(listener)
         try:
-            yield first + OPENING + await sync_to_async(self.catch_up)()
+            try:
+                yield first + OPENING + await read(self.catch_up)
+            except DatabaseUnavailable:
+                yield f"retry: {DATABASE_RETRY_AFTER_SECONDS * 1000}\n\n"  # reconnect (and resume) later
+                return
             while not _stopping:
                 await listener.aevent.wait()
                 if _stopping:
@@ -137,7 +168,11 @@ class EventStream:
                     continue
                 chunk, missing = ("", True) if overflow else self.deliver(events)
                 if missing:
-                    chunk += await sync_to_async(self.catch_up)()
+                    try:
+                        chunk += await read(self.catch_up)
+                    except DatabaseUnavailable:  # end the stream: the client resumes from its last id
+                        yield chunk + f"retry: {DATABASE_RETRY_AFTER_SECONDS * 1000}\n\n"
+                        return
                 if chunk:
                     yield chunk
             yield CLOSING

@@ -108,7 +108,9 @@ def stall_every_thread(base: str, threads: int) -> tuple[psycopg.Connection, lis
 
 
 def test_a_saturated_process_answers_503_busy_with_retry_after_and_streams_still_open(processes, settings):
-    processes.configure(settings, WEB_THREADS=2, WEB_MAX_WAIT_SECONDS=0.5, DB_LOCK_TIMEOUT_SECONDS=0)
+    processes.configure(
+        settings, WEB_THREADS=2, WEB_MAX_WAIT_SECONDS=0.5, DB_LOCK_TIMEOUT_SECONDS=0, DB_STATEMENT_TIMEOUT_SECONDS=0
+    )
     base = start(processes)
     lock, stalled = stall_every_thread(base, 2)
     try:
@@ -138,7 +140,9 @@ def test_a_saturated_process_answers_503_busy_with_retry_after_and_streams_still
 
 
 def test_control_without_admission_requests_wait_as_long_as_the_stall(processes, settings):
-    processes.configure(settings, WEB_THREADS=2, WEB_MAX_WAIT_SECONDS=0.5, DB_LOCK_TIMEOUT_SECONDS=0)
+    processes.configure(
+        settings, WEB_THREADS=2, WEB_MAX_WAIT_SECONDS=0.5, DB_LOCK_TIMEOUT_SECONDS=0, DB_STATEMENT_TIMEOUT_SECONDS=0
+    )
     base = start(processes, "tests.admission_control:application")
     lock, stalled = stall_every_thread(base, 2)
     try:
@@ -157,7 +161,7 @@ def test_control_without_admission_requests_wait_as_long_as_the_stall(processes,
 def test_on_postgresql_a_web_process_has_a_pool_without_any_setting(processes, settings):
     """60 requests at once, all stalled: the web process runs 8 (WEB_THREADS' default) and holds at most
     10 connections (the pool's default size); afterwards its connections stay open in the pool."""
-    processes.configure(settings, DB_LOCK_TIMEOUT_SECONDS=0, WEB_MAX_WAIT_SECONDS=30)
+    processes.configure(settings, DB_LOCK_TIMEOUT_SECONDS=0, DB_STATEMENT_TIMEOUT_SECONDS=0, WEB_MAX_WAIT_SECONDS=30)
     base = start(processes)
     lock, stalled = stall_every_thread(base, 8)
     try:
