@@ -4,58 +4,175 @@ They come from the database, so every process's work counts (web, workers, timer
 shared metrics store. The timer loop aggregates them every METRICS_REFRESH_SECONDS into a one-row
 snapshot (`refresh_snapshot`), and a scrape reads only that row (`DatabaseCollector`, registered with
 core.metrics' registry when the app is ready).
+
+A refresh reads an amount of data bounded by live work, not by history. Rows that no longer change
+(orders that ended, holds that ended, attempts that finished, audit entries) are counted once, when they
+are older than SETTLED_AFTER, and their totals kept in the snapshot (`settled`, with the time they run
+to); each refresh adds the rows that settled since the last one, counts the last SETTLED_AFTER afresh,
+and reads the live rows (orders not ended, holds held, attempts running) through indexes of their own.
+So the totals are counters in Prometheus' sense: pruning old rows does not lower them.
 """
 
+import datetime as dt
+import time
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Count, FloatField, Q, Sum
+from django.db import IntegrityError, transaction
+from django.db.models import Count, FloatField, Min, Q, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
-from inventory.models import SeatHold
+from inventory.models import HoldState, SeatHold
 from inventory.selectors import flight_seats
 from orders.lateness import EXPIRY_BUCKETS_SECONDS
-from orders.models import AuditAction, AuditEntry, MetricsSnapshot, Order, PaymentAttempt
+from orders.models import AttemptOutcome, AuditAction, AuditEntry, MetricsSnapshot, Order, OrderState, PaymentAttempt
+
+# Longer than any transaction runs (statement and lock timeouts bound them), so that a row stamped
+# before now - SETTLED_AFTER has committed, and an ended row no longer changes.
+SETTLED_AFTER = dt.timedelta(minutes=5)
+CATCH_UP_STEP = dt.timedelta(hours=1)
+CATCH_UP_SECONDS = 5.0
+# The state each ending action leaves an order in: every order ends once, with one of these audit entries.
+ENDING_ACTIONS = {
+    AuditAction.EXPIRE: OrderState.EXPIRED,
+    AuditAction.CANCEL: OrderState.CANCELLED,
+    AuditAction.CONFIRM: OrderState.CONFIRMED,
+    AuditAction.FAIL: OrderState.FAILED,
+}
+LIVE_ORDER_STATES = (OrderState.PENDING, OrderState.SEATS_SELECTED, OrderState.PROCESSING_PAYMENT)
+COUNTED_ACTIONS = (*ENDING_ACTIONS, AuditAction.CONFIRMATION_SENT, AuditAction.CONFIRMATION_FAILED)
+GIVEN_UP = "failed, given up"  # orders/services/confirmation.py's Sent.GIVEN_UP, as its audit entry records it
 
 
-def database_figures() -> dict[str, Any]:
-    """The business figures, aggregated over whole tables: run by the timer loop, never by a scrape."""
-    # Lateness of the timer loop's expiries: deadline to EXPIRED, as recorded in each audit entry.
-    late = AuditEntry.objects.filter(action=AuditAction.EXPIRE, actor="system:timers").aggregate(
-        total=Count("pk"),
-        sum_ms=Sum(Cast(KT("details__late_ms"), FloatField())),
+def stamped(field: str, since: dt.datetime | None, until: dt.datetime | None) -> Q:
+    """Rows whose `field` falls in [since, until); an open end where None."""
+    q = Q(**{f"{field}__isnull": False})
+    if since is not None:
+        q &= Q(**{f"{field}__gte": since})
+    if until is not None:
+        q &= Q(**{f"{field}__lt": until})
+    return q
+
+
+def ended_between(since: dt.datetime | None, until: dt.datetime | None) -> dict[str, Any]:
+    """The figures of the rows that ended (or were written, for audit entries) in [since, until): four
+    statements, each a range of an index on the time it ended."""
+    late_ms = Cast(KT("details__late_ms"), FloatField())
+    timers_expiry = Q(action=AuditAction.EXPIRE, actor="system:timers")
+    audit = AuditEntry.objects.filter(
+        stamped("created_at", since, until),
+        action__in=COUNTED_ACTIONS,
+    ).aggregate(
+        **{f"ended_{state}": Count("pk", filter=Q(action=action)) for action, state in ENDING_ACTIONS.items()},
+        sent=Count("pk", filter=Q(action=AuditAction.CONFIRMATION_SENT)),
+        failed_sends=Count("pk", filter=Q(action=AuditAction.CONFIRMATION_FAILED)),
+        given_up=Count("pk", filter=Q(action=AuditAction.CONFIRMATION_FAILED, details__outcome=GIVEN_UP)),
+        expiries=Count("pk", filter=timers_expiry),
+        sum_ms=Sum(late_ms, filter=timers_expiry),
         **{
-            f"le_{i}": Count("pk", filter=Q(details__late_ms__lte=b * 1000))
+            f"le_{i}": Count("pk", filter=timers_expiry & Q(details__late_ms__lte=b * 1000))
             for i, b in enumerate(EXPIRY_BUCKETS_SECONDS)
         },
     )
+    holds = SeatHold.objects.filter(stamped("ended_at", since, until)).values_list("state").annotate(n=Count("pk"))
+    attempts = PaymentAttempt.objects.filter(stamped("finished_at", since, until)).exclude(
+        outcome=AttemptOutcome.RUNNING
+    )
     return {
-        "orders": dict(Order.objects.values_list("state").annotate(n=Count("pk")).order_by()),
-        "holds": dict(SeatHold.objects.values_list("state").annotate(n=Count("pk")).order_by()),
-        "attempts": dict(PaymentAttempt.objects.values_list("outcome").annotate(n=Count("pk")).order_by()),
-        "flights": {f.code: [f.available, f.held, f.booked] for f in flight_seats(now=timezone.now())},
-        # Confirmation emails (orders/services/confirmation.py): sent, given up, and failed sends (retried or not).
-        "emails": {
-            "sent": Order.objects.filter(confirmation_sent_at__isnull=False).count(),
-            "given_up": Order.objects.filter(confirmation_failed_at__isnull=False).count(),
-            "failed_sends": AuditEntry.objects.filter(action=AuditAction.CONFIRMATION_FAILED).count(),
-        },
+        "orders": {state: audit[f"ended_{state}"] for state in ENDING_ACTIONS.values()},
+        "holds": dict(holds.order_by()),
+        "attempts": dict(attempts.values_list("outcome").annotate(n=Count("pk")).order_by()),
+        "emails": {key: audit[key] for key in ("sent", "given_up", "failed_sends")},
         "expiry": {
-            "total": late["total"],
-            "sum_ms": late["sum_ms"] or 0,
-            "le": [late[f"le_{i}"] for i in range(len(EXPIRY_BUCKETS_SECONDS))],
+            "total": audit["expiries"],
+            "sum_ms": audit["sum_ms"] or 0,
+            "le": [audit[f"le_{i}"] for i in range(len(EXPIRY_BUCKETS_SECONDS))],
         },
     }
 
 
+def live_figures() -> dict[str, Any]:
+    """The rows still changing, each through a partial index of the live ones: orders not ended, holds
+    held, attempts running; and the seats of the flights departing soonest."""
+    orders = Order.objects.filter(state__in=LIVE_ORDER_STATES).values_list("state").annotate(n=Count("pk"))
+    return {
+        "orders": dict(orders.order_by()),
+        "holds": {HoldState.HELD.value: SeatHold.objects.filter(state=HoldState.HELD).count()},
+        "attempts": {
+            AttemptOutcome.RUNNING.value: PaymentAttempt.objects.filter(outcome=AttemptOutcome.RUNNING).count()
+        },
+        "flights": {f.code: [f.available, f.held, f.booked] for f in flight_seats(now=timezone.now())},
+    }
+
+
+def added(a: Any, b: Any) -> Any:
+    """Two figures of the same shape added: numbers summed, lists element by element, dicts key by key (a
+    key missing on one side counts as nothing there)."""
+    if isinstance(a, dict):
+        return {key: added(a[key], b[key]) if key in a and key in b else a.get(key, b.get(key)) for key in a | b}
+    if isinstance(a, list):
+        return [x + y for x, y in zip(a, b, strict=True)]
+    return a + b
+
+
+def history_start(default: dt.datetime) -> dt.datetime:
+    """The earliest time a settled row is stamped with (`default` if there is none): the first entry of each
+    index the figures read, one short read each."""
+    firsts = [
+        *(AuditEntry.objects.filter(action=action).aggregate(t=Min("created_at"))["t"] for action in COUNTED_ACTIONS),
+        SeatHold.objects.aggregate(t=Min("ended_at"))["t"],
+        PaymentAttempt.objects.aggregate(t=Min("finished_at"))["t"],
+    ]
+    return min([t for t in firsts if t is not None], default=default)
+
+
+def database_figures(settled: dict[str, Any] | None = None, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The business figures: `settled` (the totals of a previous snapshot, or None to count from the
+    start) brought forward to now - SETTLED_AFTER, the rows since counted afresh, the live rows added.
+
+    The settled totals come back under "settled", for the next refresh. They move forward CATCH_UP_STEP
+    at a time (each step's statements stay short, within the statement timeout) for at most
+    CATCH_UP_SECONDS per refresh: a first refresh on a database with a long past takes several turns,
+    and until it has caught up ("complete": false) the figures of ended rows are short of the truth."""
+    now = now or timezone.now()
+    target = now - SETTLED_AFTER
+    settled = settled or {"until": history_start(default=target).isoformat()}
+    until = dt.datetime.fromisoformat(settled["until"])
+    totals = {key: value for key, value in settled.items() if key != "until"}
+    stop_at = time.monotonic() + CATCH_UP_SECONDS
+    while until < target:
+        step_end = min(target, until + CATCH_UP_STEP)
+        totals, until = added(totals, ended_between(until, step_end)), step_end
+        if time.monotonic() >= stop_at:
+            break
+    complete = until >= target
+    figures = added(totals, live_figures())
+    if complete:
+        figures = added(figures, ended_between(until, None))
+    return {**figures, "settled": {**totals, "until": until.isoformat()}, "complete": complete}
+
+
 def refresh_snapshot() -> None:
-    """Aggregate the tables and store the figures in the one-row snapshot that /metrics reads."""
-    figures, now = database_figures(), timezone.now()
-    if not MetricsSnapshot.objects.filter(pk=1).update(taken_at=now, figures=figures):
-        MetricsSnapshot.objects.get_or_create(pk=1, defaults={"taken_at": now, "figures": figures})
+    """Bring the one-row snapshot that /metrics reads up to date. The row is locked while it is computed;
+    a loop that finds it locked leaves the refresh to the loop that holds it."""
+    with transaction.atomic():
+        row = MetricsSnapshot.objects.select_for_update(skip_locked=True).filter(pk=1).first()
+        if row is None and MetricsSnapshot.objects.filter(pk=1).exists():
+            return  # another timer loop is refreshing it now
+        now = timezone.now()
+        figures = database_figures(row.figures.get("settled") if row else None, now=now)
+        if row is not None:
+            row.taken_at, row.figures = now, figures
+            row.save(update_fields=["taken_at", "figures"])
+            return
+    try:
+        with transaction.atomic():
+            MetricsSnapshot.objects.create(pk=1, taken_at=now, figures=figures)
+    except IntegrityError:
+        pass  # another loop made the first snapshot meanwhile; the next refresh starts from it
 
 
 class DatabaseCollector:

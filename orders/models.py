@@ -163,8 +163,14 @@ class PaymentAttempt(models.Model):
             models.UniqueConstraint(fields=["order", "number"], name="one_attempt_per_number"),
             models.UniqueConstraint(fields=["order"], condition=Q(outcome="success"), name="one_success_per_order"),
         ]
-        # The operators' dashboard: attempts of the last hour by outcome (operations/).
-        indexes = [models.Index(fields=["started_at"], name="attempt_started_at")]
+        indexes = [
+            # The operators' dashboard: attempts of the last hour by outcome (operations/).
+            models.Index(fields=["started_at"], name="attempt_started_at"),
+            # The metrics snapshot (orders/metrics.py): attempts finished since the last refresh, and the
+            # running ones, without reading every attempt ever made.
+            models.Index(fields=["finished_at"], name="attempt_finished_at"),
+            models.Index(fields=["started_at"], condition=Q(outcome="running"), name="attempt_running"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id} attempt {self.number}: {self.outcome}"
