@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PORT
 
-.PHONY: run run-cluster test test-postgres test-faults lint format lock bench fuzz migrate seed static clean dashboard-screenshot screenshots
+.PHONY: run run-cluster test test-postgres test-faults lint format lock bench bench-history fuzz migrate seed static clean dashboard-screenshot screenshots
 
 # The development venv: runtime + test + dev tools, exactly as locked (with hashes) in requirements-dev.txt.
 # Reinstalled whenever the lock changes. Production installs requirements.txt only (docs/operations.md).
@@ -93,6 +93,17 @@ bench: $(VENV)/.installed
 	BENCH_FLOW_LAYOUT=embedded $(BIN)/python -m bench.flow
 	$(BIN)/python -m bench.streams
 	$(BIN)/python -m bench.burst
+
+# The same measures on a database with a long past (bench/history.py, in bulk SQL: BENCH_HISTORY_ROWS rows across
+# orders, holds, audit entries, attempts and events; 10 million by default, about a day of a busy sale): seat changes
+# per second in the deployed layout and expiry lateness. The past is made once per run (a template database,
+# copied for each benchmark); docs/performance.md.
+BENCH_HISTORY_ROWS ?= 10000000
+bench-history: $(VENV)/.installed
+	$(BIN)/python -c "from bench.common import drop_database; drop_database('seatbooking_bench_history')"
+	BENCH_HISTORY_ROWS=$(BENCH_HISTORY_ROWS) BENCH_HISTORY_TEMPLATE=seatbooking_bench_history \
+	  BENCH_LAYOUTS="deployed: nginx -> granian WSGI x$$(nproc)" $(BIN)/python -m bench.holds
+	BENCH_HISTORY_ROWS=$(BENCH_HISTORY_ROWS) BENCH_HISTORY_TEMPLATE=seatbooking_bench_history $(BIN)/python -m bench.flow
 
 # docs/dashboard.png, docs/operations.md's picture of the admin's dashboard: the browser test, saving its screenshot.
 dashboard-screenshot: $(VENV)/.installed static

@@ -30,11 +30,25 @@ def prepare_database() -> None:
     """A fresh benchmark database, migrated, seeded with the demo flights, and with the past of a service
     that has sold seats for a while (bench/history.py: big, analysed tables, as PostgreSQL plans for)."""
     name = DATABASE_URL.rsplit("/", 1)[1]
+    template = os.environ.get("BENCH_HISTORY_TEMPLATE")
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if template and conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone():
+            # A big past made once (make bench-history) and copied for each benchmark: a file copy.
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            return
         conn.execute(f'CREATE DATABASE "{name}"')
     for command in (["manage.py", "migrate", "--noinput", "-v0"], ["manage.py", "seed_demo"], ["-m", "bench.history"]):
         subprocess.run([sys.executable, *command], cwd=ROOT, env=env(), check=True, stdout=subprocess.DEVNULL)
+    if template:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{template}" TEMPLATE "{name}"')
+
+
+def drop_database(name: str) -> None:
+    """Drop the database `name` if it exists (make bench-history: its template, made afresh each run)."""
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def vacuum() -> None:
