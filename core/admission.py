@@ -18,17 +18,13 @@ client stays; core/web_process.py routes them around). The WSGI side (deploy/gra
 import asyncio
 import contextlib
 import json
-import logging
-import time
 from collections import deque
 
 from core import metrics
-
-log = logging.getLogger(__name__)
+from core.logs import REFUSALS
 
 CODE = "busy"
 RETRY_AFTER_SECONDS = 1
-LOG_EVERY_SECONDS = 5.0
 
 
 def busy_body(max_wait: float) -> dict:
@@ -94,8 +90,6 @@ class Admission:
     def __init__(self, app, slots: int, max_wait: float) -> None:
         self.app = app
         self.slots = Slots(slots, max_wait)
-        self.refused = 0  # since the last log line
-        self.logged_at = 0.0
         # /metrics reads the slots when scraped (alert: saturation, deploy/prometheus/alerts.yml).
         metrics.WEB_SLOTS.set_function(lambda: self.slots.size)
         metrics.WEB_IN_FLIGHT.set_function(lambda: self.slots.busy)
@@ -113,20 +107,9 @@ class Admission:
             self.slots.release()
 
     def log_refusal(self) -> None:
-        """One WARNING line at most every LOG_EVERY_SECONDS, with the count: a burst is not 1,000 lines."""
+        """Counted into one WARNING line per LOG_EVERY_SECONDS for the process (core/logs.py): a burst is not 1,000 lines."""
         metrics.BUSY_REFUSALS.inc()
-        self.refused += 1
-        now = time.monotonic()
-        if now - self.logged_at >= LOG_EVERY_SECONDS:
-            log.warning(
-                "busy: %d request(s) refused with 503 since the last report: no free slot within %g s "
-                "(%d slots, %d waiting); WEB_THREADS / WEB_MAX_WAIT_SECONDS, or more web processes",
-                self.refused,
-                self.slots.max_wait,
-                self.slots.size,
-                len(self.slots.waiting),
-            )
-            self.refused, self.logged_at = 0, now
+        REFUSALS.count(f"503 busy (no request slot within {self.slots.max_wait:g} s)")
 
     async def refuse(self, send) -> None:
         body = json.dumps(busy_body(self.slots.max_wait)).encode()

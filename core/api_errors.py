@@ -18,6 +18,7 @@ from rest_framework.views import exception_handler
 
 from core.database import drop_broken_connections, no_answer
 from core.errors import DatabaseUnavailable, ServiceError
+from core.logs import name_refusal
 from core.request_limits import too_large_response
 
 
@@ -42,6 +43,8 @@ def json_exception_handler(exc, context):
     if isinstance(exc, DATABASE_ERRORS):  # the database is away (or the pool is full)
         after_database_error(exc)
         exc = DatabaseUnavailable()
+    if isinstance(exc, ServiceError) and exc.status == 503:
+        name_refusal(context.get("request"), f"503 {exc.code}")
     if isinstance(exc, ServiceError):
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return Response({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status, headers=headers)
@@ -141,6 +144,7 @@ def server_error(request):
     exc = sys.exc_info()[1]
     if isinstance(exc, DATABASE_ERRORS):
         after_database_error(exc)
+        name_refusal(request, f"503 {DatabaseUnavailable.code}")
         return database_unavailable(request)
     if _wants_html(request):
         return defaults.server_error(request)

@@ -12,7 +12,6 @@ Without it (make run, no proxy) nothing is checked here. WEB_MAX_WAIT_SECONDS = 
 The ASGI process bounds its own wait the same way with the same setting and answer (core/admission.py).
 """
 
-import logging
 import time
 
 from django.conf import settings
@@ -20,9 +19,8 @@ from django.http import JsonResponse
 
 from core.admission import RETRY_AFTER_SECONDS, busy_body
 from core.client_address import is_in, trusted_proxies
+from core.logs import name_refusal
 from core.metrics import BUSY_REFUSALS
-
-log = logging.getLogger(__name__)
 
 
 def request_start(value: str | None) -> float | None:
@@ -65,7 +63,7 @@ class QueueWaitMiddleware:
         if limit > 0:
             seconds = waited(request.META)
             if seconds is not None and seconds > limit:
-                log.warning("refused %s %s: it waited %.2f s for a web process", request.method, request.path, seconds)
+                name_refusal(request, f"503 busy (waited over {limit:g} s for a web process)")  # core/logs.py
                 BUSY_REFUSALS.inc()
                 return too_long_response()
         return self.get_response(request)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from core.logs import logging_config
 from seatbooking.environment import env_bool, env_float, env_int, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -378,19 +379,5 @@ else:
 # Logs: readable lines by default (make run); LOG_FORMAT=json gives one JSON object a line, with the
 # order id, flight and transition of every change, for web, workers and timer loop alike.
 LOG_FORMAT = env_str("LOG_FORMAT", "text")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # A 4xx is an answer, not an incident: a seat taken (409) is business as usual.
-    "loggers": {"django.request": {"level": "ERROR"}},
-}
+# What INFO keeps (a line per order change, none per request; refusals summarised): core/logs.py.
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))

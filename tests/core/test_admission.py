@@ -136,7 +136,8 @@ def test_a_saturated_process_answers_503_busy_with_retry_after_and_streams_still
         assert request.status == 200
     assert call(base, "GET", "/flights")[0] == 200  # the slots came back
     assert "Traceback" not in processes.logs()
-    assert "busy: 1 request(s) refused with 503" in processes.logs()  # one line for the lot, not one each
+    assert "refused 1 request(s)" in processes.logs()  # the first at once; the rest in one line 5 s later
+    assert "503 busy (no request slot within 0.5 s): 1" in processes.logs()
 
 
 def test_control_without_admission_requests_wait_as_long_as_the_stall(processes, settings):

@@ -1,0 +1,158 @@
+"""Logs an operator can keep: at INFO, one line per change of an order (orders/services/common.py), no
+line per request, no heartbeat or per-task chatter, and repeated refusals summarised.
+
+- `RequestLog` (a filter on django.request): Django logs every 4xx and 5xx answer. A 4xx is business as
+  usual (a seat taken, 409) and is dropped; refusals that come in bursts (503 busy or database
+  unavailable, 429 throttled) are counted into `REFUSALS` instead of a line (and a traceback) each; other
+  5xx (a 500: a bug) keep their line.
+- `REFUSALS`: one WARNING line per process at most every LOG_EVERY_SECONDS, with the counts since the
+  last one; a refusal is reported within that time even if none follows it.
+- `TaskChatter` (a filter on django-q2's logger "django-q"): its INFO lines for every task ("Enqueued",
+  "processing", "Processed": three per heartbeat, i.e. per 5 s) become DEBUG. Its lines about the
+  cluster (starting, stopping, a worker died) stay INFO.
+- `Repeats` (on the console handler): the same warning or error again and again (every timer tick or
+  event poll while the database is away) is one line per minute with the count left out.
+"""
+
+import contextlib
+import logging
+import re
+import threading
+import time
+from collections import Counter
+
+LOG_EVERY_SECONDS = 5.0
+
+log = logging.getLogger("core.refusals")
+
+
+class RefusalSummary:
+    """Counts refusals by kind and logs them at most once every LOG_EVERY_SECONDS (thread-safe)."""
+
+    def __init__(self, every: float = LOG_EVERY_SECONDS) -> None:
+        self.every = every
+        self.counts: Counter[str] = Counter()
+        self.logged_at = float("-inf")
+        self.lock = threading.Lock()
+        self.timer: threading.Timer | None = None
+
+    def count(self, kind: str) -> None:
+        with self.lock:
+            self.counts[kind] += 1
+            wait = self.logged_at + self.every - time.monotonic()
+            if wait <= 0:
+                self._flush_locked()
+            elif self.timer is None:  # report these within `every`, even if no refusal follows
+                self.timer = threading.Timer(wait, self.flush)
+                self.timer.daemon = True
+                self.timer.start()
+
+    def flush(self) -> None:
+        with self.lock:
+            self.timer = None
+            if self.counts:
+                self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        total = sum(self.counts.values())
+        kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(self.counts.items()))
+        since = time.monotonic() - self.logged_at
+        window = f"in the last {since:.0f} s" if since < 10 * self.every else "since the last report"
+        log.warning("refused %d request(s) %s (%s)", total, window, kinds, extra={"refusals": dict(self.counts)})
+        self.counts.clear()
+        self.logged_at = time.monotonic()
+
+
+REFUSALS = RefusalSummary()
+
+REFUSAL_NAMES = {429: "429 throttled", 503: "503 busy"}
+
+
+class RequestLog(logging.Filter):
+    """On django.request (see the module's docstring)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if status is None:
+            return True
+        if status in REFUSAL_NAMES:
+            REFUSALS.count(getattr(getattr(record, "request", None), "refusal", None) or REFUSAL_NAMES[status])
+            return False
+        return status >= 500
+
+
+TASK_CHATTER = re.compile(r"^Enqueued \[|^Processed '| processing .*'")
+
+
+class TaskChatter(logging.Filter):
+    """On django-q2's logger (see the module's docstring)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and TASK_CHATTER.search(record.getMessage()):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+def name_refusal(request: object, kind: str) -> None:
+    """Say what kind of refusal a request's 503 or 429 is, for the summary line (e.g. "503 busy (row lock)")."""
+    request = getattr(request, "_request", request)  # DRF's Request wraps Django's, which the log record carries
+    with contextlib.suppress(AttributeError):  # not a request (None): nothing to name
+        request.refusal = kind  # type: ignore[attr-defined]
+
+
+REPEAT_WINDOW_SECONDS = 60.0
+
+
+class Repeats(logging.Filter):
+    """On the console handler: a WARNING or ERROR that repeats (same logger and message, e.g. "event relay
+    poll failed" every 0.2 s while the database is away) is written once per REPEAT_WINDOW_SECONDS, the
+    next time it comes after that saying how many were left out meanwhile."""
+
+    def __init__(self, window: float = REPEAT_WINDOW_SECONDS) -> None:
+        super().__init__()
+        self.window = window
+        self.seen: dict[tuple[str, str, int], tuple[float, int]] = {}  # key -> (last written, left out since)
+        self.lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or record.name == log.name:
+            return True
+        key, now = (record.name, str(record.msg), record.levelno), time.monotonic()
+        with self.lock:
+            written, left_out = self.seen.get(key, (float("-inf"), 0))
+            if now - written < self.window:
+                self.seen[key] = (written, left_out + 1)
+                return False
+            self.seen[key] = (now, 0)
+            if len(self.seen) > 1000:  # a message with varying text in its template: forget the oldest
+                self.seen = dict(sorted(self.seen.items(), key=lambda item: item[1][0])[-500:])
+        if left_out:
+            record.msg = f"{record.msg} [{left_out} more like this in the last {now - written:.0f} s left out]"
+        return True
+
+
+def logging_config(*, log_format: str, level: str) -> dict:
+    """settings.LOGGING: readable lines (`text`) or one JSON object a line (`json`), for every process."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            },
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": log_format, "filters": ["repeats"]}},
+        "root": {"handlers": ["console"], "level": level},
+        "filters": {"requests": {"()": RequestLog}, "task_chatter": {"()": TaskChatter}, "repeats": {"()": Repeats}},
+        "loggers": {
+            "django.request": {"level": "WARNING", "filters": ["requests"]},
+            "django-q": {"filters": ["task_chatter"]},
+            # One line per order change is the log of record; a line per request as well would double the log
+            # (61% of it was order changes under the soak) and say less: /metrics has the requests.
+            "uvicorn.access": {"level": "WARNING"},
+        },
+    }
