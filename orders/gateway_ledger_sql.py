@@ -3,7 +3,9 @@
 It stands for another system, so it lives outside the service's database (which fault tests restart and
 which the service's transactions roll back): every process that charges shares the file, and each charge
 is written in its own transaction at the moment the bank decides. A key is charged at most once: the first
-decision recorded for it is the one every later call with that key gets back.
+decision recorded for it is the one every later call with that key gets back. Like a real gateway's keys
+(Stripe keeps them 24 h), a key is forgotten after KEEP, a little at each decision, so the file stays
+bounded by the traffic of that window.
 """
 
 import datetime as dt
@@ -25,7 +27,12 @@ CREATE TABLE IF NOT EXISTS charges (
     decided_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS charges_order ON charges (order_id);
+CREATE INDEX IF NOT EXISTS charges_decided_at ON charges (decided_at);
 """
+# Long after any reconciliation needs the key (minutes), long enough for an operator to look a charge up.
+KEEP = dt.timedelta(days=7)
+# Decisions forgotten per new one: twice as many as are made, so a backlog is worked off.
+FORGET_PER_DECISION = 2
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,11 @@ class Ledger:
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
                 (idempotency_key, order_id, str(amount), currency, int(charged), error, _now()),
             )
+            conn.execute(
+                "DELETE FROM charges WHERE rowid IN "
+                "(SELECT rowid FROM charges WHERE decided_at < ? ORDER BY decided_at LIMIT ?)",
+                (_now(-KEEP), FORGET_PER_DECISION),
+            )
             conn.execute("COMMIT")
             entry = self._find(conn, idempotency_key)
         assert entry is not None  # inserted above, or by the call that got there first
@@ -105,5 +117,5 @@ def _entry(row: tuple) -> LedgerEntry:
     return LedgerEntry(key, order_id, Decimal(amount), currency, bool(charged), error, decided_at)
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+def _now(shift: dt.timedelta = dt.timedelta(0)) -> str:
+    return (dt.datetime.now(dt.UTC) + shift).isoformat(timespec="microseconds")

@@ -1,13 +1,15 @@
 """django-q2 tasks. Each only calls services, and each is safe to run twice (redelivery, duplicates)."""
 
 import logging
+import time
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 
 from core.worker import WorkStopped, stoppable
 from orders import services
 from orders.gateway import ChargeResult, get_gateway
-from orders.models import AttemptOutcome
+from orders.models import AttemptOutcome, Order
 from orders.services import AttemptTicket
 
 log = logging.getLogger(__name__)
@@ -26,10 +28,34 @@ def process_payment(order_id: str) -> str:
     if ticket is None:
         return "nothing due"
     result = charge(ticket)
-    order = services.finish_payment_attempt(
-        order_id=order_id, number=ticket.number, result=result, started_at=ticket.started_at
-    )
+    order = record(ticket, result)
     return f"attempt {ticket.number}: {result.outcome}; order {order.state}"
+
+
+# Between tries to record an answer while the database is away (a restart takes a second or two).
+RECORD_RETRY_SECONDS = 0.25
+
+
+def record(ticket: AttemptTicket, result: ChargeResult) -> Order:
+    """Record the gateway's answer. A database that went away while the answer was on its way (a restart
+    closed the connection) is tried again on a fresh connection for PAYMENT_LOST_MARGIN_SECONDS; past that
+    the answer is left to reconciliation, which asks the gateway. Safe to repeat: a recorded answer (its
+    commit done, only the acknowledgement lost) is not recorded twice."""
+    deadline = time.monotonic() + settings.PAYMENT_LOST_MARGIN_SECONDS
+    warned = False
+    while True:
+        try:
+            return services.finish_payment_attempt(
+                order_id=ticket.order_id, number=ticket.number, result=result, started_at=ticket.started_at
+            )
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() >= deadline:
+                raise
+            if not warned:  # one line per blip, not per try
+                log.warning("order %s: recording attempt %s: %s; trying again", ticket.order_id, ticket.number, exc)
+                warned = True
+            connection.close()  # the next query opens a fresh connection
+            time.sleep(RECORD_RETRY_SECONDS)
 
 
 def reconcile(ticket: AttemptTicket) -> AttemptTicket | None:

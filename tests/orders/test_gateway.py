@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from orders import gateway_ledger_sql as ledger_sql
 from orders.gateway import ChargeState, SimulatedGateway
 from orders.gateway_ledger_sql import Ledger
 
@@ -80,3 +81,17 @@ def test_the_status_query_tells_charged_declined_or_never_seen(settings):
         "the bank declined the payment (simulated failure)",
     )
     assert gateway.status(idempotency_key="o-3:3", timeout=1).state == ChargeState.UNKNOWN
+
+
+def test_the_ledger_forgets_keys_after_its_window_a_little_at_each_decision(ledger, monkeypatch):
+    """It stays bounded by a week of traffic: each decision forgets up to two older than the window."""
+    for i in range(5):
+        ledger.decide(
+            idempotency_key=f"old-{i}", order_id="o-old", amount=Decimal(1), currency="EUR", charged=True, error=""
+        )
+    monkeypatch.setattr(ledger_sql, "KEEP", ledger_sql.dt.timedelta(0))
+    ledger.decide(idempotency_key="new-1", order_id="o-new", amount=Decimal(1), currency="EUR", charged=True, error="")
+    assert len(ledger.entries("o-old")) == 3
+    ledger.decide(idempotency_key="new-2", order_id="o-new", amount=Decimal(1), currency="EUR", charged=True, error="")
+    ledger.decide(idempotency_key="new-3", order_id="o-new", amount=Decimal(1), currency="EUR", charged=True, error="")
+    assert ledger.entries("o-old") == []

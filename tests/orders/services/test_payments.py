@@ -2,9 +2,11 @@
 
 import datetime as dt
 import time
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
+from django.db import OperationalError
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
@@ -363,3 +365,22 @@ def test_each_attempt_has_a_key_of_its_own_and_an_order_id_used_again_never_meet
     Order.objects.filter(pk=paying.pk).delete()  # archived, say; then a client chooses the same id
     again, _ = services.create_order(flight_code=flight.code, order_id=paying.pk, actor="test")
     assert services.attempt_key(again, 1) != first.idempotency_key
+
+
+def test_an_answer_that_meets_a_database_blip_is_recorded_on_a_fresh_connection(paying, settings, monkeypatch):
+    """The restart closed the worker's connection while the gateway answered: the answer is recorded once
+    the database is back, within the lost margin, instead of waiting for reconciliation."""
+    settings.PAYMENT_FAILURE_RATE, settings.PAYMENT_LATENCY_SECONDS = 0, 0.01
+    record, calls, closed = services.finish_payment_attempt, [], []
+
+    def after_a_blip(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OperationalError("terminating connection due to administrator command")
+        return record(**kwargs)
+
+    monkeypatch.setattr(services, "finish_payment_attempt", after_a_blip)
+    monkeypatch.setattr(tasks, "connection", SimpleNamespace(close=lambda: closed.append(True)))
+    assert tasks.process_payment(paying.pk) == "attempt 1: success; order CONFIRMED"
+    assert (len(calls), closed) == (2, [True])
+    assert Ledger(settings.PAYMENT_GATEWAY_LEDGER).charges(paying.pk) == 1
