@@ -58,7 +58,8 @@ class DatabaseProbe:
         self.running: asyncio.Future | None = None
 
     async def beats(self) -> dict[str, dt.datetime]:
-        if self.running is None or self.running.done():
+        loop = asyncio.get_running_loop()  # one for the process under ASGI; one per request under WSGI
+        if self.running is None or self.running.done() or self.running.get_loop() is not loop:
             self.running = asyncio.ensure_future(sync_to_async(read_beats, thread_sensitive=False)())
         return await asyncio.wait_for(asyncio.shield(self.running), DATABASE_CHECK_SECONDS)
 

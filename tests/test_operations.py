@@ -108,7 +108,7 @@ def test_health_is_ok_with_fresh_heartbeats_and_names_what_is_down(client, trans
     Heartbeat.objects.create(name="worker", beat_at=now)
     response = client.get("/health", HTTP_HOST="127.0.0.1")
     assert response.status_code == 200 and response.json()["status"] == "ok"
-    Heartbeat.objects.filter(name="worker").update(beat_at=now - dt.timedelta(minutes=5))
+    Heartbeat.objects.filter(name="worker").update(beat_at=timezone.now() - dt.timedelta(minutes=5))
     response = client.get("/health", HTTP_HOST="127.0.0.1")
     assert response.status_code == 503
     assert response.json()["down"] == ["worker"] and "300 s ago" in response.json()["checks"]["worker"]
