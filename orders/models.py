@@ -141,7 +141,9 @@ class AttemptOutcome(models.TextChoices):
     DECLINED = "declined"
     TIMEOUT = "timeout"
     ERROR = "error"
-    LOST = "lost"  # its worker died before reporting; counted as a failed attempt
+    # Its worker died before reporting, counted as a failed attempt: no longer given, since an answer that
+    # was lost is reconciled with the gateway (orders/services/payments.py); kept for the rows that have it.
+    LOST = "lost"
     # Its worker was stopping: the attempt is handed back (its row deleted, no attempt used) and made
     # again at once. Never stored on an attempt; the audit entry of the hand-back records it.
     INTERRUPTED = "interrupted"
