@@ -50,7 +50,7 @@ Q_WORKERS = int(os.environ.get("BENCH_Q_WORKERS", 8))
 GATEWAY_LATENCY_SECONDS = 0.05
 DUE_IN_SECONDS = 2.0
 FLIGHT = "BENCH-2"
-STREAM_BATCH = 100
+STREAM_BATCH = int(os.environ.get("BENCH_STREAM_BATCH", 100))  # streams opened at once
 
 
 class OrderStream(asyncio.Protocol):
