@@ -4,7 +4,8 @@ Cluster layout on PostgreSQL + a Redis of the test's own: two web processes, a w
 Travellers race for a small set of seats, some pay (the gateway is slow and often declines, so
 attempts are in flight when the worker dies), some walk away (their holds lapse). Every process is
 killed at least once and started again. Afterwards: no order is stuck, no order has more than three
-attempts or more than one success, no seat has two live holds, and a stream that lived through a web
+attempts or more than one success, the gateway's ledger has one charge for each CONFIRMED order and
+none for the others, no seat has two live holds, and a stream that lived through a web
 process's death, resumed on the other with Last-Event-ID, saw every event of its channel in order.
 """
 
@@ -15,13 +16,15 @@ import time
 from collections import Counter
 
 import pytest
+from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 from django_eventstream.models import EventCounter
 
 from flights.services import create_flight
 from inventory.models import LIVE_HOLD_STATES, SeatHold
-from orders.models import Order, OrderState, PaymentAttempt, lapsed_holds
+from orders.gateway_ledger_sql import Ledger
+from orders.models import AuditEntry, Order, OrderState, PaymentAttempt, lapsed_holds
 from tests.http import SSEStream, call, free_port, wait_for_server
 from tests.processes import Processes, wait_until
 
@@ -44,6 +47,7 @@ def cluster(transactional_db, tmp_path, settings, own_redis):
         PAYMENT_TIMEOUT_SECONDS=2,
         PAYMENT_LOST_MARGIN_SECONDS=1,
         PAYMENT_BACKOFF_INITIAL_SECONDS=0.2,
+        PAYMENT_GATEWAY_LEDGER=tmp_path / "gateway-ledger.sqlite3",
         DB_POOL_MAX_SIZE=4,
         THROTTLE_CREATE_ORDER="off",
         THROTTLE_CHANGE_SEATS="off",
@@ -122,7 +126,7 @@ def test_sigkills_of_every_process_kind_mid_flow_break_no_invariant(cluster):
 
     settle()
     assert not any(status >= 500 for status in travellers.statuses), travellers.statuses
-    lost = assert_payment_and_seat_invariants()
+    reconciled = assert_payment_and_seat_invariants(Ledger(settings.PAYMENT_GATEWAY_LEDGER))
     current = EventCounter.objects.get(name="flight-FL-001").value
     wait_until(lambda: survivor_ids(survivor, current), timeout=10, what="the surviving stream caught up")
     assert survivor.received == list(range(first + 1, current + 1))
@@ -135,7 +139,7 @@ def test_sigkills_of_every_process_kind_mid_flow_break_no_invariant(cluster):
                 "requests": sum(travellers.statuses.values()),
                 "statuses": dict(travellers.statuses),
                 "orders": dict(Counter(Order.objects.values_list("state", flat=True))),
-                "attempts_counted_lost": lost,
+                "attempts_reconciled": reconciled,
                 "flight_events": current,
             }
         )
@@ -177,7 +181,7 @@ def crash_every_kind(processes, ports, webs, background, doomed: SSEStream) -> l
 
 
 def settle() -> None:
-    """Holds lapse (3 s), lost attempts are counted (timeout + margin = 3 s), retries run."""
+    """Holds lapse (3 s), lost answers are reconciled (timeout + margin = 3 s), retries run."""
 
     def settled():
         now = timezone.now()
@@ -191,9 +195,10 @@ def settle() -> None:
     )
 
 
-def assert_payment_and_seat_invariants() -> int:
-    """At most 3 attempts and one success per order, CONFIRMED exactly when one succeeded, no seat with
-    two live holds, no attempt left running. Returns the attempts counted lost (at least one)."""
+def assert_payment_and_seat_invariants(ledger: Ledger) -> int:
+    """At most 3 attempts and one success per order, CONFIRMED exactly when one succeeded and exactly
+    when the gateway charged, never twice; no seat with two live holds, no attempt left running. Returns
+    the attempts whose lost answer was reconciled with the gateway (at least one)."""
     per_order = PaymentAttempt.objects.values("order").annotate(
         n=Count("id"), ok=Count("id", filter=Q(outcome="success"))
     )
@@ -204,9 +209,12 @@ def assert_payment_and_seat_invariants() -> int:
     live = SeatHold.objects.filter(state__in=LIVE_HOLD_STATES).values("seat").annotate(n=Count("id"))
     assert not live.filter(n__gt=1).exists()
     assert not PaymentAttempt.objects.filter(outcome="running").exists()
-    lost = PaymentAttempt.objects.filter(outcome="lost").count()
-    assert lost >= 1, "the worker was killed with an attempt in hand: it must have been counted lost"
-    return lost
+    charges = {order_id: ledger.charges(order_id) for order_id in {row["order"] for row in per_order}}
+    assert {order_id for order_id, n in charges.items() if n} == confirmed
+    assert max(charges.values(), default=0) <= 1, charges
+    reconciled = AuditEntry.objects.filter(details__has_key="reconciled").count()
+    assert reconciled >= 1, "the worker was killed with an attempt in hand: the gateway must have been asked"
+    return reconciled
 
 
 def resume(base: str, *, after: int, until: int) -> list[int]:
