@@ -103,7 +103,8 @@ bench-history: $(VENV)/.installed
 	$(BIN)/python -c "from bench.common import drop_database; drop_database('seatbooking_bench_history')"
 	BENCH_HISTORY_ROWS=$(BENCH_HISTORY_ROWS) BENCH_HISTORY_TEMPLATE=seatbooking_bench_history \
 	  BENCH_LAYOUTS="deployed: nginx -> granian WSGI x$$(nproc)" $(BIN)/python -m bench.holds
-	BENCH_HISTORY_ROWS=$(BENCH_HISTORY_ROWS) BENCH_HISTORY_TEMPLATE=seatbooking_bench_history $(BIN)/python -m bench.flow
+	BENCH_HISTORY_ROWS=$(BENCH_HISTORY_ROWS) BENCH_HISTORY_TEMPLATE=seatbooking_bench_history BENCH_STREAM_BATCH=20 \
+	  $(BIN)/python -m bench.flow
 
 # docs/dashboard.png, docs/operations.md's picture of the admin's dashboard: the browser test, saving its screenshot.
 dashboard-screenshot: $(VENV)/.installed static

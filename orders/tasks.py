@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 def process_payment(order_id: str) -> str:
     """Make the order's next payment attempt, if one is due, and record its answer. An attempt whose
     answer was lost is first reconciled with the gateway's status query; it is charged (again, with the
-    same idempotency key) only if the gateway never saw it."""
+    same idempotency key) only if the gateway never saw it. At most three waits for the gateway (status,
+    charge, status after a timeout), each within PAYMENT_TIMEOUT_SECONDS: Q_CLUSTER's timeout allows it."""
     ticket = services.start_payment_attempt(order_id=order_id)
     if ticket is not None and ticket.reconcile:
         reconciled = reconcile(ticket)

@@ -279,10 +279,10 @@ REDIS_URL = env_str("REDIS_URL", "")
 Q_CLUSTER = {
     "name": "seatbooking",
     "workers": env_int("Q_WORKERS", 2),
-    # A task's hard limit: a payment attempt is bounded by PAYMENT_TIMEOUT_SECONDS well inside it.
-    "timeout": int(PAYMENT_TIMEOUT_SECONDS) + 20,
+    # A task's hard limit: a payment task waits for the gateway at most 3 x PAYMENT_TIMEOUT_SECONDS.
+    "timeout": int(3 * PAYMENT_TIMEOUT_SECONDS) + 20,
     # Redelivery of a task whose worker died; must exceed timeout or tasks run twice while still running.
-    "retry": int(PAYMENT_TIMEOUT_SECONDS) + 40,
+    "retry": int(3 * PAYMENT_TIMEOUT_SECONDS) + 40,
     "max_attempts": 3,
     "ack_failures": True,
     "catch_up": False,
