@@ -3,8 +3,9 @@ row counts over time should level off while the business records (orders, audit 
 
 `make run`'s processes (uvicorn, run_worker, run_timers; no Redis: the database is the task queue) on a
 fresh PostgreSQL database of their own. SOAK_CLIENTS clients loop: create an order (with an
-Idempotency-Key), hold one or two random seats, then let the hold lapse (SEAT_HOLD_SECONDS=15), cancel,
-or pay. Every SOAK_SAMPLE_SECONDS the tables' row counts and the database's size are recorded.
+Idempotency-Key), hold one or two random seats (others if taken), then let the hold lapse
+(SEAT_HOLD_SECONDS=15), cancel, or pay. Every SOAK_SAMPLE_SECONDS the tables are vacuumed (SOAK_VACUUM=1,
+as autovacuum would) and their row counts and the database's size recorded.
 
     SOAK_MINUTES=15 .venv/bin/python -m bench.retention_soak   (results in var/bench/retention_soak.json)
 """
@@ -29,6 +30,8 @@ DATABASE_URL = os.environ.get("SOAK_DATABASE_URL", "postgres://postgres@127.0.0.
 MINUTES = float(os.environ.get("SOAK_MINUTES", 15))
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", 6))
 SAMPLE_SECONDS = float(os.environ.get("SOAK_SAMPLE_SECONDS", 60))
+# Vacuum the tables at each sample, as autovacuum would (a benchmark machine's PostgreSQL may run without it).
+VACUUM = os.environ.get("SOAK_VACUUM", "1") == "1"
 WINDOW_HOURS = os.environ.get("SOAK_WINDOW_HOURS", "0.05")  # 3 minutes for every transient kind
 FLIGHTS = [f"SOAK-{n}" for n in range(20)]
 SETTINGS = {
@@ -128,9 +131,12 @@ def one_order(conn: HTTPConnection, rng: random.Random) -> str:
         return f"create {status}"
     auth = {"Authorization": f"Bearer {order['token']}"}
     path = f"/orders/{order['orderID']}"
-    for _ in range(rng.choice((1, 2))):  # a selection, sometimes changed once
+    changes, tries = rng.choice((1, 2)), 0  # a selection, sometimes changed once
+    while changes and tries < 5:  # a seat taken (409): the traveller picks others
         status, _ = call(conn, "POST", f"{path}/seats", {"seats": rng.sample(SEATS, rng.choice((1, 2)))}, auth)
-    if status != 200:
+        changes, tries = changes - (status == 200), tries + 1
+    if status != 200:  # gave up: leaves, cancelling (an order left PENDING keeps its channel: not transient)
+        call(conn, "POST", f"{path}/cancel", None, auth)
         return f"seats {status}"
     choice = rng.random()
     if choice < 0.1:
@@ -160,6 +166,8 @@ def one(conn: psycopg.Connection, statement: sql.Composed | sql.SQL) -> int:
 
 def sample(started: float) -> dict:
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        if VACUUM:
+            conn.execute(sql.SQL("VACUUM {}").format(sql.SQL(", ").join(map(sql.Identifier, TABLES.values()))))
         count = sql.SQL("SELECT count(*) FROM {}")
         rows: dict[str, float] = {
             kind: one(conn, count.format(sql.Identifier(table))) for kind, table in TABLES.items()
