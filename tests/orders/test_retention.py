@@ -15,7 +15,7 @@ from core.events.streams import EventStream
 from core.models import IdempotencyRecord, RetentionCursor
 from inventory.events import flight_channel
 from inventory.models import HoldState, SeatHold
-from orders import retention, services
+from orders import retention, services, timers
 from orders.events import order_channel
 from orders.models import AuditEntry, Order, OrderState
 
@@ -162,3 +162,13 @@ def test_deletes_go_in_bounded_batches(flight, settings, django_assert_max_num_q
         IdempotencyRecord.objects.filter(pk=record.pk).update(created_at=timezone.now() - 25 * HOUR)
     assert retention.run_pass()["idempotency keys"] == 6  # two batches of three this pass ...
     assert retention.run_pass()["idempotency keys"] == 2  # ... the rest the next
+
+
+def test_the_timer_loops_housekeeping_runs_the_pass(flight):
+    ended = order_with_history(flight, seats=["1A"], end="cancel")
+    channel = order_channel(ended.pk)
+    age(EventRow.objects.filter(channel=channel), "created", 25 * HOUR)
+    age(EventCounter.objects.filter(name=channel), "updated", 25 * HOUR)
+    timers.trim()
+    assert not EventCounter.objects.filter(name=channel).exists()
+    assert not EventRow.objects.filter(channel=channel).exists()
