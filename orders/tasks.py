@@ -89,18 +89,22 @@ def charge(ticket: AttemptTicket) -> ChargeResult:
         return answer or ChargeResult(False, AttemptOutcome.INTERRUPTED, "the worker stopped during the attempt")
     except Exception as exc:  # a broken gateway is a failed attempt, not a stuck order
         log.exception("payment gateway error for %s", ticket.order_id)
-        return ChargeResult(False, AttemptOutcome.ERROR, f"gateway error: {exc.__class__.__name__}")
+        # The call may have reached the gateway before it broke (a connection reset): its status decides.
+        failed = ChargeResult(False, AttemptOutcome.ERROR, f"gateway error: {exc.__class__.__name__}")
+        return answer_by_status(ticket, failed)
     if answer.outcome == AttemptOutcome.TIMEOUT:
-        return answer_after_timeout(ticket, answer)
+        return answer_by_status(ticket, answer)
     return answer
 
 
-def answer_after_timeout(ticket: AttemptTicket, timed_out: ChargeResult) -> ChargeResult:
+def answer_by_status(ticket: AttemptTicket, unanswered: ChargeResult) -> ChargeResult:
+    """The gateway's record of an attempt whose call got no answer (a timeout, a broken call); the
+    failure stands only if the gateway never saw it, or cannot tell."""
     try:
         found = get_gateway().status(idempotency_key=ticket.idempotency_key, timeout=settings.PAYMENT_TIMEOUT_SECONDS)
-    except Exception:  # noqa: BLE001 - the timeout stands; the next attempt has a key of its own
-        return timed_out
-    return found.result() or timed_out
+    except Exception:  # noqa: BLE001 - the failure stands; the next attempt has a key of its own
+        return unanswered
+    return found.result() or unanswered
 
 
 def send_confirmation_email(order_id: str) -> str:

@@ -281,6 +281,19 @@ def charged_then_timed_out(self, *, order_id, amount, currency, idempotency_key,
     return ChargeResult(False, AttemptOutcome.TIMEOUT, "the gateway did not answer within 10 s")
 
 
+def test_a_call_that_broke_after_the_gateway_charged_is_settled_by_its_status(paying, settings, monkeypatch):
+    """The connection broke after the gateway had charged (a reset on the way back): the status query finds
+    the charge, so the attempt is a success and no second attempt charges again."""
+
+    def charged_then_broke(self, **kwargs):
+        charged_then_timed_out(self, **kwargs)
+        raise ConnectionResetError("connection reset by peer")
+
+    monkeypatch.setattr(SimulatedGateway, "charge", charged_then_broke)
+    assert tasks.process_payment(paying.pk) == "attempt 1: success; order CONFIRMED"
+    assert Ledger(settings.PAYMENT_GATEWAY_LEDGER).charges(paying.pk) == 1
+
+
 def test_a_gateway_that_raises_is_a_failed_attempt(paying, settings):
     settings.PAYMENT_GATEWAY = "tests.orders.services.test_payments.ExplodingGateway"
     assert tasks.process_payment(paying.pk) == "attempt 1: error; order PROCESSING_PAYMENT"
