@@ -3,8 +3,10 @@
 - same key, same body: the first answer again (header `Idempotent-Replayed: true`), nothing redone;
 - same key, another body: 422;
 - same key while the first request still runs: the retry waits for it, then replays its answer; on
-  PostgreSQL it waits at most IDEMPOTENCY_WAIT_SECONDS (5), then gets 409 `idempotency_key_in_use`
-  with a Retry-After header;
+  PostgreSQL it waits at most IDEMPOTENCY_WAIT_SECONDS (3), then gets 409 `idempotency_key_in_use`
+  with a Retry-After header. The wait is kept under the serving processes' bounds on a statement
+  (DB_STATEMENT_TIMEOUT_SECONDS, and our own on an answer, core/database.py) by WAIT_MARGIN_SECONDS:
+  were it longer, they would cut it first and the retry would get 503 `database_unavailable` instead;
 - a 5xx is not kept, so a retry after a server error runs again.
 
 Surviving a crash: the claim on a key and the change it guards commit together. The wrapper opens one
@@ -58,6 +60,8 @@ MIN_KEY_LENGTH, MAX_KEY_LENGTH = 16, 255
 KEY_SALT = "seatbooking.idempotency.key"  # also in migration 0003, which digested the keys stored before
 # PostgreSQL's SQLSTATEs when the wait for the key runs out: lock_timeout, or statement_timeout if it is shorter
 WAIT_RAN_OUT = {"55P03", "57014"}
+# The wait for a key ends at least this long before a serving process's bound on a statement would end it.
+WAIT_MARGIN_SECONDS = 0.5
 
 
 class KeyReused(ServiceError):
@@ -179,7 +183,7 @@ def _claim(claim: Claim, body_sha256: str) -> None:
     """Insert the key's record in the current transaction; waits while another transaction holds the key."""
     postgres = connection.vendor == "postgresql"
     if postgres:
-        wait_ms = max(1, round(settings.IDEMPOTENCY_WAIT_SECONDS * 1000))
+        wait_ms = max(1, round(wait_seconds() * 1000))
         lease_ms = max(1, round(settings.IDEMPOTENCY_LEASE_SECONDS * 1000))
         with connection.cursor() as cursor:  # SET LOCAL: for this transaction only
             cursor.execute(idempotency_sql.BOUND_WAITS, [f"{wait_ms}ms", f"{lease_ms}ms", f"{lease_ms}ms"])
@@ -228,8 +232,17 @@ def _replay(claim: Claim, body_sha256: str, derived: tuple[DerivedSecret, ...]) 
     return Response(data, status=record.status_code, headers={"Idempotent-Replayed": "true"})
 
 
+def wait_seconds() -> float:
+    """How long a retry waits for its key: IDEMPOTENCY_WAIT_SECONDS, clamped below the bounds on a statement."""
+    wait = settings.IDEMPOTENCY_WAIT_SECONDS
+    bounds = [b for b in (settings.DB_STATEMENT_TIMEOUT_SECONDS, settings.DB_ANSWER_TIMEOUT_SECONDS) if b > 0]
+    if bounds:  # a serving process (one-off processes run without them)
+        wait = min(wait, max(0.1, min(bounds) - WAIT_MARGIN_SECONDS))
+    return wait
+
+
 def _busy() -> Response:
-    wait = max(1, math.ceil(settings.IDEMPOTENCY_WAIT_SECONDS))
+    wait = max(1, math.ceil(wait_seconds()))
     return Response(
         {
             "error": f"A request with this {HEADER} is still being processed. Retry in {wait} s: "

@@ -191,3 +191,16 @@ def test_a_hung_first_request_loses_its_claim_after_the_lease(flight, no_workers
     retry = pay(APIClient(), order.pk, token)
     assert retry.status_code == 202 and not retry.has_header("Idempotent-Replayed")
     assert AuditEntry.objects.filter(order_id=order.pk, action="submit_payment").count() == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_wait_for_a_key_ends_as_a_409_before_the_serving_bounds_on_the_database(
+    flight, no_workers, monkeypatch, settings
+):
+    # A serving process's bounds (statement timeout, and ours on an answer), scaled down; the wait set above them.
+    settings.DB_STATEMENT_TIMEOUT_SECONDS, settings.DB_ANSWER_TIMEOUT_SECONDS = 1.0, 1.5
+    settings.IDEMPOTENCY_WAIT_SECONDS = 5
+    first, second = _pay_twice_at_once(flight, monkeypatch, seconds=2.5)
+    assert (first.status_code, second.status_code) == (202, 409), (first.content, second.content)
+    assert second.json()["code"] == "idempotency_key_in_use" and second["Retry-After"] == "1"
