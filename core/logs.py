@@ -105,27 +105,31 @@ REPEAT_WINDOW_SECONDS = 60.0
 
 
 class Repeats(logging.Filter):
-    """On the console handler: a WARNING or ERROR that repeats (same logger and message, e.g. "event relay
-    poll failed" every 0.2 s while the database is away) is written once per REPEAT_WINDOW_SECONDS, the
-    next time it comes after that saying how many were left out meanwhile."""
+    """On the console handler: a WARNING or ERROR that repeats (same logger, level, message as formatted
+    and exception type, e.g. "event relay poll failed" every 0.2 s while the database is away) is written
+    once per REPEAT_WINDOW_SECONDS, the next time it comes after that saying how many were left out
+    meanwhile. Only identical lines are folded: a 500 on another path or a gateway error for another
+    order is a line of its own."""
 
     def __init__(self, window: float = REPEAT_WINDOW_SECONDS) -> None:
         super().__init__()
         self.window = window
-        self.seen: dict[tuple[str, str, int], tuple[float, int]] = {}  # key -> (last written, left out since)
+        # (logger, message, level, exception type) -> (last written, left out since)
+        self.seen: dict[tuple[str, str, int, str], tuple[float, int]] = {}
         self.lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING or record.name == log.name:
             return True
-        key, now = (record.name, str(record.msg), record.levelno), time.monotonic()
+        exc_type = record.exc_info[0].__qualname__ if record.exc_info and record.exc_info[0] else ""
+        key, now = (record.name, record.getMessage(), record.levelno, exc_type), time.monotonic()
         with self.lock:
             written, left_out = self.seen.get(key, (float("-inf"), 0))
             if now - written < self.window:
                 self.seen[key] = (written, left_out + 1)
                 return False
             self.seen[key] = (now, 0)
-            if len(self.seen) > 1000:  # a message with varying text in its template: forget the oldest
+            if len(self.seen) > 1000:  # many distinct messages: forget the oldest
                 self.seen = dict(sorted(self.seen.items(), key=lambda item: item[1][0])[-500:])
         if left_out:
             record.msg = f"{record.msg} [{left_out} more like this in the last {now - written:.0f} s left out]"
@@ -154,5 +158,6 @@ def logging_config(*, log_format: str, level: str) -> dict:
             # One line per order change is the log of record; a line per request as well would double the log
             # (61% of it was order changes under the soak) and say less: /metrics has the requests.
             "uvicorn.access": {"level": "WARNING"},
+            "django_eventstream.views": {"level": "WARNING"},  # "added listener ..." at INFO for every stream
         },
     }

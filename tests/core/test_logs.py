@@ -4,7 +4,8 @@
   request, heartbeat or task;
 - a burst of refusals (429 throttled; 503 when the database is away) is one WARNING line per 5 s per
   process with the counts, not a line (or a traceback) each;
-- the summary itself: the first refusal at once, the rest within the interval, never more often.
+- the summary itself: the first refusal at once, the rest within the interval, never more often;
+- repeats: only identical warnings and errors are folded, not distinct ones that share a template.
 """
 
 import logging
@@ -14,9 +15,9 @@ import time
 
 import pytest
 
-from core.logs import RefusalSummary
+from core.logs import RefusalSummary, Repeats
 from flights.services import create_flight
-from tests.http import call, free_port, wait_for_server
+from tests.http import SSEStream, call, free_port, wait_for_server
 from tests.processes import Processes, wait_until
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) (\S+) (.*)$")
@@ -70,6 +71,10 @@ def test_at_info_a_line_per_order_change_and_none_per_request_heartbeat_or_task(
     for _ in range(10):
         assert call(base, "GET", f"/orders/{order}/status", token=token)[0] == 200
         call(base, "GET", "/flights")
+    for _ in range(3):  # streams opened: no line each either
+        stream = SSEStream(base, "/flights/FL-001/events")
+        stream.next()
+        stream.close()
     assert call(base, "POST", f"/orders/{order}/payment", {"code": "12345"}, token)[0] == 202
     wait_until(
         lambda: call(base, "GET", f"/orders/{order}/status", token=token)[1]["State"] == "CONFIRMED",
@@ -85,7 +90,11 @@ def test_at_info_a_line_per_order_change_and_none_per_request_heartbeat_or_task(
     assert len(changes) >= 4 and all(order in message for _level, _logger, message in changes), changes
     chatter = [line for line in info if re.search(r"Enqueued \[|Processed '| processing |beat", line[2])]
     assert not chatter, chatter
-    requests = [line for line in info if line[1].startswith("uvicorn.access") or '"GET /' in line[2]]
+    requests = [
+        line
+        for line in info
+        if line[1].startswith(("uvicorn.access", "django_eventstream")) or '"GET /' in line[2] or "listener" in line[2]
+    ]
     assert not requests, requests
     assert not [line for line in lines if line[0] in ("ERROR", "CRITICAL")], lines
 
@@ -161,3 +170,25 @@ def test_the_summary_says_the_first_refusal_at_once_and_the_rest_within_the_inte
         "503 busy: 999)",
         "429 throttled: 1)",
     ]
+
+
+def _record(msg: str, *args, level: int = logging.ERROR, exc: BaseException | None = None) -> logging.LogRecord:
+    exc_info = (type(exc), exc, None) if exc else None
+    return logging.LogRecord("orders.gateway", level, __file__, 1, msg, args, exc_info)
+
+
+def test_repeats_fold_only_identical_lines_not_distinct_ones_with_one_template():
+    repeats = Repeats(window=60)
+    # distinct 500s and gateway errors share a template: each is a line of its own
+    assert repeats.filter(_record("Internal Server Error: %s", "/orders/o-1/seats"))
+    assert repeats.filter(_record("Internal Server Error: %s", "/flights"))
+    assert repeats.filter(_record("payment gateway error for %s", "o-1", exc=TimeoutError()))
+    assert repeats.filter(_record("payment gateway error for %s", "o-2", exc=TimeoutError()))
+    # the same text with another exception is another incident
+    assert repeats.filter(_record("payment gateway error for %s", "o-1", exc=ConnectionResetError()))
+    # truly identical repeats are folded, then counted on the next line written
+    assert not repeats.filter(_record("Internal Server Error: %s", "/flights"))
+    assert not repeats.filter(_record("payment gateway error for %s", "o-2", exc=TimeoutError()))
+    repeats.window = 0
+    again = _record("Internal Server Error: %s", "/flights")
+    assert repeats.filter(again) and "[1 more like this" in again.getMessage()
