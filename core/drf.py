@@ -20,12 +20,14 @@ class JSONParser(parsers.JSONParser):
 
 
 class ContentNegotiation(negotiation.DefaultContentNegotiation):
-    """DRF's negotiation, plus: a body sent without Content-Type is read as JSON, as the original system read
-    every body (its clients and quick scripts often leave the header out). Another declared type is still
-    a 415, and a body without the header that is not JSON a 400."""
+    """DRF's negotiation, plus: a body sent without Content-Type, or as text/plain (what `fetch` says of a
+    string body), is read as JSON, as the original system read every body; its clients and quick scripts
+    often leave the header out. Another declared type (a form) is still a 415, and such a body that is not
+    JSON a 400."""
 
     def select_parser(self, request, parsers):
-        if not request.content_type:
+        media_type = request.content_type.split(";", 1)[0].strip().lower()
+        if media_type in ("", "text/plain"):
             return next((parser for parser in parsers if isinstance(parser, JSONParser)), None)
         return super().select_parser(request, parsers)
 

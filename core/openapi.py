@@ -229,7 +229,7 @@ def exact_requests_and_common_errors(result, generator, request, public):
     with_body = {
         "413": {"description": "The body is larger than MAX_REQUEST_BODY_BYTES.", **error},
         "415": {
-            "description": "The body is declared as another type than JSON (a body without Content-Type is read as JSON).",
+            "description": "The body is declared as another type than JSON (one without Content-Type, or text/plain, is read as JSON).",
             **error,
         },
     }

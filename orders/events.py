@@ -1,12 +1,12 @@
 """What an order's channel says: its status object, on every change. Called by services inside the
 transaction of each change."""
 
-from core.events.eventstream import UNNAMED
 from core.events.publishing import publish_many
 from orders.selectors import OrderStatus
 
-# Statuses are unnamed events, as the original system sent them: `onmessage` receives them.
-STATUS_EVENT = UNNAMED
+# Stored under this type; the order's stream sends it unnamed, as the original system sent its statuses
+# (orders/streams.py), so that EventSource's `onmessage` receives it.
+STATUS_EVENT = "status"
 
 
 def order_channel(order_id: str) -> str:

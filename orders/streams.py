@@ -19,4 +19,5 @@ async def order_events(request, order_id: str):
         request,
         channel=order_channel(access.order_id),
         snapshot=lambda: (STATUS_EVENT, get_order_status(order_id=access.order_id)),
+        unnamed=STATUS_EVENT,
     )

@@ -21,7 +21,6 @@ EventCounter = _models.EventCounter  # a channel's last id
 BadStreamRequest = EventRequest.Error
 
 __all__ = [
-    "UNNAMED",
     "BadStreamRequest",
     "Event",
     "EventCounter",
@@ -42,15 +41,11 @@ __all__ = [
 ]
 
 
-# SSE's default event type. An event of this type goes out without an `event:` line, as the original
-# system sent its statuses, so that EventSource clients listening with `onmessage` receive it.
-UNNAMED = "message"
-
-
-def encode(channel: str, event_type: str, data: str, event_id: int) -> str:
-    """One event in SSE form, its id naming the channel (what Last-Event-ID sends back); unnamed if UNNAMED."""
+def encode(channel: str, event_type: str, data: str, event_id: int, *, unnamed: bool = False) -> str:
+    """One event in SSE form, its id naming the channel (what Last-Event-ID sends back). `unnamed`: without
+    its `event:` line (SSE's default type, "message"), as EventSource's `onmessage` receives it."""
     text: str = sse_encode_event(event_type, data, event_id=make_id({channel: event_id}))
-    return text.removeprefix(f"event: {UNNAMED}\n") if event_type == UNNAMED else text
+    return text.split("\n", 1)[1] if unnamed else text  # the first line is always `event: <type>`
 
 
 def last_ids(request: HttpRequest, channel: str) -> dict[str, Any]:

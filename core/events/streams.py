@@ -74,9 +74,12 @@ async def read(function: Callable[..., T], *args: Any) -> T:
         raise DatabaseUnavailable() from exc
 
 
-async def stream_response(request: HttpRequest, *, channel: str, snapshot: Snapshot) -> HttpResponseBase:
-    """A text/event-stream of `channel`: the snapshot first (unless resuming), then every event."""
-    stream = EventStream(channel, snapshot)
+async def stream_response(
+    request: HttpRequest, *, channel: str, snapshot: Snapshot, unnamed: str = ""
+) -> HttpResponseBase:
+    """A text/event-stream of `channel`: the snapshot first (unless resuming), then every event. Events of
+    type `unnamed` go out without an `event:` line, so that EventSource's `onmessage` receives them."""
+    stream = EventStream(channel, snapshot, unnamed)
     try:
         first = await read(stream.open, request)
     except DatabaseUnavailable as exc:
@@ -97,8 +100,11 @@ async def stream_response(request: HttpRequest, *, channel: str, snapshot: Snaps
 class EventStream:
     """One client's stream of one channel; `last_id` is the last event id written to it."""
 
-    def __init__(self, channel: str, snapshot: Snapshot) -> None:
-        self.channel, self.snapshot, self.last_id = channel, snapshot, 0
+    def __init__(self, channel: str, snapshot: Snapshot, unnamed: str = "") -> None:
+        self.channel, self.snapshot, self.unnamed, self.last_id = channel, snapshot, unnamed, 0
+
+    def _encode(self, event_type: str, data: str, event_id: int) -> str:
+        return eventstream.encode(self.channel, event_type, data, event_id, unnamed=event_type == self.unnamed)
 
     def open(self, request: HttpRequest) -> str:
         """Where the client starts: after its Last-Event-ID, or at a fresh snapshot (returned as text)."""
@@ -113,7 +119,7 @@ class EventStream:
         current = eventstream.get_storage().get_current_id(self.channel)  # first: nothing falls in between
         event_type, payload = self.snapshot()
         self.last_id = current
-        return eventstream.encode(self.channel, event_type, json.dumps(payload, separators=(",", ":")), current)
+        return self._encode(event_type, json.dumps(payload, separators=(",", ":")), current)
 
     def catch_up(self) -> str:
         """Events after `last_id` from the table; a fresh snapshot if they are no longer kept."""
@@ -125,7 +131,7 @@ class EventStream:
                 except eventstream.EventDoesNotExist:
                     return self._snapshot()
                 for event in events:
-                    out.append(eventstream.encode(self.channel, event.type, event.data, event.id))
+                    out.append(self._encode(event.type, event.data, event.id))
                     self.last_id = event.id
                 if len(events) < CATCH_UP_BATCH:
                     return "".join(out)
@@ -144,7 +150,7 @@ class EventStream:
             if event_id > self.last_id + 1:
                 return "".join(parts), True
             self.last_id = event_id
-            parts.append(eventstream.encode(self.channel, event.type, event.data, event_id))
+            parts.append(self._encode(event.type, event.data, event_id))
         return "".join(parts), False
 
     async def body(self, first: str) -> AsyncIterator[str]:

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("orders", "0009_statuses_are_unnamed_events"),
+        ("orders", "0008_commerce_review"),
     ]
 
     operations = [

@@ -40,7 +40,8 @@ def create_order(
 
     `token`: one the caller derived (from an Idempotency-Key, or from the browser session); else a random
     one. The same create repeated by its caller (the same order id, flight and derived token: a retried
-    request, a page that creates twice) returns the order it made, unchanged, as the original system did.
+    request, a page that creates twice) returns the order it made (as it is now: nothing is changed), as
+    the original system answered a repeated create.
     """
     flight = get_flight(code=flight_code)
     order_id = order_id or new_order_id()

@@ -110,6 +110,11 @@ def test_bodies_without_content_type_are_read_as_json(original):
     assert (status, answer["Seats"]) == (200, ["2A"]), answer
     status, answer = curl(base, "POST", "/orders/o-2/payment", '{"code":"12345"}', **auth)
     assert status == 202, answer
+    # What `fetch` sends with a string body and no headers: text/plain, read as JSON too.
+    status, answer = curl(
+        base, "POST", "/orders", '{"flightID":"F-100"}', **{"Content-Type": "text/plain;charset=UTF-8"}
+    )
+    assert status == 201, answer
     # A body that is not JSON is still a clear 400; a body declared as another type is still a 415.
     status, answer = curl(base, "POST", "/orders", "flightID=F-100")
     assert (status, answer["code"]) == (400, "malformed_json"), answer
