@@ -7,7 +7,10 @@ and its sequence become bigint; the packages' models still say AutoField, which 
 values alike, so nothing else changes (Django's migration state is left as the packages declare it).
 
 Each ALTER rewrites its table under an exclusive lock: run it when the event table has been trimmed
-(EVENTS_KEEP_HOURS) and traffic is low. Reversing converts back to 32-bit, which fails once an id is past it.
+(EVENTS_KEEP_HOURS) and traffic is low. One table per operation, each in a transaction of its own (the
+migration is not atomic), so a table is locked only while it is rewritten, not until the last one is done.
+A run cut short is run again: a table already converted is not rewritten again (same type).
+Reversing converts back to 32-bit, which fails once an id is past it.
 """
 
 from django.db import migrations
@@ -17,31 +20,34 @@ GROWING = ("django_eventstream_event", "django_eventstream_eventcounter", "djang
 SEQUENCE_OF = "SELECT pg_get_serial_sequence(%s, 'id')"
 
 
-def _convert(schema_editor, sql_type: str) -> None:
+def _convert(schema_editor, table: str, sql_type: str) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
-    for table in GROWING:
-        alter_column = f"ALTER TABLE {schema_editor.quote_name(table)} ALTER COLUMN id TYPE {sql_type}"
-        schema_editor.execute(alter_column)
-        # An identity column's sequence follows the column; a serial one (older databases) does not.
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(SEQUENCE_OF, [table])
-            (sequence,) = cursor.fetchone()
-        if sequence:
-            alter_sequence = f"ALTER SEQUENCE {sequence} AS {sql_type}"
-            schema_editor.execute(alter_sequence)
+    alter_column = f"ALTER TABLE {schema_editor.quote_name(table)} ALTER COLUMN id TYPE {sql_type}"
+    schema_editor.execute(alter_column)
+    # An identity column's sequence follows the column; a serial one (older databases) does not.
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(SEQUENCE_OF, [table])
+        (sequence,) = cursor.fetchone()
+    if sequence:
+        alter_sequence = f"ALTER SEQUENCE {sequence} AS {sql_type}"
+        schema_editor.execute(alter_sequence)
 
 
-def to_bigint(apps, schema_editor):
-    _convert(schema_editor, "bigint")
+def convert(table: str) -> migrations.RunPython:
+    """The operation for one table: its column and sequence in one transaction of their own."""
 
+    def to_bigint(apps, schema_editor):
+        _convert(schema_editor, table, "bigint")
 
-def to_integer(apps, schema_editor):
-    _convert(schema_editor, "integer")
+    def to_integer(apps, schema_editor):
+        _convert(schema_editor, table, "integer")
+
+    return migrations.RunPython(to_bigint, to_integer, atomic=True)
 
 
 class Migration(migrations.Migration):
-    atomic = True
+    atomic = False
     dependencies = [
         ("seatbooking", "0004_undo_statement"),
         ("django_eventstream", "0001_initial"),
@@ -49,4 +55,4 @@ class Migration(migrations.Migration):
         ("admin", "0003_logentry_add_action_flag_choices"),
     ]
 
-    operations = [migrations.RunPython(to_bigint, to_integer)]
+    operations = [convert(table) for table in GROWING]

@@ -2,6 +2,7 @@
 a timer tick, a payment and an operator's action all still work (core/migrations/0005_bigint_ids.py)."""
 
 import datetime as dt
+import importlib
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -55,3 +56,18 @@ def test_every_growing_id_goes_past_2_to_the_31(flight, settings, django_capture
     with connection.cursor() as cursor:  # queue rows are deleted once taken: ask the sequence
         cursor.execute("SELECT last_value FROM django_q_ormq_id_seq")
         assert cursor.fetchone()[0] >= 2**31
+
+
+def test_the_conversion_locks_one_table_at_a_time():
+    """Not one transaction over the four rewrites (each table locked until the last is done): one each."""
+    migration = importlib.import_module("core.migrations.0005_bigint_ids").Migration
+    assert migration.atomic is False
+    assert len(migration.operations) == len(GROWING)
+    assert all(operation.atomic for operation in migration.operations)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, data_type FROM information_schema.columns WHERE column_name = 'id' "
+            "AND table_name = ANY(%s)",
+            [list(GROWING)],
+        )
+        assert dict(cursor.fetchall()) == dict.fromkeys(GROWING, "bigint")
