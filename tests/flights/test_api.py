@@ -1,8 +1,12 @@
+import datetime as dt
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.utils import timezone
 
 from flights.models import Flight, Seat
+from flights.services import create_flight
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +29,14 @@ def test_flight_list_shows_code_route_departure_and_seats_left(api, new_order, f
     assert entry["flightID"] == "FL-001" and entry["route"] == "Tel Aviv → Athens"
     assert entry["departure"].endswith("Z")
     assert (entry["seatsLeft"], entry["total"]) == (28, 30)
+
+
+def test_a_flight_leaves_the_list_a_day_after_departure_and_keeps_its_own_url(api, flight):
+    """The list is the flights on offer, not every flight ever sold (it grew with history without bound)."""
+    departed = timezone.now() - dt.timedelta(days=1, minutes=1)
+    create_flight(code="FL-OLD", origin="A", destination="B", departs_at=departed, rows=2, letters="AB")
+    assert [entry["flightID"] for entry in api.get("/flights").json()] == ["FL-001"]
+    assert api.get("/flights/FL-OLD").status_code == 200
 
 
 def test_flight_detail_has_the_seat_map_layout(api, flight):
