@@ -57,7 +57,12 @@ class PaymentGateway(Protocol):
 
     def status(self, *, idempotency_key: str, timeout: float) -> ChargeStatus:
         """What became of the charge made with `idempotency_key` (a payment-intent lookup): charged,
-        declined, or unknown if the gateway never saw the key. Must answer within `timeout` seconds."""
+        declined, or unknown if the gateway never saw the key. Must answer within `timeout` seconds.
+
+        `unknown` must be final: after it, the attempt counts as failed or is made again, and a next attempt
+        has a key of its own. An adapter for a real gateway, where a call may still be in flight, makes sure
+        of that before answering it (it cancels or voids whatever is pending under the key, or waits out the
+        gateway's settle time); else a late charge and the next attempt would both be taken."""
 
 
 DECLINED_MESSAGE = "the bank declined the payment (simulated failure)"
