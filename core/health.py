@@ -13,6 +13,7 @@ the database, the timer loop or the workers, without which bookings do not compl
 
 import asyncio
 import datetime as dt
+import time
 
 import redis
 from asgiref.sync import sync_to_async
@@ -36,7 +37,8 @@ def ask_worker_to_beat() -> None:
     enqueue("core.health.beat", "worker", task_name="heartbeat", group="heartbeat", save=False)
 
 
-# /health answers within this long whatever the database does: a load balancer's probe must not hang.
+# /health answers within this long whatever the database and Redis do: a load balancer's probe must not hang
+# (its bound is 2 s). The two checks run at once, under this one deadline.
 DATABASE_CHECK_SECONDS = 1.5
 
 
@@ -50,9 +52,12 @@ def read_beats() -> dict[str, dt.datetime]:
 class DatabaseProbe:
     """The database check of /health, in a thread of its own, awaited for at most DATABASE_CHECK_SECONDS.
 
-    An async view, so /health takes no request slot (core/admission.py) and answers while every request
-    thread waits on a database that hangs. At most one check runs at a time; callers meanwhile share it,
-    so probes of a hung database do not pile up threads and connections."""
+    In the uvicorn web process (core/web_process.py) /health, an async view, runs in the event loop: it
+    takes no request slot (core/admission.py) and answers while every request thread waits on a database
+    that hangs; at most one check runs at a time, and callers meanwhile share it, so probes of a hung
+    database do not pile up threads and connections. Under granian's WSGI workers (deploy/granian.py)
+    Django runs the view in a loop of its own per request, in a worker thread: /health takes a thread like
+    any request, and each request runs its own check (they share nothing); the deadline holds alike."""
 
     def __init__(self) -> None:
         self.running: asyncio.Future | None = None
@@ -69,6 +74,11 @@ PROBE = DatabaseProbe()
 
 @require_GET
 async def health(request):
+    deadline = time.monotonic() + DATABASE_CHECK_SECONDS
+    # Redis's ping (up to 1 s) runs while the database is asked (up to 1.5 s), not after it.
+    redis_ping = (
+        asyncio.ensure_future(sync_to_async(ping_redis, thread_sensitive=False)()) if settings.REDIS_URL else None
+    )
     checks, down = {}, []
     try:
         beats = await PROBE.beats()
@@ -96,7 +106,7 @@ async def health(request):
                     "down: never reported" if age is None else f"down: last report {age:.0f} s ago (limit {limit:g} s)"
                 )
                 down.append(name)
-    degraded = await sync_to_async(_degraded, thread_sensitive=False)(checks)  # Redis's ping may wait 1 s
+    degraded = _degraded(checks, await _answered(redis_ping, deadline))
     body = {
         "status": "down" if down else "degraded" if degraded else "ok",
         "down": down,
@@ -106,11 +116,21 @@ async def health(request):
     return JsonResponse(body, status=200 if not down else 503)
 
 
-def _degraded(checks: dict[str, str]) -> list[str]:
+async def _answered(ping: asyncio.Future | None, deadline: float) -> bool:
+    """Whether Redis answered its ping by the deadline (False without Redis: not asked)."""
+    if ping is None:
+        return False
+    try:
+        return await asyncio.wait_for(ping, max(0.0, deadline - time.monotonic()))
+    except TimeoutError:
+        return False
+
+
+def _degraded(checks: dict[str, str], redis_answered: bool) -> list[str]:
     if not settings.REDIS_URL:
         return []
     degraded = []
-    if ping_redis():
+    if redis_answered:
         checks["redis"] = "ok"
     else:
         why = "; ".join(f"{user}: {state}" for user, state in redis_state.degraded().items())

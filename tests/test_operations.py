@@ -1,6 +1,7 @@
 """Operators: the admin (through the test client, as staff), /health and /metrics."""
 
 import datetime as dt
+import time
 
 import pytest
 from django.contrib.auth.models import User
@@ -112,6 +113,30 @@ def test_health_is_ok_with_fresh_heartbeats_and_names_what_is_down(client, trans
     response = client.get("/health", HTTP_HOST="127.0.0.1")
     assert response.status_code == 503
     assert response.json()["down"] == ["worker"] and "300 s ago" in response.json()["checks"]["worker"]
+
+
+def test_health_answers_within_2_s_when_the_database_and_redis_are_both_slow(
+    client, transactional_db, settings, monkeypatch
+):
+    from core import health
+
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # a Redis to ping; the ping is replaced below
+
+    def slow_database():
+        time.sleep(1.4)  # just within the database check's bound
+        return {}
+
+    def slow_redis():
+        time.sleep(1.0)  # a Redis that takes its socket timeouts to fail
+        return False
+
+    monkeypatch.setattr(health, "read_beats", slow_database)
+    monkeypatch.setattr(health, "ping_redis", slow_redis)
+    started = time.monotonic()
+    response = client.get("/health", HTTP_HOST="127.0.0.1")
+    took = time.monotonic() - started
+    assert response.json()["checks"]["database"] == "ok" and response.json()["degraded"][0] == "redis"
+    assert took < 1.8, f"/health took {took:.2f} s: the checks ran one after the other"
 
 
 def metric(name: str, labels: dict | None = None) -> float:
