@@ -11,7 +11,7 @@ bounded by the traffic of that window.
 import datetime as dt
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -57,7 +57,11 @@ class Ledger:
     def _connection(self) -> Iterator[sqlite3.Connection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                # Switching takes the file for itself and does not wait out a busy file: calls racing on a
+                # new ledger may fail to. WAL persists in the file, so one of them switching is enough.
+                with suppress(sqlite3.OperationalError):
+                    conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
             yield conn
 

@@ -146,6 +146,11 @@ def service(own_postgres: PostgresServer, tmp_path):
         # Throttles would refuse this test's own clients (one address): not what is tested here.
         THROTTLE_CREATE_ORDER="100000/min",
         THROTTLE_CHANGE_SEATS="100000/min",
+        # Half a second under the defaults (3.5 s statement timeout, 3 s lock timeout): the 5 s promise is
+        # checked on a loaded CI machine, where a call's own work once took a second on top of the bound
+        # (5.02 s at the defaults; about 4.2 s on a quiet machine, docs/operations.md).
+        DB_STATEMENT_TIMEOUT_SECONDS="3",
+        DB_LOCK_TIMEOUT_SECONDS="2.5",
     )
     port = free_port()
     processes.start_web(port)

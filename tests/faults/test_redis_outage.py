@@ -43,6 +43,9 @@ def service(transactional_db, tmp_path, settings, own_redis: RedisServer):
     processes.start("run_timers")
     for base in bases:
         wait_for_server(base)
+    # The worker's cluster must be up before a test stalls Redis (a sentinel starting against a hung
+    # Redis exits, and a process manager would start it again; here that would fail the test).
+    wait_until(lambda: "running." in processes.logs(), timeout=20, what="the worker's cluster running")
     yield bases
     processes.kill_all()
     print(processes.logs())
