@@ -136,7 +136,7 @@ if _default_db["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # A file, not :memory:, so that threads and processes in tests share one database.
-    _default_db["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    _default_db["TEST"] = {"NAME": env_str("TEST_SQLITE_NAME", str(VAR_DIR / "test-db.sqlite3"))}
     VAR_DIR.mkdir(exist_ok=True)
 elif _default_db["ENGINE"] == "django.db.backends.postgresql":
     _default_db.setdefault("OPTIONS", {})["options"] = (
@@ -292,17 +292,8 @@ Q_CLUSTER = {
     "poll": 0.1,
     "label": "Background tasks",
 }
-# --- Abuse limits (per client address; orders/api.py) -----------------------------------------------
-THROTTLE_RATES = {
-    "create_order": env_str("THROTTLE_CREATE_ORDER", "120/min"),
-    "change_seats": env_str("THROTTLE_CHANGE_SEATS", "600/min"),
-    "payment": env_str("THROTTLE_PAYMENT", "60/min"),
-}
-# Find my booking: per client address (IPv6 by /64); failed lookups per booking reference
-# whoever asks, and failed lookups of all references together (orders/throttles.py).
-THROTTLE_RATES["find_booking"] = env_str("THROTTLE_FIND_BOOKING", "10/min")
-THROTTLE_RATES["find_booking_reference"] = env_str("THROTTLE_FIND_BOOKING_REFERENCE", "5/min")
-THROTTLE_RATES["find_booking_failures"] = env_str("THROTTLE_FIND_BOOKING_FAILURES", "60/min")
+# --- Abuse limits and secrets: seatbooking/abuse_settings.py (docs/security.md) ---------------------------
+from seatbooking.abuse_settings import *  # noqa: E402, F403 - one section kept in its own module for size
 
 # --- Email (the booking confirmation, sent by a worker) --------------------------------------------------
 # The console backend by default (make run prints the email in the worker's output); SMTP or a file in production.
