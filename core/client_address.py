@@ -100,3 +100,17 @@ class ClientAddressMiddleware:
 def of(request) -> str:
     """The client's address of a Django or DRF request ('unknown' if the server gave none)."""
     return getattr(request, "META", {}).get("REMOTE_ADDR") or "unknown"
+
+
+def address_key(address: str) -> str:
+    """The address as limits count it: an IPv6 address by its /64 (one host is given a whole /64), an IPv4
+    one (or a mapped one) as it is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address

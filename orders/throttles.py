@@ -11,7 +11,6 @@ Find-my-booking has its own:
   references is bounded overall.
 """
 
-import ipaddress
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -21,23 +20,11 @@ from django.core.cache import cache
 from rest_framework import throttling
 
 from core import client_address
+from core.client_address import address_key
 from core.drf import ScopedThrottle
 from core.errors import ServiceError
 from orders.lookup import BookingNotFound, find_booking, normal_reference
 from orders.models import Order
-
-
-def address_key(address: str) -> str:
-    """The address as counted: an IPv6 address by its /64, an IPv4 one (or a mapped one) as it is."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return address
 
 
 class FindBookingThrottle(throttling.SimpleRateThrottle):
