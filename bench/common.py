@@ -23,7 +23,9 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING", **extra}
+    # Every benchmark client comes from 127.0.0.1: the per-address cap on event streams would stop them.
+    base = {"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING", "STREAMS_PER_ADDRESS": "0"}
+    return {**os.environ, **base, **extra}
 
 
 def prepare_database() -> None:

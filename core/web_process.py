@@ -8,11 +8,14 @@ Two roads through one process, chosen by the request's path:
   handler would give each request a thread of its own (a per-request ThreadSensitiveContext) and costs
   more per request (a 404: 2.96 ms of CPU under it, 1.87 ms this way, measured).
 - event streams (the paths whose view is async: GET /orders/{id}/events, /flights/{code}/events): Django's
-  ASGI handler, in the event loop, for as long as the client stays; they take no request thread.
+  ASGI handler, in the event loop, for as long as the client stays; they take no request thread. Their
+  door (core/events/stream_gate.py) caps them per client address and bounds how many open at once, and
+  their openings share STREAM_THREADS threads.
 """
 
 import asyncio
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, cast
 
 from a2wsgi import WSGIMiddleware
@@ -27,6 +30,8 @@ from django.urls import Resolver404, resolve
 from core.admission import Admission
 from core.collector import quiet_garbage_collection
 from core.events.delivery import DELIVERY
+from core.events.storage import release_connection
+from core.events.stream_gate import StreamGate
 from core.events.streams import close_streams
 from core.request_limits import RequestLimits
 
@@ -63,7 +68,12 @@ def build_application(requests_app: Any = None, *, admission: bool = True) -> AS
     requests: Any = WSGIMiddleware(cast(Any, requests_app or WSGIHandler()), workers=threads)  # stubs: an iterable
     if admission:
         requests = Admission(requests, threads, settings.WEB_MAX_WAIT_SECONDS)
-    application: Any = RequestLimits(WebProcess(ByPath(streams=OneHopASGIHandler(), requests=BufferedBody(requests))))
+    streams = StreamGate(
+        OneHopASGIHandler(settings.STREAM_THREADS),
+        openings=settings.STREAM_THREADS,
+        max_wait=settings.STREAM_OPENING_MAX_WAIT_SECONDS,
+    )
+    application: Any = RequestLimits(WebProcess(ByPath(streams=streams, requests=BufferedBody(requests))))
     return application
 
 
@@ -125,16 +135,36 @@ class OneHopASGIHandler(ASGIHandler):
     Under the stock handler each of Django's (sync-style) middleware crosses from the event loop to a
     thread and back for process_request and again for process_response: about a dozen thread hops
     per API request, most of its cost (measured: a 404 at 228 requests/s per process, 524 with this).
-    The API views are sync anyway, so the request goes through Django's sync handler, in the request's
-    thread-sensitive thread. Async views (the event streams) still run in the event loop, and so do
-    their bodies.
+    The API views are sync anyway, so the request goes through Django's sync handler, on one of
+    `threads` threads shared by every stream. Async views (the event streams) still run in the event
+    loop, and so do their bodies.
+
+    Not in a ThreadSensitiveContext, as the stock handler is: it gives each request a thread of its own,
+    which an event stream keeps, idle, for as long as it is open (1,000 streams: 1,000 threads).
     """
+
+    def __init__(self, threads: int) -> None:
+        super().__init__()
+        self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="stream-opening")
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
 
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        await self.handle(scope, receive, send)
+
     async def get_response_async(self, request):
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+        return await sync_to_async(self.respond, thread_sensitive=False, executor=self.threads)(request)
+
+    def respond(self, request):
+        """The response, with the thread's connection given back (the next opening on this thread may
+        be much later; request_finished runs elsewhere)."""
+        try:
+            return self.get_response(request)
+        finally:
+            release_connection()
 
 
 class WebProcess:

@@ -12,6 +12,8 @@ reconnect at once (to another process, or to this one restarted) and resume from
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -50,8 +52,15 @@ def close_streams() -> None:
         eventstream.wake(listener)
 
 
+@cache
+def reading_threads() -> ThreadPoolExecutor:
+    """The threads every stream's reads share (STREAM_THREADS): however many streams open or catch up at
+    once, they use that many of the connection pool, and no thread of their own."""
+    return ThreadPoolExecutor(max_workers=settings.STREAM_THREADS, thread_name_prefix="stream-read")
+
+
 async def read(function: Callable[..., T], *args: Any) -> T:
-    """Run a stream's database read in a worker thread, giving its connection back after. A connection
+    """Run a stream's database read on the streams' reading threads, giving its connection back after. A connection
     that turns out broken (the pool handed out one that a database restart closed) is retried once, after
     the pool has dropped every broken one; a database that still fails (or does not answer: no retry, that
     would double the wait) raises DatabaseUnavailable, which the stream's view answers as 503."""
@@ -63,13 +72,13 @@ async def read(function: Callable[..., T], *args: Any) -> T:
             release_connection()
 
     try:
-        return await sync_to_async(once)()
+        return await sync_to_async(once, thread_sensitive=False, executor=reading_threads())()
     except DATABASE_ERRORS as exc:
         if no_answer(exc):
             raise DatabaseUnavailable() from exc
-        await sync_to_async(drop_broken_connections)()
+        await sync_to_async(drop_broken_connections, thread_sensitive=False, executor=reading_threads())()
     try:
-        return await sync_to_async(once)()
+        return await sync_to_async(once, thread_sensitive=False, executor=reading_threads())()
     except DATABASE_ERRORS as exc:
         raise DatabaseUnavailable() from exc
 
