@@ -7,6 +7,7 @@ from rest_framework.fields import empty
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import client_address
 from core.drf import ScopedThrottle
 from core.errors import ServiceError
 from core.openapi import ORDER_ERRORS, THROTTLED, StatusWithMessageSerializer, errors
@@ -198,7 +199,9 @@ class FindBookingView(APIView):
     )
     def post(self, request):
         data = _valid(self.FindBookingInput, request)
-        order = find_booking_throttled(reference=data["reference"], last_name=data["lastName"])
+        order = find_booking_throttled(
+            reference=data["reference"], last_name=data["lastName"], address=client_address.of(request)
+        )
         assert order.reference is not None  # only confirmed orders are found
         return Response(
             {

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import client_address
 from core.errors import ServiceError
 from orders import inputs, services
 from orders.access import OrderAccess, authorize_order, remember_in_session
@@ -39,7 +40,9 @@ def find_booking(request):
         return response
     try:
         asked = inputs.booking_lookup(reference=inputs.form_value(request.POST, "reference"), last_name=last_name)
-        order = find_booking_throttled(reference=asked.reference, last_name=asked.last_name)
+        order = find_booking_throttled(
+            reference=asked.reference, last_name=asked.last_name, address=client_address.of(request)
+        )
     except ServiceError as exc:
         response = render(request, "orders/find_booking.html", {**context, "error": exc.message}, status=exc.status)
         if exc.retry_after:

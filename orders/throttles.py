@@ -2,15 +2,21 @@
 per scope and client address, through the API's own throttle classes and cache keys (scoped_wait), so a
 client cannot get round the API's limit by posting the page forms.
 
-Find-my-booking has its own:
+Find-my-booking has its own, none of which can refuse the right reference and name because of other
+people's failures (docs/security.md#find-my-booking):
 
-- per client address, every request (an IPv6 address counted by its /64: one host is given a whole /64);
-- per booking reference, failed lookups only, whoever asks (a malformed request or the owner's own
-  success does not count, so junk cannot lock the owner out as cheaply);
-- all references together, failed lookups only: one common last name tried against many random
-  references is bounded overall.
+- per client address (an IPv6 address counted by its /64), every request: a rate (FindBookingThrottle);
+- per client address, failed lookups: a few are free, then each makes the address wait before its next
+  lookup, doubling up to a longest wait (a malformed request or a success does not count);
+- per booking reference as typed, failed lookups whoever asks: past a few, each further failure makes the
+  address that failed wait before it may try that reference again, doubling likewise. Only addresses that
+  failed wait: the owner typing the right name from anywhere else gets in.
+
+All of them count typed references, whether or not a booking has them, and refuse before the lookup runs,
+so neither a refusal nor its wording says whether a reference exists.
 """
 
+import math
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -45,54 +51,70 @@ class LookupThrottled(ServiceError):
     code = "throttled"
 
 
+def backoff_seconds(excess: int) -> float:
+    """The wait after the `excess`-th failure beyond the free ones: the base wait, doubled each time, capped."""
+    doubled = settings.FIND_BOOKING_BACKOFF_SECONDS * 2 ** min(max(excess, 1) - 1, 40)
+    return min(doubled, settings.FIND_BOOKING_BACKOFF_MAX_SECONDS)
+
+
 class FailedLookups:
-    """Failed lookups of one key in the rate's sliding window (the cache holds their times)."""
+    """The failed lookups of one key and the moment until which it must wait (in the cache), forgotten
+    FIND_BOOKING_FAILURE_MEMORY_SECONDS after the last one."""
 
-    def __init__(self, scope: str, ident: str) -> None:
-        rate = settings.THROTTLE_RATES.get(scope)
-        parsed = throttling.SimpleRateThrottle.parse_rate(None, rate if rate != "off" else None)  # type: ignore[arg-type]  # (it uses no self)
-        self.rate: tuple[int, int] | None = None if parsed[0] is None else (int(parsed[0]), int(parsed[1] or 1))
-        self.key = f"throttle_{scope}_{ident}"
+    def __init__(self, kind: str, ident: str) -> None:
+        self.key = f"find_booking_{kind}_{ident}"
 
-    def _recent(self, now: float) -> list[float]:
-        assert self.rate is not None
-        return [t for t in cache.get(self.key, []) if t > now - self.rate[1]]
+    def _state(self) -> tuple[int, float]:
+        count, until = cache.get(self.key, (0, 0.0))
+        return int(count), float(until)
 
     def wait(self, now: float) -> int | None:
-        """Seconds until another failure may be tried, or None if one may be now."""
-        if self.rate is None:
-            return None
-        recent = self._recent(now)
-        if len(recent) < self.rate[0]:
-            return None
-        return max(1, round(min(recent) + self.rate[1] - now))
+        """Seconds until this key may look a booking up, or None if it may now."""
+        _count, until = self._state()
+        return max(1, math.ceil(until - now)) if until > now else None
 
-    def record(self, now: float) -> None:
-        if self.rate is not None:
-            cache.set(self.key, [now, *self._recent(now)][: self.rate[0]], self.rate[1])
+    def record(self, now: float, *, free: int | None) -> int:
+        """One more failure; past `free` of them (None: never), a wait from now by the backoff. Returns the count."""
+        count, until = self._state()
+        count += 1
+        if free is not None and count > free:
+            until = max(until, now + backoff_seconds(count - free))
+        cache.set(self.key, (count, until), settings.FIND_BOOKING_FAILURE_MEMORY_SECONDS)
+        return count
+
+    def hold(self, now: float, seconds: float) -> None:
+        """Make this key wait `seconds` from now (or longer, if it already must)."""
+        count, until = self._state()
+        cache.set(self.key, (count, max(until, now + seconds)), settings.FIND_BOOKING_FAILURE_MEMORY_SECONDS)
 
 
-def find_booking_throttled(*, reference: str, last_name: str) -> Order:
-    """find_booking, refused (429, saying which limit) while this reference, or all of them together,
-    have had too many failed lookups; a failed lookup counts against both."""
+def find_booking_throttled(*, reference: str, last_name: str, address: str) -> Order:
+    """find_booking for a client at `address`, refused (429, saying which wait) while that address must wait
+    after its own failed lookups, or after failing on this reference while it was being guessed."""
     now = time.time()
-    per_reference = FailedLookups("find_booking_reference", normal_reference(reference)[:16])
-    overall = FailedLookups("find_booking_failures", "all")
-    wait = per_reference.wait(now)
+    typed = normal_reference(reference)[:16]
+    counted = address_key(address)
+    by_address = FailedLookups("address", counted)
+    on_reference = FailedLookups("address_reference", f"{counted}_{typed}")
+    wait = by_address.wait(now)
+    if wait is not None:
+        raise _throttled(f"Too many failed attempts from your address; try again in {wait} s.", wait, limit="address")
+    wait = on_reference.wait(now)
     if wait is not None:
         raise _throttled(
-            f"Too many failed attempts for this booking reference; try again in {wait} s.", wait, limit="reference"
-        )
-    wait = overall.wait(now)
-    if wait is not None:
-        raise _throttled(
-            f"Too many failed attempts to find bookings just now; try again in {wait} s.", wait, limit="overall"
+            f"Too many failed attempts for this booking reference from your address; try again in {wait} s.",
+            wait,
+            limit="reference",
         )
     try:
         return find_booking(reference=reference, last_name=last_name)
     except BookingNotFound:
-        per_reference.record(now)
-        overall.record(now)
+        by_address.record(now, free=settings.FIND_BOOKING_FREE_FAILURES)
+        guessed = (
+            FailedLookups("reference", typed).record(now, free=None) - settings.FIND_BOOKING_REFERENCE_FREE_FAILURES
+        )
+        if guessed > 0:  # this reference is being guessed: whoever fails on it waits before trying it again
+            on_reference.hold(now, backoff_seconds(guessed))
         raise
 
 

@@ -2,6 +2,8 @@
 what one client may hold, logins, lookups, streams, tokens and response headers. docs/security.md says
 what each limit stops and why its default is what it is."""
 
+from datetime import timedelta
+
 from seatbooking.environment import env_float, env_int, env_str
 
 # --- Throttles (per client address; the API's and the pages' doors count together: orders/throttles.py) --
@@ -10,11 +12,8 @@ THROTTLE_RATES = {
     "change_seats": env_str("THROTTLE_CHANGE_SEATS", "600/min"),
     "payment": env_str("THROTTLE_PAYMENT", "60/min"),
 }
-# Find my booking: per client address (IPv6 by /64); failed lookups per booking reference
-# whoever asks, and failed lookups of all references together (orders/throttles.py).
+# Find my booking, every request of one client address (IPv6 by /64): a person retyping, not a script.
 THROTTLE_RATES["find_booking"] = env_str("THROTTLE_FIND_BOOKING", "10/min")
-THROTTLE_RATES["find_booking_reference"] = env_str("THROTTLE_FIND_BOOKING_REFERENCE", "5/min")
-THROTTLE_RATES["find_booking_failures"] = env_str("THROTTLE_FIND_BOOKING_FAILURES", "60/min")
 
 # --- Event streams and slow clients (core/events/stream_gate.py, deploy/serve.py; docs/security.md) ------
 # Streams one client address (IPv6 by /64) may have open in a web process: a family's tabs and devices
@@ -31,3 +30,55 @@ WEB_HEADER_TIMEOUT_SECONDS = env_float("WEB_HEADER_TIMEOUT_SECONDS", 10)
 # `make run`: connections open at once (streams included); one more is answered 503 and closed at once.
 # Also kept under the process's file-descriptor limit, which the launcher raises to the hard limit.
 WEB_MAX_CONNECTIONS = env_int("WEB_MAX_CONNECTIONS", 10_000)
+
+# --- Admin login (core/admin_login.py, django-axes; docs/security.md#admin-login) -------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: a locked-out login is refused before a password is hashed
+    "core.admin_login.BoundedPasswordBackend",  # Django's password check, a bounded number at once
+]
+# Failed logins that lock out, counted per (username, address) and per address alone: one address is
+# stopped whatever usernames it tries, and no other address's failures lock an operator out.
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+# A lockout's length; every attempt during it starts it again, so a guesser that keeps trying stays out.
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("ADMIN_LOGIN_COOLOFF_MINUTES", 15))
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failure is a row in the admin (Axes: access failures)
+AXES_CLIENT_IP_CALLABLE = "core.admin_login.counted_address"  # the trusted client address, IPv6 by /64
+AXES_LOCKOUT_CALLABLE = "core.admin_login.locked_out"  # the login page again, 429 with Retry-After
+AXES_VERBOSE = False  # no banner in every process's log at start; failures and lockouts are still logged
+# Password hashes one web process runs at once: each is a third of a second of CPU that would otherwise
+# take the booking requests' threads; a login beyond it is refused at once (503, the page again).
+ADMIN_LOGIN_HASHES_AT_ONCE = env_int("ADMIN_LOGIN_HASHES_AT_ONCE", 1)
+
+# --- Find my booking's failures (orders/throttles.py; docs/security.md#find-my-booking) -------------------
+# Failed lookups one address (IPv6 by /64) may make before each further one makes it wait before its
+# next lookup: the base wait, doubled each time up to the longest. A traveller's typos stay free.
+FIND_BOOKING_FREE_FAILURES = env_int("FIND_BOOKING_FREE_FAILURES", 5)
+FIND_BOOKING_BACKOFF_SECONDS = env_float("FIND_BOOKING_BACKOFF_SECONDS", 2)
+FIND_BOOKING_BACKOFF_MAX_SECONDS = env_float("FIND_BOOKING_BACKOFF_MAX_SECONDS", 900)
+# Failures are forgotten this long after an address's (or a reference's) last one: waiting a night out
+# does not buy a guesser a fresh start sooner.
+FIND_BOOKING_FAILURE_MEMORY_SECONDS = env_int("FIND_BOOKING_FAILURE_MEMORY_SECONDS", 86400)
+# Failed lookups of one reference, whoever asks, before each further failure of it makes the address that
+# failed wait (doubling likewise) before trying that reference again. It never refuses the right name from
+# an address that has not failed on it: strangers cannot lock the owner out.
+FIND_BOOKING_REFERENCE_FREE_FAILURES = env_int("FIND_BOOKING_REFERENCE_FREE_FAILURES", 5)
+
+# --- Tokens, links, stream tickets and sessions (orders/access.py; docs/security.md#tokens-links-and-sessions)
+# An order that ended without a booking (failed, expired, cancelled): its token stops this long after the
+# end. Long enough to read how it ended; it opens nothing anyone still needs.
+ORDER_TOKEN_HOURS_AFTER_END = env_float("ORDER_TOKEN_HOURS_AFTER_END", 24)
+# A booking (confirmed order): its token and its booking links stop this long after the flight departs.
+# Until then they show the booking and its receipt (an API booking without names has no other way back);
+# a month covers the trip and an expense claim after it.
+BOOKING_ACCESS_DAYS_AFTER_FLIGHT = env_float("BOOKING_ACCESS_DAYS_AFTER_FLIGHT", 30)
+# A stream ticket (POST /orders/{id}/events/ticket) opens the order's event stream within this many
+# seconds of being issued; a stream once open stays open. Short: it travels in a URL.
+STREAM_TICKET_SECONDS = env_int("STREAM_TICKET_SECONDS", 60)
+# A browser session (the pages' access to the orders it started or found): a day is a booking (a hold
+# of at most an hour, the payment) with room to spare; later, find my booking opens a booking again.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_SECONDS", 86400)
+# Paths whose answers may carry an order's data or a secret: `Cache-Control: no-store` on every answer
+# (core/cache_control.py), so that no cache or back button keeps a status, a booking or a token.
+NO_STORE_PATHS = ("/orders", "/booking/", "/bookings/", "/find-booking")

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "django_eventstream",
+    "axes",  # the admin login's lockouts (core/admin_login.py)
     "core",
     "flights",
     "inventory",
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: a locked-out login becomes the page again
 ]
 # The hot API calls' lean path (orders/hot_path.py, core/lean_handler.py) leaves out what only pages and the browsable API use.
 LEAN_MIDDLEWARE = [
@@ -64,6 +66,7 @@ LEAN_MIDDLEWARE = [
         "django.middleware.csrf",
         "django.contrib.auth.middleware",
         "django.contrib.messages.middleware",
+        "axes.middleware",
     )
 ]
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core import admin_login
 from core.health import health
 from core.metrics import metrics
 from inventory import api as flights_api
@@ -52,6 +53,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/dashboard/", admin.site.admin_view(dashboard), name="admin-dashboard"),
+    path("admin/login/", admin_login.login),  # the admin's own, with the password hashing bound
     path("admin/", admin.site.urls),
     # Operations
     path("health", health, name="health"),

@@ -63,14 +63,18 @@ def test_a_wrong_name_and_a_wrong_reference_get_the_same_page(confirmed):
 
 
 def test_the_page_is_throttled_like_the_api(confirmed, settings):
-    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "find_booking_reference": "2/min"}
+    settings.FIND_BOOKING_REFERENCE_FREE_FAILURES = 1
     cache.clear()
     browser = Client()
     answers = [
         browser.post("/find-booking", {"reference": confirmed.reference, "last_name": name}).status_code
         for name in ["Aa", "Bb", "Lovelace"]
     ]
-    assert answers == [404, 404, 429]  # even the right name, once the reference's limit is reached
+    assert answers == [404, 404, 429]  # the address that failed on a guessed reference waits, even with the right name
+    owner = Client(REMOTE_ADDR="198.51.100.20").post(
+        "/find-booking", {"reference": confirmed.reference, "last_name": "Lovelace"}
+    )
+    assert owner.status_code == 302  # from anywhere else, the right name gets in
     cache.clear()
 
 
