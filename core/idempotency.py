@@ -25,9 +25,11 @@ A refusal (a ServiceError, e.g. 409 hold_expired) is an answer: it is stored and
 whatever the service committed before refusing (e.g. the expiry it found), then rendered as usual. Any
 other exception rolls everything back: nothing half-done, nothing kept.
 
-Keys must be 16-255 characters and unguessable (a random UUID): the key is all that links a retry to its
-first answer and, for POST /orders, to the order's bearer token; anyone presenting the key and the same
-body gets that answer. A shorter key is a 400 `bad_idempotency_key`. Keys are scoped by method and path
+Keys must be 16-255 characters and unguessable (a random UUID): the key links a retry to its first answer
+and, for POST /orders, to the order's bearer token. A key is bound to the client that first used it (its
+address, IPv6 by its /64, browser session and credentials: `client_digest`): only that client's retry is
+answered; another client presenting the key and the same body gets 409 `idempotency_key_other_client`.
+A shorter key is a 400 `bad_idempotency_key`. Keys are scoped by method and path
 and kept at least IDEMPOTENCY_KEEP_HOURS (24).
 
 No secret is stored: the table holds the key only as an HMAC digest (keyed by SECRET_KEY), the body as
@@ -51,7 +53,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from rest_framework.response import Response
 
-from core import idempotency_sql
+from core import client_address, idempotency_sql
 from core.errors import InvalidInput, ServiceError
 from core.models import IdempotencyRecord
 
@@ -67,6 +69,28 @@ WAIT_MARGIN_SECONDS = 0.5
 class KeyReused(ServiceError):
     status = 422
     code = "idempotency_key_reused"
+
+
+class KeyOfAnotherClient(ServiceError):
+    status = 409
+    code = "idempotency_key_other_client"
+
+
+CLIENT_SALT = "seatbooking.idempotency.client"
+
+
+def client_digest(request) -> str:
+    """Who presents a key: the client's address as limits count it (IPv6 by its /64), its browser session
+    and the credentials it sent (Authorization), as one keyed digest. A retry comes from the same client;
+    another client with the key and the body is refused (409), never handed the first answer and its token."""
+    session = getattr(request, "session", None)
+    session_key = ""
+    if session is not None:
+        session.keys()  # loads it: an unknown or expired session cookie names no session
+        session_key = session.session_key or ""
+    address = client_address.address_key(client_address.of(request))
+    credentials = request.META.get("HTTP_AUTHORIZATION", "")
+    return salted_hmac(CLIENT_SALT, f"{address}\0{session_key}\0{credentials}", algorithm="sha256").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -138,12 +162,13 @@ def idempotent(view_method=None, *, derived: tuple[DerivedSecret, ...] = ()):
             )
         claim = Claim(scope=f"{request.method} {request.path}"[:200], key=key)
         body_sha256 = hashlib.sha256(request.body).hexdigest()
+        client = client_digest(request)
         request.idempotency_claim = claim
         refusal = None
         for _ in range(2):  # a second round only if the record we collided with was deleted meanwhile
             try:
                 with transaction.atomic():
-                    _claim(claim, body_sha256)
+                    _claim(claim, body_sha256, client)
                     try:
                         response = view_method(self, request, *args, **kwargs)
                     except ServiceError as exc:  # a refusal is an answer too: keep it, then let DRF render it
@@ -161,7 +186,7 @@ def idempotent(view_method=None, *, derived: tuple[DerivedSecret, ...] = ()):
                         # that a test can kill the process inside it.
                         time.sleep(settings.IDEMPOTENCY_DEBUG_PAUSE_SECONDS)
             except _AlreadyClaimed:
-                replay = _replay(claim, body_sha256, derived)
+                replay = _replay(claim, body_sha256, client, derived)
                 if replay is not None:
                     return replay
                 continue
@@ -179,7 +204,7 @@ def idempotent(view_method=None, *, derived: tuple[DerivedSecret, ...] = ()):
     return wrapper
 
 
-def _claim(claim: Claim, body_sha256: str) -> None:
+def _claim(claim: Claim, body_sha256: str, client: str) -> None:
     """Insert the key's record in the current transaction; waits while another transaction holds the key."""
     postgres = connection.vendor == "postgresql"
     if postgres:
@@ -190,7 +215,7 @@ def _claim(claim: Claim, body_sha256: str) -> None:
     try:
         # status_code 0 until the answer is stored in this same transaction: never visible to others.
         IdempotencyRecord.objects.create(
-            scope=claim.scope, key_digest=claim.digest, body_sha256=body_sha256, status_code=0
+            scope=claim.scope, key_digest=claim.digest, body_sha256=body_sha256, client_digest=client, status_code=0
         )
     except IntegrityError:
         raise _AlreadyClaimed from None
@@ -217,10 +242,15 @@ def _without_secrets(claim: Claim, data, derived: tuple[DerivedSecret, ...]):
     return kept
 
 
-def _replay(claim: Claim, body_sha256: str, derived: tuple[DerivedSecret, ...]) -> Response | None:
+def _replay(claim: Claim, body_sha256: str, client: str, derived: tuple[DerivedSecret, ...]) -> Response | None:
     record = IdempotencyRecord.objects.filter(scope=claim.scope, key_digest=claim.digest).first()
     if record is None:
         return None
+    if record.client_digest and record.client_digest != client:
+        raise KeyOfAnotherClient(
+            f"This {HEADER} was first used by another client (another address, browser session or credentials), "
+            "so its answer is not yours to replay. Use a new key (a random UUID) for your own request."
+        )
     if record.body_sha256 != body_sha256:
         raise KeyReused(f"This {HEADER} was already used with a different body. Use a new key for a new request.")
     data = record.response

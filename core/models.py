@@ -22,6 +22,9 @@ class IdempotencyRecord(models.Model):
     scope = models.CharField(max_length=200, help_text="Method and path the key was used on.")
     key_digest = models.CharField(max_length=64, help_text="HMAC-SHA256 of the key (keyed by SECRET_KEY), hex.")
     body_sha256 = models.CharField(max_length=64)
+    # Who first used the key: a keyed digest of the client's address, session and credentials. Another client
+    # presenting the key is refused, not handed the answer (blank: a record from before; replayed to anyone).
+    client_digest = models.CharField(max_length=64, blank=True, default="")
     status_code = models.PositiveSmallIntegerField()
     response = models.JSONField(null=True, help_text="The answer's body, without derived secrets.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -24,6 +24,7 @@ from core.openapi import (
 )
 from orders import inputs, services
 from orders.access import actor_for, authorize_order, session_order_token
+from orders.clients import client_keys
 from orders.selectors import get_order_status
 
 
@@ -157,6 +158,7 @@ class CreateOrderView(APIView):
             actor=actor_for("api", request),
             # Derived, not random, for a caller who can repeat the create and be told the same answer.
             token=ORDER_TOKEN.for_request(request, order_id) or session_order_token(request, order_id),
+            client=client_keys(request),
         )
         return Response({"orderID": order.pk, "flightID": order.flight.code, "token": token}, status=201)
 

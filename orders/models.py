@@ -19,6 +19,8 @@ class OrderState(models.TextChoices):
 
 # The states in which an order may change its seats (or be cancelled by its traveller).
 OPEN_STATES = (OrderState.PENDING, OrderState.SEATS_SELECTED)
+# The states in which an order counts against its client's limits: not over yet (orders/services/client_limits.py).
+CLIENT_COUNTED_STATES = (*OPEN_STATES, OrderState.PROCESSING_PAYMENT)
 
 
 def lapsed_holds(now: dt.datetime) -> Q:
@@ -73,12 +75,28 @@ class Order(FSMModelMixin, models.Model):
     confirmation_failed_at = models.DateTimeField(null=True, blank=True)
     # Part of the find-my-booking token: an operator bumps it to revoke every booking link (orders/access.py).
     booking_link_version = models.PositiveIntegerField(default=0)
+    # The client that created the order, as the limits on what one client may hold count it (orders/clients.py):
+    # keyed digests of its address (IPv6 by its /64) and of its browser session (blank without one); both
+    # blank for staff, whom the limits leave alone. Digests, so that no session key is stored.
+    client_address = models.CharField(max_length=32, blank=True, default="")
+    client_session = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
+            # What one client holds (orders/services/client_limits.py): its open orders, per flight.
+            models.Index(
+                fields=["client_address", "flight"],
+                condition=Q(state__in=CLIENT_COUNTED_STATES),
+                name="order_client_address",
+            ),
+            models.Index(
+                fields=["client_session", "flight"],
+                condition=Q(state__in=CLIENT_COUNTED_STATES),
+                name="order_client_session",
+            ),
             # The timer loop's two questions: which holds have lapsed, which payments are due.
             models.Index(fields=["hold_expires_at"], condition=Q(state="SEATS_SELECTED"), name="order_hold_due"),
             models.Index(fields=["payment_due_at"], condition=Q(state="PROCESSING_PAYMENT"), name="order_payment_due"),

@@ -16,6 +16,7 @@ from flights.models import Flight, Seat
 from inventory.events import sorted_labels
 from inventory.models import HoldState, SeatHold, live_sql
 from inventory.selectors import held_seat_labels
+from orders.client_limits_sql import holds_locks_sql
 from orders.models import OPEN_STATES, Order, OrderState
 
 
@@ -123,9 +124,13 @@ _CONVERTED = [
 ]
 
 
-def fetch_order(*, order_id: str, lock: bool = False, seats: bool = False) -> tuple[Order | None, list[str] | None]:
+def fetch_order(
+    *, order_id: str, lock: bool = False, seats: bool = False, lock_client: bool = False
+) -> tuple[Order | None, list[str] | None]:
     """PostgreSQL only: the order with its flight, locked if `lock` (the flight only read), and with `seats`
-    the labels of the seats it holds or has booked; (None, None) if there is no such order.
+    the labels of the seats it holds or has booked; (None, None) if there is no such order. `lock_client`
+    (a seat change) also takes its client's advisory locks on the flight (orders/client_limits_sql.py), in
+    the same statement.
 
     Hand-written: every change of an order and every status read starts here, and building the ORM's
     query cost more CPU than running it. PostgreSQL's values need no conversion (psycopg gives aware
@@ -136,6 +141,8 @@ def fetch_order(*, order_id: str, lock: bool = False, seats: bool = False) -> tu
             f"ARRAY(SELECT s.label FROM {SeatHold._meta.db_table} h JOIN {Seat._meta.db_table} s ON s.id = h.seat_id "
             f"WHERE h.order_id = o.id AND h.state IN ('{HoldState.HELD}', '{HoldState.CONFIRMED}'))"
         )
+    if lock_client:
+        columns.append(holds_locks_sql("o"))  # last: their values are not read
     sql = (
         f"SELECT {', '.join(columns)} FROM {Order._meta.db_table} AS o "
         f"JOIN {Flight._meta.db_table} AS f ON f.id = o.flight_id WHERE o.id = %s{' FOR UPDATE OF o' if lock else ''}"

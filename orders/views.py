@@ -25,6 +25,7 @@ from flights.selectors import flight_summary, get_flight
 from inventory.selectors import flights_with_seats_left, seat_availability
 from orders import inputs, services, wording
 from orders.access import actor_for, authorize_order, remember_in_session
+from orders.clients import client_keys
 from orders.models import OPEN_STATES
 from orders.seatmap import fare_list, letter_header, seat_rows
 from orders.selectors import OrderStatus, get_order, order_status
@@ -84,7 +85,9 @@ def start_booking(request, flight_code: str):
         return HttpResponseRedirect(reverse("home"))
     try:
         new = inputs.new_order(flight_code=flight_code)
-        order, _token = services.create_order(flight_code=new.flight_code, actor=actor_for("session", request))
+        order, _token = services.create_order(
+            flight_code=new.flight_code, actor=actor_for("session", request), client=client_keys(request)
+        )
     except ServiceError as exc:
         messages.error(request, exc.message)
         return HttpResponseRedirect(reverse("home"))

@@ -15,6 +15,15 @@ THROTTLE_RATES = {
 # Find my booking, every request of one client address (IPv6 by /64): a person retyping, not a script.
 THROTTLE_RATES["find_booking"] = env_str("THROTTLE_FIND_BOOKING", "10/min")
 
+# --- What one client may hold (per client address, IPv6 by /64, and per browser session: either reaching a
+# limit refuses; staff are not limited; orders/services/client_limits.py, docs/security.md) -------------------
+# Live held seats of one client on one flight: two families of MAX_SEATS_PER_ORDER, a tenth of a 180-seat
+# flight; no client can hold a flight's inventory ("seat spinning"). 0 turns the limit off.
+CLIENT_HOLD_LIMIT_SEATS = env_int("CLIENT_HOLD_LIMIT_SEATS", 18)
+# Open orders of one client (pending, holding seats or paying), all flights together: enough for a traveller
+# booking several legs or an office behind one address booking at once. 0 turns the limit off.
+CLIENT_OPEN_ORDERS_LIMIT = env_int("CLIENT_OPEN_ORDERS_LIMIT", 8)
+
 # --- Event streams and slow clients (core/events/stream_gate.py, deploy/serve.py; docs/security.md) ------
 # Streams one client address (IPv6 by /64) may have open in a web process: a family's tabs and devices
 # behind one home router, with room to spare; not the thousands that starve the others. 0 turns it off.

@@ -45,10 +45,17 @@ def _end_stray_sessions(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _generous_throttles(settings):
-    """Tests send hundreds of requests from one address; test_throttling.py sets small limits itself."""
+    """Tests send hundreds of requests from one address; test_throttling.py sets small limits itself. The
+    limits on what one client may hold are off too (tests/security/test_hoarding.py sets them itself)."""
     settings.THROTTLE_RATES = dict.fromkeys(settings.THROTTLE_RATES, "1000000/min")
     # Find my booking's failures do not make an address wait (tests/security/test_find_booking_abuse.py does).
     settings.FIND_BOOKING_FREE_FAILURES = settings.FIND_BOOKING_REFERENCE_FREE_FAILURES = 1_000_000
+    settings.CLIENT_HOLD_LIMIT_SEATS = settings.CLIENT_OPEN_ORDERS_LIMIT = 0
+
+
+# The same for the servers and workers tests start (tests/processes.py passes the environment on).
+os.environ.setdefault("CLIENT_HOLD_LIMIT_SEATS", "0")
+os.environ.setdefault("CLIENT_OPEN_ORDERS_LIMIT", "0")
 
 
 @pytest.fixture

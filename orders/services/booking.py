@@ -17,9 +17,10 @@ from inventory.events import publish_seat_changes
 from inventory.services import SeatsTaken
 from orders import selectors
 from orders.access import hash_token
+from orders.clients import ClientKeys
 from orders.models import AuditAction, Order
 from orders.selectors import BeforeSeatChange, OrderStatus
-from orders.services import seats
+from orders.services import client_limits, seats
 from orders.services.common import (
     OrderChange,
     change_unless_lapsed,
@@ -34,29 +35,40 @@ def new_order_id() -> str:
 
 
 def create_order(
-    *, flight_code: str, order_id: str | None = None, actor: str, token: str | None = None
+    *,
+    flight_code: str,
+    order_id: str | None = None,
+    actor: str,
+    token: str | None = None,
+    client: ClientKeys | None = None,
 ) -> tuple[Order, str]:
     """Create a PENDING order; returns it with its bearer token, which is shown only this once.
 
     `token`: one the caller derived (from an Idempotency-Key, or from the browser session); else a random
     one. The same create repeated by its caller (the same order id, flight and derived token: a retried
     request, a page that creates twice) returns the order it made (as it is now: nothing is changed), as
-    the original system answered a repeated create.
+    the original system answered a repeated create. `client`: who asks (orders/clients.py; None for staff
+    and the service's own callers), refused past its limit of open orders and recorded on the order for
+    the limit on the seats it holds (client_limits.py).
     """
     flight = get_flight(code=flight_code)
     order_id = order_id or new_order_id()
     token = token or secrets.token_urlsafe(32)
     token_hash = hash_token(token)
+    keys = {"client_address": client.address, "client_session": client.session} if client else {}
     try:
         with transaction.atomic():
-            order = Order.objects.create(id=order_id, flight=flight, token_hash=token_hash)
+            client_limits.check_open_orders(client, now=timezone.now())
+            order = Order.objects.create(id=order_id, flight=flight, token_hash=token_hash, **keys)
             record_change(
                 order, action=AuditAction.CREATE, from_state="", actor=actor, reason=f"order created on {flight.code}"
             )
-    except IntegrityError:
+    except (IntegrityError, client_limits.ClientOrderLimit) as exc:
         made_before = Order.objects.filter(pk=order_id, flight=flight, token_hash=token_hash).first()
         if made_before is not None:
             return made_before, token
+        if isinstance(exc, client_limits.ClientOrderLimit):
+            raise
         raise Conflict(
             f"The order id {order_id!r} is already taken. Choose another or omit orderID to let the server make one.",
             code="order_id_taken",
@@ -93,6 +105,7 @@ def select_seats(
             now=now,
             actor=actor,
             change=lambda order: seats.change_selection(order, wanted=wanted, now=now, actor=actor),
+            seat_change=True,
         )
     except IntegrityError:
         # The partial unique index caught a second live hold the locks should have prevented.
@@ -117,6 +130,7 @@ def select_best_seats(
                 now=at,
                 actor=actor,
                 change=partial(_choose_and_hold, count=count, zone=zone, now=at, actor=actor),
+                seat_change=True,
             )
         except SeatsTaken:
             if attempt == BEST_SEATS_ATTEMPTS:

@@ -41,12 +41,18 @@ class OrderChange:
 
 
 def change_unless_lapsed(
-    order_id: str, *, now: dt.datetime, actor: str, change: Callable[[Order], OrderStatus]
+    order_id: str,
+    *,
+    now: dt.datetime,
+    actor: str,
+    change: Callable[[Order], OrderStatus],
+    seat_change: bool = False,
 ) -> OrderChange:
     """Lock the order and apply `change` to it, unless its hold has lapsed: then expire it (that much is
-    committed) and refuse, so that a late request both sees and causes the expiry."""
+    committed) and refuse, so that a late request both sees and causes the expiry. A `seat_change` also
+    makes its client's seat changes on the flight take turns (`lock_order`)."""
     with transaction.atomic():
-        order = lock_order(order_id)
+        order = lock_order(order_id, lock_client=seat_change)
         lapsed = order.hold_lapsed(now)
         if lapsed:
             expire_locked(order, now=now, actor=actor, reason="hold deadline passed")
@@ -57,11 +63,14 @@ def change_unless_lapsed(
     return OrderChange(order, status)
 
 
-def lock_order(order_id: str) -> Order:
-    """The order row, locked (its flight read with it, not locked)."""
+def lock_order(order_id: str, *, lock_client: bool = False) -> Order:
+    """The order row, locked (its flight read with it, not locked). `lock_client`: on PostgreSQL, with its
+    client's advisory locks on the flight in the same statement, so that the seats the client holds are
+    counted after its previous seat change committed (orders/services/client_limits.py); SQLite's writers
+    take turns anyway."""
     if connection.vendor == "postgresql":
         with busy_on_lock_timeout():
-            order, _seats = fetch_order(order_id=order_id, lock=True)
+            order, _seats = fetch_order(order_id=order_id, lock=True, lock_client=lock_client)
         if order is None:
             raise NotFound(f"There is no order {order_id!r}.", code="unknown_order")
         return order

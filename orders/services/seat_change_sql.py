@@ -9,7 +9,7 @@ tests/orders/services/test_one_statement.py runs a scenario on both paths and co
 """
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from django.db import connection
 from django.db.models import Model
@@ -25,12 +25,21 @@ from orders.selectors import OrderStatus
 
 
 def change_in_one_statement(
-    order: Order, *, wanted: list[str], fields: Sequence[str], audit: AuditEntry, status: OrderStatus, now: dt.datetime
+    order: Order,
+    *,
+    wanted: list[str],
+    fields: Sequence[str],
+    audit: AuditEntry,
+    status: OrderStatus,
+    now: dt.datetime,
+    client_check: Callable[[OneStatement], Callable[[tuple], None]],
 ) -> Selection:
     """Write the change: `wanted` held, the order's `fields` saved, `audit` inserted (its details completed
     with the seats released), `status` and the flight's seat event published. Raises as `hold_seats` does
-    for unknown or taken seats; the caller's transaction then undoes the statement."""
+    for unknown or taken seats, and as `client_check` (the limit on what one client holds, counted by the
+    statement: orders/services/client_limits.py) does; the caller's transaction then undoes the statement."""
     statement = OneStatement()
+    within_client_limit = client_check(statement)
     holds = hold_seats_in(
         statement, holder=order.pk, flight=order.flight, labels=wanted, expires_at=order.hold_expires_at, now=now
     )
@@ -39,6 +48,7 @@ def change_in_one_statement(
     events = publish_in(statement, source=_events(statement, status=status, flight_code=order.flight.code, holds=holds))
     row = statement.execute()
     selection = holds.selection(row)
+    within_client_limit(row)
     events(row)
     return selection
 

@@ -4,6 +4,7 @@ visibly taken; the holds themselves are the inventory's (inventory/services.py, 
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 
 from django.conf import settings
 from django.db import connection
@@ -18,7 +19,7 @@ from inventory.best_seats import Layout, choose_best
 from inventory.events import publish_seat_changes, sorted_labels
 from orders.models import AuditAction, Order
 from orders.selectors import OrderStatus, order_status
-from orders.services import seat_change_sql
+from orders.services import client_limits, seat_change_sql
 from orders.services.common import audit_entry, log_on_commit, record_change, transition
 
 
@@ -62,10 +63,17 @@ def change_selection(order: Order, *, wanted: list[str], now: dt.datetime, actor
             details={"seats": labels},  # and "released", which the statement knows
         )
         seat_change_sql.change_in_one_statement(
-            order, wanted=wanted, fields=SEAT_CHANGE_FIELDS, audit=audit, status=status, now=now
+            order,
+            wanted=wanted,
+            fields=SEAT_CHANGE_FIELDS,
+            audit=audit,
+            status=status,
+            now=now,
+            client_check=partial(client_limits.held_seats_in, order=order, wanted=len(wanted), now=now),
         )
         log_on_commit(order, action=AuditAction.SELECT_SEATS, from_state=from_state, actor=actor, reason=audit.reason)
         return status
+    client_limits.check_held_seats(order, wanted=len(wanted), now=now)
     selection = inventory.hold_seats(
         holder=order.pk, flight=order.flight, labels=wanted, expires_at=order.hold_expires_at, now=now
     )
