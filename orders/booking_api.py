@@ -160,7 +160,7 @@ FOUND_BOOKING = inline_serializer(
 class FindBookingView(APIView):
     """Find my booking: a confirmed booking's reference and a passenger's last name give back the order id
     and a token for it. A wrong reference and a wrong name get the same 404. Throttled per client address
-    (an IPv6 address by its /64), and failed lookups per reference and overall (orders/throttles.py)."""
+    (an IPv6 address by its /64); failed lookups make the address that failed wait (orders/throttles.py)."""
 
     throttle_classes = [FindBookingThrottle]
 
@@ -189,9 +189,10 @@ class FindBookingView(APIView):
         responses={
             200: FOUND_BOOKING,
             **errors(
-                e429="Too many requests from this address (an IPv6 address counts by its /64), or too many "
-                "failed lookups of this reference or of all references together: then `limit` says which "
-                "(reference, overall). The Retry-After header says when to try again.",
+                e429="Too many requests from this address (an IPv6 address counts by its /64), or this address "
+                "must wait after its failed lookups: then `limit` says which (`address`: all of them; "
+                "`reference`: it failed on a reference being guessed, which it may try again later; others "
+                "may). The Retry-After header says when to try again.",
                 e400="Malformed body.",
                 e404="No confirmed booking has this reference with a passenger of this last name.",
             ),
