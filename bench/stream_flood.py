@@ -8,7 +8,8 @@ of its own. Reported: the GET's time (p50, p99, max) before and during the flood
 (open, refused with 429 or 503, failed), how long the flood took to settle, and the server's resident
 memory and threads with the streams open.
 
-    python -m bench.stream_flood    (BENCH_FLOOD_STREAMS=1000, BENCH_FLOOD_PER_ADDRESS=5)
+    python -m bench.stream_flood    (BENCH_FLOOD_STREAMS=1000, BENCH_FLOOD_PER_ADDRESS=5,
+                                     BENCH_STREAMS_PER_ADDRESS=50: the server's cap, 0 for none)
 """
 
 import asyncio
@@ -37,6 +38,8 @@ from bench.common import (
 
 FLOOD_STREAMS = int(os.environ.get("BENCH_FLOOD_STREAMS", 1000))
 FLOOD_PER_ADDRESS = int(os.environ.get("BENCH_FLOOD_PER_ADDRESS", 5))
+# The service's default cap (bench/common.py turns it off for the other benchmarks); 0: off.
+STREAMS_PER_ADDRESS = int(os.environ.get("BENCH_STREAMS_PER_ADDRESS", 50))
 PAUSE_SECONDS = 0.05
 
 
@@ -133,7 +136,7 @@ def summary(sampled: tuple[list[float], int]) -> dict:
 async def main() -> dict:
     prepare_database()
     port = free_port()
-    server = start_web(port, TRUSTED_PROXIES="127.0.0.1")
+    server = start_web(port, TRUSTED_PROXIES="127.0.0.1", STREAMS_PER_ADDRESS=str(STREAMS_PER_ADDRESS))
     try:
         quiet = asyncio.Event()
         baseline = asyncio.create_task(sample(port, quiet))
@@ -167,6 +170,7 @@ async def main() -> dict:
         "server": "1 uvicorn process (pool of 10 connections), PostgreSQL + Redis",
         "streams": FLOOD_STREAMS,
         "per_address": FLOOD_PER_ADDRESS,
+        "cap_per_address": STREAMS_PER_ADDRESS,
         "outcomes": counts,
         "settled_in_s": round(settled_in, 2),
         "get_flights_before": summary(before),
@@ -180,7 +184,8 @@ async def main() -> dict:
 def report(result: dict) -> None:
     before, during = result["get_flights_before"], result["get_flights_during"]
     print(
-        f"Stream flood: {result['streams']} streams at once, {result['per_address']} per address "
+        f"Stream flood: {result['streams']} streams at once, {result['per_address']} per address, "
+        f"cap {result['cap_per_address'] or 'off'} "
         f"({result['server']}, {result['machine']['cores']} cores)"
     )
     print(f"  streams                  {result['outcomes']}, settled in {result['settled_in_s']} s")

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from django.conf import settings  # lazy: read at first use, once DJANGO_SETTINGS_MODULE is set
 
+from deploy.serve import raise_open_files_limit
+
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf"
 ROOT = TEMPLATE.parent.parent
 
@@ -71,6 +73,7 @@ def main() -> None:
         streams_port=int(os.environ["STREAMS_PORT"]),
         host=os.environ.get("NGINX_HOST", "127.0.0.1"),
     )
+    raise_open_files_limit()  # nginx inherits it: two descriptors per open stream (client and upstream)
     sys.exit(supervise(command(conf)))
 
 

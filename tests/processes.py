@@ -42,25 +42,9 @@ class Processes:
         return self.start_argv(command, [sys.executable, "manage.py", command, *args])
 
     def start_web(self, port: int) -> subprocess.Popen:
-        """The ASGI server, as `make run` starts it."""
-        return self.start_argv(
-            "web",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "seatbooking.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-proxy-headers",
-                "--timeout-graceful-shutdown",
-                "4",
-            ],
-        )
+        """The ASGI server, as `make run` starts it (deploy/serve.py: uvicorn with its bounds)."""
+        argv = [sys.executable, "-m", "deploy.serve", "--host", "127.0.0.1", "--port", str(port)]
+        return self.start_argv("web", [*argv, "--log-level", "warning"])
 
     def start_argv(self, name: str, argv: list[str]) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}-{len(self.running)}.log", "w")
