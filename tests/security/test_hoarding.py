@@ -9,10 +9,13 @@ import datetime as dt
 import io
 import json
 import threading
+import urllib.error
+import urllib.request
 
 import pytest
 from django.db import close_old_connections, connection
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from flights.services import create_flight
@@ -22,6 +25,8 @@ from orders.clients import client_keys
 from orders.models import Order, OrderState
 from seatbooking.handlers import web_application
 from tests.conftest import bearer
+from tests.http import free_port, wait_for_server
+from tests.processes import Processes
 
 pytestmark = pytest.mark.django_db
 
@@ -355,3 +360,73 @@ def test_a_lapsed_hold_no_longer_counts(limits, big_flight):
     SeatHold.objects.filter(order_id=orders[0]["orderID"]).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     assert best(hoarder, orders[2]["orderID"], orders[2]["token"]).status_code == 200
     assert Order.objects.get(pk=orders[2]["orderID"]).state == OrderState.SEATS_SELECTED
+
+
+# --- against the real server, as `make run` serves it --------------------------------------------------
+
+
+def send(base: str, path: str, body: dict, *, source: str, token: str | None = None) -> tuple[int, dict]:
+    """A POST from `source`, as a proxy we trust (TRUSTED_PROXIES=127.0.0.1) reports the client."""
+    headers = {"Content-Type": "application/json", "X-Forwarded-For": source}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("hold_limit", "held"), [(0, 180), (HOLD_LIMIT, HOLD_LIMIT)], ids=["limits-off", "limits-on"])
+def test_the_scripted_hoarder_against_the_real_server(tmp_path, settings, hold_limit, held):
+    """The review's script: 20 orders x best 9 from one address against the server `make run` starts. With
+    the limits off (as before them) it holds the whole 180-seat flight; with the defaults, 18 seats."""
+    create_flight(
+        code="F-100", origin="Tel Aviv", destination="Athens", departs_at=timezone.now(), rows=30, letters="ABCDEF"
+    )
+    processes = Processes(tmp_path)
+    processes.configure(
+        settings,
+        REDIS_URL="",
+        TRUSTED_PROXIES="127.0.0.1",
+        CLIENT_HOLD_LIMIT_SEATS=hold_limit,
+        CLIENT_OPEN_ORDERS_LIMIT=ORDERS_LIMIT if hold_limit else 0,
+    )
+    port = free_port()
+    processes.start_web(port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_server(base)
+        answers = []
+        for _ in range(20):
+            status, order = send(base, "/orders", {"flightID": "F-100"}, source=HOARDER)
+            if status != 201:
+                answers.append(order.get("code"))
+                continue
+            status, body = send(
+                base, f"/orders/{order['orderID']}/seats", {"best": 9}, source=HOARDER, token=order["token"]
+            )
+            answers.append(status if status == 200 else body.get("code"))
+        print(f"hold limit {hold_limit}: answers {answers}; seats held by {HOARDER}: {held_from(HOARDER)}")
+        assert held_from(HOARDER) == held
+        status, order = send(base, "/orders", {"flightID": "F-100"}, source=BUYER)
+        status, body = send(base, f"/orders/{order['orderID']}/seats", {"best": 2}, source=BUYER, token=order["token"])
+        assert (status, body.get("code")) == ((409, "not_enough_seats") if hold_limit == 0 else (200, None))
+    finally:
+        processes.kill_all()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_limit_costs_the_lean_seat_change_no_statement(limits, big_flight):
+    """tests/api/test_query_counts.py pins a seat change at 5 statements; with the limits on it stays 5: the
+    client's locks are taken by the order's locking read, the count is a part of the one statement."""
+    order = create(api_client(HOARDER), big_flight.code).json()
+    path = f"/orders/{order['orderID']}/seats"
+    assert lean("POST", path, {"seats": ["2A"]}, token=order["token"], address=HOARDER)[0] == 200  # channels made
+    with CaptureQueriesContext(connection) as queries:
+        status, _, _ = lean("POST", path, {"seats": ["1A", "1B"]}, token=order["token"], address=HOARDER)
+    assert (status, len(queries)) == (200, 5), [q["sql"][:150] for q in queries]
+    assert "pg_advisory_xact_lock" in queries[2]["sql"] and "co.client_address" in queries[3]["sql"]
