@@ -200,6 +200,7 @@ async def main() -> dict:
     prepare_database()
     _flight_id, _first_seat, labels = bench_flight(FLIGHT)
     os.environ.update(THROTTLE_CREATE_ORDER="off", THROTTLE_CHANGE_SEATS="off", THROTTLE_PAYMENT="off")
+    os.environ.update(CLIENT_HOLD_LIMIT_SEATS="0", CLIENT_OPEN_ORDERS_LIMIT="0")  # one address: all the load
     port = free_port()
     no_redis = {"REDIS_URL": ""} if LAYOUT == "embedded" else {}
     web = [start_web(port, workers=1, REDIS_URL="")] if LAYOUT == "embedded" else start_deployed(port)

@@ -279,6 +279,7 @@ async def main() -> dict:
     flight_id, base_seat_id, labels = bench_flight(FLIGHT)
     # The load comes from one address: the abuse limits would measure themselves, not the service.
     os.environ.update(THROTTLE_CREATE_ORDER="off", THROTTLE_CHANGE_SEATS="off")
+    os.environ.update(CLIENT_HOLD_LIMIT_SEATS="0", CLIENT_OPEN_ORDERS_LIMIT="0")
     per_layout = 2 * sum(LEVELS)
     assert per_layout * (len(CHOSEN) + 1) < len(labels) - 12, "not enough seats: fewer layouts or clients"
     comparison = []
