@@ -24,6 +24,41 @@ CLIENT_HOLD_LIMIT_SEATS = env_int("CLIENT_HOLD_LIMIT_SEATS", 18)
 # booking several legs or an office behind one address booking at once. 0 turns the limit off.
 CLIENT_OPEN_ORDERS_LIMIT = env_int("CLIENT_OPEN_ORDERS_LIMIT", 8)
 
+# --- Response headers (core/headers.py; docs/security.md#response-headers-and-dependencies) ------------
+# django-csp's policy: everything from this origin, no inline script or style, nothing may frame a page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],  # fetches, streams, fonts: this origin only
+        "script-src": ["'self'"],  # script files only: no inline script, event handler attribute or eval
+        "style-src": ["'self'"],  # stylesheet files only: no <style> block or style attribute of ours
+        "img-src": ["'self'", "data:"],  # the admin's and Swagger UI's icons are data: URLs in their CSS
+        "object-src": ["'none'"],  # no plugins
+        "base-uri": ["'none'"],  # an injected <base> cannot move relative links elsewhere
+        "form-action": ["'self'"],  # a form posts only here: no injected form sends a name or code away
+        "frame-ancestors": ["'none'"],  # no framing (clickjacking), as X-Frame-Options: DENY
+    }
+}
+# DRF's browsable API page (its own template) sets a few style attributes: allowed there, nowhere else.
+BROWSABLE_API_CSP_UPDATE = {"style-src-attr": ["'unsafe-inline'"]}
+# Powerful browser features no page here uses, denied to every origin (an injected frame or script too).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+        "serial",
+        "hid",
+    )
+}
+
 # --- Event streams and slow clients (core/events/stream_gate.py, deploy/serve.py; docs/security.md) ------
 # Streams one client address (IPv6 by /64) may have open in a web process: a family's tabs and devices
 # behind one home router, with room to spare; not the thousands that starve the others. 0 turns it off.

@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "core.metrics.RequestTimingMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.headers.ResponseHeadersMiddleware",  # Content-Security-Policy, Permissions-Policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -67,6 +68,7 @@ LEAN_MIDDLEWARE = [
         "django.contrib.auth.middleware",
         "django.contrib.messages.middleware",
         "axes.middleware",
+        "core.headers",  # the page policies: JSON is never rendered (docs/security.md)
     )
 ]
 

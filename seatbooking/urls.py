@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import path, register_converter
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core import admin_login
 from core.health import health
@@ -51,7 +51,7 @@ urlpatterns = [
     ),
     path("flights/<flight_code:flight_code>/events", flight_events, name="flight-events"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("admin/dashboard/", admin.site.admin_view(dashboard), name="admin-dashboard"),
     path("admin/login/", admin_login.login),  # the admin's own, with the password hashing bound
     path("admin/", admin.site.urls),
