@@ -12,6 +12,10 @@ line per request, no heartbeat or per-task chatter, and repeated refusals summar
   cluster (starting, stopping, a worker died) stay INFO.
 - `Repeats` (on the console handler): the same warning or error again and again (every timer tick or
   event poll while the database is away) is one line per minute with the count left out.
+- `redact` (the console handler's formatters): no secret reaches a line, whatever logged it: tokens and
+  tickets in URLs (`?token=`, `?ticket=`), `Authorization: Bearer`, booking tokens (`b-` and 64 hex
+  digits), order tokens, session and CSRF cookies. uvicorn's own loggers write through the same handler,
+  and its access log stays off (a line per request says less than /metrics and would carry URLs).
 """
 
 import contextlib
@@ -20,6 +24,8 @@ import re
 import threading
 import time
 from collections import Counter
+
+from pythonjsonlogger.json import JsonFormatter
 
 LOG_EVERY_SECONDS = 5.0
 
@@ -136,15 +142,49 @@ class Repeats(logging.Filter):
         return True
 
 
+REDACTED = "[redacted]"
+SECRETS = [
+    # `token=`, `csrftoken=`, `ticket=`, `sessionid=` in a URL, a cookie or a repr of either
+    re.compile(r"(?i)([\w-]*token|ticket|sessionid)(=|%3D)[^\s&;,'\"<>]+"),
+    # `"token": "..."`, `'Authorization': '...'` in a JSON body or a dict's repr
+    re.compile(r"(?i)([\w-]*token|ticket|authorization|cookie)(['\"]?\s*:\s*['\"])[^'\"]+"),
+    re.compile(r"(?i)(bearer)(\s+)[^\s'\",;]+"),  # Authorization: Bearer <token>, in any header form
+]
+BOOKING_TOKEN = re.compile(r"\bb-[0-9a-f]{64}\b")
+ORDER_TOKEN = re.compile(r"(?<![\w-])[\w-]{43}(?![\w-])")  # 32 random bytes, URL-safe base64 (and a ticket's MAC)
+
+
+def redact(text: str) -> str:
+    """`text` with every secret it carries replaced by "[redacted]"."""
+    for pattern in SECRETS:
+        text = pattern.sub(rf"\1\2{REDACTED}", text)
+    return ORDER_TOKEN.sub(REDACTED, BOOKING_TOKEN.sub(f"b-{REDACTED}", text))
+
+
+class RedactingFormatter(logging.Formatter):
+    """The text format, redacted last: message, arguments, traceback and all (see `redact`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    """The JSON format, redacted last: extra fields too (django.security's lines carry the request, whose
+    repr is the full URL with its query)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def logging_config(*, log_format: str, level: str) -> dict:
     """settings.LOGGING: readable lines (`text`) or one JSON object a line (`json`), for every process."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
-            "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "text": {"()": RedactingFormatter, "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s"},
             "json": {
-                "()": "pythonjsonlogger.json.JsonFormatter",
+                "()": RedactingJsonFormatter,
                 "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
             },
@@ -157,7 +197,9 @@ def logging_config(*, log_format: str, level: str) -> dict:
             "django-q": {"filters": ["task_chatter"]},
             # One line per order change is the log of record; a line per request as well would double the log
             # (61% of it was order changes under the soak) and say less: /metrics has the requests.
-            "uvicorn.access": {"level": "WARNING"},
+            "uvicorn.access": {"level": "WARNING", "handlers": ["console"], "propagate": False},
+            # uvicorn's own lines through the console handler too (redacted), not through the one it set up.
+            "uvicorn": {"handlers": ["console"], "propagate": False},
             "django_eventstream.views": {"level": "WARNING"},  # "added listener ..." at INFO for every stream
         },
     }

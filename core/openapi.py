@@ -169,7 +169,15 @@ def add_event_streams(result, generator, request, public):
         "in": "query",
         "required": False,
         "schema": {"type": "string"},
-        "description": "The order's token (EventSource cannot send an Authorization header).",
+        "description": "The order's token, as clients of the original send it (kept out of logs). Prefer `ticket`.",
+    }
+    ticket = {
+        "name": "ticket",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "A stream ticket from POST /orders/{order_id}/events/ticket: opens the stream within a "
+        "minute (EventSource cannot send an Authorization header; a ticket in a URL is worthless a minute later).",
     }
     order = _stream(
         "Order events",
@@ -177,7 +185,7 @@ def add_event_streams(result, generator, request, public):
         "order_id",
         {"403": {"description": "Not your order.", **error}, "404": {"description": "No such order.", **error}},
     )
-    order["get"]["parameters"].append(token)
+    order["get"]["parameters"] += [ticket, token]
     order["get"]["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
     flight = _stream(
         "Flight events",

@@ -1,21 +1,27 @@
 """Who may reach an order: the holder of its token, the browser session that created it, or staff.
 
 Without one of these the order's data never leaves the server: 404 when there is no such order,
-403 when there is one that is not yours.
+403 when there is one that is not yours. Tokens end: an order's a while after it ended without a booking,
+a booking's (and its links) a while after its flight (`token_ends_at`). An event stream also opens with a
+short-lived ticket (`stream_ticket`), so that the long-lived token need not travel in its URL.
 """
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core import signing
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from rest_framework.authentication import CSRFCheck
 
 from core import client_address
 from core.errors import Forbidden, NotFound
+from orders.models import OrderState
 from orders.selectors import OrderKeys, order_keys
 
 SESSION_KEY = "order_ids"
@@ -117,9 +123,11 @@ def authorize_with_keys(request: HttpRequest, order_id: str, keys: OrderKeys | N
     token = presented_token(request)
     if token is not None:
         if hmac.compare_digest(hash_token(token), keys.token_hash):
+            _refuse_if_ended(token_ends_at(keys), booking_link=False)
             return OrderAccess(order_id, "token", actor_for("token", request))
         reference, version = keys.reference, keys.booking_link_version
         if reference and is_booking_token(token, order_id=order_id, reference=reference, version=version):
+            _refuse_if_ended(booking_link_ends_at(keys), booking_link=True)
             return OrderAccess(order_id, "token", actor_for("booking-token", request))
         raise Forbidden(
             "That token does not open this order. Use the token returned when the order was created.",
@@ -138,6 +146,78 @@ def authorize_with_keys(request: HttpRequest, order_id: str, keys: OrderKeys | N
         "(the token came back when the order was created).",
         code="token_required",
     )
+
+
+ENDED_WITHOUT_BOOKING = (OrderState.FAILED, OrderState.EXPIRED, OrderState.CANCELLED)
+
+
+def booking_link_ends_at(keys: OrderKeys) -> dt.datetime:
+    """When a booking's links (and its order token) stop opening it: BOOKING_ACCESS_DAYS_AFTER_FLIGHT
+    after the flight departs."""
+    return keys.departs_at + dt.timedelta(days=settings.BOOKING_ACCESS_DAYS_AFTER_FLIGHT)
+
+
+def token_ends_at(keys: OrderKeys, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the order's own token stops opening it (None: not while the order is open or paying).
+
+    A booking's, with its links (`booking_link_ends_at`). An order that ended without one: its end (its
+    last change, or the hold's deadline for a hold that lapsed and was not swept yet) plus
+    ORDER_TOKEN_HOURS_AFTER_END."""
+    now = now or timezone.now()
+    if keys.state == OrderState.CONFIRMED:
+        return booking_link_ends_at(keys)
+    ended = keys.updated_at if keys.state in ENDED_WITHOUT_BOOKING else None
+    if keys.state == OrderState.SEATS_SELECTED and keys.hold_expires_at and keys.hold_expires_at <= now:
+        ended = keys.hold_expires_at
+    return None if ended is None else ended + dt.timedelta(hours=settings.ORDER_TOKEN_HOURS_AFTER_END)
+
+
+def _refuse_if_ended(ends_at: dt.datetime | None, *, booking_link: bool) -> None:
+    if ends_at is None or timezone.now() < ends_at:
+        return
+    what = "This booking link" if booking_link else "This order's token"
+    raise Forbidden(
+        f"{what} stopped working on {ends_at:%d %B %Y at %H:%M} UTC. A booking opens again with Find my "
+        "booking (the page /find-booking, or POST /bookings/find) and its reference and a passenger's last "
+        "name, while its flight is less than "
+        f"{settings.BOOKING_ACCESS_DAYS_AFTER_FLIGHT:g} days past.",
+        code="token_expired",
+    )
+
+
+STREAM_TICKET_SALT = "orders.access.stream_ticket"
+
+
+def stream_ticket(order_id: str) -> str:
+    """A ticket that opens the order's event stream for STREAM_TICKET_SECONDS: the order id signed with a
+    timestamp (TimestampSigner, SECRET_KEY), so nothing is stored. Only a request that may reach the order
+    gets one (orders/streams.py)."""
+    return signing.TimestampSigner(salt=STREAM_TICKET_SALT).sign(order_id).split(":", 1)[1]
+
+
+def authorize_stream(request: HttpRequest, order_id: str) -> OrderAccess:
+    """`authorize_order` for an event stream, which also opens with `?ticket=` (`stream_ticket`)."""
+    ticket = request.GET.get("ticket")
+    if ticket is None:
+        return authorize_order(request, order_id)
+    try:
+        signing.TimestampSigner(salt=STREAM_TICKET_SALT).unsign(
+            f"{order_id}:{ticket}", max_age=settings.STREAM_TICKET_SECONDS
+        )
+    except signing.SignatureExpired:
+        raise Forbidden(
+            f"This stream ticket is more than {settings.STREAM_TICKET_SECONDS} s old. Ask for a new one "
+            f"(POST /orders/{order_id}/events/ticket) just before opening the stream.",
+            code="stream_ticket_expired",
+        ) from None
+    except signing.BadSignature:
+        raise Forbidden(
+            f"That ticket does not open this order's stream. Ask for one with POST /orders/{order_id}/events/ticket.",
+            code="wrong_stream_ticket",
+        ) from None
+    if order_keys(order_id=order_id) is None:  # gone since (the retention of abandoned orders)
+        raise NotFound(f"There is no order {order_id!r}.", code="unknown_order")
+    return OrderAccess(order_id, "ticket", actor_for("ticket", request))
 
 
 def _enforce_csrf(request: HttpRequest) -> None:

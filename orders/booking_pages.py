@@ -18,7 +18,7 @@ from orders.access import OrderAccess, authorize_order, remember_in_session
 from orders.receipt import receipt_of
 from orders.selectors import get_order
 from orders.throttles import find_booking_throttled, find_booking_wait
-from orders.views import TYPED_PASSENGERS, throttled
+from orders.views import TYPED_PASSENGERS, throttled, without_token
 
 FORM_FIELD_MAX = 200  # longer values are refused anyway (orders/inputs.py); cut, they keep the page short
 
@@ -61,7 +61,7 @@ def receipt(request, order_id: str):
     if isinstance(access, HttpResponse):
         return access
     if access.via == "token":
-        remember_in_session(request, access.order_id)
+        return without_token(request, access.order_id)
     return render(request, "orders/receipt.html", {"receipt": receipt_of(get_order(order_id=access.order_id))})
 
 

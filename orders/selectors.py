@@ -176,12 +176,28 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 @dataclass(frozen=True)
 class OrderKeys:
-    """What decides who may reach an order (orders/access.py): the hash of its token, and for a booking
-    token its reference and link version."""
+    """What decides who may reach an order (orders/access.py): the hash of its token, for a booking token
+    its reference and link version, and for how long either still opens it: its state, last change and
+    hold deadline (when it ended) and its flight's departure."""
 
     token_hash: str
     reference: str | None
     booking_link_version: int
+    state: str
+    updated_at: dt.datetime
+    hold_expires_at: dt.datetime | None
+    departs_at: dt.datetime
+
+    def __post_init__(self) -> None:  # SQLite's raw rows give datetimes as text
+        for name in ("updated_at", "hold_expires_at", "departs_at"):
+            object.__setattr__(self, name, _aware(getattr(self, name)))
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    if value is None or (isinstance(value, dt.datetime) and value.tzinfo is not None):
+        return value
+    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed
 
 
 @dataclass(frozen=True)
@@ -192,7 +208,13 @@ class BeforeSeatChange:
     taken: list[str]  # wanted seats visibly taken by another order; [] where the early refusal does not apply
 
 
-_KEY_COLUMNS = ("token_hash", "reference", "booking_link_version")  # OrderKeys' fields, in order
+_KEY_COLUMNS = ("token_hash", "reference", "booking_link_version", "state", "updated_at", "hold_expires_at")
+
+
+def _key_columns(alias: str) -> str:
+    """OrderKeys' fields, in order, of the order `alias`: its own columns and its flight's departure."""
+    departs = f"(SELECT f.departs_at FROM {Flight._meta.db_table} f WHERE f.id = {alias}.flight_id)"
+    return ", ".join([*(f"{alias}.{column}" for column in _KEY_COLUMNS), departs])
 
 
 def order_keys(*, order_id: str) -> OrderKeys | None:
@@ -200,7 +222,7 @@ def order_keys(*, order_id: str) -> OrderKeys | None:
     # Hand-written: every call on an order starts here (the ORM's query building cost more than the query).
     with bound_cursor() as cursor:
         cursor.execute(
-            f"SELECT {', '.join(_KEY_COLUMNS)} FROM {Order._meta.db_table} WHERE id = %s",
+            f"SELECT {_key_columns('o')} FROM {Order._meta.db_table} o WHERE o.id = %s",
             [order_id],
         )
         row = cursor.fetchone()
@@ -221,7 +243,7 @@ def read_before_seat_change(*, order_id: str, labels: list[str], now: dt.datetim
     wanted = f"s.label IN ({', '.join(['%s'] * len(labels))})" if labels else "1 = 0"
     may_change, may_change_params = may_change_seats_sql("o", now)
     sql = f"""
-        SELECT {", ".join(f"o.{column}" for column in _KEY_COLUMNS)}, {may_change}, s.label,
+        SELECT {_key_columns("o")}, {may_change}, s.label,
             EXISTS (SELECT 1 FROM {SeatHold._meta.db_table} h WHERE h.seat_id = s.id AND h.order_id <> o.id AND {live_sql("h")})
         FROM {Order._meta.db_table} o
         LEFT JOIN {Seat._meta.db_table} s ON s.flight_id = o.flight_id AND {wanted}
@@ -231,7 +253,7 @@ def read_before_seat_change(*, order_id: str, labels: list[str], now: dt.datetim
         rows = cursor.fetchall()
     if not rows:
         return None
-    *keys, may = rows[0][:4]
+    *keys, may = rows[0][: len(_KEY_COLUMNS) + 2]
     found = [(label, taken) for *_, label, taken in rows if label is not None]
     applies = may and len(found) == len(labels)
     return BeforeSeatChange(

@@ -101,8 +101,8 @@ def booking(request, order_id: str):
         access = authorize_order(request, order_id)
     except ServiceError as exc:
         return _closed(request, exc)
-    if access.via == "token":  # opened with ?token=: this browser may now act on the order too
-        remember_in_session(request, access.order_id)
+    if access.via == "token":
+        return without_token(request, access.order_id)
     order = get_order(order_id=access.order_id)
     status = order_status(order=order)
     flight = get_flight(code=order.flight.code)
@@ -138,6 +138,18 @@ def booking(request, order_id: str):
             "pay_why": _pay_why(state, named=named),
         },
     )
+
+
+def without_token(request: HttpRequest, order_id: str) -> HttpResponse:
+    """A page opened with the order's token (a link with ?token=): this browser may now act on the order by
+    its session, and goes on to the same page without the token (303), so that the token stays out of the
+    address bar, the history, bookmarks and the server's logs."""
+    remember_in_session(request, order_id)
+    query = request.GET.copy()
+    query.pop("token", None)
+    response = HttpResponseRedirect(request.path + (f"?{query.urlencode()}" if query else ""))
+    response.status_code = 303
+    return response
 
 
 def _page_words() -> dict[str, Any]:
@@ -274,6 +286,8 @@ def _closed(request, exc: ServiceError):
     if exc.status == 404:
         title = "We cannot find this booking"
         message = "Check the address, or start a new booking from the flights on offer."
+    elif exc.code == "token_expired":
+        title, message = "This link has stopped working", exc.message
     else:
         title = "This booking is not open to you"
         message = (

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.client_address.ClientAddressMiddleware",  # first: everything after sees the trusted address
+    "core.cache_control.NoStoreMiddleware",  # no stored copy of an order's data (whichever door answers)
     "core.queue_wait.QueueWaitMiddleware",  # behind nginx: 503 for a request that queued too long
     "core.request_limits.BodyLimitMiddleware",
     "core.metrics.RequestTimingMiddleware",

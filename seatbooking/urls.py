@@ -11,7 +11,7 @@ from operations.dashboard import dashboard
 from orders import api as orders_api
 from orders import booking_api, booking_pages, inputs
 from orders import views as pages
-from orders.streams import order_events
+from orders.streams import StreamTicketView, order_events
 
 # Ids in paths as the input contract has them (orders/inputs.py): an id that cannot exist (a NUL byte,
 # non-ASCII, too long) matches no route, so it is the site's 404 (a page, or JSON for API clients) before
@@ -34,6 +34,7 @@ urlpatterns = [
     path("orders/<order_id:order_id>/payment", orders_api.PayView.as_view(), name="order-payment"),
     path("orders/<order_id:order_id>/status", orders_api.OrderStatusView.as_view(), name="order-status"),
     path("orders/<order_id:order_id>/events", order_events, name="order-events"),
+    path("orders/<order_id:order_id>/events/ticket", StreamTicketView.as_view(), name="order-events-ticket"),
     path("orders/<order_id:order_id>/cancel", orders_api.CancelOrderView.as_view(), name="order-cancel"),
     # Passengers, find my booking (API); find my booking and the printable receipt (pages)
     path("orders/<order_id:order_id>/passengers", booking_api.PassengersView.as_view(), name="order-passengers"),
