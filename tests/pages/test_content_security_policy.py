@@ -68,8 +68,11 @@ def test_every_kind_of_answer_carries_the_policies(client, flight):
         assert response.status_code == 200, path
         assert_strict(response, path)
     assert_strict(client.get("/api/docs/?script="), "Swagger UI's script")
-    assert_strict(client.get("/no-such-page"), "404 page")
-    client.force_login(User.objects.get(username="operator"))
+    missing = client.get("/booking/o-unknown")  # the page's 404 (the API's are JSON)
+    assert missing.status_code == 404
+    assert_strict(missing, "unknown booking")
+    logged_in = {"username": "operator", "password": "a-long-operator-password"}
+    assert client.post("/admin/login/?next=/admin/", logged_in).status_code == 302
     for path in ("/admin/", "/admin/dashboard/", "/admin/orders/order/"):
         response = client.get(path)
         assert response.status_code == 200, path
