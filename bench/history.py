@@ -72,7 +72,7 @@ FROM generate_series(%(first)s, %(last)s - 1) AS n;
 INSERT INTO orders_order (id, flight_id, token_hash, state, hold_expires_at, first_held_at, payment_code,
     payment_attempts_used, payment_status, last_payment_error, amount, currency, seat_prices, reference,
     contact_email, passengers, confirmation_sent_at, confirmation_attempts, booking_link_version, created_at,
-    updated_at)
+    updated_at, client_address, client_session)
 SELECT 'history-' || b.n, hs.flight_id, '',
     CASE WHEN k < 5 THEN 'EXPIRED' WHEN k < 7 THEN 'CANCELLED' WHEN k < 9 THEN 'CONFIRMED' ELSE 'FAILED' END,
     CASE WHEN k < 5 THEN at + interval '15 minutes' END, at, '',
@@ -80,7 +80,7 @@ SELECT 'history-' || b.n, hs.flight_id, '',
     CASE WHEN k = 9 THEN 'failed' WHEN k >= 7 THEN 'success' ELSE '' END,
     CASE WHEN k = 9 THEN 'card declined' ELSE '' END,
     CASE WHEN k >= 7 THEN 89.00 END, 'EUR', '{}', NULL, '', '[]',
-    CASE WHEN k BETWEEN 7 AND 8 THEN at + interval '2 minutes' END, 0, 0, at, at + interval '15 minutes'
+    CASE WHEN k BETWEEN 7 AND 8 THEN at + interval '2 minutes' END, 0, 0, at, at + interval '15 minutes', '', ''
 FROM batch b JOIN history_seat hs ON hs.f = b.f AND hs.i = 0;
 
 INSERT INTO orders_seathold (order_id, seat_id, state, expires_at, created_at, ended_at)
