@@ -3,6 +3,7 @@ locked out (and every attempt while locked out is refused before any password is
 still logs in from elsewhere, every failure is on record, and password hashes run a bounded number at once."""
 
 import threading
+from typing import Any
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog
@@ -98,7 +99,7 @@ def test_logins_beyond_the_hashing_bound_are_refused_at_once_without_hashing(set
         return encode(self, *args, **kwargs)
 
     monkeypatch.setattr(hasher, "encode", held)
-    first = {}
+    first: dict[str, Any] = {}
     thread = threading.Thread(target=lambda: first.update(answer=log_in("198.51.100.1", PASSWORD)), name="first")
     thread.start()
     try:
