@@ -31,12 +31,16 @@ def application():
     return web_application()
 
 
-def lean_call(method: str, path: str, body: dict | None = None, *, token: str | None = None) -> Answer:
+def lean_call(
+    method: str, path: str, body: dict | None = None, *, token: str | None = None, address: str | None = None
+) -> Answer:
     data = json.dumps(body).encode() if body is not None else b""
     request = RequestFactory().generic(method, path, data, content_type="application/json")
     environ = dict(request.environ, **{"wsgi.input": io.BytesIO(data), "CONTENT_LENGTH": str(len(data))})
     if token:
         environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    if address:
+        environ["REMOTE_ADDR"] = address
     started: dict = {}
 
     def start_response(status, response_headers, exc_info=None):
