@@ -35,11 +35,12 @@ def log_lines(processes: Processes) -> list[tuple[str, str, str]]:
 
 
 def start_web_as_deployed(processes: Processes) -> str:
-    """uvicorn as Procfile runs it: its own log level left at its default (info, access log on)."""
+    """The web process as Procfile runs it (deploy/serve.py: uvicorn with its bounds), uvicorn's own log level
+    left at its default (info)."""
     port = free_port()
     processes.start_argv(
         "web",
-        [sys.executable, "-m", "uvicorn", "seatbooking.asgi:application", "--port", str(port), "--no-proxy-headers"],
+        [sys.executable, "-m", "deploy.serve", "--host", "127.0.0.1", "--port", str(port)],
     )
     base = f"http://127.0.0.1:{port}"
     wait_for_server(base)

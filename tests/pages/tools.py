@@ -90,14 +90,14 @@ def long_flight(code: str = "F-300", rows: int = 30):
 
 def restart_web(site) -> None:
     """Stop the web process as a deploy does (SIGTERM) and start a new one on the same port."""
-    web = next(p for p in site.processes.running if "uvicorn" in p.args)
+    web = next(p for p in site.processes.running if "deploy.serve" in p.args)
     site.processes.stop(web)
     site.processes.start_web(int(site.base.rsplit(":", 1)[1]))
     wait_for_server(site.base)
 
 
 def stop_web(site):
-    web = next(p for p in site.processes.running if "uvicorn" in p.args and p.poll() is None)
+    web = next(p for p in site.processes.running if "deploy.serve" in p.args and p.poll() is None)
     site.processes.stop(web)
 
 
