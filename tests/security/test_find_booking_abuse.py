@@ -61,7 +61,7 @@ def test_the_owner_gets_in_after_strangers_guessed_and_tried_wrong_names_on_the_
         for _ in range(10):
             find(api, random_reference(rng, booking), "Smith", f"203.0.113.{host}")
     # Then wrong names for the owner's own reference, five from one address and more from others
-    # (five wrong names used to lock the reference for everyone).
+    # (a lock on the reference for everyone would refuse the owner here).
     for name in ("Turing", "Hopper", "Lamarr", "Curie", "Noether"):
         find(api, booking, name, "198.51.100.66")
     for host in range(10):

@@ -96,7 +96,7 @@ def send(base: str, path: str, body: dict, *, source: str, token: str | None = N
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("hold_limit", "held"), [(0, 180), (HOLD_LIMIT, HOLD_LIMIT)], ids=["limits-off", "limits-on"])
 def test_the_scripted_hoarder_against_the_real_server(tmp_path, settings, hold_limit, held):
-    """The review's script: 20 orders x best 9 from one address against the server `make run` starts. With
+    """A scripted hoarder: 20 orders x best 9 from one address against the server `make run` starts. With
     the limits off (as before them) it holds the whole 180-seat flight; with the defaults, 18 seats."""
     create_flight(
         code="F-100", origin="Tel Aviv", destination="Athens", departs_at=timezone.now(), rows=30, letters="ABCDEF"
