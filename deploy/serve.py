@@ -10,7 +10,9 @@ So, before uvicorn starts:
 - the soft limit on open files (RLIMIT_NOFILE) is raised to the hard limit, where the OS allows;
 - each connection's request head must be complete within WEB_HEADER_TIMEOUT_SECONDS of the connection
   opening or of the request's first byte (a keep-alive connection idle between requests is closed after
-  uvicorn's own 5 s): a slow client is answered 408 and closed;
+  uvicorn's own 5 s), and its body within WEB_BODY_TIMEOUT_SECONDS of the head's end (a request without a
+  body ends with its head): a slow client is answered 408 and closed; the next request on a keep-alive
+  connection starts its own deadlines;
 - at most WEB_MAX_CONNECTIONS connections are open at once (event streams included), and never more than
   the open-files limit leaves room for: one more is answered 503 with Retry-After and closed at once,
   instead of queueing unseen or exhausting the descriptors.
@@ -65,6 +67,10 @@ TIMED_OUT = response(
     b"408 Request Timeout",
     {"error": "The request's headers did not arrive in time; send them at once.", "code": "request_timeout"},
 )
+BODY_TIMED_OUT = response(
+    b"408 Request Timeout",
+    {"error": "The request's body did not arrive in time; send it whole at once.", "code": "request_timeout"},
+)
 BUSY = response(
     b"503 Service Unavailable",
     {"error": "The server has as many connections open as it takes; try again in 1 s.", "code": "busy"},
@@ -73,11 +79,14 @@ BUSY = response(
 
 
 class BoundedHttpProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol with a deadline on each request head and a bound on open connections."""
+    """uvicorn's HTTP protocol with a deadline on each request's head and one on its body, and a bound on
+    open connections."""
 
     head_timeout = 10.0
+    body_timeout = 10.0
     max_connections = 10_000
     head_timer: asyncio.TimerHandle | None = None
+    body_timer: asyncio.TimerHandle | None = None
     refused = False
 
     def connection_made(self, transport) -> None:
@@ -108,10 +117,18 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.stop_head_timer()
+        # The body's deadline from the head's end; a request without a body completes within this same
+        # data_received (on_message_complete), so its timer is cancelled before it could ever run.
+        self.body_timer = self.loop.call_later(self.body_timeout, self.body_timed_out)
         super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self.stop_body_timer()
+        super().on_message_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.stop_head_timer()
+        self.stop_body_timer()
         super().connection_lost(exc)
 
     def start_head_timer(self) -> None:
@@ -131,11 +148,28 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             self.transport.write(TIMED_OUT)
         self.transport.close()
 
+    def stop_body_timer(self) -> None:
+        if self.body_timer is not None:
+            self.body_timer.cancel()
+            self.body_timer = None
+
+    def body_timed_out(self) -> None:
+        """The body is late: 408 unless a response has begun (the app answered early, or a pipelined
+        request's predecessor is still answering), then closed. The app's receive() gets http.disconnect
+        (core/web_process.py's BufferedBody then runs nothing)."""
+        self.body_timer = None
+        if self.transport.is_closing():
+            return
+        if not self.pipeline and not self.cycle.response_started:
+            self.transport.write(BODY_TIMED_OUT)
+        self.transport.close()
+
 
 def configure(open_files: int) -> None:
     """The protocol's bounds from the settings, under the open-files limit."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seatbooking.settings")  # read lazily, on first use
     BoundedHttpProtocol.head_timeout = settings.WEB_HEADER_TIMEOUT_SECONDS
+    BoundedHttpProtocol.body_timeout = settings.WEB_BODY_TIMEOUT_SECONDS
     BoundedHttpProtocol.max_connections = max(1, min(settings.WEB_MAX_CONNECTIONS, open_files - RESERVED_FILES))
 
 
@@ -160,11 +194,12 @@ def main(argv: list[str] | None = None) -> None:
         backlog=2048,
     )
     logger.info(
-        "Open files limit %d -> %d; at most %d connections; request heads within %g s",
+        "Open files limit %d -> %d; at most %d connections; request heads within %g s, bodies within %g s",
         before,
         after,
         BoundedHttpProtocol.max_connections,
         BoundedHttpProtocol.head_timeout,
+        BoundedHttpProtocol.body_timeout,
     )
     uvicorn.Server(config).run()
 

@@ -71,6 +71,9 @@ STREAM_OPENING_MAX_WAIT_SECONDS = env_float("STREAM_OPENING_MAX_WAIT_SECONDS", 5
 # `make run` (deploy/serve.py): a connection's request head must be complete this long after its first
 # byte (or after the connection opened): a client that sends headers slowly is closed, not waited for.
 WEB_HEADER_TIMEOUT_SECONDS = env_float("WEB_HEADER_TIMEOUT_SECONDS", 10)
+# `make run`: a request's body must be complete this long after its head: a client that sends a body
+# slowly (or a chunked one without end) is answered 408 and closed, not waited for with its connection.
+WEB_BODY_TIMEOUT_SECONDS = env_float("WEB_BODY_TIMEOUT_SECONDS", 10)
 # `make run`: connections open at once (streams included); one more is answered 503 and closed at once.
 # Also kept under the process's file-descriptor limit, which the launcher raises to the hard limit.
 WEB_MAX_CONNECTIONS = env_int("WEB_MAX_CONNECTIONS", 10_000)

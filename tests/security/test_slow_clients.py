@@ -1,11 +1,15 @@
 """Slow clients cannot exhaust `make run`'s web server (deploy/serve.py), started exactly as the Procfile
-starts it: a connection whose request head is not complete within WEB_HEADER_TIMEOUT_SECONDS is closed;
-the open-files limit is raised to the hard limit, so that thousands of held connections leave room for
+starts it: a connection whose request head is not complete within WEB_HEADER_TIMEOUT_SECONDS is closed,
+and so is one whose body (Content-Length or chunked) is not complete within WEB_BODY_TIMEOUT_SECONDS of
+its head; the open-files limit is raised to the hard limit, so that thousands of held connections leave room for
 an ordinary request; and past the connection bound a request is answered 503 with Retry-After at once,
 not left hanging. uvicorn alone kept every such connection open (3,000 for 105 s, measured) and, at its
 open-files limit, stopped accepting anyone."""
 
 import asyncio
+import contextlib
+import json
+import re
 import resource
 import time
 from pathlib import Path
@@ -18,6 +22,14 @@ from tests.processes import BASE_DIR, Processes
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PARTIAL_HEAD = b"GET /flights HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nX-Slow: "
+# A complete head whose body never completes: one byte of the 100 promised, or a chunked body without end.
+SHORT_BODY = (
+    b"POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+)
+ENDLESS_CHUNKS = (
+    b"POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n1\r\n{\r\n"
+)
 # The web process starts with the soft limit most systems give a process, under a hard limit it may raise to.
 SOFT_FILES, HARD_FILES = 1024, 4096
 
@@ -130,3 +142,85 @@ def test_an_ordinary_request_answers_while_thousands_of_slow_connections_are_hel
     assert over_status == 503 and over_body["code"] == "busy", over_body
     status, body = call(base, "GET", "/flights")  # the slow ones gone, the server answers as before
     assert status == 200, body
+
+
+def test_connections_sending_bodies_slowly_are_closed_after_the_bound(start_server):
+    """Before the body's deadline the server waited for the rest of a body as long as the client liked:
+    with the connection bound reached, every other client got 503 `busy` for as long as they stayed."""
+    base = start_server(WEB_BODY_TIMEOUT_SECONDS=1, WEB_MAX_CONNECTIONS=50)
+    port = int(base.rsplit(":", 1)[1])
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        held = await hold(port, 25, head=SHORT_BODY) + await hold(port, 25, head=ENDLESS_CHUNKS)
+        during = await loop.run_in_executor(None, ordinary_request, base)
+        trickle = asyncio.gather(*(keep_sending(writer, b"1\r\nx\r\n") for _, writer in held[25:]))
+        started = time.monotonic()
+        answers = await asyncio.gather(*(closed_within(c, 10) for c in held))
+        trickle.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await trickle
+        return during, answers, time.monotonic() - started
+
+    (status, body), answers, took = asyncio.run(scenario())
+    # The bound is full of slow bodies: the ordinary request is turned away at once, not left hanging.
+    assert status == 503 and body["code"] == "busy", body
+    still_open = sum(answer is None for answer in answers)
+    assert still_open == 0, f"{still_open} of {len(answers)} slow bodies still open after 10 s"
+    # Those that stopped sending read their 408; a trickling one may see a reset instead (its last bytes
+    # arrived after the server closed).
+    timed_out = [answer for answer in answers[:25] if answer and answer.startswith(b"HTTP/1.1 408")]
+    assert len(timed_out) == 25, answers[:25]
+    assert b"body did not arrive in time" in timed_out[0]
+    print(f"50 slow bodies closed by the server within {took:.1f} s (body timeout 1 s)")
+    status, body = call(base, "GET", "/flights")  # the slow ones gone, the server answers again
+    assert status == 200, body
+
+
+def test_an_ordinary_request_answers_while_slow_bodies_are_held(start_server):
+    """Slow bodies hold connections, not request threads (the body is read in the event loop), and a
+    keep-alive connection's next request gets deadlines of its own: a body sent at once is answered."""
+    base = start_server(WEB_BODY_TIMEOUT_SECONDS=2)
+    port = int(base.rsplit(":", 1)[1])
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        held = await hold(port, 200, head=SHORT_BODY) + await hold(port, 200, head=ENDLESS_CHUNKS)
+        during = await loop.run_in_executor(None, ordinary_request, base)
+        again = await keep_alive_requests(port)
+        answers = await asyncio.gather(*(closed_within(c, 10) for c in held))
+        return during, again, answers
+
+    (status, body), again, answers = asyncio.run(scenario())
+    assert status == 200, body
+    assert again == [201, 201], again
+    assert sum(answer is None for answer in answers) == 0
+
+
+async def keep_sending(writer: asyncio.StreamWriter, chunk: bytes) -> None:
+    """A byte of the body every 0.2 s: a client that is sending, only never finishing."""
+    with contextlib.suppress(ConnectionError):
+        while True:
+            await asyncio.sleep(0.2)
+            writer.write(chunk)
+            await writer.drain()
+
+
+async def keep_alive_requests(port: int) -> list[int]:
+    """Two orders on one keep-alive connection, the second sent longer than the body's deadline after the
+    first: each request starts its own deadlines (the first's ended with its body)."""
+    body = json.dumps({"flightID": "FL-001"}).encode()
+    request = b"POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    request += b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    statuses = []
+    for pause in (0, 2.5):
+        await asyncio.sleep(pause)
+        writer.write(request)
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        statuses.append(int(head.split()[1]))
+        length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))
+        await reader.readexactly(length)
+    writer.close()
+    return statuses
