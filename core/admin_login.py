@@ -22,6 +22,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 
 from core import client_address
@@ -101,4 +102,6 @@ def login_page_again(request: HttpRequest, message: str, *, status: int, retry_a
     }
     response = render(request, "admin/login_refused.html", context, status=status)
     response["Retry-After"] = str(retry_after)
+    # The lockout comes from axes' middleware, where the login view's never_cache does not reach.
+    add_never_cache_headers(response)
     return response

@@ -43,8 +43,8 @@ def json_exception_handler(exc, context):
     if isinstance(exc, DATABASE_ERRORS):  # the database is away (or the pool is full)
         after_database_error(exc)
         exc = DatabaseUnavailable()
-    if isinstance(exc, ServiceError) and exc.status == 503:
-        name_refusal(context.get("request"), f"503 {exc.code}")
+    if isinstance(exc, ServiceError) and exc.status in (429, 503):  # e.g. "429 client_hold_limit", not "throttled"
+        name_refusal(context.get("request"), f"{exc.status} {exc.code}")
     if isinstance(exc, ServiceError):
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return Response({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status, headers=headers)

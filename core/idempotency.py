@@ -7,7 +7,8 @@
   with a Retry-After header. The wait is kept under the serving processes' bounds on a statement
   (DB_STATEMENT_TIMEOUT_SECONDS, and our own on an answer, core/database.py) by WAIT_MARGIN_SECONDS:
   were it longer, they would cut it first and the retry would get 503 `database_unavailable` instead;
-- a 5xx is not kept, so a retry after a server error runs again.
+- a 5xx is not kept, so a retry after a server error runs again; nor is a 429 (a client's limit: "try
+  again later"), so the retry made after its Retry-After runs again rather than being told the refusal.
 
 Surviving a crash: the claim on a key and the change it guards commit together. The wrapper opens one
 transaction, inserts the key's record first, runs the view inside it (the services' own atomic blocks
@@ -22,8 +23,9 @@ PostgreSQL ends its session (rolling it back) when it sits idle or stuck in one 
 On SQLite, IMMEDIATE transactions serialise writers: the second request waits (the database timeout,
 20 s) and replays.
 A refusal (a ServiceError, e.g. 409 hold_expired) is an answer: it is stored and committed together with
-whatever the service committed before refusing (e.g. the expiry it found), then rendered as usual. Any
-other exception rolls everything back: nothing half-done, nothing kept.
+whatever the service committed before refusing (e.g. the expiry it found), then rendered as usual; a 429
+commits the same but deletes the key's record instead of storing the answer. A 5xx and any other exception
+roll everything back: nothing half-done, nothing kept.
 
 Keys must be 16-255 characters and unguessable (a random UUID): the key links a retry to its first answer
 and, for POST /orders, to the order's bearer token. A key is bound to the client that first used it (its
@@ -53,7 +55,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from rest_framework.response import Response
 
-from core import client_address, idempotency_sql
+from core import browser_session, client_address, idempotency_sql
 from core.errors import InvalidInput, ServiceError
 from core.models import IdempotencyRecord
 
@@ -64,6 +66,8 @@ KEY_SALT = "seatbooking.idempotency.key"  # also in migration 0003, which digest
 WAIT_RAN_OUT = {"55P03", "57014"}
 # The wait for a key ends at least this long before a serving process's bound on a statement would end it.
 WAIT_MARGIN_SECONDS = 0.5
+# A refusal that says "try again later" (a client's limit, 429) answers the moment, not the request: not kept.
+TRY_AGAIN_LATER = 429
 
 
 class KeyReused(ServiceError):
@@ -83,11 +87,7 @@ def client_digest(request) -> str:
     """Who presents a key: the client's address as limits count it (IPv6 by its /64), its browser session
     and the credentials it sent (Authorization), as one keyed digest. A retry comes from the same client;
     another client with the key and the body is refused (409), never handed the first answer and its token."""
-    session = getattr(request, "session", None)
-    session_key = ""
-    if session is not None:
-        session.keys()  # loads it: an unknown or expired session cookie names no session
-        session_key = session.session_key or ""
+    session_key = browser_session.session_key(request)
     address = client_address.address_key(client_address.of(request))
     credentials = request.META.get("HTTP_AUTHORIZATION", "")
     return salted_hmac(CLIENT_SALT, f"{address}\0{session_key}\0{credentials}", algorithm="sha256").hexdigest()
@@ -178,9 +178,11 @@ def idempotent(view_method=None, *, derived: tuple[DerivedSecret, ...] = ()):
                         status, data = response.status_code, response.data
                     if status >= 500:
                         raise _NotKept(refusal or response)
-                    IdempotencyRecord.objects.filter(scope=claim.scope, key_digest=claim.digest).update(
-                        status_code=status, response=_without_secrets(claim, data, derived)
-                    )
+                    record = IdempotencyRecord.objects.filter(scope=claim.scope, key_digest=claim.digest)
+                    if status == TRY_AGAIN_LATER:
+                        record.delete()  # the key is released: the retry after Retry-After runs afresh
+                    else:
+                        record.update(status_code=status, response=_without_secrets(claim, data, derived))
                     if settings.IDEMPOTENCY_DEBUG_PAUSE_SECONDS:
                         # Tests only (default 0): widens the window between the change and its commit so
                         # that a test can kill the process inside it.

@@ -3,8 +3,9 @@ line per request, no heartbeat or per-task chatter, and repeated refusals summar
 
 - `RequestLog` (a filter on django.request): Django logs every 4xx and 5xx answer. A 4xx is business as
   usual (a seat taken, 409) and is dropped; refusals that come in bursts (503 busy or database
-  unavailable, 429 throttled) are counted into `REFUSALS` instead of a line (and a traceback) each; other
-  5xx (a 500: a bug) keep their line.
+  unavailable, 429 throttled or a client's limit) are counted into `REFUSALS` instead of a line (and a
+  traceback) each, by the name the refusal was given (`name_refusal`: e.g. "429 client_hold_limit"), else
+  by its status; other 5xx (a 500: a bug) keep their line.
 - `REFUSALS`: one WARNING line per process at most every LOG_EVERY_SECONDS, with the counts since the
   last one; a refusal is reported within that time even if none follows it.
 - `TaskChatter` (a filter on django-q2's logger "django-q"): its INFO lines for every task ("Enqueued",
@@ -144,11 +145,12 @@ class Repeats(logging.Filter):
 
 REDACTED = "[redacted]"
 SECRETS = [
-    # `token=`, `csrftoken=`, `ticket=`, `sessionid=` in a URL, a cookie or a repr of either
-    re.compile(r"(?i)([\w-]*token|ticket|sessionid)(=|%3D)[^\s&;,'\"<>]+"),
+    # `token=`, `csrftoken=`, `ticket=`, `sessionid=` in a URL, a cookie or a repr of either (a value ends
+    # before a backslash too: in a JSON line, `\"` after it is the quote that closes the URL)
+    re.compile(r"(?i)([\w-]*token|ticket|sessionid)(=|%3D)[^\s&;,'\"<>\\]+"),
     # `"token": "..."`, `'Authorization': '...'` in a JSON body or a dict's repr
     re.compile(r"(?i)([\w-]*token|ticket|authorization|cookie)(['\"]?\s*:\s*['\"])[^'\"]+"),
-    re.compile(r"(?i)(bearer)(\s+)[^\s'\",;]+"),  # Authorization: Bearer <token>, in any header form
+    re.compile(r"(?i)(bearer)(\s+)[^\s'\",;\\]+"),  # Authorization: Bearer <token>, in any header form
 ]
 BOOKING_TOKEN = re.compile(r"\bb-[0-9a-f]{64}\b")
 ORDER_TOKEN = re.compile(r"(?<![\w-])[\w-]{43}(?![\w-])")  # 32 random bytes, URL-safe base64 (and a ticket's MAC)

@@ -19,9 +19,9 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from rest_framework.authentication import CSRFCheck
 
-from core import client_address
+from core import browser_session, client_address
 from core.errors import Forbidden, NotFound
-from orders.models import OrderState
+from orders.models import OrderState, is_lapsed_hold
 from orders.selectors import OrderKeys, order_keys
 
 SESSION_KEY = "order_ids"
@@ -72,11 +72,10 @@ def session_order_token(request: HttpRequest, order_id: str) -> str | None:
     key and the order id, so that the same session repeating the create is told the same answer (a page that
     creates twice, a retried request) while nothing secret is stored. None without a session that exists
     (an unknown or expired session cookie is dropped when the session loads)."""
-    session = request.session
-    session.keys()  # loads the session
-    if not session.session_key:
+    session_key = browser_session.session_key(request)
+    if not session_key:
         return None
-    mac = salted_hmac(SESSION_ORDER_TOKEN_SALT, f"{session.session_key}\0{order_id}", algorithm="sha256")
+    mac = salted_hmac(SESSION_ORDER_TOKEN_SALT, f"{session_key}\0{order_id}", algorithm="sha256")
     return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()  # 43 characters, like a random token
 
 
@@ -123,21 +122,22 @@ def authorize_with_keys(request: HttpRequest, order_id: str, keys: OrderKeys | N
     token = presented_token(request)
     if token is not None:
         if hmac.compare_digest(hash_token(token), keys.token_hash):
-            _refuse_if_ended(token_ends_at(keys), booking_link=False)
+            _refuse_if_ended(token_ends_at(keys), what="This order's token")
             return OrderAccess(order_id, "token", actor_for("token", request))
         reference, version = keys.reference, keys.booking_link_version
         if reference and is_booking_token(token, order_id=order_id, reference=reference, version=version):
-            _refuse_if_ended(booking_link_ends_at(keys), booking_link=True)
+            _refuse_if_ended(booking_link_ends_at(keys), what="This booking link")
             return OrderAccess(order_id, "token", actor_for("booking-token", request))
         raise Forbidden(
             "That token does not open this order. Use the token returned when the order was created.",
             code="wrong_token",
         )
-    user = getattr(request, "user", None)
-    if user is not None and user.is_active and user.is_staff:
-        via = f"staff:{user.get_username()}"
+    if browser_session.is_staff(request):
+        via = f"staff:{request.user.get_username()}"
         return OrderAccess(order_id, via, actor_for(via, request))
     if order_id in request.session.get(SESSION_KEY, []):
+        # A session (a shared computer's too) opens an order no longer than its token would.
+        _refuse_if_ended(token_ends_at(keys), what="This browser's access to this order")
         if request.method not in SAFE_METHODS:
             _enforce_csrf(request)
         return OrderAccess(order_id, "session", actor_for("session", request))
@@ -167,15 +167,14 @@ def token_ends_at(keys: OrderKeys, now: dt.datetime | None = None) -> dt.datetim
     if keys.state == OrderState.CONFIRMED:
         return booking_link_ends_at(keys)
     ended = keys.updated_at if keys.state in ENDED_WITHOUT_BOOKING else None
-    if keys.state == OrderState.SEATS_SELECTED and keys.hold_expires_at and keys.hold_expires_at <= now:
+    if is_lapsed_hold(keys.state, keys.hold_expires_at, now):
         ended = keys.hold_expires_at
     return None if ended is None else ended + dt.timedelta(hours=settings.ORDER_TOKEN_HOURS_AFTER_END)
 
 
-def _refuse_if_ended(ends_at: dt.datetime | None, *, booking_link: bool) -> None:
+def _refuse_if_ended(ends_at: dt.datetime | None, *, what: str) -> None:
     if ends_at is None or timezone.now() < ends_at:
         return
-    what = "This booking link" if booking_link else "This order's token"
     raise Forbidden(
         f"{what} stopped working on {ends_at:%d %B %Y at %H:%M} UTC. A booking opens again with Find my "
         "booking (the page /find-booking, or POST /bookings/find) and its reference and a passenger's last "

@@ -3,11 +3,15 @@ holds on a flight, and PostgreSQL's advisory locks that make one client's change
 
 A client is two identities (orders/clients.py): the digest of its address and of its browser session,
 kept on each order it created. Each is counted, and locked, on its own.
+
+Here rather than beside its service in orders/services/ (as seat_change_sql.py is): orders.selectors takes
+the locks in its locking read, and orders.services imports orders.selectors, so the import contracts'
+no-cycles rule keeps it below both.
 """
 
 from typing import Any
 
-from inventory.models import HoldState, SeatHold
+from inventory.models import HoldState, SeatHold, live_sql
 from orders.models import Order, OrderState
 
 _ORDER, _HOLD = Order._meta.db_table, SeatHold._meta.db_table
@@ -22,13 +26,13 @@ ORDERS_LOCK_SPACES = {"client_address": 16_0004, "client_session": 16_0005}
 def held_seats_sql(identity: str) -> str:
     """A scalar subquery: how many seats the orders that `identity` (an Order column) names hold live on a
     flight, leaving out one order (the one changing its seats: its new selection replaces what it holds).
-    Parameters: the identity's digest, the flight's id, the order's id, now. A live hold here is a HELD
-    one (inventory.models.live_at without CONFIRMED: booked seats are bought, not held)."""
+    Parameters: the identity's digest, the flight's id, the order's id, now. The holds counted are the live
+    ones (inventory.models.live_sql) that are HELD: booked seats are bought, not held."""
     assert identity in IDENTITIES
     return f"""(SELECT count(*) FROM {_ORDER} AS co JOIN {_HOLD} AS ch ON ch.order_id = co.id
         WHERE co.{identity} = %s AND co.flight_id = %s AND co.id <> %s
         AND co.state IN ('{OrderState.SEATS_SELECTED}', '{OrderState.PROCESSING_PAYMENT}')
-        AND ch.state = '{HoldState.HELD}' AND (ch.expires_at IS NULL OR ch.expires_at > %s))"""
+        AND ch.state = '{HoldState.HELD}' AND {live_sql("ch")})"""
 
 
 def held_seats_select_sql(identities: list[str]) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
-from core import client_address
+from core import browser_session, client_address
 
 CLIENT_KEY_SALT = "orders.clients.client_key"
 DIGEST_LENGTH = 32  # hex characters: 128 bits, Order.client_address and client_session
@@ -29,17 +29,13 @@ def digest(kind: str, value: str) -> str:
     return salted_hmac(CLIENT_KEY_SALT, f"{kind}\0{value}", algorithm="sha256").hexdigest()[:DIGEST_LENGTH]
 
 
-def client_keys(request: HttpRequest) -> ClientKeys | None:
-    """The request's client as the limits count it; None for staff (not limited)."""
-    django_request = getattr(request, "_request", request)  # DRF's request authenticates nobody: Django's user
-    user = getattr(django_request, "user", None)
-    if user is not None and user.is_active and user.is_staff:
+def client_keys(request: HttpRequest, *, create_session: bool = False) -> ClientKeys | None:
+    """The request's client as the limits count it; None for staff (not limited). `create_session`: a
+    browser without a session gets one first (core/browser_session.py), so that a fresh browser's first
+    order counts for the session it goes on with (the page form that starts a booking)."""
+    if browser_session.is_staff(request):
         return None
-    session = getattr(request, "session", None)
-    session_key = None
-    if session is not None:
-        session.keys()  # loads it: an unknown or expired session cookie names no session
-        session_key = session.session_key
+    session_key = browser_session.session_key(request, create=create_session)
     return ClientKeys(
         address=digest("address", client_address.address_key(client_address.of(request))),
         session=digest("session", session_key) if session_key else "",

@@ -30,6 +30,11 @@ def lapsed_holds(now: dt.datetime) -> Q:
     return Q(state=OrderState.SEATS_SELECTED, hold_expires_at__lte=now)
 
 
+def is_lapsed_hold(state: str, hold_expires_at: dt.datetime | None, now: dt.datetime) -> bool:
+    """`lapsed_holds` for an order's state and deadline in hand (a row, or its keys: orders/access.py)."""
+    return state == OrderState.SEATS_SELECTED and hold_expires_at is not None and hold_expires_at <= now
+
+
 class Order(FSMModelMixin, models.Model):
     """A traveller's booking. Its state changes only through the transitions below, called by orders/services/."""
 
@@ -112,9 +117,7 @@ class Order(FSMModelMixin, models.Model):
 
     def hold_lapsed(self, now: dt.datetime) -> bool:
         """`lapsed_holds` for this row as it is in hand."""
-        return (
-            self.state == OrderState.SEATS_SELECTED and self.hold_expires_at is not None and self.hold_expires_at <= now
-        )
+        return is_lapsed_hold(self.state, self.hold_expires_at, now)
 
     # Transitions: django-fsm refuses any other source state. Side effects live in the services.
     @transition(field=state, source=list(OPEN_STATES), target=OrderState.SEATS_SELECTED)

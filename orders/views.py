@@ -86,9 +86,13 @@ def start_booking(request, flight_code: str):
     try:
         new = inputs.new_order(flight_code=flight_code)
         order, _token = services.create_order(
-            flight_code=new.flight_code, actor=actor_for("session", request), client=client_keys(request)
+            flight_code=new.flight_code,
+            actor=actor_for("session", request),
+            client=client_keys(request, create_session=True),  # the order counts for the session it starts
         )
     except ServiceError as exc:
+        if not request.session.keys():  # made for this order alone (client_keys), which was refused: not kept
+            request.session.flush()
         messages.error(request, exc.message)
         return HttpResponseRedirect(reverse("home"))
     remember_in_session(request, order.pk)

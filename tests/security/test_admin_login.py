@@ -54,6 +54,7 @@ def test_one_address_guessing_passwords_is_locked_out_before_hashing_and_the_fai
     page = refused[-1].content.decode()
     assert 'id="login-refusal"' in page and "Try again in 15 minutes" in page and 'name="password"' in page
     assert refused[-1]["Retry-After"] == "900"
+    assert "no-store" in refused[-1]["Cache-Control"]  # the lockout page, like the login page, is never cached
     right = log_in(attacker, PASSWORD)  # the right password from the locked-out address is refused too
     assert right.status_code == 429 and "_auth_user_id" not in right.client.session
     assert AccessFailureLog.objects.filter(ip_address=attacker).count() == 26
@@ -111,6 +112,7 @@ def test_logins_beyond_the_hashing_bound_are_refused_at_once_without_hashing(set
         thread.join(30)
     assert [r.status_code for r in busy] == [503] * 6 and calls == ["first"]
     assert busy[0]["Retry-After"] == "1" and "Nothing was checked" in busy[0].content.decode()
+    assert "no-store" in busy[0]["Cache-Control"]
     assert not AccessFailureLog.objects.exists()  # a busy refusal is not a failed login
     assert first["answer"].status_code == 302  # the login that had the slot went on
     assert log_in("198.51.100.9", PASSWORD).status_code == 302  # and the slot is free again

@@ -8,6 +8,7 @@ refuses. Before the limits, 20 orders x best 9 from one address held every free 
 import datetime as dt
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
@@ -80,6 +81,29 @@ def test_one_browser_session_is_counted_whatever_its_addresses(limits, big_fligh
         order = created.json()
         answers.append(best(browser, order["orderID"], order["token"], REMOTE_ADDR=address).status_code)
     assert answers == [200, 200, 429, 429]
+
+
+def test_one_browser_rotating_addresses_is_counted_from_its_first_page_order(limits, big_flight):
+    """A fresh browser has no session until its first order: that order too records the session, so one
+    cookie jar with a new address for every order (the page form, then best 9) holds 18 seats, not 27."""
+    browser = Client()
+    for n in range(1, 5):
+        address = f"192.0.2.{n}"
+        order_id = browser.post(f"/book/{big_flight.code}", REMOTE_ADDR=address)["Location"].rsplit("/", 1)[1]
+        browser.post(f"/booking/{order_id}/best", {"count": "9"}, REMOTE_ADDR=address)
+    orders = Order.objects.filter(flight=big_flight)
+    held = SeatHold.objects.filter(order_id__in=orders.values("pk"), state=HoldState.HELD).count()
+    assert held == HOLD_LIMIT
+    assert orders.count() == 4 and not orders.filter(client_session="").exists()
+
+
+def test_a_refused_first_page_order_leaves_no_session_behind(limits, big_flight):
+    hoarder = api_client(HOARDER)
+    for _ in range(ORDERS_LIMIT):
+        create(hoarder, big_flight.code)
+    page = Client(REMOTE_ADDR=HOARDER).post(f"/book/{big_flight.code}", follow=True)
+    assert "One client may have at most 8 orders open" in page.content.decode()
+    assert not Session.objects.exists()
 
 
 # --- the lean JSON path: explicit seats ----------------------------------------------------------------

@@ -113,3 +113,25 @@ def test_a_session_lasts_a_day_not_two_weeks(flight):
     cookie = browser.cookies[settings.SESSION_COOKIE_NAME]
     assert settings.SESSION_COOKIE_AGE == 86400
     assert int(cookie["max-age"]) == 86400, cookie.output()
+
+
+def test_a_session_opens_an_ended_order_no_longer_than_its_token_would(flight):
+    """A shared computer's browser session ends with the order's token: a day after the order ended."""
+    browser = Client()
+    order_id = browser.post(f"/book/{flight.code}")["Location"].rsplit("/", 1)[1]
+    services.cancel_order(order_id=order_id, actor="test")
+    ended(order_id, ago=DAY - dt.timedelta(minutes=1))
+    assert browser.get(f"/orders/{order_id}/status").status_code == 200
+    assert browser.get(f"/booking/{order_id}").status_code == 200
+
+    ended(order_id, ago=DAY + dt.timedelta(minutes=1))
+    assert_expired(browser.get(f"/orders/{order_id}/status"), "session")
+    page = browser.get(f"/booking/{order_id}")
+    assert page.status_code == 403 and "Find my booking" in page.content.decode()
+
+
+def test_a_session_opens_an_open_order_however_old_its_last_change(flight):
+    browser = Client()
+    order_id = browser.post(f"/book/{flight.code}")["Location"].rsplit("/", 1)[1]
+    ended(order_id, ago=10 * DAY)  # the control: PENDING is not an end
+    assert browser.get(f"/orders/{order_id}/status").status_code == 200
