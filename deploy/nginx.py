@@ -5,9 +5,16 @@
 - APP_PORT: granian (request/response); STREAMS_PORT: uvicorn (event streams);
 - NGINX_DIR: where the filled-in config, the pid file and the temp files go (var/nginx/<WEB_PORT>).
 The body limit is the app's own, MAX_REQUEST_BODY_BYTES. nginx needs no root: every path is under NGINX_DIR.
+
+nginx's error log (its access log is off) comes through this process: each line is logged again by the
+logger "nginx" at nginx's level, through the service's logging (LOG_FORMAT, LOG_LEVEL) and its redaction
+(core/logs.py). nginx's lines about a failing upstream quote the request and the upstream URL, query
+string and all: `?token=` and `?ticket=` of every stream open while the streams process was down.
 """
 
 import ctypes
+import logging
+import logging.config
 import os
 import re
 import shutil
@@ -15,13 +22,28 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 from django.conf import settings  # lazy: read at first use, once DJANGO_SETTINGS_MODULE is set
 
+from core.logs import redact
 from deploy.serve import raise_open_files_limit
 
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf"
 ROOT = TEMPLATE.parent.parent
+# An error log line: `2024/05/01 12:00:00 [error] 12#12: *3 connect() failed ... request: "GET /...?token=..."`
+NGINX_LINE = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(?P<level>[a-z]+)\] (?P<message>.*)$")
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "notice": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "crit": logging.CRITICAL,
+    "alert": logging.CRITICAL,
+    "emerg": logging.CRITICAL,
+}
+logger = logging.getLogger("nginx")
 
 
 def binary() -> str | None:
@@ -32,6 +54,22 @@ def binary() -> str | None:
 def max_body_bytes() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seatbooking.settings")
     return settings.MAX_REQUEST_BODY_BYTES
+
+
+def configure_logging() -> None:
+    """This process logs as every other one does (settings.LOGGING: format, level, redaction)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seatbooking.settings")
+    logging.config.dictConfig(settings.LOGGING)
+
+
+def relay(stream: IO[bytes]) -> None:
+    """nginx's error log, a line at a time until nginx and its workers have closed it, logged again at
+    nginx's level (its own timestamp left out: the formatter adds one) and redacted."""
+    for raw in stream:
+        line = raw.decode(errors="replace").rstrip("\r\n")
+        match = NGINX_LINE.match(line)
+        level = LEVELS.get(match["level"], logging.WARNING) if match else logging.WARNING
+        logger.log(level, "%s", redact(match["message"] if match else line))  # redacted whatever the handler
 
 
 def render(directory: Path, *, port: int, app_port: int, streams_port: int, host: str = "127.0.0.1") -> Path:
@@ -74,6 +112,7 @@ def main() -> None:
         host=os.environ.get("NGINX_HOST", "127.0.0.1"),
     )
     raise_open_files_limit()  # nginx inherits it: two descriptors per open stream (client and upstream)
+    configure_logging()
     sys.exit(supervise(command(conf)))
 
 
@@ -86,8 +125,9 @@ def supervise(argv: list[str]) -> int:
     worker_shutdown_timeout in deploy/nginx.conf). nginx runs in a session of its own, so that a signal
     to this process's group (honcho sends its SIGTERM to the group, a terminal its Ctrl-C) reaches it only
     this way; should this process die without passing a signal on (SIGKILL), nginx gets SIGTERM.
+    nginx's stderr (its error log) is read here and relayed, redacted (`relay`).
     """
-    nginx = subprocess.Popen(argv, start_new_session=True, preexec_fn=stop_with_parent)
+    nginx = subprocess.Popen(argv, start_new_session=True, preexec_fn=stop_with_parent, stderr=subprocess.PIPE)
 
     def forward(signum, frame, as_signal=signal.SIGQUIT):
         nginx.send_signal(as_signal)
@@ -95,6 +135,8 @@ def supervise(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGHUP, lambda signum, frame: nginx.send_signal(signal.SIGHUP))  # reload the config
+    assert nginx.stderr is not None
+    relay(nginx.stderr)
     return nginx.wait()
 
 
