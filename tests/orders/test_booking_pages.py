@@ -2,6 +2,7 @@
 search by reference."""
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
@@ -89,9 +90,10 @@ def test_the_receipt_is_printable_with_everything_on_it(confirmed):
         "Ada Lovelace",
         "José Núñez-García",
         "200.00 EUR",
-        "@media print",
+        "/static/css/site.",  # its print rules (@media print) hide the site's header and the print button
     ):
         assert part in page, part
+    assert "@media print" in (settings.BASE_DIR / "static" / "css" / "site.css").read_text()
     assert Client().get(f"/booking/{confirmed.pk}/receipt").status_code == 403
 
 
