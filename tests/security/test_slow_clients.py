@@ -220,7 +220,8 @@ async def keep_alive_requests(port: int) -> list[int]:
         await writer.drain()
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
         statuses.append(int(head.split()[1]))
-        length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))
-        await reader.readexactly(length)
+        length = re.search(rb"(?i)content-length: (\d+)", head)
+        assert length, head
+        await reader.readexactly(int(length.group(1)))
     writer.close()
     return statuses
