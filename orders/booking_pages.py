@@ -60,7 +60,7 @@ def receipt(request, order_id: str):
     access = _access(request, order_id)
     if isinstance(access, HttpResponse):
         return access
-    if access.via == "token":
+    if access.via == "token" and "token" in request.GET:  # a link: the token leaves the URL
         return without_token(request, access.order_id)
     return render(request, "orders/receipt.html", {"receipt": receipt_of(get_order(order_id=access.order_id))})
 

@@ -105,7 +105,7 @@ def booking(request, order_id: str):
         access = authorize_order(request, order_id)
     except ServiceError as exc:
         return _closed(request, exc)
-    if access.via == "token":
+    if access.via == "token" and "token" in request.GET:  # a link: the token leaves the URL
         return without_token(request, access.order_id)
     order = get_order(order_id=access.order_id)
     status = order_status(order=order)

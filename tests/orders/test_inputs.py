@@ -100,6 +100,7 @@ def test_a_refused_seat_form_shows_the_page_again_with_the_message(flight):
     assert "2 times; reload the page" in twice.content.decode()
 
 
+@pytest.mark.django_db(transaction=True)  # a stream reads on the streams' own threads: committed rows only
 def test_a_token_with_nul_or_non_ascii_is_a_wrong_token(api, new_order):
     order_id, _token = new_order()
     for token in ("é", "\x00", "b-" + "é" * 64):
