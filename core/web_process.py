@@ -73,30 +73,41 @@ def build_application(requests_app: Any = None, *, admission: bool = True) -> AS
         openings=settings.STREAM_THREADS,
         max_wait=settings.STREAM_OPENING_MAX_WAIT_SECONDS,
     )
-    application: Any = RequestLimits(WebProcess(ByPath(streams=streams, requests=BufferedBody(requests))))
+    # The other async views (/health) on threads of their own: a probe never waits behind streams opening.
+    checks = OneHopASGIHandler(ASYNC_VIEW_THREADS, name="async-view")
+    application: Any = RequestLimits(
+        WebProcess(ByPath(streams=streams, async_views=checks, requests=BufferedBody(requests)))
+    )
     return application
 
 
-def is_stream(path: str) -> bool:
-    """Whether the path's view is async (an event stream): resolved as Django will, in the event loop."""
+ASYNC_VIEW_THREADS = 2
+
+
+def road(path: str) -> str:
+    """Which road the path's view takes, resolved as Django will, in the event loop: "streams" (an event
+    stream: core.events.streams.event_stream), "async_views" (another async view) or "requests"."""
     try:
-        return iscoroutinefunction(resolve(path).func)
+        view = resolve(path).func
     except Resolver404:
-        return False
+        return "requests"
+    if not iscoroutinefunction(view):
+        return "requests"
+    return "streams" if getattr(view, "event_stream", False) else "async_views"
 
 
 class ByPath:
-    """Event streams to `streams` (in the event loop), everything else to `requests` (the threads)."""
+    """Event streams to `streams` and other async views to `async_views` (in the event loop), everything
+    else to `requests` (the threads)."""
 
-    def __init__(self, *, streams, requests) -> None:
-        self.streams, self.requests = streams, requests
+    def __init__(self, *, streams, async_views, requests) -> None:
+        self.roads = {"streams": streams, "async_views": async_views, "requests": requests}
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
             path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
-            if is_stream(path):
-                return await self.streams(scope, receive, send)
-        return await self.requests(scope, receive, send)
+            return await self.roads[road(path)](scope, receive, send)
+        return await self.roads["requests"](scope, receive, send)
 
 
 class BufferedBody:
@@ -143,9 +154,9 @@ class OneHopASGIHandler(ASGIHandler):
     which an event stream keeps, idle, for as long as it is open (1,000 streams: 1,000 threads).
     """
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, *, name: str = "stream-opening") -> None:
         super().__init__()
-        self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="stream-opening")
+        self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)

@@ -2,12 +2,13 @@
 
 from core.api_errors import json_get_only, service_error_response
 from core.errors import ServiceError
-from core.events.streams import read, stream_response
+from core.events.streams import event_stream, read, stream_response
 from flights.selectors import get_flight
 from inventory.events import flight_channel
 from inventory.selectors import seat_availability
 
 
+@event_stream
 @json_get_only
 async def flight_events(request, flight_code: str):
     try:

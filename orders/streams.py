@@ -14,13 +14,14 @@ from rest_framework.views import APIView
 
 from core.api_errors import json_get_only, service_error_response
 from core.errors import ServiceError
-from core.events.streams import read, stream_response
+from core.events.streams import event_stream, read, stream_response
 from core.openapi import ORDER_ERRORS
 from orders.access import authorize_order, authorize_stream, stream_ticket
 from orders.events import STATUS_EVENT, order_channel
 from orders.selectors import get_order_status
 
 
+@event_stream
 @json_get_only
 async def order_events(request, order_id: str):
     try:

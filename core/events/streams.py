@@ -83,6 +83,13 @@ async def read(function: Callable[..., T], *args: Any) -> T:
         raise DatabaseUnavailable() from exc
 
 
+def event_stream(view):
+    """Marks an async view as an event stream: the web process sends it through the streams' door
+    (core/web_process.py: the per-address cap and the stream threads)."""
+    view.event_stream = True
+    return view
+
+
 async def stream_response(
     request: HttpRequest, *, channel: str, snapshot: Snapshot, unnamed: str = ""
 ) -> HttpResponseBase:
