@@ -1,16 +1,13 @@
 """Calls through the web processes' own WSGI application (seatbooking/handlers.py), as
 granian and uvicorn make them: the lean path included, which Django's test client would not take."""
 
-import io
 import json
 from dataclasses import dataclass
 
 import pytest
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
-from django.test import RequestFactory
 
 from seatbooking.handlers import web_application
+from tests.wsgi_calls import wsgi_call
 
 
 @dataclass
@@ -37,29 +34,12 @@ def application():
 def call(application):
     def call(method: str, path: str, body=None, *, token: str | None = None, raw: bytes | None = None, **headers):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
-        request = RequestFactory().generic(
-            method, path, data, content_type=headers.pop("content_type", "application/json"), headers=headers
+        content_type = headers.pop("content_type", "application/json")
+        status, answer_headers, content = wsgi_call(
+            application, method, path, data, content_type=content_type, token=token, headers=headers
         )
-        environ = dict(request.environ, **{"wsgi.input": io.BytesIO(data), "CONTENT_LENGTH": str(len(data))})
-        if token:
-            environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-        started: dict = {}
-
-        def start_response(status, response_headers, exc_info=None):
-            started.update(status=int(status.split()[0]), headers=dict(response_headers))
-
-        # As Django's test client does: a test's transaction must outlive the request.
-        request_started.disconnect(close_old_connections)
-        request_finished.disconnect(close_old_connections)
-        try:
-            response = application(environ, start_response)
-            content = b"".join(response)
-            response.close()
-        finally:
-            request_started.connect(close_old_connections)
-            request_finished.connect(close_old_connections)
-        is_json = started["headers"].get("Content-Type", "").startswith("application/json")
+        is_json = answer_headers.get("Content-Type", "").startswith("application/json")
         body = json.loads(content) if is_json else {"html": content}
-        return Answer(started["status"], started["headers"], body, content)
+        return Answer(status, answer_headers, body, content)
 
     return call
