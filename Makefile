@@ -100,6 +100,7 @@ bench: $(VENV)/.installed
 	BENCH_FLOW_LAYOUT=embedded $(BIN)/python -m bench.flow
 	$(BIN)/python -m bench.streams
 	$(BIN)/python -m bench.burst
+	$(BIN)/python -m bench.stream_flood
 
 # The same measures on a database with a long past (bench/history.py, in bulk SQL: BENCH_HISTORY_ROWS rows across
 # orders, holds, audit entries, attempts and events; 10 million by default, about a day of a busy sale): seat changes
