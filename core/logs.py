@@ -148,8 +148,9 @@ SECRETS = [
     # `token=`, `csrftoken=`, `ticket=`, `sessionid=` in a URL, a cookie or a repr of either (a value ends
     # before a backslash too: in a JSON line, `\"` after it is the quote that closes the URL)
     re.compile(r"(?i)([\w-]*token|ticket|sessionid)(=|%3D)[^\s&;,'\"<>\\]+"),
-    # `"token": "..."`, `'Authorization': '...'` in a JSON body or a dict's repr
-    re.compile(r"(?i)([\w-]*token|ticket|authorization|cookie)(['\"]?\s*:\s*['\"])[^'\"]+"),
+    # `"token": "..."`, `'Authorization': '...'` in a JSON body or a dict's repr, also inside a JSON line's
+    # string (`\"token\": \"...\"`), where the value stops before the backslash that closes it
+    re.compile(r"(?i)([\w-]*token|ticket|authorization|cookie)(\\?['\"]?\s*:\s*\\?['\"])[^'\"\\]+"),
     re.compile(r"(?i)(bearer)(\s+)[^\s'\",;\\]+"),  # Authorization: Bearer <token>, in any header form
 ]
 BOOKING_TOKEN = re.compile(r"\bb-[0-9a-f]{64}\b")

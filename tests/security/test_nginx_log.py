@@ -117,3 +117,13 @@ def test_a_json_line_keeps_the_quote_after_a_redacted_url():
     redacted = redact(line)
     assert TOKEN not in redacted
     assert json.loads(redacted)["message"].endswith('events?ticket=[redacted]"'), redacted
+
+
+def test_a_secret_under_its_key_is_redacted_inside_a_json_lines_string_too():
+    """A body logged as text inside a JSON line has its quotes escaped (`\\"token\\": \\"X\\"`): the key's rule
+    still finds the value, whatever its shape, and the line stays JSON."""
+    for key in ("token", "Authorization", "ticket"):
+        line = json.dumps({"message": json.dumps({key: "a short secret", "seats": ["1A"]})})
+        redacted = redact(line)
+        assert "a short secret" not in redacted, redacted
+        assert json.loads(json.loads(redacted)["message"]) == {key: "[redacted]", "seats": ["1A"]}
