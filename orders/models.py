@@ -215,6 +215,7 @@ class AuditAction(models.TextChoices):
     CONFIRMATION_SENT = "confirmation_sent"  # the confirmation email went out
     CONFIRMATION_FAILED = "confirmation_failed"  # a send failed (retried later) or was given up
     REVOKE_LINKS = "revoke_links"  # an operator revoked the booking's find-my-booking tokens
+    HOLD_AGAIN = "hold_again"  # an ended order's seats were held again by a new order (details: which)
 
 
 class AuditEntry(models.Model):

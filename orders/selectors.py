@@ -98,6 +98,12 @@ def passengers_of(order: Order, *, seats: list[str]) -> list[PassengerJSON]:
     ]
 
 
+def last_seats(order: Order) -> list[str]:
+    """The seats of the order's last selection, in seat-map order, also once it ended and let them go: each
+    keeps its frozen price (`seat_prices`) until the selection changes, whatever the order's end."""
+    return sorted_labels(list(order.seat_prices or {}))
+
+
 def get_order(*, order_id: str) -> Order:
     return Order.objects.select_related("flight").get(pk=order_id)
 

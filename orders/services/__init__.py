@@ -2,8 +2,9 @@
 
 Callers use this package's names (`from orders import services; services.select_seats(...)`); the
 modules behind it: booking (create, select seats, cancel), payments (submit, attempts, retry policy),
-operators (the admin's actions), batches (the timer loop's), seats (a selection's seats; its one
-PostgreSQL statement in seat_change_sql) and common (what every change shares).
+operators (the admin's actions), recovery (an ended order's seats held again by a new order), batches
+(the timer loop's), seats (a selection's seats; its one PostgreSQL statement in seat_change_sql) and
+common (what every change shares).
 
 Rules every function here follows (the locking rules and why: docs/locking.md):
 - one transaction per change; the order row is locked first (`select_for_update`) before anything is
@@ -36,9 +37,11 @@ from orders.services.payments import (
     start_payment_attempt,
     submit_payment,
 )
+from orders.services.recovery import HoldAgain, hold_again
 
 __all__ = [
     "AttemptTicket",
+    "HoldAgain",
     "HoldExpired",
     "OrderChange",
     "SeatsTaken",
@@ -52,6 +55,7 @@ __all__ = [
     "expire_lapsed_holds",
     "expire_now",
     "finish_payment_attempt",
+    "hold_again",
     "new_order_id",
     "reconcile_payment_attempt",
     "retry_payment_now",
