@@ -8,10 +8,13 @@ In order of preference:
 2. else the closest group: the N free seats closest together, measured as the width they span across
    the cabin (an aisle counts as a seat) plus two for each row further back, the fewest rows first,
    then the front-most and left-most.
+With no cabin zone asked for (`choose_in_cheapest_zone`), the seats come from one zone: the tightest
+choice any zone offers (side by side before any group), from the cheapest zone among equally tight ones;
+only when no zone has N free seats, from the whole cabin as above.
 Pure: the caller reads the free seats (under the order's lock) and holds the choice all or nothing.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 
@@ -46,6 +49,36 @@ def choose_best(layout: Layout, free: Collection[str], count: int, rows: Collect
     if len(free_set) < count or count < 1:
         return []
     return _adjacent(layout, free_set, count) or _closest_group(layout, free_set, count)
+
+
+def choose_in_cheapest_zone(
+    layout: Layout, free: Collection[str], count: int, zones: Sequence[Collection[int]]
+) -> list[str]:
+    """The best `count` seats among `free` within one of `zones` (each zone's rows, cheapest zone first):
+    the tightest group (`spread`) any zone offers, the cheapest zone's among equally tight; [] if fewer are
+    free. Only when no single zone has `count` free seats, the best across the whole cabin."""
+    offers = []
+    for rank, rows in enumerate(zones):
+        chosen = choose_best(layout, free, count, rows=rows)
+        if chosen:
+            offers.append((spread(layout, chosen), rank, chosen))
+    if offers:
+        return min(offers, key=lambda offer: offer[:2])[2]
+    return choose_best(layout, free, count)
+
+
+def spread(layout: Layout, labels: Collection[str]) -> int:
+    """How far apart the seats are: 0 when side by side in one row and block, else the closest group's
+    measure (the width spanned across the cabin plus ROW_WEIGHT for each row further back)."""
+    columns = layout.columns()
+    rows = [int(label[:-1]) for label in labels]
+    places = sorted(columns[label[-1]] for label in labels)
+    side_by_side = len(set(rows)) == 1 and any(
+        "".join(sorted((label[-1] for label in labels), key=columns.__getitem__)) in block for block in layout.blocks()
+    )
+    if side_by_side:
+        return 0
+    return places[-1] - places[0] + 1 + ROW_WEIGHT * (max(rows) - min(rows))
 
 
 def _adjacent(layout: Layout, free: set[str], count: int) -> list[str]:

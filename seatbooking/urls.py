@@ -9,7 +9,7 @@ from inventory import api as flights_api
 from inventory.streams import flight_events
 from operations.dashboard import dashboard
 from orders import api as orders_api
-from orders import booking_api, booking_pages, inputs
+from orders import booking_api, booking_pages, inputs, proposal_api
 from orders import views as pages
 from orders.streams import StreamTicketView, order_events
 
@@ -31,6 +31,9 @@ urlpatterns = [
     # The HTTP API (the original's contract)
     path("orders", orders_api.CreateOrderView.as_view(), name="order-create"),
     path("orders/<order_id:order_id>/seats", orders_api.SelectSeatsView.as_view(), name="order-seats"),
+    path(
+        "orders/<order_id:order_id>/seats/best", proposal_api.BestSeatsProposalView.as_view(), name="order-seats-best"
+    ),
     path("orders/<order_id:order_id>/payment", orders_api.PayView.as_view(), name="order-payment"),
     path("orders/<order_id:order_id>/status", orders_api.OrderStatusView.as_view(), name="order-status"),
     path("orders/<order_id:order_id>/events", order_events, name="order-events"),

@@ -5,12 +5,11 @@ import secrets
 from collections.abc import Sequence
 from functools import partial
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict
 from flights.selectors import get_flight
 from inventory import services as inventory
 from inventory.events import publish_seat_changes
@@ -117,11 +116,9 @@ def select_best_seats(
 ) -> OrderChange:
     """Let the server choose: make the `count` best free seats the order's whole selection (inventory/
     best_seats.py), within the cabin zone `zone` if given; all or nothing, like select_seats. The seats are
-    read and held under the order's lock; a seat another order takes meanwhile makes it choose again."""
-    if not 1 <= count <= settings.MAX_SEATS_PER_ORDER:
-        raise InvalidInput(
-            f"Ask for 1-{settings.MAX_SEATS_PER_ORDER} seats; you asked for {count}.", code="too_many_seats"
-        )
+    read and held under the order's lock; a seat another order takes meanwhile makes it choose again. With
+    no zone, the cheapest zone where they sit together (orders/services/seats.py choose_seats)."""
+    seats.check_best_count(count)
     for attempt in range(1, BEST_SEATS_ATTEMPTS + 1):
         at = now if (attempt == 1 and now) else timezone.now()
         try:

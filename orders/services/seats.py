@@ -12,10 +12,11 @@ from django.db import connection
 from core.errors import Conflict, InvalidInput
 from flights.fares import fares_of
 from flights.layout import check_seat_labels
+from flights.models import Flight
 from inventory import holds_sql
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory
-from inventory.best_seats import Layout, choose_best
+from inventory.best_seats import Layout, choose_best, choose_in_cheapest_zone
 from inventory.events import publish_seat_changes, sorted_labels
 from orders.models import AuditAction, Order
 from orders.selectors import OrderStatus, order_status
@@ -111,24 +112,53 @@ class NotEnoughSeats(Conflict):
     code = "not_enough_seats"
 
 
+def check_best_count(count: int) -> int:
+    """How many seats the server may choose at once: 1 to the seat limit."""
+    if not 1 <= count <= settings.MAX_SEATS_PER_ORDER:
+        raise InvalidInput(
+            f"Ask for 1-{settings.MAX_SEATS_PER_ORDER} seats; you asked for {count}.", code="too_many_seats"
+        )
+    return count
+
+
 def best_free_seats(order: Order, *, count: int, zone: str | None, now: dt.datetime) -> list[str]:
     """The `count` best seats free for the locked order (its own count as free), within `zone` if given;
     raises NotEnoughSeats naming the shortfall when fewer are free."""
     flight = order.flight
-    fares = fares_of(flight)
-    rows = None
-    if zone is not None:
-        named = fares.zone_named(zone)
-        if named is None:
-            raise InvalidInput(
-                f"Flight {flight.code} has no cabin zone {zone!r}; its zones: {', '.join(fares.zone_names())}.",
-                code="invalid_zone",
-            )
-        zone, rows = named, fares.rows_of_zone(named)
+    zone = check_zone(flight, zone)
     holds_sql.take_turns_choosing(flight=flight)
     free = inventory_selectors.free_seat_labels(flight=flight, holder=order.pk, now=now)
+    return choose_seats(flight, free=free, count=count, zone=zone)
+
+
+def check_zone(flight: Flight, zone: str | None) -> str | None:
+    """The flight's zone called `zone` in any case (None: any zone); InvalidInput naming its zones if none."""
+    if zone is None:
+        return None
+    fares = fares_of(flight)
+    named = fares.zone_named(zone)
+    if named is None:
+        raise InvalidInput(
+            f"Flight {flight.code} has no cabin zone {zone!r}; its zones: {', '.join(fares.zone_names())}.",
+            code="invalid_zone",
+        )
+    return named
+
+
+def choose_seats(flight: Flight, *, free: list[str], count: int, zone: str | None) -> list[str]:
+    """The `count` best of the `free` seats (inventory/best_seats.py): within `zone` (checked) if given,
+    else in the cheapest zone where they sit together; raises NotEnoughSeats when fewer are free. What
+    holding them and proposing them share."""
+    fares = fares_of(flight)
     layout = Layout(rows=flight.rows, letters=flight.letters, aisles_after=flight.aisles_after)
-    chosen = choose_best(layout, free, count, rows=rows)
+    if zone is None:
+        rows = None
+        zones = [zone_rows for name in fares.zone_names() if (zone_rows := fares.rows_of_zone(name))]
+        zones.sort(key=lambda zone_rows: (fares.zone_of_row(min(zone_rows))[1], min(zone_rows)))  # cheapest first
+        chosen = choose_in_cheapest_zone(layout, free, count, zones)
+    else:
+        rows = fares.rows_of_zone(zone)
+        chosen = choose_best(layout, free, count, rows=rows)
     if not chosen:
         available = len([label for label in free if rows is None or int(label[:-1]) in rows])
         where = f" in zone {zone}" if zone else ""
