@@ -8,13 +8,15 @@ from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import client_address
 from core.errors import ServiceError
-from orders import inputs, services
+from orders import inputs, services, wording
 from orders.access import OrderAccess, authorize_order, remember_in_session
+from orders.error_words import error_words
 from orders.receipt import receipt_of
 from orders.selectors import get_order
 from orders.throttles import find_booking_throttled, find_booking_wait
@@ -34,7 +36,9 @@ def find_booking(request):
     context = {"reference": reference, "last_name": last_name}
     wait = find_booking_wait(request)  # per address, with the API's requests (FindBookingThrottle)
     if wait is not None:
-        context["error"] = f"Too many attempts from your address. Try again in {max(1, round(wait))} seconds."
+        context["error"] = _("Too many attempts from your address. Try again in %(seconds)s seconds.") % {
+            "seconds": max(1, round(wait))
+        }
         response = render(request, "orders/find_booking.html", context, status=429)
         response["Retry-After"] = str(max(1, round(wait)))
         return response
@@ -44,7 +48,9 @@ def find_booking(request):
             reference=asked.reference, last_name=asked.last_name, address=client_address.of(request)
         )
     except ServiceError as exc:
-        response = render(request, "orders/find_booking.html", {**context, "error": exc.message}, status=exc.status)
+        response = render(
+            request, "orders/find_booking.html", {**context, "error": error_words(exc)}, status=exc.status
+        )
         if exc.retry_after:
             response["Retry-After"] = str(exc.retry_after)
         return response
@@ -62,7 +68,9 @@ def receipt(request, order_id: str):
         return access
     if access.via == "token" and "token" in request.GET:  # a link: the token leaves the URL
         return without_token(request, access.order_id)
-    return render(request, "orders/receipt.html", {"receipt": receipt_of(get_order(order_id=access.order_id))})
+    found = receipt_of(get_order(order_id=access.order_id))
+    context = {"receipt": found, "state_words": str(wording.STATE_WORDS.get(found.state, found.state))}
+    return render(request, "orders/receipt.html", context)
 
 
 @require_POST
@@ -88,9 +96,9 @@ def passengers(request, order_id: str):
         services.set_passengers(
             order_id=access.order_id, passengers=checked.passengers, email=checked.email, actor=access.actor
         )
-        messages.success(request, "Passengers saved.")
+        messages.success(request, _("Passengers saved."))
     except ServiceError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, _field_error(exc))
         # The page shows the refused form again as typed, so nobody types every name twice.
         request.session[TYPED_PASSENGERS.format(order_id=access.order_id)] = {"passengers": given, "email": email}
     return HttpResponseRedirect(reverse("booking", args=[order_id]))
@@ -111,9 +119,9 @@ def best_seats(request, order_id: str):
         change = services.select_best_seats(
             order_id=access.order_id, count=wanted.count, zone=wanted.zone, actor=access.actor
         )
-        messages.success(request, f"Seats {', '.join(change.status['Seats'])} are held for you.")
+        messages.success(request, wording.best_done(change.status["Seats"]))
     except ServiceError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_words(exc))
     return HttpResponseRedirect(reverse("booking", args=[order_id]))
 
 
@@ -122,7 +130,15 @@ def _access(request, order_id: str) -> OrderAccess | HttpResponse:
     try:
         return authorize_order(request, order_id)
     except ServiceError as exc:
-        return render(request, "orders/closed.html", {"message": exc.message}, status=exc.status)
+        return render(request, "orders/closed.html", {"message": error_words(exc)}, status=exc.status)
+
+
+def _field_error(exc: ServiceError) -> str:
+    """A refusal of the passenger form, naming its field as the booking page expects ("passengers[1].lastName:
+    ..." or "email: ...", orders/views.py FIELD_MESSAGE) so that it shows beside that field, in the page's words."""
+    field = exc.extra.get("field") or ("email" if exc.code == "invalid_email" else "")
+    text = error_words(exc)
+    return f"{field}: {text}" if field and not text.startswith(f"{field}: ") else text
 
 
 def _typed(value: str) -> str:

@@ -4,20 +4,23 @@ adds the state's words (orders.wording.SEAT_WORDS) to it as the state changes.""
 
 from typing import Any
 
-from flights.fares import STANDARD_ZONE, Fares, fares_of, money
+from django.utils.translation import gettext as _
+
+from core.money import amount_words
+from flights.fares import STANDARD_ZONE, Fares, fares_of
 from flights.layout import cabin
 from flights.models import Flight
 from orders.selectors import OrderStatus
-from orders.wording import SEAT_WORDS
+from orders.wording import POSITION_WORDS, SEAT_WORDS, zone_name
 
 
 def place_name(*, row: int, letter: str, position: str, exit_row: bool, over_wing: bool, fare: str) -> str:
     """'Row 12, seat A, window, exit row, Extra legroom 119.00 EUR': everything about a seat but its state."""
-    words = [f"Row {row}", f"seat {letter}", position]
+    words = [_("Row %(row)s") % {"row": row}, _("seat %(letter)s") % {"letter": letter}, str(POSITION_WORDS[position])]
     if exit_row:
-        words.append("exit row")
+        words.append(_("exit row"))
     if over_wing:
-        words.append("by the wing")
+        words.append(_("by the wing"))
     words.append(fare)
     return ", ".join(words)
 
@@ -25,7 +28,7 @@ def place_name(*, row: int, letter: str, position: str, exit_row: bool, over_win
 def fare_words(fares: Fares, row: int) -> tuple[str, str]:
     """(zone, 'Extra legroom 119.00 EUR') for a seat of `row`."""
     zone, price = fares.zone_of_row(row)
-    return zone, f"{zone} {money(price)} {fares.currency}"
+    return zone, f"{zone_name(zone)} {amount_words(price, fares.currency)}"
 
 
 def seat_state(label: str, *, status: OrderStatus, held: set[str], confirmed: set[str]) -> str:
@@ -70,20 +73,30 @@ def seat_rows(flight: Flight, *, status: OrderStatus, availability: dict[str, An
 
 
 def fare_list(flight: Flight) -> list[dict[str, str]]:
-    """The flight's zones for the legend and the "Find N seats together" form: name, rows, price."""
+    """The flight's zones for the legend and the "Find N seats together" form: name, label (the name in the
+    page's language), rows, price."""
     fares = fares_of(flight)
     zones = [
         {
-            "name": z.name,
-            "rows": f"rows {z.first_row}-{z.last_row}" if z.first_row != z.last_row else f"row {z.first_row}",
-            "price": f"{money(z.price)} {fares.currency}",
+            "name": z.name,  # the form's value: the zone as the flight names it
+            "label": zone_name(z.name),
+            "rows": _("rows %(first)s-%(last)s") % {"first": z.first_row, "last": z.last_row}
+            if z.first_row != z.last_row
+            else _("row %(row)s") % {"row": z.first_row},
+            "price": amount_words(z.price, fares.currency),
         }
         for z in fares.zones
     ]
     if all(fares.zone_of_row(row)[0] != STANDARD_ZONE for row in range(1, flight.rows + 1)):
         return zones
-    others = "other rows" if zones else "all rows"
-    return [*zones, {"name": STANDARD_ZONE, "rows": others, "price": f"{money(fares.base_fare)} {fares.currency}"}]
+    others = _("other rows") if zones else _("all rows")
+    standard = {
+        "name": STANDARD_ZONE,
+        "label": zone_name(STANDARD_ZONE),
+        "rows": others,
+        "price": amount_words(fares.base_fare, fares.currency),
+    }
+    return [*zones, standard]
 
 
 def letter_header(flight: Flight) -> list[str | None]:

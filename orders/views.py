@@ -18,6 +18,8 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ServiceError
@@ -26,6 +28,7 @@ from inventory.selectors import flights_with_seats_left, seat_availability
 from orders import inputs, services, wording
 from orders.access import actor_for, authorize_order, remember_in_session
 from orders.clients import client_keys
+from orders.error_words import error_words, page_error_words
 from orders.models import OPEN_STATES
 from orders.seatmap import fare_list, letter_header, seat_rows
 from orders.selectors import OrderStatus, get_order, order_status
@@ -55,8 +58,10 @@ def throttled(*, scope: str) -> Callable[[PageHandler], PageHandler]:
 def too_many_requests(request: HttpRequest, *, wait: float, message: str = "") -> HttpResponse:
     """429: the page that says when to try again, and the Retry-After header that says it to a program."""
     seconds = max(1, math.ceil(wait))
-    text = message or f"Too many requests from your address just now. Try again in {seconds} seconds."
-    response = render(request, "orders/closed.html", {"title": "Please wait a moment", "message": text}, status=429)
+    text = message or _("Too many requests from your address just now. Try again in %(seconds)s seconds.") % {
+        "seconds": seconds
+    }
+    response = render(request, "orders/closed.html", {"title": _("Please wait a moment"), "message": text}, status=429)
     response["Retry-After"] = str(seconds)
     return response
 
@@ -93,7 +98,7 @@ def start_booking(request, flight_code: str):
     except ServiceError as exc:
         if not request.session.keys():  # made for this order alone (client_keys), which was refused: not kept
             request.session.flush()
-        messages.error(request, exc.message)
+        messages.error(request, error_words(exc))
         return HttpResponseRedirect(reverse("home"))
     remember_in_session(request, order.pk)
     return HttpResponseRedirect(reverse("booking", args=[order.pk]))
@@ -121,7 +126,7 @@ def booking(request, order_id: str):
         {
             "order": order,
             "status": status,
-            "state_words": wording.STATE_WORDS[state],
+            "state_words": str(wording.STATE_WORDS[state]),
             "rows": seat_rows(flight, status=status, availability=seat_availability(flight=flight).as_json()),
             "letters": letter_header(flight),
             "fares": fare_list(flight),
@@ -159,15 +164,26 @@ def without_token(request: HttpRequest, order_id: str) -> HttpResponse:
 def _page_words() -> dict[str, Any]:
     """The words the page's script needs (orders/wording.py), the names' pattern it checks first, and the
     states in which seats may change (orders.models.OPEN_STATES)."""
-    return {
+    words = {
         "openStates": list(OPEN_STATES),
         "states": wording.STATE_WORDS,
         "seats": wording.SEAT_WORDS,
         "finals": wording.FINAL_TITLES,
         "payWhy": wording.PAY_WHY,
         "passengers": wording.PASSENGER_WORDS,
+        "errors": page_error_words(),
         "namePattern": NAME_PATTERN,
     }
+    return _translated(words)
+
+
+def _translated(value: Any) -> Any:
+    """The page's words with every lazy string said in the request's language (json_script cannot)."""
+    if isinstance(value, dict):
+        return {key: _translated(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_translated(item) for item in value]
+    return str(value) if isinstance(value, Promise) else value
 
 
 def _pay_why(state: str, *, named: bool) -> str:
@@ -244,7 +260,7 @@ def booking_seats(request, order_id: str):
             labels=inputs.seat_choice(seats=[label.strip().upper() for label in request.POST.getlist("seats")]),
             actor=access.actor,
         ),
-        done="Seats updated.",
+        done=_("Seats updated."),
     )
 
 
@@ -259,7 +275,7 @@ def booking_pay(request, order_id: str):
             code=inputs.payment(code=inputs.form_value(request.POST, "code").strip()),
             actor=access.actor,
         ),
-        done="Payment submitted.",
+        done=_("Payment submitted."),
     )
 
 
@@ -269,7 +285,7 @@ def booking_cancel(request, order_id: str):
         request,
         order_id,
         lambda access: services.cancel_order(order_id=access.order_id, actor=access.actor),
-        done="Booking cancelled; the seats are free again.",
+        done=_("Booking cancelled; the seats are free again."),
     )
 
 
@@ -282,19 +298,19 @@ def _act(request, order_id: str, change, *, done: str):
         change(access)
         messages.success(request, done)
     except ServiceError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_words(exc))
     return HttpResponseRedirect(reverse("booking", args=[order_id]))
 
 
 def _closed(request, exc: ServiceError):
     if exc.status == 404:
-        title = "We cannot find this booking"
-        message = "Check the address, or start a new booking from the flights on offer."
+        title = _("We cannot find this booking")
+        message = _("Check the address, or start a new booking from the flights on offer.")
     elif exc.code == "token_expired":
-        title, message = "This link has stopped working", exc.message
+        title, message = _("This link has stopped working"), error_words(exc)
     else:
-        title = "This booking is not open to you"
-        message = (
+        title = _("This booking is not open to you")
+        message = _(
             "This booking was started in another browser or by the API: open it there. Once it is booked, "
             "Find my booking opens it here too, with its reference and a passenger's last name (or the address "
             "with ?token=<its token>, for bookings made by the API)."

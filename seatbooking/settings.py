@@ -50,6 +50,8 @@ MIDDLEWARE = [
     "core.headers.ResponseHeadersMiddleware",  # Content-Security-Policy, Permissions-Policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before common: the language from the switcher's cookie or Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -70,6 +72,7 @@ LEAN_MIDDLEWARE = [
         "django.contrib.messages.middleware",
         "axes.middleware",
         "core.headers",  # the page policies: JSON is never rendered (docs/security.md)
+        "django.middleware.locale",  # the API answers in English (its errors carry stable codes)
     )
 ]
 
@@ -103,6 +106,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",  # LANGUAGE_CODE for <html lang> and the switcher
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -190,7 +194,11 @@ WEB_MAX_WAIT_SECONDS = env_float("WEB_MAX_WAIT_SECONDS", 2)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Web ----------------------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# The pages speak English (the default) and Portuguese (European), chosen by the switcher in every page's
+# header (a cookie) or else the browser's Accept-Language; the API answers in English with stable codes.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("pt", "Português")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import path, register_converter
+from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core import admin_login
@@ -28,6 +29,7 @@ urlpatterns = [
     path("booking/<order_id:order_id>/pay", pages.booking_pay, name="booking-pay"),
     path("booking/<order_id:order_id>/cancel", pages.booking_cancel, name="booking-cancel"),
     path("favicon.ico", pages.favicon, name="favicon"),
+    path("language", set_language, name="set-language"),  # the header's switcher (a form, without JS)
     # The HTTP API (the original's contract)
     path("orders", orders_api.CreateOrderView.as_view(), name="order-create"),
     path("orders/<order_id:order_id>/seats", orders_api.SelectSeatsView.as_view(), name="order-seats"),
