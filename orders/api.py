@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from core.drf import ScopedThrottle
 from core.errors import InvalidInput
 from core.idempotency import DerivedSecret, idempotent
+from core.languages import request_language
 from core.openapi import (
     CREATED_ORDER,
     IDEMPOTENCY_ERRORS,
@@ -159,6 +160,7 @@ class CreateOrderView(APIView):
             # Derived, not random, for a caller who can repeat the create and be told the same answer.
             token=ORDER_TOKEN.for_request(request, order_id) or session_order_token(request, order_id),
             client=client_keys(request),
+            language=request_language(request),  # its confirmation email speaks the caller's Accept-Language
         )
         return Response({"orderID": order.pk, "flightID": order.flight.code, "token": token}, status=201)
 

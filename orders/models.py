@@ -85,6 +85,9 @@ class Order(FSMModelMixin, models.Model):
     # blank for staff, whom the limits leave alone. Digests, so that no session key is stored.
     client_address = models.CharField(max_length=32, blank=True, default="")
     client_session = models.CharField(max_length=32, blank=True, default="")
+    # The language the order was made in (settings.LANGUAGES; the page's, or the API's Accept-Language): its
+    # confirmation email speaks it. Blank: the default language.
+    language = models.CharField(max_length=8, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

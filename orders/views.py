@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ServiceError
+from core.languages import request_language
 from flights.selectors import flight_summary, get_flight
 from inventory.selectors import flights_with_seats_left, seat_availability
 from orders import inputs, services, wording
@@ -94,6 +95,7 @@ def start_booking(request, flight_code: str):
             flight_code=new.flight_code,
             actor=actor_for("session", request),
             client=client_keys(request, create_session=True),  # the order counts for the session it starts
+            language=request_language(request),  # the page's: its confirmation email speaks it
         )
     except ServiceError as exc:
         if not request.session.keys():  # made for this order alone (client_keys), which was refused: not kept

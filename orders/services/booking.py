@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from core.errors import Conflict
+from core.languages import supported_language
 from flights.selectors import get_flight
 from inventory import services as inventory
 from inventory.events import publish_seat_changes
@@ -40,6 +41,7 @@ def create_order(
     actor: str,
     token: str | None = None,
     client: ClientKeys | None = None,
+    language: str = "",
 ) -> tuple[Order, str]:
     """Create a PENDING order; returns it with its bearer token, which is shown only this once.
 
@@ -48,7 +50,7 @@ def create_order(
     request, a page that creates twice) returns the order it made (as it is now: nothing is changed), as
     the original system answered a repeated create. `client`: who asks (orders/clients.py; None for staff
     and the service's own callers), refused past its limit of open orders and recorded on the order for
-    the limit on the seats it holds (client_limits.py).
+    the limit on the seats it holds (client_limits.py). `language`: the one its confirmation email speaks.
     """
     flight = get_flight(code=flight_code)
     order_id = order_id or new_order_id()
@@ -58,7 +60,9 @@ def create_order(
     try:
         with transaction.atomic():
             client_limits.check_open_orders(client, now=timezone.now())
-            order = Order.objects.create(id=order_id, flight=flight, token_hash=token_hash, **keys)
+            order = Order.objects.create(
+                id=order_id, flight=flight, token_hash=token_hash, language=supported_language(language), **keys
+            )
             record_change(
                 order, action=AuditAction.CREATE, from_state="", actor=actor, reason=f"order created on {flight.code}"
             )

@@ -11,7 +11,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from core.locking import claim
 from orders import queue
@@ -165,13 +166,20 @@ def _record_failure(order_id: str, exc: Exception, *, now: dt.datetime) -> Sent:
 
 
 def confirmation_message(order: Order) -> EmailMultiAlternatives:
-    receipt = receipt_of(order)
-    context = {"receipt": receipt, "find_booking_url": settings.SITE_URL + reverse("find-booking")}
-    message = EmailMultiAlternatives(
-        subject=f"Booking {receipt.reference} confirmed: {receipt.flight_code} {receipt.route}",
-        body=render_to_string("emails/booking_confirmed.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[order.contact_email],
-    )
-    message.attach_alternative(render_to_string("emails/booking_confirmed.html", context), "text/html")
+    """The email in the language the order was made in (its page's, or the API's Accept-Language)."""
+    with translation.override(order.language or settings.LANGUAGE_CODE):
+        receipt = receipt_of(order)
+        context = {"receipt": receipt, "find_booking_url": settings.SITE_URL + reverse("find-booking")}
+        subject = _("Booking %(reference)s confirmed: %(flight)s %(route)s") % {
+            "reference": receipt.reference,
+            "flight": receipt.flight_code,
+            "route": receipt.route,
+        }
+        message = EmailMultiAlternatives(
+            subject=subject,
+            body=render_to_string("emails/booking_confirmed.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[order.contact_email],
+        )
+        message.attach_alternative(render_to_string("emails/booking_confirmed.html", context), "text/html")
     return message

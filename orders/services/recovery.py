@@ -56,7 +56,7 @@ def hold_again(*, order_id: str, actor: str, client: ClientKeys | None, now: dt.
                 state=ended.state,
             )
         wanted = last_seats(ended)
-        order, _token = create_order(flight_code=ended.flight.code, actor=actor, client=client)
+        order, _token = create_order(flight_code=ended.flight.code, actor=actor, client=client, language=ended.language)
         held = _hold_what_is_free(order, wanted=wanted, actor=actor, now=now)
         names = {p["seat"]: p for p in ended.passengers or []}
         _carry_passengers(order, [names[s] for s in held if s in names], email=ended.contact_email, actor=actor)
