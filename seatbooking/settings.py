@@ -41,6 +41,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.client_address.ClientAddressMiddleware",  # first: everything after sees the trusted address
+    # Next: gzips HTML and JSON bodies once every other middleware has set them (never an event stream or a
+    # static file: core/compression.py). The lean path keeps it.
+    "core.compression.PageCompressionMiddleware",
     "core.cache_control.NoStoreMiddleware",  # no stored copy of an order's data (whichever door answers)
     "core.queue_wait.QueueWaitMiddleware",  # behind nginx: 503 for a request that queued too long
     "core.request_limits.BodyLimitMiddleware",
