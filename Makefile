@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PORT
 
-.PHONY: run run-cluster test test-postgres test-faults lint audit format lock bench bench-history fuzz migrate seed static clean dashboard-screenshot screenshots
+.PHONY: run run-cluster test test-postgres test-faults lint audit format lock bench bench-history fuzz migrate seed static clean dashboard-screenshot screenshots messages compilemessages
 
 # The development venv: runtime + test + dev tools, exactly as locked (with hashes) in requirements-dev.txt.
 # Reinstalled whenever the lock changes. Production installs requirements.txt only (docs/operations.md).
@@ -43,8 +43,21 @@ format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The pages' and emails' translations (locale/<language>/LC_MESSAGES/django.po, committed) compiled into the .mo
+# files Django reads (not committed): part of every build (make run, make test, make static; docs/operations.md).
+# Needs gettext's msgfmt (apt-get install gettext).
+compilemessages: $(VENV)/.installed
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules --ignore=var -v0
+
+# After changing a text a traveller reads: collect every marked text into the .po files (new ones empty, to be
+# translated there: tests/test_translations.py refuses an empty or fuzzy one), then compile.
+messages: $(VENV)/.installed
+	$(BIN)/python manage.py makemessages --locale=pt --no-obsolete --add-location=file \
+	  --ignore=.venv --ignore=node_modules --ignore=var --ignore=tests --ignore=bench --ignore=docs
+	$(MAKE) compilemessages
+
 # Static files as production serves them: hashed names, compressed (whitenoise), in var/static.
-static: $(VENV)/.installed
+static: $(VENV)/.installed compilemessages
 	$(BIN)/python manage.py collectstatic --noinput -v0
 
 migrate: $(VENV)/.installed
@@ -76,7 +89,7 @@ run-cluster: $(VENV)/.installed static
 	  WEB_PORT=$(PORT) APP_PORT=$$(($(PORT)+1)) STREAMS_PORT=$$(($(PORT)+2)) NGINX_DIR=$(CURDIR)/var/nginx/$(PORT) \
 	  $(BIN)/honcho start -f Procfile.cluster
 
-test: $(VENV)/.installed static
+test: $(VENV)/.installed static compilemessages
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The same suite on the local PostgreSQL, as CI runs it.

@@ -32,7 +32,7 @@ from orders.clients import client_keys
 from orders.error_words import error_words, page_error_words
 from orders.models import OPEN_STATES
 from orders.seatmap import fare_list, letter_header, seat_rows
-from orders.selectors import OrderStatus, get_order, order_status
+from orders.selectors import OrderStatus, get_order, last_seats, order_status
 from orders.services.passengers import NAME_PATTERN
 from orders.throttles import scoped_wait
 
@@ -137,7 +137,10 @@ def booking(request, order_id: str):
             "max_attempts": settings.PAYMENT_MAX_ATTEMPTS,
             "server_now": timezone.now().isoformat(),
             "hold_expires_at": order.hold_expires_at if state == "SEATS_SELECTED" else None,
-            "outcome": wording.outcome(status, flight_code=flight.code, attempts=settings.PAYMENT_MAX_ATTEMPTS),
+            "outcome": wording.outcome(
+                status, flight_code=flight.code, attempts=settings.PAYMENT_MAX_ATTEMPTS, ended_seats=last_seats(order)
+            ),
+            "retrying": wording.retrying_words(status, attempts=settings.PAYMENT_MAX_ATTEMPTS),
             "words": _page_words(),
             "notices": notices,
             "passengers": passengers,
@@ -173,6 +176,7 @@ def _page_words() -> dict[str, Any]:
         "finals": wording.FINAL_TITLES,
         "payWhy": wording.PAY_WHY,
         "passengers": wording.PASSENGER_WORDS,
+        "ended": wording.page_ended_words(attempts=settings.PAYMENT_MAX_ATTEMPTS),
         "errors": page_error_words(),
         "namePattern": NAME_PATTERN,
     }

@@ -7,6 +7,7 @@ when they are read (the request's, or the order's for its email); the page's wor
 import re
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -61,48 +62,127 @@ FINAL_TITLES = {
 _ATTEMPT_REASON = re.compile(r"attempt \d+: ([^;]+?)(?=; attempt \d+:|\)\. Seats released\.$)")
 
 
-def payment_failure_words(last_payment_error: str, attempts: int) -> str:
-    """'Payment failed after 3 attempts (attempt 1: X (simulated failure); ...)' said once, plainly."""
-    reasons = []
-    for reason in _ATTEMPT_REASON.findall(last_payment_error):
-        reason = reason.replace(" (simulated failure)", "").strip()
-        reason = str(PAYMENT_REASONS.get(reason, reason))
-        if reason not in reasons:
-            reasons.append(reason)
-    why = f" ({'; '.join(reasons)})" if reasons else ""
-    return ngettext(
-        "The payment did not go through after %(count)d try%(why)s. Nothing was charged, and your seats were released.",
-        "The payment did not go through after %(count)d tries%(why)s. Nothing was charged, and your seats were "
-        "released.",
-        attempts,
-    ) % {"count": attempts, "why": why}
-
-
-# Why an attempt failed, as the gateway and the payment service record it (orders/gateway.py, AttemptOutcome).
-PAYMENT_REASONS = {
-    "the bank declined the payment": gettext_lazy("the bank declined the payment"),
-    "declined": gettext_lazy("declined"),
-    "timeout": gettext_lazy("timeout"),
-    "error": gettext_lazy("error"),
-    "lost": gettext_lazy("lost"),
-}
-
-
-def outcome(status: OrderStatus, *, flight_code: str, attempts: int) -> dict[str, Any] | None:
-    """The final screen's title and text, or None while the booking is still going."""
+def outcome(
+    status: OrderStatus, *, flight_code: str, attempts: int, ended_seats: list[str] | None = None
+) -> dict[str, Any] | None:
+    """The final screen's title and text, or None while the booking is still going. `ended_seats`: the
+    seats a booking that ended unpaid held (orders.selectors.last_seats), which it names and offers to hold
+    again ("again": the button's words, "" when there is nothing to hold)."""
     state = status["State"]
     if state not in FINAL_TITLES:
         return None
-    seats = ", ".join(status["Seats"])
-    text = {
-        "CONFIRMED": lambda: (
-            _("Your seats %(seats)s on %(flight)s are booked.") % {"seats": seats, "flight": flight_code}
+    if state == "CONFIRMED":
+        text = _("Your seats %(seats)s on %(flight)s are booked.") % {
+            "seats": ", ".join(status["Seats"]),
+            "flight": flight_code,
+        }
+        return {"title": str(FINAL_TITLES[state]), "text": text, "again": "", "seats": []}
+    seats = ", ".join(ended_seats or [])
+    words = ended_words(seat_count=len(ended_seats or []), attempts=attempts)
+    values = {"seats": seats, "why": payment_reasons(status["LastPaymentErr"])}
+    return {
+        "title": str(FINAL_TITLES[state]),
+        "text": fill(words[state], values),
+        "again": fill(words["again"], values),
+        "seats": ended_seats or [],
+    }
+
+
+def ended_words(*, seat_count: int, attempts: int) -> dict[str, str]:
+    """The final screen of a booking that ended unpaid, which held `seat_count` seats (0: none known): its
+    text per state, and "again", the button that holds the same seats again (orders/recovery_pages.py).
+    {seats} and {why} are left to fill in: by outcome() here, by the page's script there (page-words
+    "ended", the words for one seat, several and none). Nobody is blamed; nothing was charged."""
+    tried = ngettext(
+        "The payment did not go through after %(count)d try{why}.",
+        "The payment did not go through after %(count)d tries{why}.",
+        attempts,
+    ) % {"count": attempts}
+    duration = duration_words(settings.SEAT_HOLD_SECONDS)
+    if not seat_count:
+        return {
+            "FAILED": f"{tried} {_('Nothing was charged.')}",
+            "EXPIRED": _("Your hold ended after %(duration)s. Nothing was charged.") % {"duration": duration},
+            "CANCELLED": _("You cancelled this booking. Nothing was charged."),
+            "again": "",
+        }
+    back_on_sale = ngettext(
+        "Nothing was charged, and seat {seats} went back on sale. You can hold it again, keeping the names you gave.",
+        "Nothing was charged, and seats {seats} went back on sale. You can hold them again, keeping the names you "
+        "gave.",
+        seat_count,
+    )
+    return {
+        "FAILED": f"{tried} {back_on_sale}",
+        "EXPIRED": ngettext(
+            "Your hold on seat {seats} ended after %(duration)s, so it went back on sale. Nothing was charged. You "
+            "can hold it again.",
+            "Your hold on seats {seats} ended after %(duration)s, so they went back on sale. Nothing was charged. "
+            "You can hold them again.",
+            seat_count,
+        )
+        % {"duration": duration},
+        "CANCELLED": ngettext(
+            "You cancelled this booking, so seat {seats} went back on sale. Nothing was charged.",
+            "You cancelled this booking, so seats {seats} went back on sale. Nothing was charged.",
+            seat_count,
         ),
-        "FAILED": lambda: payment_failure_words(status["LastPaymentErr"], attempts),
-        "EXPIRED": lambda: _("Nobody paid for the seats in time, so they were released."),
-        "CANCELLED": lambda: _("You cancelled the booking; the seats were released."),
-    }[state]()
-    return {"title": str(FINAL_TITLES[state]), "text": text}
+        "again": ngettext("Hold seat {seats} again", "Hold seats {seats} again", seat_count),
+    }
+
+
+def page_ended_words(*, attempts: int) -> dict[str, Any]:
+    """ended_words for the page's script: for no seat known, one seat and several ("one" and "other", as
+    English and Portuguese count), and the payment's reasons (payment_reasons)."""
+    return {
+        "none": ended_words(seat_count=0, attempts=attempts),
+        "one": ended_words(seat_count=1, attempts=attempts),
+        "other": ended_words(seat_count=2, attempts=attempts),
+        "problems": PAYMENT_PROBLEMS,
+    }
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """Words with {placeholders} filled in, as the page's script fills them (booking.js `fill`)."""
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+# Why a payment's tries failed, said plainly: the gateway's own words (and its "simulated failure") are
+# for the operators. A reason is known by a word of the error the payment service recorded for the try.
+PAYMENT_PROBLEMS = {
+    "declined": gettext_lazy("the bank declined the payment"),
+    "timeout": gettext_lazy("the payment service did not answer in time"),
+    "error": gettext_lazy("the payment service had a problem"),
+}
+
+
+def payment_problem(reason: str) -> str:
+    """The key of PAYMENT_PROBLEMS for one try's recorded error (booking.js `paymentProblem` says the same)."""
+    if "declined" in reason:
+        return "declined"
+    return "timeout" if "timeout" in reason or "did not answer" in reason else "error"
+
+
+def payment_reasons(last_payment_error: str) -> str:
+    """ " (the bank declined the payment)": each reason of a failed payment's tries once, or "" if none."""
+    reasons: list[str] = []
+    for reason in _ATTEMPT_REASON.findall(last_payment_error):
+        said = str(PAYMENT_PROBLEMS[payment_problem(reason)])
+        if said not in reasons:
+            reasons.append(said)
+    return f" ({'; '.join(reasons)})" if reasons else ""
+
+
+def retrying_words(status: OrderStatus, *, attempts: int) -> str:
+    """While a failed try waits for the next: which try failed and why, in plain words ("" otherwise)."""
+    if status["State"] != "PROCESSING_PAYMENT" or status["PaymentStatus"] != "retrying":
+        return ""
+    used = attempts - status["AttemptsLeft"]
+    return _("Try %(used)d of %(attempts)d did not go through (%(why)s); trying again shortly.") % {
+        "used": used,
+        "attempts": attempts,
+        "why": PAYMENT_PROBLEMS[payment_problem(status["LastPaymentErr"])],
+    }
 
 
 def duration_words(seconds: float) -> str:

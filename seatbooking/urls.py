@@ -11,6 +11,7 @@ from inventory.streams import flight_events
 from operations.dashboard import dashboard
 from orders import api as orders_api
 from orders import booking_api, booking_pages, inputs, proposal_api
+from orders import recovery_pages as ended_pages
 from orders import views as pages
 from orders.streams import StreamTicketView, order_events
 
@@ -28,6 +29,7 @@ urlpatterns = [
     path("booking/<order_id:order_id>/seats", pages.booking_seats, name="booking-seats"),
     path("booking/<order_id:order_id>/pay", pages.booking_pay, name="booking-pay"),
     path("booking/<order_id:order_id>/cancel", pages.booking_cancel, name="booking-cancel"),
+    path("booking/<order_id:order_id>/again", ended_pages.hold_again, name="booking-again"),
     path("favicon.ico", pages.favicon, name="favicon"),
     path("language", set_language, name="set-language"),  # the header's switcher (a form, without JS)
     # The HTTP API (the original's contract)

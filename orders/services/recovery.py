@@ -51,7 +51,8 @@ def hold_again(*, order_id: str, actor: str, client: ClientKeys | None, now: dt.
             expire_locked(ended, now=now, actor=actor, reason="hold deadline passed")
         if ended.state not in RECOVERABLE_STATES:
             raise WrongState(
-                f"Only a booking that ended without being paid can be held again; this one is {ended.state}.",
+                "Only a booking that ended without being paid (payment declined, hold ended or cancelled) can be "
+                "held again.",
                 code="not_ended",
                 state=ended.state,
             )

@@ -161,26 +161,35 @@
     if (!next || next.OrderID !== orderId) return;
     if (next.HoldExpiresAt !== status.HoldExpiresAt) lastLeft = null; // a new deadline: count afresh
     status = next;
+    if (!ENDED_UNPAID.includes(next.State)) endedSeats = next.Seats;
     draw();
   }
 
-  function paymentFailureWords(error) { // as orders/wording.py payment_failure_words says it
-    const reasons = [];
-    for (const match of error.matchAll(/attempt \d+: ([^;]+?)(?=; attempt \d+:|\)\. Seats released\.$)/g)) {
-      const reason = match[1].replace(" (simulated failure)", "").trim();
-      if (!reasons.includes(reason)) reasons.push(reason);
-    }
-    const why = reasons.length ? ` (${reasons.join("; ")})` : "";
-    return `The payment did not go through after ${maxAttempts} tries${why}. Nothing was charged, and your seats were released.`;
+  // The ended booking's seats, which the final screen names and offers to hold again: the status stops
+  // naming them once a booking ends unpaid, so they are the last open status's (or the page's, data-seats).
+  const ENDED_UNPAID = ["FAILED", "EXPIRED", "CANCELLED"];
+  let endedSeats = ENDED_UNPAID.includes(status.State) ? ($("final").dataset.seats || "").split(",").filter(Boolean) : status.Seats;
+  const filled = (text, values) => text.replace(/\{(\w+)\}/g, (all, name) => (name in values ? values[name] : all));
+
+  function paymentProblem(reason) { // as orders/wording.py payment_problem
+    return reason.includes("declined") ? "declined" : /timeout|did not answer/.test(reason) ? "timeout" : "error";
   }
 
-  function finalText(state) {
-    return {
-      CONFIRMED: `Your seats ${status.Seats.join(", ")} on ${flight} are booked.`,
-      FAILED: paymentFailureWords(status.LastPaymentErr),
-      EXPIRED: "Nobody paid for the seats in time, so they were released.",
-      CANCELLED: "You cancelled the booking; the seats were released.",
-    }[state];
+  function paymentReasons(error) { // as orders/wording.py payment_reasons
+    const reasons = [];
+    for (const match of error.matchAll(/attempt \d+: ([^;]+?)(?=; attempt \d+:|\)\. Seats released\.$)/g)) {
+      const said = words.ended.problems[paymentProblem(match[1])];
+      if (!reasons.includes(said)) reasons.push(said);
+    }
+    return reasons.length ? ` (${reasons.join("; ")})` : "";
+  }
+
+  // The final screen's text and its "hold again" button (orders/wording.py outcome, from page-words "ended").
+  function finalWords(state) {
+    if (state === "CONFIRMED") return { text: `Your seats ${status.Seats.join(", ")} on ${flight} are booked.`, again: "" };
+    const ended = words.ended[!endedSeats.length ? "none" : endedSeats.length === 1 ? "one" : "other"];
+    const values = { seats: endedSeats.join(", "), why: paymentReasons(status.LastPaymentErr || "") };
+    return { text: filled(ended[state], values), again: filled(ended.again, values) };
   }
 
   function drawPayment(state) {
@@ -212,9 +221,12 @@
     $("confirmed-extra").hidden = state !== "CONFIRMED";
     $("booking-reference").textContent = status.Reference || "";
     if (!title) return;
-    const text = finalText(state);
+    const { text, again } = finalWords(state);
     $("final-title").textContent = title;
     $("final-text").textContent = text;
+    $("hold-again-form").hidden = !again;
+    $("hold-again-button").textContent = again;
+    $("new-booking-button").classList.toggle("secondary", Boolean(again));
     if (shownState !== state) { // it ended just now, on this page: say so and go there
       const reference = state === "CONFIRMED" && status.Reference ? ` Booking reference: ${status.Reference}.` : "";
       announce(`${title} ${text}${reference}`);

@@ -175,7 +175,8 @@ def test_the_end_of_the_hold_is_said_once_and_focused(site):
     expect(page.locator("#final-title")).to_be_focused()
     page.wait_for_timeout(300)
     assert page.evaluate("window.announced") == [
-        "The hold expired Nobody paid for the seats in time, so they were released."
+        "The hold expired Your hold on seat 1A ended after 3 seconds, so it went back on sale. Nothing was charged. "
+        "You can hold it again."
     ]
 
 

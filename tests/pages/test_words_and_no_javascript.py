@@ -49,8 +49,8 @@ def test_without_javascript_a_failed_payment_says_why_once(site):
     page.get_by_role("button", name="Pay").click()
     expect(page.locator("#final-title")).to_have_text("Payment failed", timeout=OUTCOME_TIMEOUT_MS)
     expect(page.locator("#final-text")).to_have_text(
-        "The payment did not go through after 3 tries (the bank declined the payment). Nothing was charged, "
-        "and your seats were released."
+        "The payment did not go through after 3 tries (the bank declined the payment). Nothing was charged, and "
+        "seat 2C went back on sale. You can hold it again, keeping the names you gave."
     )
     assert "simulated failure" not in page.inner_text("body")
 
