@@ -95,7 +95,9 @@ def template_problems(source: str) -> list[tuple[int, str]]:
     finder.feed(html)
     finder.close()
     starts = [0] + [i + 1 for i, ch in enumerate(html) if ch == "\n"]
-    return [(origins[starts[line - 1]] if starts[line - 1] < len(origins) else line, text) for line, text in finder.found]
+    return [
+        (origins[starts[line - 1]] if starts[line - 1] < len(origins) else line, text) for line, text in finder.found
+    ]
 
 
 # String literals of the script: '...', "..." and `...` (its ${...} parts left out), comments skipped.
@@ -127,17 +129,13 @@ def script_problems(source: str) -> list[tuple[int, str]]:
 
 
 def check(paths: list[Path]) -> list[str]:
-    import django
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure()
-        django.setup()
     found = []
     for path in paths:
         source = path.read_text(encoding="utf-8")
         problems = script_problems(source) if path.suffix == ".js" else template_problems(source)
-        found += [f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{line}: {text}" for line, text in problems]
+        found += [
+            f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{line}: {text}" for line, text in problems
+        ]
     return found
 
 
