@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core import client_address
 from core.errors import ServiceError
-from orders import inputs, services, wording
+from orders import inputs, page_anchors, services, wording
 from orders.access import OrderAccess, authorize_order, remember_in_session
 from orders.error_words import error_words
 from orders.receipt import receipt_of
@@ -96,12 +96,15 @@ def passengers(request, order_id: str):
         services.set_passengers(
             order_id=access.order_id, passengers=checked.passengers, email=checked.email, actor=access.actor
         )
-        messages.success(request, _("Passengers saved."))
+        page_anchors.place_message(request, messages.SUCCESS, _("Passengers saved."), place="passenger-saved")
     except ServiceError as exc:
-        messages.error(request, _field_error(exc))
+        # Beside its field when it names one (orders/views.py FIELD_MESSAGE), else above the form.
+        page_anchors.place_message(request, messages.ERROR, _field_error(exc), place="passenger-error")
         # The page shows the refused form again as typed, so nobody types every name twice.
         request.session[TYPED_PASSENGERS.format(order_id=access.order_id)] = {"passengers": given, "email": email}
-    return HttpResponseRedirect(reverse("booking", args=[order_id]))
+        # No fragment: the refused field takes the focus (autofocus), which a fragment would cancel.
+        return HttpResponseRedirect(reverse("booking", args=[order_id]))
+    return page_anchors.back_to(order_id, page_anchors.PASSENGERS)
 
 
 @require_POST
@@ -121,7 +124,8 @@ def best_seats(request, order_id: str):
         )
         messages.success(request, wording.best_done(change.status["Seats"]))
     except ServiceError as exc:
-        messages.error(request, error_words(exc))
+        page_anchors.place_message(request, messages.ERROR, error_words(exc), place="best-error")
+        return page_anchors.back_to(order_id, page_anchors.BEST_FORM)
     return HttpResponseRedirect(reverse("booking", args=[order_id]))
 
 

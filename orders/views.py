@@ -26,7 +26,7 @@ from core.errors import ServiceError
 from core.languages import request_language
 from flights.selectors import flight_summary, get_flight
 from inventory.selectors import flights_with_seats_left, seat_availability
-from orders import inputs, services, wording
+from orders import inputs, page_anchors, services, wording
 from orders.access import actor_for, authorize_order, remember_in_session
 from orders.clients import client_keys
 from orders.error_words import error_words, page_error_words
@@ -119,6 +119,7 @@ def booking(request, order_id: str):
     flight = get_flight(code=order.flight.code)
     state = status["State"]
     notices, field_errors = _split_messages(request)
+    notices, placed = page_anchors.placed_messages(notices)  # a form's answer beside the form (no JavaScript)
     typed = request.session.pop(TYPED_PASSENGERS.format(order_id=order.pk), None) or {}
     passengers = _passenger_rows(status, field_errors, typed=typed)
     named = _all_named(status)
@@ -143,6 +144,7 @@ def booking(request, order_id: str):
             "retrying": wording.retrying_words(status, attempts=settings.PAYMENT_MAX_ATTEMPTS),
             "words": _page_words(),
             "notices": notices,
+            "placed": placed,
             "passengers": passengers,
             "email": typed.get("email", status["ContactEmail"]),
             "email_error": field_errors.get("email", ""),
@@ -282,6 +284,7 @@ def booking_pay(request, order_id: str):
             actor=access.actor,
         ),
         done=_("Payment submitted."),
+        refused_in="payment-error",
     )
 
 
@@ -292,10 +295,15 @@ def booking_cancel(request, order_id: str):
         order_id,
         lambda access: services.cancel_order(order_id=access.order_id, actor=access.actor),
         done=_("Booking cancelled; the seats are free again."),
+        anchor=page_anchors.OUTCOME,
     )
 
 
-def _act(request, order_id: str, change, *, done: str):
+def _act(
+    request, order_id: str, change, *, done: str, anchor: str = page_anchors.SUMMARY, refused_in: str = "seat-error"
+):
+    """Run the form's change; back to the page at `anchor`, or on a refusal at the summary, the refusal said
+    in the paragraph `refused_in` (orders/page_anchors.py)."""
     try:
         access = authorize_order(request, order_id)
     except ServiceError as exc:
@@ -304,8 +312,9 @@ def _act(request, order_id: str, change, *, done: str):
         change(access)
         messages.success(request, done)
     except ServiceError as exc:
-        messages.error(request, error_words(exc))
-    return HttpResponseRedirect(reverse("booking", args=[order_id]))
+        page_anchors.place_message(request, messages.ERROR, error_words(exc), place=refused_in)
+        anchor = page_anchors.SUMMARY
+    return page_anchors.back_to(order_id, anchor)
 
 
 def _closed(request, exc: ServiceError):

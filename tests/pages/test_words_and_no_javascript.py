@@ -28,7 +28,7 @@ def test_without_javascript_the_deadline_the_wait_and_the_outcome_are_shown(site
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
     expect(page.locator("#progress")).to_have_text(
-        "Paying… This page refreshes every 3 seconds until the payment is done."
+        "Paying… This page refreshes every 10 seconds until the payment is done."
     )
     expect(page.locator("#final-title")).to_have_text(
         "Booked!", timeout=OUTCOME_TIMEOUT_MS
