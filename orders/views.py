@@ -137,6 +137,9 @@ def booking(request, order_id: str):
             "flight": flight_summary(flight),
             "max_attempts": settings.PAYMENT_MAX_ATTEMPTS,
             "server_now": timezone.now().isoformat(),
+            # As text: a number in a template would be localised ("10,0" on a Portuguese page).
+            "keepalive_seconds": str(settings.EVENTS_KEEPALIVE_SECONDS),
+            "request_timeout_seconds": str(settings.PAGE_REQUEST_TIMEOUT_SECONDS),
             "hold_expires_at": order.hold_expires_at if state == "SEATS_SELECTED" else None,
             "outcome": wording.outcome(
                 status, flight_code=flight.code, attempts=settings.PAYMENT_MAX_ATTEMPTS, ended_seats=last_seats(order)
@@ -178,6 +181,7 @@ def _page_words() -> dict[str, Any]:
         "finals": wording.FINAL_TITLES,
         "payWhy": wording.PAY_WHY,
         "passengers": wording.PASSENGER_WORDS,
+        "connection": wording.CONNECTION_WORDS,
         "ended": wording.page_ended_words(attempts=settings.PAYMENT_MAX_ATTEMPTS),
         "errors": page_error_words(),
         "namePattern": NAME_PATTERN,

@@ -218,3 +218,17 @@ PASSENGER_WORDS = {
 def best_done(seats: list[str]) -> str:
     """What the "Find N seats together" form says when the server has chosen."""
     return f"Seats {', '.join(seats)} are held for you."
+
+
+# The booking page's connection to the server (its requests and live streams), said beside the summary.
+CONNECTION_WORDS = {
+    "lost": gettext_lazy("Connection lost. Trying again…"),
+    "back": gettext_lazy("Back online."),
+    "noAnswer": gettext_lazy("The server did not answer. Check your connection and try again."),
+    "seatsNoAnswer": gettext_lazy("The server did not answer, so your seats are as before. Try again in a moment."),
+    "payNoAnswer": gettext_lazy(
+        "The server did not answer, so the payment may not have started. Check your connection and press Pay "
+        "again (you are never charged twice)."
+    ),
+    "refused": gettext_lazy("The server refused this ({status}). Try again."),
+}

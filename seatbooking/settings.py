@@ -373,8 +373,12 @@ EVENTS_RELAY_POLL_SECONDS = env_float("EVENTS_RELAY_POLL_SECONDS", 0.2)
 # With Redis, each web process still sweeps the event table this often for events Redis did not bring.
 EVENTS_SWEEP_SECONDS = env_float("EVENTS_SWEEP_SECONDS", 2)
 EVENTS_KEEP_HOURS = env_float("EVENTS_KEEP_HOURS", 24)
-# An idle stream gets a keep-alive event this often, so that proxies do not close it.
-EVENTS_KEEPALIVE_SECONDS = env_float("EVENTS_KEEPALIVE_SECONDS", 20)
+# An idle stream gets a keep-alive event this often, so that proxies do not close it, and so that the
+# booking page sees a silent drop: it counts about 2.5 intervals without any event as a lost connection.
+# 10 s (not 20) tells a traveller in about 25 s, for one ~25-byte event per idle stream every 10 s.
+EVENTS_KEEPALIVE_SECONDS = env_float("EVENTS_KEEPALIVE_SECONDS", 10)
+# The booking page's script gives up on a request after this long (a retry included), and says so.
+PAGE_REQUEST_TIMEOUT_SECONDS = env_float("PAGE_REQUEST_TIMEOUT_SECONDS", 8)
 # The task queue: with REDIS_URL (the deployed layout) a Redis list, which a worker waits on and takes a
 # task from the moment it is queued; without (the embedded default) the database, polled every `poll`.
 # Either may lose a queued task (Redis down, a worker killed): the timer loop queues it again when due.

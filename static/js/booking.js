@@ -91,26 +91,21 @@
     sendSeats(wanted, new Set(pending));
   }
 
-  // Ask for `wanted` as the whole selection (a seat change, or the same seats again for more time).
+  // Ask for `wanted` as the whole selection (a seat change, or the same seats again for more time). The whole
+  // selection is safe to send again; with no answer by the timeout, the seats go back to what the server said.
   async function sendSeats(wanted, asked) {
     if (sending) { sendTimer = setTimeout(() => sendSeats(wanted, asked), 50); return; }
     sending = true;
     try {
-      const response = await fetch(`/orders/${encodeURIComponent(orderId)}/seats`, {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
-        body: JSON.stringify({ seats: wanted }),
-      });
-      const body = await response.json().catch(() => ({}));
-      if (response.ok) {
+      const result = await request("seats", { payload: { seats: wanted }, retry: true });
+      const body = result.body;
+      if (result.ok) {
         applyStatus(body);
       } else {
         if (body.code === "seats_taken" && Array.isArray(body.seats)) body.seats.forEach((s) => held.add(s));
-        $("seat-error").textContent = body.error || `The seats could not be changed (${response.status}).`;
+        $("seat-error").textContent = result.answered ? result.message : C.seatsNoAnswer;
         if (body.code === "hold_expired" || body.code === "wrong_state") refreshStatus();
       }
-    } catch (error) {
-      $("seat-error").textContent = "The server did not answer; your seats are as shown. Try again in a moment.";
     } finally {
       asked.forEach((s) => pending.delete(s));
       sending = false;
@@ -277,11 +272,9 @@
     if (left <= 0 && $("state").dataset.state !== "EXPIRED") draw(); // the hold is over: say so at once
   }
 
-  async function refreshStatus() {
-    try {
-      const response = await fetch(`/orders/${encodeURIComponent(orderId)}/status`, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      if (response.ok) applyStatus(await response.json());
-    } catch (error) { /* still unreachable: the streams reconnect and call again */ }
+  async function refreshStatus() { // unanswered: the streams reconnect, and call again once back
+    const result = await request("status", { retry: true });
+    if (result.ok) applyStatus(result.body);
   }
 
   // --- payment and more time ---------------------------------------------------------------------------
@@ -294,20 +287,13 @@
     $("payment-error").textContent = "";
     paying = true;
     draw();
-    try {
-      const response = await fetch(`/orders/${encodeURIComponent(orderId)}/payment`, {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
-        body: JSON.stringify({ code }),
-      });
-      const body = await response.json().catch(() => ({}));
-      input.value = "";
-      paying = false;
-      if (response.ok) applyStatus(body);
-      else { $("payment-error").textContent = body.error || `The payment was not accepted (${response.status}).`; refreshStatus(); }
-    } catch (error) { // the request never got an answer: the server is away, or the connection dropped
-      paying = false;
-      $("payment-error").textContent = "The server did not answer, so the payment may not have started. Check your connection and press Pay again (you are never charged twice).";
+    // One key per press: a retry of this press is answered once (core/idempotency.py); a new press is new.
+    const result = await request("payment", { payload: { code }, retry: true, key: newKey() });
+    paying = false;
+    if (result.answered) input.value = "";
+    if (result.ok) applyStatus(result.body);
+    else {
+      $("payment-error").textContent = result.answered ? result.message : C.payNoAnswer;
       refreshStatus();
     }
     draw();
@@ -462,20 +448,68 @@
     }
   });
 
-  // A JSON POST to the order's API (the calls the integrators use): {ok, body, message}.
-  async function post(path, payload) {
-    try {
-      const response = await fetch(`/orders/${encodeURIComponent(orderId)}/${path}`, {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
-        body: JSON.stringify(payload),
-      });
-      const body = await response.json().catch(() => ({}));
-      return { ok: response.ok, body, message: body.error || `The server refused (${response.status}). Try again.` };
-    } catch (error) {
-      return { ok: false, body: {}, message: "The server did not answer. Check your connection and try again." };
+  // --- requests: every call to the order's API (the calls the integrators use) goes through request() -----
+  // {ok, answered, status, body, message}. A call gives up REQUEST_TIMEOUT_MS after it started, its retries
+  // included. With `retry`, a call that got no answer (the connection failed) or was told to come back (503,
+  // or a payment's first send still running) goes again within that time: only calls that are safe to
+  // repeat (a read, a whole selection, all the passengers, or a payment under its one Idempotency-Key).
+  const C = words.connection;
+  const REQUEST_TIMEOUT_MS = Number(root.dataset.requestTimeout || 8) * 1000;
+  const RETRY_PAUSE_MS = 1000;
+
+  async function request(path, { payload, retry = false, key = "" } = {}) {
+    const deadline = performance.now() + REQUEST_TIMEOUT_MS;
+    const headers = { Accept: "application/json" };
+    if (payload !== undefined) Object.assign(headers, { "Content-Type": "application/json", "X-CSRFToken": csrf });
+    if (key) headers["Idempotency-Key"] = key;
+    for (;;) {
+      const result = await sendOnce(path, payload, headers, deadline);
+      const pause = result.answered ? comeBackAfter(result) : RETRY_PAUSE_MS;
+      if (!retry || pause === null || performance.now() + pause >= deadline - 500) return result;
+      await new Promise((resolve) => { setTimeout(resolve, pause); });
     }
   }
+
+  async function sendOnce(path, payload, headers, deadline) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - performance.now()));
+    try {
+      const response = await fetch(`/orders/${encodeURIComponent(orderId)}/${path}`, {
+        method: payload === undefined ? "GET" : "POST", credentials: "same-origin", headers, signal: controller.signal,
+        body: payload === undefined ? undefined : JSON.stringify(payload),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (controller.signal.aborted) throw controller.signal.reason; // timed out while its body was on the way
+      connectionIs("request", true);
+      const retryAfter = Number(response.headers.get("Retry-After")) || 0;
+      return { ok: response.ok, answered: true, status: response.status, body, retryAfter, message: refusalText(body, response.status, retryAfter) };
+    } catch (error) { // no answer: the server is away, the connection dropped, or the timeout came first
+      connectionIs("request", false);
+      return { ok: false, answered: false, status: 0, body: {}, retryAfter: 0, message: C.noAnswer };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function comeBackAfter(result) { // an answer that says "again, later": how much later (ms); else null
+    if (result.status === 503 || result.body.code === "idempotency_key_in_use") return Math.max(1, result.retryAfter) * 1000;
+    return null;
+  }
+
+  function refusalText(body, status, retryAfter) { // the page's words for the code when it has them (orders/error_words.py)
+    const own = words.errors && words.errors[body.code];
+    if (!own) return body.error || C.refused.replace("{status}", status);
+    const values = { ...body, retry_after: retryAfter || 1 };
+    return own.replace(/\{(\w+)\}/g, (all, name) => (name in values ? [].concat(values[name]).join(", ") : all));
+  }
+
+  function newKey() { // an Idempotency-Key: 128 random bits
+    return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function get(path) { return request(path, { retry: true }); }
+  // The page's POSTs through here each replace a whole (the seats, all the passengers): safe to repeat.
+  function post(path, payload) { return request(path, { payload, retry: true }); }
 
   // Phones: the summary bar sticks to the bottom; a field focused by Tab scrolls above it, not under it.
   if (window.ResizeObserver) {
@@ -484,24 +518,80 @@
     }).observe($("summary"));
   }
 
+  // --- the connection: said beside the summary while anything does not reach the server ------------------
+  // Down: a stream that errs or hears nothing for 2.5 keep-alive intervals, or a request with no answer;
+  // any answer from the server brings the request side back. Said once down for LOST_AFTER_MS (a server's
+  // restart takes half a second: not worth a word). Once all is back: the status read afresh, the errors
+  // that only said the server did not answer cleared, and "Back online" if the loss was said.
+  const LOST_AFTER_MS = 1500;
+  const down = new Set(); // "request", or a stream's name
+  let lostTimer = null;
+  let backTimer = null;
+
+  function connectionIs(what, up) {
+    const wasDown = down.size > 0;
+    if (up) down.delete(what); else down.add(what);
+    if (up && what !== "request") down.delete("request"); // a stream's event is an answer too
+    if (wasDown === down.size > 0) return;
+    clearTimeout(lostTimer);
+    clearTimeout(backTimer);
+    if (!wasDown) { lostTimer = setTimeout(() => sayConnection("lost", C.lost), LOST_AFTER_MS); return; }
+    for (const id of ["seat-error", "payment-error", "best-error", "passenger-error"]) {
+      if ([C.noAnswer, C.seatsNoAnswer, C.payNoAnswer].includes($(id).textContent)) $(id).textContent = "";
+    }
+    refreshStatus();
+    if ($("connection").dataset.state === "lost") sayConnection("back", C.back);
+    backTimer = setTimeout(() => sayConnection("", ""), 4000);
+  }
+
+  function sayConnection(state, text) {
+    const box = placeConnection();
+    if (state) box.dataset.state = state; else delete box.dataset.state;
+    box.textContent = text;
+  }
+
+  function placeConnection() { // in the summary; when the outcome takes its place, in the outcome
+    const box = $("connection");
+    const host = $("summary").hidden ? $("final") : $("summary");
+    if (box.parentElement !== host) host.prepend(box);
+    return box;
+  }
+  new MutationObserver(placeConnection).observe($("summary"), { attributes: true, attributeFilter: ["hidden"] });
+
   // --- live: the order's and the flight's streams ------------------------------------------------------
-  const streams = new Set(); // the streams that are down
+  // Each stream sends a keep-alive event every KEEPALIVE_MS when idle: silence for 2.5 of them is a
+  // connection that went quiet (no error comes from a network that drops everything). The stream is then
+  // opened afresh, resuming after the last event it had (?lastEventId=).
+  const KEEPALIVE_MS = Number(root.dataset.keepalive || 10) * 1000;
   function follow(name, url, handlers) {
     let source = null;
-    const up = () => { streams.delete(name); $("live").hidden = streams.size === 0; };
+    let heard = 0; // when the stream last said anything
+    let lastId = "";
+    const alive = (event) => {
+      heard = performance.now();
+      if (event.lastEventId) lastId = event.lastEventId;
+      connectionIs(name, true);
+    };
     const open = () => {
-      source = new EventSource(url);
-      source.onopen = () => { if (streams.has(name)) refreshStatus(); up(); }; // back: catch up with the order
+      if (source) source.close();
+      heard = performance.now();
+      source = new EventSource(lastId ? `${url}?lastEventId=${encodeURIComponent(lastId)}` : url);
+      source.onopen = alive;
+      for (const type of ["stream-open", "keep-alive", "server-stopping"]) source.addEventListener(type, alive);
       for (const [type, handle] of Object.entries(handlers)) {
-        source.addEventListener(type, (event) => { up(); handle(JSON.parse(event.data)); });
+        source.addEventListener(type, (event) => { alive(event); handle(JSON.parse(event.data)); });
       }
       source.onerror = () => {
-        streams.add(name);
-        $("live").hidden = false;
+        connectionIs(name, false);
         if (source.readyState === EventSource.CLOSED) setTimeout(open, 2000); // the browser gave up: start over
       };
     };
     open();
+    setInterval(() => {
+      if (performance.now() - heard < 2.5 * KEEPALIVE_MS) return;
+      connectionIs(name, false);
+      open();
+    }, Math.min(1000, KEEPALIVE_MS / 2));
   }
 
   follow("order", `/orders/${encodeURIComponent(orderId)}/events`, { message: applyStatus }); // statuses are unnamed events
