@@ -33,7 +33,7 @@ from orders.error_words import error_words, page_error_words
 from orders.models import OPEN_STATES
 from orders.seatmap import fare_list, letter_header, seat_rows
 from orders.selectors import OrderStatus, get_order, last_seats, order_status
-from orders.services.passengers import NAME_PATTERN
+from orders.services.passengers import EMAIL_PATTERN, NAME_PATTERN
 from orders.throttles import scoped_wait
 
 PageHandler = Callable[..., HttpResponse]
@@ -136,6 +136,8 @@ def booking(request, order_id: str):
             "best_counts": range(1, settings.MAX_SEATS_PER_ORDER + 1),
             "flight": flight_summary(flight),
             "max_attempts": settings.PAYMENT_MAX_ATTEMPTS,
+            # The try running now: AttemptsLeft counts it as used from its start ("Try 1 of 3", not "2 left").
+            "attempt_number": max(1, settings.PAYMENT_MAX_ATTEMPTS - status["AttemptsLeft"]),
             "server_now": timezone.now().isoformat(),
             # As text: a number in a template would be localised ("10,0" on a Portuguese page).
             "keepalive_seconds": str(settings.EVENTS_KEEPALIVE_SECONDS),
@@ -185,6 +187,7 @@ def _page_words() -> dict[str, Any]:
         "ended": wording.page_ended_words(attempts=settings.PAYMENT_MAX_ATTEMPTS),
         "errors": page_error_words(),
         "namePattern": NAME_PATTERN,
+        "emailPattern": EMAIL_PATTERN,
     }
     return _translated(words)
 
@@ -330,9 +333,8 @@ def _closed(request, exc: ServiceError):
     else:
         title = _("This booking is not open to you")
         message = _(
-            "This booking was started in another browser or by the API: open it there. Once it is booked, "
-            "Find my booking opens it here too, with its reference and a passenger's last name (or the address "
-            "with ?token=<its token>, for bookings made by the API)."
+            "This booking was started in another browser: open it there. Once it is booked, Find my booking "
+            "opens it in this browser too, with its booking reference and a passenger's last name."
         )
     return render(request, "orders/closed.html", {"title": title, "message": message}, status=exc.status)
 

@@ -80,6 +80,16 @@ class PassengersDoNotMatch(Conflict):
     code = "passengers_do_not_match_seats"
 
 
+# The one rule for a contact email, here and in the page's script before it sends (its page words'
+# emailPattern, a JavaScript RegExp too): Django's EmailValidator's dot-atom name and host names, whose
+# last label has letters (so "ada@example" is refused by both), without its rare forms (quoted names, IP
+# literals). An address must pass both.
+EMAIL_PATTERN = (
+    r"^[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+(?:\.[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9]{1,59})$"
+)
+
+
 def clean_email(value: Any) -> str:
     if not isinstance(value, str) or len(value) > EMAIL_MAX_LENGTH:
         raise InvalidInput(
@@ -88,6 +98,8 @@ def clean_email(value: Any) -> str:
     email = value
     try:
         EmailValidator()(email)
+        if not re.match(EMAIL_PATTERN, email):
+            raise ValidationError("not the page's email rule")
     except ValidationError:
         raise InvalidInput(
             f"email: {email!r} is not an email address like ada@example.com.", code="invalid_email"

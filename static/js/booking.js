@@ -196,7 +196,9 @@
     $("summary-total").textContent = `Total ${amount}`;
     $("summary-total").hidden = !status.Seats.length;
     drawPayWhy(state === "PENDING" ? "seats" : state === "SEATS_SELECTED" && !allNamed() ? "names" : "");
-    $("attempts-left").textContent = status.AttemptsLeft;
+    // The try that runs now (AttemptsLeft counts it as used once it starts), shown only while paying.
+    $("attempt-number").textContent = Math.max(1, maxAttempts - status.AttemptsLeft);
+    $("attempts").hidden = state !== "PROCESSING_PAYMENT";
     const used = maxAttempts - status.AttemptsLeft;
     let progress = "";
     if (state === "PROCESSING_PAYMENT") {
@@ -308,6 +310,7 @@
   // --- passengers: a name for each held seat and a contact email, before Pay ----------------------------
   const P = words.passengers;
   const nameRe = new RegExp(words.namePattern, "u");
+  const emailRe = new RegExp(words.emailPattern); // the server's own rule: the page never passes what it refuses
   const typed = (value) => value.normalize("NFC").split(/\s+/).filter(Boolean).join(" "); // as the form handler reads it
 
   function allNamed() {
@@ -373,7 +376,7 @@
     for (const input of $("passenger-form").querySelectorAll("input[data-field]")) {
       const value = input.dataset.field === "email" ? input.value.trim() : typed(input.value);
       let text = "";
-      if (input.dataset.field === "email") text = value && input.checkValidity() ? "" : P.email;
+      if (input.dataset.field === "email") text = value && input.checkValidity() && emailRe.test(value) ? "" : P.email;
       else if (!value) text = P[input.dataset.field];
       else if (!nameRe.test(value)) text = P.name;
       setFieldError(input, text);

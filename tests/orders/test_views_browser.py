@@ -129,10 +129,11 @@ def test_a_failing_gateway_counts_the_attempts_down_to_failed(site):
     expect(seat(page, "2C")).to_have_attribute("data-state", "mine")
     name_passengers(page)
     page.locator("#code").fill("54321")
+    expect(page.locator("#attempts")).to_be_hidden()  # nothing tried yet
     page.get_by_role("button", name="Pay").click()
-    for left in ("2", "1", "0"):  # each attempt, as it starts
-        expect(page.locator("#attempts-left")).to_have_text(left)
-        if left == "1":
+    for number in ("1", "2", "3"):  # each try, as it runs: the one running counted, not what is left after it
+        expect(page.locator("#attempts")).to_have_text(f"Try {number} of 3")
+        if number == "2":
             shot(page, "4-payment-retrying")
     expect(page.locator("#final-title")).to_have_text("Payment failed")
     expect(page.locator("#final-text")).to_contain_text("after 3 tries")
