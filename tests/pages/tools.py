@@ -59,16 +59,44 @@ def axe_violations(page, skipped_rules: tuple[str, ...] = ()) -> list[dict]:
 def assert_accessible_at_all_sizes(page, what: str, skipped_rules: tuple[str, ...] = ()) -> None:
     """0 axe violations at 1280x900, 390x844 and 360x640 (the page as it is now, resized, then back to its
     size), but for skipped_rules. A state is reached once and checked at every size."""
-    size = page.viewport_size
+    size, scrolled = page.viewport_size, page.evaluate("[window.scrollX, window.scrollY]")
     try:
         for viewport in AXE_SIZES:
             page.set_viewport_size(viewport)
+            # From the top at every size: what a sticky bar covers (axe's target-size) then depends on the
+            # page, not on where the last resize left the scroll.
+            page.evaluate("window.scrollTo(0, 0)")
             page.wait_for_timeout(50)  # let the layout settle
-            found = axe_violations(page, skipped_rules)
+            found = without_scroll_artefacts(page, axe_violations(page, skipped_rules))
             assert not found, f"{what} at {viewport['width']}x{viewport['height']}:\n{json.dumps(found, indent=1)}"
     finally:
         if size:
             page.set_viewport_size(size)
+        page.evaluate("([x, y]) => window.scrollTo(x, y)", scrolled)
+
+
+def without_scroll_artefacts(page, found: list[dict]) -> list[dict]:
+    """axe's target-size counts a control partly under the sticky bar, where the scroll happens to leave it,
+    as too small. Such a control is checked again where a traveller would press it, scrolled into view: it
+    stays a violation only if it is too small there too."""
+    kept = []
+    for violation in found:
+        nodes = violation["nodes"]
+        if violation["id"] == "target-size":
+            nodes = [node for node in nodes if not ("partially obscured" in node and fine_in_view(page, node))]
+        if nodes:
+            kept.append({**violation, "nodes": nodes})
+    return kept
+
+
+def fine_in_view(page, node: str) -> bool:
+    return page.evaluate(
+        "async selector => { const target = document.querySelector(selector); if (!target) return false;"
+        " target.scrollIntoView({block: 'center'});"
+        " const result = await axe.run(target, {runOnly: {type: 'rule', values: ['target-size']},"
+        " resultTypes: ['violations']}); return result.violations.length === 0; }",
+        node.split(": ", 1)[0],
+    )
 
 
 # The older name: every check is made at all three sizes.
