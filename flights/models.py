@@ -1,4 +1,5 @@
 import re
+import zoneinfo
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -14,6 +15,39 @@ FLIGHT_CODE_CHARACTERS = r"[A-Za-z0-9_-]{1,16}"
 FLIGHT_CODE_PATTERN = f"^{FLIGHT_CODE_CHARACTERS}$"
 FLIGHT_CODE_MESSAGE = "A flight code is 1-16 letters, digits, '-' or '_'."
 FLIGHT_CODE_RE = re.compile(rf"\A{FLIGHT_CODE_CHARACTERS}\Z")
+# The widest row the admin (and the seed) accepts: 3-4-3 fits a 360 px phone; the model itself keeps A-Z
+# (flights.services.create_flight), which code-made flights (tests, the fuzz run) use.
+MAX_SEATS_ABREAST = 10
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone name, e.g. Europe/Amsterdam.")
+
+
+class Airport(models.Model):
+    """An airport flights leave from or go to: its time zone says the local times shown to travellers. A
+    flight names its cities as text (the API's origin/destination) and is linked to their airports."""
+
+    code = models.CharField(
+        max_length=3,
+        unique=True,
+        help_text="IATA code, e.g. AMS.",
+        validators=[RegexValidator(r"\A[A-Z]{3}\Z", "An IATA code is 3 capital letters, e.g. AMS.")],
+    )
+    city = models.CharField(
+        max_length=64, unique=True, help_text="The city as flights name it (their origin or destination)."
+    )
+    name = models.CharField(max_length=100, blank=True, help_text="e.g. Schiphol (optional).")
+    time_zone = models.CharField(
+        max_length=64, validators=[validate_time_zone], help_text="IANA time zone, e.g. Europe/Amsterdam."
+    )
+
+    class Meta:
+        ordering = ["city"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.city}"
 
 
 class Flight(models.Model):
@@ -29,6 +63,14 @@ class Flight(models.Model):
     origin = models.CharField(max_length=64)
     destination = models.CharField(max_length=64)
     departs_at = models.DateTimeField()
+    arrives_at = models.DateTimeField(null=True, blank=True, help_text="Optional; shown in the destination's time.")
+    # Where the times are local: none known, times are shown in UTC (and say so).
+    origin_airport = models.ForeignKey(
+        Airport, null=True, blank=True, on_delete=models.SET_NULL, related_name="departures"
+    )
+    destination_airport = models.ForeignKey(
+        Airport, null=True, blank=True, on_delete=models.SET_NULL, related_name="arrivals"
+    )
     rows = models.PositiveSmallIntegerField()
     letters = models.CharField(max_length=26, help_text="Seat letters of a row, e.g. ABCDEF (any of A-Z).")
     aisles_after = models.CharField(
@@ -64,6 +106,13 @@ class Flight(models.Model):
         return f"{self.origin} → {self.destination}"
 
     def clean(self) -> None:
+        if len(self.letters) > MAX_SEATS_ABREAST:
+            raise ValidationError(
+                f"A row has at most {MAX_SEATS_ABREAST} seats (e.g. 3-4-3, ABC DEFG HJK); this one has "
+                f"{len(self.letters)}."
+            )
+        if self.arrives_at and self.departs_at and self.arrives_at <= self.departs_at:
+            raise ValidationError({"arrives_at": "The arrival is after the departure."})
         try:
             check_currency(self.currency or "")
             parse_price(self.base_fare, where="base fare")

@@ -8,7 +8,7 @@ from flights.models import Flight
 
 def get_flight(*, code: str) -> Flight:
     try:
-        return Flight.objects.get(code=code)
+        return Flight.objects.select_related("origin_airport", "destination_airport").get(code=code)
     except Flight.DoesNotExist:
         raise NotFound(
             f"There is no flight {code!r}. GET /flights lists the flights on offer.", code="unknown_flight"

@@ -19,6 +19,9 @@ class FlightForm(forms.ModelForm):
             "origin",
             "destination",
             "departs_at",
+            "arrives_at",
+            "origin_airport",
+            "destination_airport",
             "currency",
             "base_fare",
             "fare_zones",
@@ -40,6 +43,7 @@ class FlightForm(forms.ModelForm):
 class FlightAdmin(admin.ModelAdmin):
     form = FlightForm
     list_display = ["code", "origin", "destination", "departs_at", "seats_available", "seats_held", "seats_booked"]
+    list_select_related = ["origin_airport", "destination_airport"]
     search_fields = ["code", "origin", "destination"]
     # The seat map is generated with the flight (flights.services.create_flight); changing it here would
     # leave seats behind, so the layout is read-only.

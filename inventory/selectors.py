@@ -39,7 +39,9 @@ def flights_with_seats_left(*, now: dt.datetime | None = None) -> "list[WithAnno
         .values("n")
     )
     return list(
-        Flight.objects.filter(departs_at__gte=now - LISTED_AFTER_DEPARTURE).annotate(
+        Flight.objects.filter(departs_at__gte=now - LISTED_AFTER_DEPARTURE)
+        .select_related("origin_airport", "destination_airport")
+        .annotate(
             seats_total=Coalesce(Subquery(totals), 0),
             seats_taken=Coalesce(Subquery(taken), 0),
         )

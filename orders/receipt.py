@@ -4,12 +4,28 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from flights.fares import fares_of, money
+from flights.models import Airport
 from flights.selectors import flight_summary
 from inventory.selectors import held_seat_labels
 from orders.models import Order, OrderState
 from orders.selectors import effective_state, order_total, passengers_of
+
+# What became of a booking that is not (yet) confirmed, as its receipt says it: what happened, not a state name.
+UNCONFIRMED_WORDS = {
+    "PENDING": gettext_lazy("No seats are held for this booking yet."),
+    "SEATS_SELECTED": gettext_lazy(
+        "These seats are held for you until you pay; this page is your receipt once the booking is paid."
+    ),
+    "PROCESSING_PAYMENT": gettext_lazy("The payment is being made; this page is your receipt once it is done."),
+    "FAILED": gettext_lazy("This booking was not paid: the payment was declined. Nothing was charged."),
+    "EXPIRED": gettext_lazy(
+        "This booking was not paid before the hold on its seats ended, so they were released. Nothing was charged."
+    ),
+    "CANCELLED": gettext_lazy("This booking was cancelled. Nothing was charged."),
+}
 
 
 @dataclass(frozen=True)
@@ -27,8 +43,12 @@ class Receipt:
     reference: str
     flight_code: str
     route: str
-    departs_at: object  # datetime, formatted by the templates
+    departs_at: object  # datetime, formatted by the templates in its airport's zone (flights/times.py)
     departure: str  # ISO 8601 UTC
+    arrives_at: object  # datetime or None
+    origin_airport: Airport | None  # None: times are shown in UTC
+    destination_airport: Airport | None
+    state_text: str  # what happened, for a booking not confirmed ("" once it is)
     lines: list[ReceiptLine]
     total: str
     currency: str
@@ -59,6 +79,10 @@ def receipt_of(order: Order) -> Receipt:
         route=order.flight.route,
         departs_at=order.flight.departs_at,
         departure=flight_summary(order.flight)["departure"],
+        arrives_at=order.flight.arrives_at,
+        origin_airport=order.flight.origin_airport,
+        destination_airport=order.flight.destination_airport,
+        state_text=str(UNCONFIRMED_WORDS.get(state, "")),
         lines=lines,
         total=money(total),
         currency=order.currency or fares.currency,

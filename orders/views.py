@@ -73,6 +73,7 @@ def home(request):
         {
             **flight_summary(f),
             "departs_at": f.departs_at,
+            "origin_airport": f.origin_airport,
             "seats_left": f.seats_total - f.seats_taken,
             "total": f.seats_total,
         }
@@ -135,10 +136,12 @@ def booking(request, order_id: str):
             "fares": fare_list(flight),
             "best_counts": range(1, settings.MAX_SEATS_PER_ORDER + 1),
             "flight": flight_summary(flight),
+            "schedule": flight,  # its times and airports, shown in the airports' zones (flights/times.py)
             "max_attempts": settings.PAYMENT_MAX_ATTEMPTS,
             # The try running now: AttemptsLeft counts it as used from its start ("Try 1 of 3", not "2 left").
             "attempt_number": max(1, settings.PAYMENT_MAX_ATTEMPTS - status["AttemptsLeft"]),
             "server_now": timezone.now().isoformat(),
+            "hold_seconds": settings.SEAT_HOLD_SECONDS,  # the countdown never shows more
             # As text: a number in a template would be localised ("10,0" on a Portuguese page).
             "keepalive_seconds": str(settings.EVENTS_KEEPALIVE_SECONDS),
             "request_timeout_seconds": str(settings.PAGE_REQUEST_TIMEOUT_SECONDS),

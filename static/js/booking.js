@@ -10,9 +10,13 @@
   const orderId = root.dataset.orderId;
   const flight = root.dataset.flight;
   const maxAttempts = Number(root.dataset.maxAttempts);
-  // Server time = Date.now() + clockOffset; the server's clock was read as this page's response started.
+  // Server time = Date.now() + clockOffset; the server read its clock between this page's request and the
+  // start of its answer: the middle of the two is the nearer guess.
   const navigation = performance.getEntriesByType("navigation")[0];
-  const clockOffset = Date.parse(root.dataset.serverNow) - (navigation ? performance.timeOrigin + navigation.responseStart : Date.now());
+  const readAt = navigation ? performance.timeOrigin + (navigation.requestStart + navigation.responseStart) / 2 : Date.now();
+  const clockOffset = Date.parse(root.dataset.serverNow) - readAt;
+  const holdMs = (Number(root.dataset.holdSeconds) || Infinity) * 1000;
+  const localClock = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
   const csrf = document.querySelector("#seat-form [name=csrfmiddlewaretoken]").value;
   const $ = (id) => document.getElementById(id);
   const words = JSON.parse($("page-words").textContent); // the server's words for states (orders/wording.py)
@@ -260,13 +264,15 @@
     if (!counting) { lastLeft = null; return; }
     const expiresAt = Date.parse(status.HoldExpiresAt);
     // Expired (the server said so before this clock got there): show the zero.
-    const left = status.State === "EXPIRED" ? 0 : Math.max(0, expiresAt - (Date.now() + clockOffset));
+    // The offset is an estimate (the server read its clock somewhere between request and answer), so a fresh
+    // hold could read a little over its length and show 00:21 for 20 s: never more than the hold's length.
+    const left = status.State === "EXPIRED" ? 0 : Math.min(holdMs, Math.max(0, expiresAt - (Date.now() + clockOffset)));
     const seconds = Math.ceil(left / 1000);
     $("countdown-time").textContent = `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`;
     const deadline = $("deadline");
-    if (deadline.dateTime !== status.HoldExpiresAt) {
-      deadline.dateTime = status.HoldExpiresAt;
-      deadline.textContent = `${new Date(expiresAt).toISOString().slice(11, 19)} UTC`;
+    if (deadline.dataset.shown !== status.HoldExpiresAt) { // in the traveller's own time (the server's: the airport's)
+      deadline.dataset.shown = deadline.dateTime = status.HoldExpiresAt;
+      deadline.textContent = localClock.format(new Date(expiresAt));
     }
     box.dataset.phase = left <= 0 ? "expired" : left <= 60000 ? "warning" : "ok";
     for (const [at, text] of ANNOUNCE_AT) if (lastLeft !== null && lastLeft > at && seconds <= at && seconds > 0) announce(text);
