@@ -78,6 +78,7 @@ def test_local_departure_time_on_the_home_page_the_booking_page_and_the_receipt(
     expect(page.locator("#receipt-departure")).to_have_text(departure)
     expect(page.locator("#receipt-arrival")).to_have_text(arrival)
     assert "UTC" not in page.inner_text("main")
+    assert_accessible(page, "receipt with the flight's local times")
 
 
 def test_the_deadline_is_in_the_travellers_own_time_and_in_the_airports_without_javascript(site):
