@@ -125,7 +125,7 @@ def test_without_javascript_find_seats_together_and_the_passenger_form(site):
     page.get_by_label("Seats together").select_option("4")
     page.get_by_label("Cabin zone").select_option("Extra legroom")
     page.get_by_role("button", name="Find seats together").click()
-    expect(page.locator(".message.error")).to_have_text(
+    expect(page.locator("#best-error")).to_have_text(  # beside the form, where the page comes back (#best-form)
         "Only 3 seats are free in zone Extra legroom on flight F-300; you asked for 4 (1 short). Ask for fewer "
         "or another zone."
     )
@@ -156,7 +156,7 @@ def test_without_javascript_find_seats_together_and_the_passenger_form(site):
     wrong.fill("Hopper")
     page.get_by_label("Contact email").fill("ada@example.com")
     page.get_by_role("button", name="Save passengers").click()
-    expect(page.locator(".message")).to_have_text("Passengers saved.")
+    expect(page.locator("#passenger-saved")).to_have_text("Passengers saved.")  # beside the form (#passengers)
     expect(pay).to_be_enabled()
     page.reload()  # shown again as saved
     expect(rows.nth(1).get_by_label("Last name")).to_have_value("Hopper")
