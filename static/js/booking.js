@@ -375,6 +375,7 @@
     error.textContent = text;
     if (text) { input.setAttribute("aria-invalid", "true"); input.setAttribute("aria-describedby", error.id); }
     else { input.removeAttribute("aria-invalid"); input.removeAttribute("aria-describedby"); }
+    if (text && input === document.activeElement) requestAnimationFrame(() => keepAboveBar(input)); // no focusin
   }
 
   function checkPassengers() { // the server's rules first, so that each error shows beside its field
@@ -525,6 +526,32 @@
     new ResizeObserver(() => {
       document.documentElement.style.setProperty("--bar-height", `${$("summary").offsetHeight + 8}px`);
     }).observe($("summary"));
+  }
+  // The browser scrolls only the field itself into view: its label and its error below come along too.
+  // (Only a form's field: a tapped seat never moves under the finger.)
+  function keepAboveBar(field) {
+    const bar = $("summary");
+    const block = field.closest(".field");
+    if (!block || bar.contains(field) || bar.hidden || getComputedStyle(bar).position !== "sticky") return;
+    const box = block.getBoundingClientRect();
+    const by = Math.min(box.bottom - (bar.getBoundingClientRect().top - 8), box.top - 8);
+    if (by > 0) window.scrollBy(0, by);
+  }
+  document.addEventListener("focusin", (event) => {
+    requestAnimationFrame(() => keepAboveBar(event.target)); // after the browser's own scrolling
+  });
+
+  // Seats the server chose (seats together, holding again): brought into view and marked for a moment.
+  let chosenTimer = null;
+  function showSeats(labels) {
+    const chosen = labels.map((label) => seats.get(label)).filter(Boolean);
+    if (!chosen.length) return;
+    const still = matchMedia("(prefers-reduced-motion: reduce)").matches;
+    chosen[0].scrollIntoView({ block: "center", inline: "center", behavior: still ? "auto" : "smooth" });
+    document.querySelectorAll(".seat.chosen").forEach((el) => el.classList.remove("chosen"));
+    chosen.forEach((el) => el.classList.add("chosen"));
+    clearTimeout(chosenTimer);
+    chosenTimer = setTimeout(() => chosen.forEach((el) => el.classList.remove("chosen")), 2500);
   }
 
   // --- the connection: said beside the summary while anything does not reach the server ------------------
