@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core import client_address
 from core.errors import ServiceError
-from orders import inputs, page_anchors, services, wording
+from orders import inputs, page_anchors, proposal_pages, services, wording
 from orders.access import OrderAccess, authorize_order, remember_in_session
 from orders.error_words import error_words
 from orders.receipt import receipt_of
@@ -110,22 +110,18 @@ def passengers(request, order_id: str):
 @require_POST
 @throttled(scope="change_seats")  # as the API's seat changes
 def best_seats(request, order_id: str):
-    """The "Find N seats together" form without JavaScript: fields `count` (1-9) and `zone` (optional)."""
+    """The "Find N seats together" form without JavaScript: fields `count` (1-9) and `zone` (optional).
+    It proposes (nothing is held): the booking page shows the seats and their price, and a button that
+    holds exactly them (orders/proposal_pages.py)."""
     access = _access(request, order_id)
     if isinstance(access, HttpResponse):
         return access
     try:
-        wanted = inputs.best_seats(
-            count=inputs.form_value(request.POST, "count").strip(),
-            zone=inputs.form_value(request.POST, "zone").strip(),
-        )
-        change = services.select_best_seats(
-            order_id=access.order_id, count=wanted.count, zone=wanted.zone, actor=access.actor
-        )
-        messages.success(request, wording.best_done(change.status["Seats"]))
+        proposal_pages.propose(request, access.order_id)
     except ServiceError as exc:
         page_anchors.place_message(request, messages.ERROR, error_words(exc), place="best-error")
         return page_anchors.back_to(order_id, page_anchors.BEST_FORM)
+    # No fragment: the page's "Hold these seats" takes the focus (autofocus), which a fragment would cancel.
     return HttpResponseRedirect(reverse("booking", args=[order_id]))
 
 

@@ -26,7 +26,8 @@ from core.errors import ServiceError
 from core.languages import request_language
 from flights.selectors import flight_summary, get_flight
 from inventory.selectors import flights_with_seats_left, seat_availability
-from orders import inputs, page_anchors, services, wording
+from inventory.services import SeatsTaken
+from orders import inputs, page_anchors, proposal_pages, services, wording
 from orders.access import actor_for, authorize_order, remember_in_session
 from orders.clients import client_keys
 from orders.error_words import error_words, page_error_words
@@ -151,6 +152,7 @@ def booking(request, order_id: str):
             ),
             "retrying": wording.retrying_words(status, attempts=settings.PAYMENT_MAX_ATTEMPTS),
             "words": _page_words(),
+            "proposal": proposal_pages.take(request, order.pk),
             "notices": notices,
             "placed": placed,
             "passengers": passengers,
@@ -188,6 +190,7 @@ def _page_words() -> dict[str, Any]:
         "passengers": wording.PASSENGER_WORDS,
         "connection": wording.CONNECTION_WORDS,
         "ended": wording.page_ended_words(attempts=settings.PAYMENT_MAX_ATTEMPTS),
+        "best": {**wording.BEST_WORDS, "zoneNames": wording.ZONE_NAMES},
         "errors": page_error_words(),
         "namePattern": NAME_PATTERN,
         "emailPattern": EMAIL_PATTERN,
@@ -269,17 +272,20 @@ def _passenger_rows(status: OrderStatus, field_errors: dict[Any, str], *, typed:
 @require_POST
 @throttled(scope="change_seats")
 def booking_seats(request, order_id: str):
-    """The no-JavaScript seat form: the checked boxes are the whole selection."""
-    return _act(
-        request,
-        order_id,
-        lambda access: services.select_seats(
-            order_id=access.order_id,
-            labels=inputs.seat_choice(seats=[label.strip().upper() for label in request.POST.getlist("seats")]),
-            actor=access.actor,
-        ),
-        done=_("Seats updated."),
-    )
+    """The no-JavaScript seat form: the checked boxes are the whole selection (or a proposal's seats)."""
+
+    def change(access):
+        try:
+            return services.select_seats(
+                order_id=access.order_id,
+                labels=inputs.seat_choice(seats=[label.strip().upper() for label in request.POST.getlist("seats")]),
+                actor=access.actor,
+            )
+        except SeatsTaken:
+            proposal_pages.propose_again(request, access.order_id)  # a proposal lost a seat: a fresh one
+            raise
+
+    return _act(request, order_id, change, done=_("Seats updated."))
 
 
 @require_POST

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core.money import amount_words
 from orders.selectors import OrderStatus
 
 STATE_WORDS = {
@@ -218,6 +219,46 @@ PASSENGER_WORDS = {
 def best_done(seats: list[str]) -> str:
     """What the "Find N seats together" form says when the server has chosen."""
     return f"Seats {', '.join(seats)} are held for you."
+
+
+def amount(value: object, currency: str) -> str:
+    """An amount as the pages show it, in the page's language (core.money: "258.00 EUR", "258,00 EUR"; value:
+    the API's money string or a Decimal); the page's script says it with Intl.NumberFormat (booking.js money)."""
+    return amount_words(str(value), currency)
+
+
+# "Find seats together": the proposal before anything is held, and what follows it. {placeholders} are
+# filled by the page's script, and by proposal_words for the page without it.
+BEST_WORDS = {
+    "zones": gettext_lazy("{first} and {last}"),
+    "alone": gettext_lazy("{seats} in {zones}: {total}."),
+    "more": gettext_lazy("{seats} in {zones}: {total}, {difference} more than your seats now."),
+    "less": gettext_lazy("{seats} in {zones}: {total}, {difference} less than your seats now."),
+    "same": gettext_lazy("{seats} in {zones}: {total}, the same as your seats now."),
+    "taken": gettext_lazy("Taken meanwhile by another traveller: {seats}. Here is a new choice."),
+    "held": gettext_lazy("Seats {seats} are held for you."),
+}
+
+
+def proposal_words(proposal: dict[str, Any]) -> str:
+    """The proposal as one sentence ("2A, 2B in Front: 258.00 EUR, 80.00 EUR more than your seats now."),
+    from the API's answer (orders/seat_proposals.py as_json), as the page's script says it."""
+    zones = [zone_name(zone) for zone in proposal["zones"]]
+    if len(zones) > 1:
+        zones = [str(BEST_WORDS["zones"]).replace("{first}", ", ".join(zones[:-1])).replace("{last}", zones[-1])]
+    difference = proposal["difference"]  # a money string: "80.00", "-10.00", "0.00"
+    key = "less" if difference.startswith("-") else "more" if difference.strip("0.") else "same"
+    key = key if proposal["heldSeats"] else "alone"
+    values = {
+        "seats": ", ".join(proposal["seats"]),
+        "zones": zones[0],
+        "total": amount(proposal["total"], proposal["currency"]),
+        "difference": amount(proposal["difference"].lstrip("-"), proposal["currency"]),
+    }
+    text = str(BEST_WORDS[key])
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text
 
 
 # The booking page's connection to the server (its requests and live streams), said beside the summary.

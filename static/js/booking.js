@@ -251,6 +251,7 @@
     shownState = state;
     $("seat-form").querySelector("fieldset").disabled = !canChange();
     $("best-form").hidden = !canChange();
+    reproposeIfSeatsChanged();
     if (!canChange()) $("seat-legend").textContent = "Seat map";
     drawSeats();
     tick();
@@ -434,28 +435,95 @@
   });
   $("passenger-form").addEventListener("input", () => { $("passenger-saved").textContent = ""; });
 
-  // --- find N seats together: the server chooses ------------------------------------------------------
+  // --- find N seats together: the server proposes, the traveller holds ----------------------------------
+  // "Find seats together" asks for a proposal (GET /orders/{id}/seats/best: nothing is held) and says the
+  // seats, their zones and their price against the seats held now; "Hold these seats" sends exactly them
+  // as the whole selection (the ordinary seat change); one taken meanwhile brings a fresh proposal.
+  const B = words.best;
   let finding = false;
+  let proposal = null; // the proposal shown (the API's answer) and what was asked for it: {count, zone}
+
+  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (all, name) => (name in values ? values[name] : all));
+  const amountText = (value, currency) => `${value} ${currency}`; // orders/wording.py amount()
+
+  function proposalText(p) { // as orders/wording.py proposal_words says it
+    const zones = p.zones.map((zone) => B.zoneNames[zone] || zone);
+    const where = zones.length > 1 ? fill(B.zones, { first: zones.slice(0, -1).join(", "), last: zones[zones.length - 1] }) : zones[0];
+    const key = !p.heldSeats.length ? "alone" : p.difference.startsWith("-") ? "less" : /[1-9]/.test(p.difference) ? "more" : "same";
+    return fill(B[key], {
+      seats: p.seats.join(", "), zones: where, total: amountText(p.total, p.currency),
+      difference: amountText(p.difference.replace(/^-/, ""), p.currency),
+    });
+  }
+
+  function showProposal(next, lead) {
+    proposal = next;
+    $("best-proposal").hidden = !next;
+    $("best-proposal-text").textContent = next ? [lead, proposalText(next)].filter(Boolean).join(" ") : "";
+    $("best-proposal-seats").replaceChildren(...(next ? next.seats : []).map((label) => Object.assign(document.createElement("input"), { type: "hidden", name: "seats", value: label })));
+  }
+
+  async function propose(asked, lead, focus = true) {
+    const query = new URLSearchParams({ count: String(asked.count) });
+    if (asked.zone) query.set("zone", asked.zone);
+    const result = await get(`seats/best?${query}`);
+    if (result.ok) {
+      showProposal({ ...result.body, asked }, lead);
+      if (focus) $("best-hold").focus(); // its description is the proposal: a screen reader says both
+    } else {
+      showProposal(null);
+      $("best-error").textContent = result.message;
+      if (result.body.code === "wrong_state" || result.body.code === "hold_expired") refreshStatus();
+    }
+  }
+
+  async function holdProposal() {
+    const { seats: labels, asked } = proposal;
+    while (sending) await new Promise((resolve) => { setTimeout(resolve, 50); }); // after a seat change on its way
+    sending = true;
+    const result = await post("seats", { seats: labels });
+    sending = false;
+    if (result.ok) {
+      showProposal(null);
+      applyStatus(result.body);
+      announce(fill(B.held, { seats: result.body.Seats.join(", ") }));
+      if (typeof showSeats === "function") showSeats(result.body.Seats); // scrolled into view and highlighted
+      return;
+    }
+    if (result.body.code === "seats_taken" && Array.isArray(result.body.seats)) {
+      result.body.seats.forEach((s) => held.add(s));
+      drawSeats();
+      await propose(asked, fill(B.taken, { seats: result.body.seats.join(", ") }));
+      return;
+    }
+    $("best-error").textContent = result.message;
+    if (result.body.code === "wrong_state" || result.body.code === "hold_expired") refreshStatus();
+  }
+
   $("best-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     if (finding) return;
     finding = true;
     $("best-error").textContent = "";
     $("seat-error").textContent = "";
-    const payload = { best: Number($("best-count").value) };
-    if ($("best-zone") && $("best-zone").value) payload.zone = $("best-zone").value;
-    while (sending) await new Promise((resolve) => { setTimeout(resolve, 50); }); // after a seat change on its way
-    sending = true;
-    const result = await post("seats", payload);
-    sending = false;
-    finding = false;
-    if (result.ok) {
-      applyStatus(result.body);
-      announce(`Seats ${result.body.Seats.join(", ")} are held for you.`);
-    } else {
-      $("best-error").textContent = result.message;
-      if (result.body.code === "wrong_state" || result.body.code === "hold_expired") refreshStatus();
+    try {
+      if (event.submitter && event.submitter.id === "best-hold" && proposal) await holdProposal();
+      else await propose({ count: Number($("best-count").value), zone: $("best-zone") ? $("best-zone").value : "" });
+    } finally {
+      finding = false;
     }
+  });
+  if (!$("best-proposal").hidden) { // proposed by the form before this script ran: its seats are in the form
+    const labels = [...$("best-proposal-seats").querySelectorAll("input")].map((input) => input.value);
+    proposal = { seats: labels, heldSeats: [...status.Seats], asked: { count: Number($("best-count").value), zone: $("best-zone") ? $("best-zone").value : "" } };
+  }
+  function reproposeIfSeatsChanged() { // the proposal compares with the seats held: when they change, ask again
+    if (proposal && !finding && proposal.heldSeats.join() !== status.Seats.join()) propose(proposal.asked, "", false);
+  }
+  $("best-again").addEventListener("click", (event) => { // choose again: the proposal goes, nothing was held
+    event.preventDefault();
+    showProposal(null);
+    $("best-count").focus();
   });
 
   // --- requests: every call to the order's API (the calls the integrators use) goes through request() -----

@@ -125,17 +125,3 @@ def test_the_admin_finds_an_order_by_its_reference(confirmed):
     page = staff.get("/admin/orders/order/", {"q": confirmed.reference.lower()}).content.decode()
     assert confirmed.pk in page
     assert confirmed.pk not in staff.get("/admin/orders/order/", {"q": "ZZZZZZ"}).content.decode()
-
-
-def test_the_find_seats_together_form_holds_the_best_seats(flight):
-    browser = Client()
-    order_id = browser.post(f"/book/{flight.code}")["Location"].rsplit("/", 1)[1]
-    done = browser.post(f"/booking/{order_id}/best", {"count": "3", "zone": ""}, follow=True)
-    assert "Seats 1A, 1B, 1C are held for you." in done.content.decode()
-    assert Order.objects.get(pk=order_id).state == "SEATS_SELECTED"
-    for count, says in [("x", "1-9"), ("10", "1-9 seats"), ("31", "1-9 seats")]:
-        refused = browser.post(f"/booking/{order_id}/best", {"count": count}, follow=True).content.decode()
-        assert says in refused, count
-    unknown = browser.post(f"/booking/{order_id}/best", {"count": "2", "zone": "Cargo"}, follow=True).content.decode()
-    assert "no cabin zone" in unknown
-    assert Client().post(f"/booking/{order_id}/best", {"count": "2"}).status_code == 403

@@ -55,6 +55,7 @@ def test_two_named_passengers_on_best_seats_pay_the_total_and_find_the_booking_a
     expect(page.locator("#pay-why")).to_have_text("Choose your seats first.")
     page.get_by_label("Seats together").select_option("2")
     page.get_by_role("button", name="Find seats together").click()
+    page.get_by_role("button", name="Hold these seats").click()  # proposed with their price first
     expect(page.locator("#your-seats")).to_have_text(re.compile(r"^\d+[A-F], \d+[A-F]$"))
     first, second = page.locator("#your-seats").inner_text().split(", ")
     expect(seat(page, first)).to_have_attribute("data-state", "mine")

@@ -112,6 +112,7 @@ def test_at_360_px_the_booking_controls_fit_and_are_big_enough(site):
     page.get_by_label("Seats together").select_option("3")
     page.get_by_label("Cabin zone").select_option("Extra legroom")
     page.get_by_role("button", name="Find seats together").click()
+    page.get_by_role("button", name="Hold these seats").click()  # proposed with their price first
     expect(page.locator("#passenger-rows .passenger")).to_have_count(3)
     expect(page.locator("#pay-button")).to_have_text("Pay 357.00 EUR")
     for what in ("#your-seats", "#pay-button", "#pay-why"):

@@ -132,7 +132,11 @@ def test_without_javascript_find_seats_together_and_the_passenger_form(site):
     page.get_by_label("Cabin zone").select_option("Extra legroom")
     page.get_by_label("Seats together").select_option("2")
     page.get_by_role("button", name="Find seats together").click()
-    expect(page.locator(".message")).to_have_text(re.compile(r"^Seats 13[A-F], 13[A-F] are held for you\.$"))
+    expect(page.locator("#best-proposal-text")).to_have_text(
+        re.compile(r"^13[A-F], 13[A-F] in Extra legroom: 238\.00 EUR\.$")
+    )
+    page.get_by_role("button", name="Hold these seats").click()
+    expect(page.locator(".message")).to_have_text("Seats updated.")
     expect(page.locator("#summary-total")).to_have_text("Total 238.00 EUR")
     expect(pay).to_have_text("Pay 238.00 EUR")
     expect(pay).to_be_disabled()

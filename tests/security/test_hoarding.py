@@ -90,7 +90,7 @@ def test_one_browser_rotating_addresses_is_counted_from_its_first_page_order(lim
     for n in range(1, 5):
         address = f"192.0.2.{n}"
         order_id = browser.post(f"/book/{big_flight.code}", REMOTE_ADDR=address)["Location"].rsplit("/", 1)[1]
-        browser.post(f"/booking/{order_id}/best", {"count": "9"}, REMOTE_ADDR=address)
+        hold_best_by_the_form(browser, order_id, "9", REMOTE_ADDR=address)
     orders = Order.objects.filter(flight=big_flight)
     held = SeatHold.objects.filter(order_id__in=orders.values("pk"), state=HoldState.HELD).count()
     assert held == HOLD_LIMIT
@@ -163,9 +163,9 @@ def test_a_hoarder_posting_the_page_forms_without_javascript_is_stopped_and_told
     pages = []
     for _ in range(3):
         order_id = hoarder.post(f"/book/{big_flight.code}")["Location"].rsplit("/", 1)[1]
-        pages.append(hoarder.post(f"/booking/{order_id}/best", {"count": "9"}, follow=True))
+        pages.append(hold_best_by_the_form(hoarder, order_id, "9"))
     assert all(page.status_code == 200 for page in pages)
-    assert "are held for you" in pages[1].content.decode()
+    assert "Seats updated." in pages[1].content.decode()
     refused = pages[2].content.decode()
     assert "One client may hold at most 18 seats on flight F-900" in refused
     assert held_from(HOARDER) == 18
@@ -175,7 +175,16 @@ def test_a_hoarder_posting_the_page_forms_without_javascript_is_stopped_and_told
     # Another traveller's browser books as ever.
     buyer = Client(REMOTE_ADDR=BUYER)
     order_id = buyer.post(f"/book/{big_flight.code}")["Location"].rsplit("/", 1)[1]
-    assert "are held for you" in buyer.post(f"/booking/{order_id}/best", {"count": "9"}, follow=True).content.decode()
+    assert "Seats updated." in hold_best_by_the_form(buyer, order_id, "9").content.decode()
+
+
+def hold_best_by_the_form(browser: Client, order_id: str, count: str, **extra):
+    """Find seats together, then Hold these seats, as the page without JavaScript posts them."""
+    page = browser.post(f"/booking/{order_id}/best", {"count": count}, follow=True, **extra).content.decode()
+    proposed = page.split('id="best-proposal-seats">')[1].split("</span>")[0]
+    labels = [part.split('"')[0] for part in proposed.split('value="')[1:]]
+    form = {"seats": labels, "count": count, "hold": "proposal"}
+    return browser.post(f"/booking/{order_id}/seats", form, follow=True, **extra)
 
 
 # --- open orders --------------------------------------------------------------------------------------
