@@ -32,6 +32,7 @@ lint: $(VENV)/.installed
 	$(BIN)/python -m lint.sizes
 	$(BIN)/python -m lint.sql_modules
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python -m lint.translations
 
 # pip-audit against the lock production installs (requirements.txt, as pinned: nothing resolved or built): a known
 # vulnerability fails; no vulnerability database to ask skips it with a message (lint/audit.py). AUDIT_OSV_URL

@@ -43,8 +43,16 @@ def masked(source: str) -> tuple[str, list[int]]:
     out: list[str] = []
     lines: list[int] = []
     closing = None  # inside {% blocktranslate %} or {% comment %}: until this tag
-    for token in Lexer(source).tokenize():
-        if closing is not None:
+    tokens = Lexer(source).tokenize()
+    # A template that extends another renders only its blocks: text between them is never shown.
+    child = any(t.token_type == TokenType.BLOCK and t.contents.split()[:1] == ["extends"] for t in tokens)
+    depth = 0
+    for token in tokens:
+        if token.token_type == TokenType.BLOCK and token.contents.split()[:1] in (["block"], ["endblock"]):
+            depth += 1 if token.contents.split()[0] == "block" else -1
+        if child and depth == 0 and token.token_type == TokenType.TEXT:
+            text = FILLED
+        elif closing is not None:
             text = FILLED
             if token.token_type == TokenType.BLOCK and token.contents.split()[0] == closing:
                 closing = None
@@ -123,7 +131,7 @@ def script_problems(source: str) -> list[tuple[int, str]]:
             continue
         before = source[max(0, match.start() - 40) : match.start()]
         shown = bool(SHOWN_IN_SCRIPT.search(before)) and has_words(text)
-        if shown or (PROSE.search(text) and not re.search(r"[<>{}#=;]|\w\.\w", text)):
+        if shown or (PROSE.search(text) and not re.search(r"[<>{}#=]|\w\.\w", text)):
             problems.append((line, literal))
     return problems
 

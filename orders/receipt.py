@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from flights.fares import fares_of, money
@@ -12,6 +13,7 @@ from flights.selectors import flight_summary
 from inventory.selectors import held_seat_labels
 from orders.models import Order, OrderState
 from orders.selectors import effective_state, order_total, passengers_of
+from orders.wording import zone_name
 
 # What became of a booking that is not (yet) confirmed, as its receipt says it: what happened, not a state name.
 UNCONFIRMED_WORDS = {
@@ -66,7 +68,7 @@ def receipt_of(order: Order) -> Receipt:
     # (All of them, whatever the flight's currency is now: `currency` says they are in the one given.)
     frozen = fares.freeze(seats, earlier=order.seat_prices or {}, currency=fares.currency)
     lines = [
-        ReceiptLine(label, frozen[label]["zone"], frozen[label]["price"], names.get(label, ""))
+        ReceiptLine(label, zone_name(frozen[label]["zone"]), frozen[label]["price"], names.get(label, ""))
         for label in seats
         if label in frozen
     ]
@@ -95,8 +97,9 @@ def email_note(order: Order, *, state: str) -> str:
     """The receipt's sentence about the confirmation email: only what has happened to it."""
     if not order.contact_email or state != OrderState.CONFIRMED:
         return ""
+    email = {"email": order.contact_email}
     if order.confirmation_sent_at:
-        return f"Confirmation sent to {order.contact_email}."
+        return _("Confirmation sent to %(email)s.") % email
     if order.confirmation_failed_at:
-        return f"The confirmation email to {order.contact_email} could not be delivered: keep this page."
-    return f"A confirmation email is on its way to {order.contact_email}."
+        return _("The confirmation email to %(email)s could not be delivered: keep this page.") % email
+    return _("A confirmation email is on its way to %(email)s.") % email

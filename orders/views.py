@@ -192,6 +192,7 @@ def _page_words() -> dict[str, Any]:
         "ended": wording.page_ended_words(attempts=settings.PAYMENT_MAX_ATTEMPTS),
         "best": {**wording.BEST_WORDS, "zoneNames": wording.ZONE_NAMES},
         "errors": page_error_words(),
+        "page": wording.SCRIPT_WORDS,
         "namePattern": NAME_PATTERN,
         "emailPattern": EMAIL_PATTERN,
     }

@@ -192,33 +192,35 @@ def duration_words(seconds: float) -> str:
     minutes, rest = divmod(whole, 60)
     parts = []
     if minutes:
-        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+        parts.append(ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes})
     if rest:
-        parts.append(f"{rest} second{'s' if rest != 1 else ''}")
+        parts.append(ngettext("%(count)d second", "%(count)d seconds", rest) % {"count": rest})
     return " ".join(parts)
 
 
 # Why Pay is not open yet (the page says it beside the button).
 PAY_WHY = {
-    "seats": "Choose your seats first.",
-    "names": "Before paying, name a passenger for each seat.",
+    "seats": gettext_lazy("Choose your seats first."),
+    "names": gettext_lazy("Before paying, name a passenger for each seat."),
 }
 
 # The passenger form's own checks, before the server's (orders/services/passengers.py says the same).
 PASSENGER_WORDS = {
-    "firstName": "Give the first name as on the passport.",
-    "lastName": "Give the last name as on the passport.",
-    "name": "Write the name as on the passport: Latin letters (accents are fine), with space, hyphen, "
-    "apostrophe or full stop between them.",
-    "email": "Give an email address like ada@example.com.",
-    "saved": "Passengers saved. You can pay now.",
-    "problems": "Check the passenger form: {count} field(s) need changes.",
+    "firstName": gettext_lazy("Give the first name as on the passport."),
+    "lastName": gettext_lazy("Give the last name as on the passport."),
+    "name": gettext_lazy(
+        "Write the name as on the passport: Latin letters (accents are fine), with space, hyphen, "
+        "apostrophe or full stop between them."
+    ),
+    "email": gettext_lazy("Give an email address like ada@example.com."),
+    "saved": gettext_lazy("Passengers saved. You can pay now."),
+    "problems": gettext_lazy("Check the passenger form: {count} field(s) need changes."),
 }
 
 
 def best_done(seats: list[str]) -> str:
     """What the "Find N seats together" form says when the server has chosen."""
-    return f"Seats {', '.join(seats)} are held for you."
+    return _("Seats %(seats)s are held for you.") % {"seats": ", ".join(seats)}
 
 
 def amount(value: object, currency: str) -> str:
@@ -272,4 +274,28 @@ CONNECTION_WORDS = {
         "again (you are never charged twice)."
     ),
     "refused": gettext_lazy("The server refused this ({status}). Try again."),
+}
+
+
+# The rest of what the page's script writes (static/js/booking.js, page-words "page"); {placeholders} are
+# filled there. Amounts come formatted by the script's own `money` (Intl.NumberFormat, as core/money.py).
+SCRIPT_WORDS = {
+    "saving": gettext_lazy("saving"),
+    "fiveMinutes": gettext_lazy("5 minutes left to pay for your seats."),
+    "oneMinute": gettext_lazy("1 minute left to pay. Choose More time to keep your seats longer."),
+    "booked": gettext_lazy("Your seats {seats} on {flight} are booked."),
+    "reference": gettext_lazy("Booking reference: {reference}."),
+    "pay": gettext_lazy("Pay"),
+    "payAmount": gettext_lazy("Pay {amount}"),
+    "total": gettext_lazy("Total {amount}"),
+    "starting": gettext_lazy("Starting the payment…"),
+    "retrying": gettext_lazy("Try {used} of {max} did not go through; trying again shortly…"),
+    "paying": gettext_lazy("Paying: try {used} of {max}…"),
+    "noSeats": gettext_lazy("none yet"),
+    "seatMap": gettext_lazy("Seat map"),
+    "paymentCode": gettext_lazy("The payment code is exactly 5 digits, like 12345."),
+    "seat": gettext_lazy("Seat {seat}"),
+    "firstName": gettext_lazy("First name"),
+    "lastName": gettext_lazy("Last name"),
+    "held": gettext_lazy("Seats {seats} are held for you."),
 }

@@ -22,7 +22,11 @@
   const words = JSON.parse($("page-words").textContent); // the server's words for states (orders/wording.py)
   const seats = new Map([...document.querySelectorAll(".seat")].map((el) => [el.dataset.seat, el]));
   const FINAL_STATES = new Set(Object.keys(words.finals));
-  const ANNOUNCE_AT = [[300, "5 minutes left to pay for your seats."], [60, "1 minute left to pay. Choose More time to keep your seats longer."]];
+  const W = words.page; // the script's own words, in the page's language (orders/wording.py SCRIPT_WORDS)
+  const ANNOUNCE_AT = [[300, W.fiveMinutes], [60, W.oneMinute]];
+  // An amount as the server writes it in the page's language (core/money.py): "258.00 EUR", "258,00 EUR".
+  const amountFormat = new Intl.NumberFormat(document.documentElement.lang || undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: false });
+  const money = (value, currency) => `${amountFormat.format(Number(value))} ${currency}`;
 
   let status = JSON.parse($("status-data").textContent);
   let shownState = status.State; // the state last drawn, to notice the moment the booking ends
@@ -56,7 +60,7 @@
 
   // A seat's accessible name: where it is (the server's words, data-place) and its state.
   function seatName(el, state) {
-    return `${el.dataset.place}, ${words.seats[state]}${pending.has(el.dataset.seat) ? ", saving" : ""}`;
+    return `${el.dataset.place}, ${words.seats[state]}${pending.has(el.dataset.seat) ? `, ${W.saving}` : ""}`;
   }
 
   function drawSeats() {
@@ -185,7 +189,7 @@
 
   // The final screen's text and its "hold again" button (orders/wording.py outcome, from page-words "ended").
   function finalWords(state) {
-    if (state === "CONFIRMED") return { text: `Your seats ${status.Seats.join(", ")} on ${flight} are booked.`, again: "" };
+    if (state === "CONFIRMED") return { text: filled(W.booked, { seats: status.Seats.join(", "), flight }), again: "" };
     const ended = words.ended[!endedSeats.length ? "none" : endedSeats.length === 1 ? "one" : "other"];
     const values = { seats: endedSeats.join(", "), why: paymentReasons(status.LastPaymentErr || "") };
     return { text: filled(ended[state], values), again: filled(ended.again, values) };
@@ -195,9 +199,9 @@
     const payable = state === "SEATS_SELECTED" && !paying && allNamed();
     $("code").disabled = !payable;
     $("pay-button").disabled = !payable;
-    const amount = `${status.Total} ${status.Currency}`;
-    $("pay-button").textContent = status.Seats.length ? `Pay ${amount}` : "Pay";
-    $("summary-total").textContent = `Total ${amount}`;
+    const amount = money(status.Total, status.Currency);
+    $("pay-button").textContent = status.Seats.length ? filled(W.payAmount, { amount }) : W.pay;
+    $("summary-total").textContent = filled(W.total, { amount });
     $("summary-total").hidden = !status.Seats.length;
     drawPayWhy(state === "PENDING" ? "seats" : state === "SEATS_SELECTED" && !allNamed() ? "names" : "");
     // The try that runs now (AttemptsLeft counts it as used once it starts), shown only while paying.
@@ -206,9 +210,8 @@
     const used = maxAttempts - status.AttemptsLeft;
     let progress = "";
     if (state === "PROCESSING_PAYMENT") {
-      progress = used === 0 ? "Starting the payment…"
-        : status.PaymentStatus === "retrying" ? `Try ${used} of ${maxAttempts} did not go through; trying again shortly…`
-        : `Paying: try ${used} of ${maxAttempts}…`;
+      progress = used === 0 ? W.starting
+        : filled(status.PaymentStatus === "retrying" ? W.retrying : W.paying, { used, max: maxAttempts });
     }
     if ($("progress").textContent !== progress) $("progress").textContent = progress;
   }
@@ -229,7 +232,7 @@
     $("hold-again-button").textContent = again;
     $("new-booking-button").classList.toggle("secondary", Boolean(again));
     if (shownState !== state) { // it ended just now, on this page: say so and go there
-      const reference = state === "CONFIRMED" && status.Reference ? ` Booking reference: ${status.Reference}.` : "";
+      const reference = state === "CONFIRMED" && status.Reference ? ` ${filled(W.reference, { reference: status.Reference })}` : "";
       announce(`${title} ${text}${reference}`);
       $("final-title").focus();
     }
@@ -240,7 +243,7 @@
     const badge = $("state");
     badge.textContent = words.states[state];
     badge.dataset.state = state;
-    $("your-seats").textContent = status.Seats.length ? status.Seats.join(", ") : "none yet";
+    $("your-seats").textContent = status.Seats.length ? status.Seats.join(", ") : W.noSeats;
     drawPayment(state);
     $("cancel").hidden = !canChange();
     const extend = $("extend-form");
@@ -252,7 +255,7 @@
     $("seat-form").querySelector("fieldset").disabled = !canChange();
     $("best-form").hidden = !canChange();
     reproposeIfSeatsChanged();
-    if (!canChange()) $("seat-legend").textContent = "Seat map";
+    if (!canChange()) $("seat-legend").textContent = W.seatMap;
     drawSeats();
     tick();
   }
@@ -292,7 +295,7 @@
     event.preventDefault();
     const input = $("code");
     const code = input.value.trim();
-    if (!/^[0-9]{5}$/.test(code)) { $("payment-error").textContent = "The payment code is exactly 5 digits, like 12345."; return; }
+    if (!/^[0-9]{5}$/.test(code)) { $("payment-error").textContent = W.paymentCode; return; }
     $("payment-error").textContent = "";
     paying = true;
     draw();
@@ -344,9 +347,9 @@
     row.className = "passenger";
     row.dataset.seat = seat;
     row.innerHTML = '<legend></legend><input type="hidden" name="seat">';
-    row.querySelector("legend").textContent = `Seat ${seat}`;
+    row.querySelector("legend").textContent = filled(W.seat, { seat });
     row.querySelector("input").value = seat;
-    for (const [field, key, label, auto] of [["firstName", "first", "First name", "given-name"], ["lastName", "last", "Last name", "family-name"]]) {
+    for (const [field, key, label, auto] of [["firstName", "first", W.firstName, "given-name"], ["lastName", "last", W.lastName, "family-name"]]) {
       const id = `${key}-${seat}`;
       const line = document.createElement("p");
       line.className = "field";
