@@ -35,11 +35,17 @@ def test_any_zone_holds_the_cheapest_zone_where_the_seats_fit_together(api, fron
 
 
 def test_a_dearer_zone_when_the_cheapest_has_no_seats_side_by_side(api, fronted, new_order):
+    fronted.fare_zones = [
+        {"name": "Front", "rows": [1, 1], "price": "150.00"},
+        {"name": "Extra legroom", "rows": [2, 2], "price": "100.00"},
+    ]
+    fronted.save()
     other_id, other_token = new_order()
     apart = ["3B", "3E", "4A", "4C", "4D", "4F", "5B", "5E"]  # rows 3-5 keep free seats, none side by side
     assert post(api, f"/orders/{other_id}/seats", {"seats": apart}, other_token).status_code == 200
     order_id, token = new_order()
-    assert post(api, f"/orders/{order_id}/seats", {"best": 2}, token).json()["Seats"] == ["1A", "1B"]
+    held = post(api, f"/orders/{order_id}/seats", {"best": 2}, token).json()
+    assert (held["Seats"], held["Total"]) == (["2A", "2B"], "200.00")  # the next cheapest, not the front row
 
 
 def test_when_no_zone_has_enough_free_seats_the_whole_cabin_as_before(api, fronted, new_order):
