@@ -62,10 +62,10 @@ def test_find_seats_together_the_passenger_form_and_pay_by_keyboard_alone(site):
     page = open_page(site, DESKTOP)
     book(site, page, "F-300")
     order = []
-    for _ in range(6):  # skip link, the brand, Find my booking, then the "Find N seats together" form
+    for _ in range(8):  # skip link, the brand, Find my booking, the languages, the "Find N seats together" form
         page.keyboard.press("Tab")
         order.append(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
-    assert order[2:] == ["Find my booking", "best-count", "best-zone", "best-button"], order
+    assert order[2:] == ["Find my booking", "English", "Português", "best-count", "best-zone", "best-button"], order
     page.keyboard.press("Enter")  # 2 seats together, any zone
     expect(page.locator("#your-seats")).to_have_text("1A, 1B")  # the front row's window pair
     page.keyboard.press("Tab")
