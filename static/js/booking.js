@@ -447,7 +447,7 @@
   let proposal = null; // the proposal shown (the API's answer) and what was asked for it: {count, zone}
 
   const fill = (text, values) => text.replace(/\{(\w+)\}/g, (all, name) => (name in values ? values[name] : all));
-  const amountText = (value, currency) => `${value} ${currency}`; // orders/wording.py amount()
+  const amountText = money; // orders/wording.py amount()
 
   function proposalText(p) { // as orders/wording.py proposal_words says it
     const zones = p.zones.map((zone) => B.zoneNames[zone] || zone);
