@@ -2,8 +2,10 @@
 carried over; a seat taken meanwhile left out and named; only ended orders; asking twice makes one order."""
 
 import datetime as dt
+import threading
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from core.errors import Conflict
@@ -11,6 +13,7 @@ from orders import queue, services
 from orders.clients import ClientKeys
 from orders.models import AuditEntry, Order, OrderState
 from orders.selectors import order_status
+from orders.services import recovery
 from tests.orders.services.test_payments import DECLINED
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +116,47 @@ def test_asking_twice_gives_the_same_new_order(flight):
     assert (second.order.pk, second.held, second.taken, second.repeated) == (first.order.pk, ["1A", "1B"], [], True)
     assert Order.objects.count() == 2
     assert AuditEntry.objects.filter(action="hold_again").count() == 1
+
+
+CLICKS = 4
+
+
+def clicks_at_once(order_id: str) -> set[str]:
+    """CLICKS requests to hold the same ended order again, at the same instant; the new orders' ids."""
+    start, made = threading.Barrier(CLICKS), set()
+
+    def click():
+        try:
+            start.wait()
+            made.add(services.hold_again(order_id=order_id, actor="test", client=None).order.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(CLICKS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return made
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_clicks_at_the_same_instant_make_one_new_order(flight):
+    ended = holding(flight)
+    services.cancel_order(order_id=ended.pk, actor="test")
+    made = clicks_at_once(ended.pk)
+    assert len(made) == 1 and Order.objects.count() == 2
+    assert AuditEntry.objects.filter(action="hold_again").count() == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_control_without_the_ended_orders_lock_clicks_at_once_make_several(flight, monkeypatch):
+    ended = holding(flight)
+    services.cancel_order(order_id=ended.pk, actor="test")
+    monkeypatch.setattr(
+        recovery, "lock_order", lambda order_id: Order.objects.select_related("flight").get(pk=order_id)
+    )
+    made = clicks_at_once(ended.pk)
+    assert len(made) > 1
