@@ -62,7 +62,8 @@ def change_seats(request: HttpRequest, order_id: str) -> HttpResponse:
     request.user = AnonymousUser()  # the throttle keys anonymous callers by address
     if labels is None or not ScopedThrottle().allow_request(request, SelectSeatsView):  # type: ignore[arg-type]
         response = _seats_view(request, order_id=order_id)
-        patch_vary_headers(response, ["Cookie"])  # as on the full path, where the session middleware adds it
+        # As on the full path, where the locale and session middleware add them (in this order).
+        patch_vary_headers(response, ["Accept-Language", "Cookie"])
         return response
     try:
         # The token check and the early refusal in one statement: a hot seat's losers cost one read.
@@ -107,8 +108,9 @@ def _plain_seats(body: bytes) -> list[str] | None:
 
 def _json(payload: Mapping[str, Any], allow: str, status: int = 200) -> HttpResponse:
     response = HttpResponse(_renderer.render(payload), content_type="application/json", status=status)
-    # As DRF's views answer: the same URL answers HTML to a browser, and otherwise by a session's cookie.
-    response["Vary"], response["Allow"] = "Accept, Cookie", allow
+    # As DRF's views answer: the same URL answers HTML to a browser, in the asked language, and otherwise by a
+    # session's cookie.
+    response["Vary"], response["Allow"] = "Accept, Accept-Language, Cookie", allow
     return response
 
 

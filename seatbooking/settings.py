@@ -75,7 +75,6 @@ LEAN_MIDDLEWARE = [
         "django.contrib.messages.middleware",
         "axes.middleware",
         "core.headers",  # the page policies: JSON is never rendered (docs/security.md)
-        "django.middleware.locale",  # the API answers in English (its errors carry stable codes)
     )
 ]
 
