@@ -86,8 +86,8 @@ class Order(FSMModelMixin, models.Model):
     client_address = models.CharField(max_length=32, blank=True, default="")
     client_session = models.CharField(max_length=32, blank=True, default="")
     # The language the order was made in (settings.LANGUAGES; the page's, or the API's Accept-Language): its
-    # confirmation email speaks it. Blank: the default language.
-    language = models.CharField(max_length=8, blank=True, default="")
+    # confirmation email speaks it. Blank: the default language; in the database too, for rows written in bulk SQL.
+    language = models.CharField(max_length=8, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
