@@ -487,7 +487,9 @@
     const result = await post("seats", { seats: labels });
     sending = false;
     if (result.ok) {
+      const focused = document.activeElement === $("best-hold");
       showProposal(null);
+      if (focused) $("best-button").focus(); // not lost with the proposal: the map is the next stop
       applyStatus(result.body);
       announce(fill(B.held, { seats: result.body.Seats.join(", ") }));
       if (typeof showSeats === "function") showSeats(result.body.Seats); // scrolled into view and highlighted
@@ -621,6 +623,7 @@
     chosen[0].scrollIntoView({ block: "center", inline: "center", behavior: still ? "auto" : "smooth" });
     document.querySelectorAll(".seat.chosen").forEach((el) => el.classList.remove("chosen"));
     chosen.forEach((el) => el.classList.add("chosen"));
+    rove(chosen[0].querySelector("input"), false); // the map's one tab stop is where the seats are
     clearTimeout(chosenTimer);
     chosenTimer = setTimeout(() => chosen.forEach((el) => el.classList.remove("chosen")), 2500);
   }

@@ -66,10 +66,15 @@ def test_find_seats_together_the_passenger_form_and_pay_by_keyboard_alone(site):
         page.keyboard.press("Tab")
         order.append(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
     assert order[2:] == ["Find my booking", "English", "Português", "best-count", "best-zone", "best-button"], order
-    page.keyboard.press("Enter")  # 2 seats together, any zone
-    expect(page.locator("#your-seats")).to_have_text("1A, 1B")  # the front row's window pair
+    page.keyboard.press("Enter")  # 2 seats together, any zone: proposed with their price, nothing held yet
+    # The cheapest zone's window pair (Standard, rows 4-): the front rows cost more.
+    expect(page.locator("#best-proposal-text")).to_contain_text("4A, 4B in Standard: 178.00 EUR")
+    expect(page.locator("#best-hold")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#your-seats")).to_have_text("4A, 4B")
+    expect(page.locator("#best-button")).to_be_focused()  # the proposal went, the focus did not
     page.keyboard.press("Tab")
-    assert page.evaluate(FOCUSED).startswith("Row 1, seat ")  # the map, one stop, where the seats are
+    assert page.evaluate(FOCUSED).startswith("Row 4, seat A")  # the map, one stop, where the seats are
     page.keyboard.press("Tab")
     for text in ("Ada", "Lovelace", "Grace", "Hopper", "ada@example.com"):
         page.keyboard.type(text)
@@ -77,7 +82,7 @@ def test_find_seats_together_the_passenger_form_and_pay_by_keyboard_alone(site):
     assert page.evaluate("document.activeElement.id") == "passengers-button"
     page.keyboard.press("Enter")
     expect(page.locator("#pay-button")).to_be_enabled()
-    expect(page.locator("#pay-button")).to_have_text("Pay 258.00 EUR")  # 2 x Front 129.00
+    expect(page.locator("#pay-button")).to_have_text("Pay 178.00 EUR")  # 2 x Standard 89.00
     tabs = 0
     while page.evaluate("document.activeElement.id") != "code":
         page.keyboard.press("Tab")
