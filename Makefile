@@ -135,7 +135,7 @@ dashboard-screenshot: $(VENV)/.installed static
 clean:
 	rm -rf $(VENV) var
 
-# docs/travellers.md's screenshots of the booking page (docs/booking-desktop.png, docs/booking-phone.png), taken by
+# The README's screenshots of the booking page (docs/booking-desktop.png, docs/booking-phone.png, docs/booking-phone-pt.png), taken by
 # Chromium on a server of their own with a throw-away database.
-screenshots: $(VENV)/.installed
+screenshots: $(VENV)/.installed compilemessages
 	$(BIN)/python docs/screenshots.py

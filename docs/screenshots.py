@@ -1,9 +1,9 @@
-"""Regenerate docs/travellers.md's screenshots of the booking page (docs/booking-desktop.png, docs/booking-phone.png):
-`make screenshots`. Starts the service on a throw-away SQLite database with the demo flights, holds a few
-seats for another traveller and books one, then opens flight F-100 as a traveller at 1280x900 (two seats
-held, their passengers named: Pay shows the amount) and as a 390x844 phone (two seats found together:
-the bar shows the total and why Pay waits), and photographs each. Needs Chromium at /usr/bin/chromium
-(or CHROMIUM_PATH).
+"""Regenerate the screenshots of the booking page in the README and docs/travellers.md (docs/booking-desktop.png,
+docs/booking-phone.png, docs/booking-phone-pt.png): `make screenshots`. Starts the service on a throw-away SQLite
+database with the demo flights, holds a few seats for another traveller and books one, then opens flight F-100 as
+a traveller at 1280x900 (two seats held, their passengers named: Pay shows the amount) and as a 390x844 phone in
+English and in Portuguese (two seats found together, proposed with their price and held: the bar shows the
+total and why Pay waits), and photographs each. Needs Chromium at /usr/bin/chromium (or CHROMIUM_PATH).
 """
 
 import json
@@ -77,20 +77,23 @@ def photograph(base: str) -> None:
     found together, the bar with the total and why Pay waits for the passengers' names."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        for name, viewport in (
-            ("desktop", ViewportSize(width=1280, height=900)),
-            ("phone", ViewportSize(width=390, height=844)),
+        for name, viewport, locale in (
+            ("desktop", ViewportSize(width=1280, height=900), "en-GB"),
+            ("phone", ViewportSize(width=390, height=844), "en-GB"),
+            ("phone-pt", ViewportSize(width=390, height=844), "pt-PT"),
         ):
-            phone = name == "phone"
-            page = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone).new_page()
+            phone = name.startswith("phone")
+            context = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone, locale=locale)
+            page = context.new_page()
             page.set_default_timeout(10_000)
             page.goto(base + "/")
-            page.get_by_role("button", name="Book seats on F-100").click()
+            page.locator('form[action="/book/F-100"] button').click()  # by place: its name is in the page's language
             page.wait_for_url("**/booking/**")
             if phone:
-                page.get_by_label("Seats together").select_option("2")
-                page.get_by_label("Cabin zone").select_option("Extra legroom")
-                page.get_by_role("button", name="Find seats together").click()
+                page.locator("#best-count").select_option("2")
+                page.locator("#best-zone").select_option("Extra legroom")
+                page.locator("#best-button").click()
+                page.locator("#best-hold").click()  # the proposal, with its price, then hold it
                 expect(page.locator("#passenger-rows .passenger")).to_have_count(2)
                 page.locator(".best-form").scroll_into_view_if_needed()
             else:
