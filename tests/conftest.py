@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.db import connection
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from flights.services import create_flight
@@ -41,6 +42,14 @@ def _end_stray_sessions(django_db_setup, django_db_blocker):
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request through the locale middleware leaves its language active in the thread: the next test would
+    read Portuguese where it expects the default."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
