@@ -218,11 +218,6 @@ PASSENGER_WORDS = {
 }
 
 
-def best_done(seats: list[str]) -> str:
-    """What the "Find N seats together" form says when the server has chosen."""
-    return _("Seats %(seats)s are held for you.") % {"seats": ", ".join(seats)}
-
-
 def amount(value: object, currency: str) -> str:
     """An amount as the pages show it, in the page's language (core.money: "258.00 EUR", "258,00 EUR"; value:
     the API's money string or a Decimal); the page's script says it with Intl.NumberFormat (booking.js money)."""
