@@ -10,8 +10,9 @@ export PORT
 
 # The development venv: runtime + test + dev tools, exactly as locked (with hashes) in requirements-dev.txt.
 # Reinstalled whenever the lock changes. Production installs requirements.txt only (docs/operations.md).
-$(VENV)/.installed: requirements-dev.txt
+$(VENV)/.installed: requirements-dev.txt requirements-pip.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q --require-hashes -r requirements-pip.txt
 	$(BIN)/pip install --disable-pip-version-check -q --require-hashes -r requirements-dev.txt
 	touch $@
 
