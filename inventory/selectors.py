@@ -125,10 +125,12 @@ def flight_seats(*, now: dt.datetime) -> list[FlightSeats]:
     ]
 
 
-def held_seat_labels(*, order_id: str) -> list[str]:
-    """Labels of the seats an order holds or has booked, in seat-map order."""
+def held_seat_labels(*, order_id: str, booked_only: bool = False) -> list[str]:
+    """Labels of the seats an order holds or has booked, in seat-map order; `booked_only`: those it has
+    booked (a confirmed booking's seats, without the seats a change of them holds meanwhile)."""
+    states = [HoldState.CONFIRMED] if booked_only else list(LIVE_HOLD_STATES)
     return list(
-        SeatHold.objects.filter(order_id=order_id, state__in=LIVE_HOLD_STATES)
+        SeatHold.objects.filter(order_id=order_id, state__in=states)
         .order_by("seat_id")
         .values_list("seat__label", flat=True)
     )

@@ -137,3 +137,36 @@ def expire_holds(*, holders: list[str], now: dt.datetime) -> dict[str, list[str]
         freed_by_flight.setdefault(flight_code, []).append(label)
     _end([pk for pk, _code, _label in held], state=HoldState.EXPIRED, now=now)
     return freed_by_flight
+
+
+def hold_beside_booked(*, holder: str, flight: Flight, labels: list[str], now: dt.datetime) -> list[str]:
+    """Hold `labels` for a holder that has booked others (a confirmed booking's seat change), all or nothing
+    and with no deadline while the change is settled: the seats locked in id order first, then checked as
+    `hold_seats` checks them. Returns the labels held, in map order."""
+    seats = lock_all(Seat.objects.filter(flight_id=flight.pk, label__in=labels))
+    unknown = sorted(set(labels) - {s.label for s in seats})
+    if unknown:
+        raise unknown_seats_error(flight_code=flight.code, labels=unknown)
+    holds = list(SeatHold.objects.filter(seat__in=seats, state__in=LIVE_HOLD_STATES))
+    taken = {h.seat_id for h in holds if h.order_id != holder and still_counts(h, now)}
+    if taken:
+        raise seats_taken_error([s.label for s in seats if s.pk in taken])
+    _end([h.pk for h in holds if h.order_id != holder], state=HoldState.EXPIRED, now=now)
+    SeatHold.objects.bulk_create(SeatHold(order_id=holder, seat=s, expires_at=None) for s in seats)
+    return [s.label for s in seats]
+
+
+def book_held_instead(*, holder: str, release: list[str], now: dt.datetime) -> tuple[list[str], list[str]]:
+    """A seat change settles in one step: the holder's held seats become booked and its booked seats
+    `release` go back on sale. Returns (booked, released) labels."""
+    booked = confirm_holds(holder=holder, now=now)
+    return booked, release_booked(holder=holder, labels=release, now=now)
+
+
+def release_booked(*, holder: str, labels: list[str], now: dt.datetime) -> list[str]:
+    """Give back booked seats (a cancellation, or the old seats of a change): they are on sale at once."""
+    held = lock_values(
+        SeatHold.objects.filter(order_id=holder, state=HoldState.CONFIRMED, seat__label__in=labels), "seat__label"
+    )
+    _end([pk for pk, _label in held], state=HoldState.RELEASED, now=now)
+    return [label for _pk, label in held]

@@ -107,6 +107,11 @@ class OrderAccess:
     order_id: str
     via: str  # how access was granted: "token", "session" or "staff:<name>"
     actor: str  # recorded in the audit trail: `via`@<client address>
+    state: str = ""  # the order's state when access was checked: which change a call asks for (paid or not)
+
+    @property
+    def staff(self) -> bool:
+        return self.via.startswith("staff:")
 
 
 def authorize_order(request: HttpRequest, order_id: str) -> OrderAccess:
@@ -123,24 +128,24 @@ def authorize_with_keys(request: HttpRequest, order_id: str, keys: OrderKeys | N
     if token is not None:
         if hmac.compare_digest(hash_token(token), keys.token_hash):
             _refuse_if_ended(token_ends_at(keys), what="This order's token")
-            return OrderAccess(order_id, "token", actor_for("token", request))
+            return OrderAccess(order_id, "token", actor_for("token", request), keys.state)
         reference, version = keys.reference, keys.booking_link_version
         if reference and is_booking_token(token, order_id=order_id, reference=reference, version=version):
             _refuse_if_ended(booking_link_ends_at(keys), what="This booking link")
-            return OrderAccess(order_id, "token", actor_for("booking-token", request))
+            return OrderAccess(order_id, "token", actor_for("booking-token", request), keys.state)
         raise Forbidden(
             "That token does not open this order. Use the token returned when the order was created.",
             code="wrong_token",
         )
     if browser_session.is_staff(request):
         via = f"staff:{request.user.get_username()}"
-        return OrderAccess(order_id, via, actor_for(via, request))
+        return OrderAccess(order_id, via, actor_for(via, request), keys.state)
     if order_id in request.session.get(SESSION_KEY, []):
         # A session (a shared computer's too) opens an order no longer than its token would.
         _refuse_if_ended(token_ends_at(keys), what="This browser's access to this order")
         if request.method not in SAFE_METHODS:
             _enforce_csrf(request)
-        return OrderAccess(order_id, "session", actor_for("session", request))
+        return OrderAccess(order_id, "session", actor_for("session", request), keys.state)
     raise Forbidden(
         "This order is not yours. Send its token as 'Authorization: Bearer <token>' "
         "(the token came back when the order was created).",

@@ -177,8 +177,15 @@ SELECT_SEATS_BODY = {
                     "items": {"type": "string", "pattern": SEAT_LABEL_PATTERN, "example": "12C"},
                     "maxItems": settings.MAX_SEATS_PER_ORDER,
                     "uniqueItems": True,
-                    "description": "The whole selection; [] releases every seat.",
-                }
+                    "description": "The whole selection; [] releases every seat. On a CONFIRMED booking: its "
+                    "new seats, as many as it has (a seat change: the status's `Change` follows it).",
+                },
+                "code": {
+                    "type": "string",
+                    "pattern": PAYMENT_CODE_PATTERN,
+                    "description": "A CONFIRMED booking's seat change that costs more is charged with this "
+                    "5-digit payment code (without it: 409 `payment_code_required`, naming the difference).",
+                },
             },
             "required": ["seats"],
             "additionalProperties": False,
@@ -219,6 +226,7 @@ class SelectSeatsView(APIView):
 
     class SelectSeatsInput(StrictSerializer):
         seats = SeatLabelsField(allow_empty=True, required=False)
+        code = PaymentCodeField(required=False, trim_whitespace=False)
         best = SeatCountField(min_value=1, max_value=settings.MAX_SEATS_PER_ORDER, required=False)
         zone = StrictCharField(max_length=inputs.ZONE_MAX_LENGTH, required=False, trim_whitespace=False)
 
@@ -237,6 +245,8 @@ class SelectSeatsView(APIView):
                 raise serializers.ValidationError(
                     'Send either "seats" (the seats you choose) or "best" (how many seats the server chooses).'
                 )
+            if "code" in attrs and "seats" not in attrs:
+                raise serializers.ValidationError('"code" goes with "seats": it pays for a booking\'s seat change.')
             if "zone" in attrs and "best" not in attrs:
                 raise serializers.ValidationError('"zone" goes with "best": the seats you choose name their zone.')
             return attrs
@@ -265,7 +275,14 @@ class SelectSeatsView(APIView):
                 order_id=access.order_id, count=data["best"], zone=data.get("zone"), actor=access.actor
             )
         else:
-            change = services.select_seats(order_id=access.order_id, labels=data["seats"], actor=access.actor)
+            change = services.change_seats_or_selection(
+                order_id=access.order_id,
+                labels=data["seats"],
+                state=access.state,
+                code=data.get("code"),
+                actor=access.actor,
+                staff=access.staff,
+            )
         return Response({"status": "seats updated", **change.status})
 
 
@@ -320,23 +337,41 @@ class OrderStatusView(APIView):
 
 
 class CancelOrderView(APIView):
-    """Cancel an order that is not paying yet; its seats are released."""
+    """Cancel an order that is not paying yet; its seats are released. On a CONFIRMED booking: give back its
+    seats (all, or `seats`: some of them), refunded by the refund policy; the status's `Refund` follows it."""
 
     # No throttle, on either door: a cancel only ever frees the caller's own seats, and a client at its
     # limit must still be able to let them go.
 
+    class CancelInput(StrictSerializer):
+        seats = SeatLabelsField(allow_empty=False, required=False)
+
+        def validate_seats(self, value: list[str]) -> list[str]:
+            return drf_checked(inputs.valid_seat_labels, value)
+
     @extend_schema(
-        request=None,
+        request=CancelInput,
         tags=["orders"],
         responses={
             200: StatusSerializer,
             **ORDER_ERRORS,
-            **errors(e409="The order is paying or already over."),
+            **errors(
+                e400="`seats` names a seat the booking has not, or is sent for an order not paid.",
+                e409="The order is paying or already over, a seat change is being paid for, or changes to the "
+                "booking have closed (`changes_closed`).",
+            ),
         },
     )
     def post(self, request, order_id: str):
         access = authorize_order(request, order_id)
-        change = services.cancel_order(order_id=access.order_id, actor=access.actor)
+        data = _valid(self.CancelInput, request) if request.data else {}
+        change = services.cancel_order_or_booking(
+            order_id=access.order_id,
+            state=access.state,
+            actor=access.actor,
+            seats=data.get("seats"),
+            staff=access.staff,
+        )
         return Response(change.status)
 
 

@@ -55,6 +55,12 @@ class PaymentGateway(Protocol):
         `timeout` seconds. The gateway dedupes on `idempotency_key` (one per attempt): a call repeated with
         a key it has seen gets that key's first outcome back and charges nothing."""
 
+    def refund(
+        self, *, order_id: str, amount: Decimal, currency: str, idempotency_key: str, timeout: float
+    ) -> ChargeResult:
+        """Pay `amount` back to the order's payer once, like `charge` (the same key rules; `status` tells
+        what became of a refund's key too). Success: the money went back."""
+
     def status(self, *, idempotency_key: str, timeout: float) -> ChargeStatus:
         """What became of the charge made with `idempotency_key` (a payment-intent lookup): charged,
         declined, or unknown if the gateway never saw the key. Must answer within `timeout` seconds.
@@ -66,6 +72,7 @@ class PaymentGateway(Protocol):
 
 
 DECLINED_MESSAGE = "the bank declined the payment (simulated failure)"
+REFUND_FAILED_MESSAGE = "the bank could not take the refund (simulated failure)"
 
 
 class SimulatedGateway:
@@ -76,6 +83,41 @@ class SimulatedGateway:
     def charge(
         self, *, order_id: str, code: str, amount: Decimal, currency: str, idempotency_key: str, timeout: float
     ) -> ChargeResult:
+        return self._call(
+            order_id=order_id,
+            amount=amount,
+            currency=currency,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            failure_rate=settings.PAYMENT_FAILURE_RATE,
+            declined=DECLINED_MESSAGE,
+        )
+
+    def refund(
+        self, *, order_id: str, amount: Decimal, currency: str, idempotency_key: str, timeout: float
+    ) -> ChargeResult:
+        """A refund is written to the ledger as a negative amount (Ledger.refunds counts them)."""
+        return self._call(
+            order_id=order_id,
+            amount=-amount,
+            currency=currency,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            failure_rate=settings.REFUND_FAILURE_RATE,
+            declined=REFUND_FAILED_MESSAGE,
+        )
+
+    def _call(
+        self,
+        *,
+        order_id: str,
+        amount: Decimal,
+        currency: str,
+        idempotency_key: str,
+        timeout: float,
+        failure_rate: float,
+        declined: str,
+    ) -> ChargeResult:
         ledger = Ledger(settings.PAYMENT_GATEWAY_LEDGER)
         seen = ledger.find(idempotency_key)
         if seen is not None:  # a repeated key: its first outcome, no second charge
@@ -85,14 +127,14 @@ class SimulatedGateway:
             time.sleep(timeout)
             return ChargeResult(False, AttemptOutcome.TIMEOUT, f"the gateway did not answer within {timeout:g} s")
         time.sleep(latency / 2)
-        declined = random.random() < settings.PAYMENT_FAILURE_RATE
+        refused = random.random() < failure_rate
         entry = ledger.decide(
             idempotency_key=idempotency_key,
             order_id=order_id,
             amount=amount,
             currency=currency,
-            charged=not declined,
-            error=DECLINED_MESSAGE if declined else "",
+            charged=not refused,
+            error=declined if refused else "",
         )
         time.sleep(latency / 2)
         return _result(entry)

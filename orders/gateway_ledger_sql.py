@@ -103,8 +103,13 @@ class Ledger:
         return [_entry(row) for row in rows]
 
     def charges(self, order_id: str) -> int:
-        """How many times money was taken for the order (a correct service: at most once)."""
-        return sum(entry.charged for entry in self.entries(order_id))
+        """How many times money was taken for the order (a correct service: at most once, and once more per
+        seat change that cost more)."""
+        return sum(entry.charged and entry.amount >= 0 for entry in self.entries(order_id))
+
+    def refunds(self, order_id: str) -> list[Decimal]:
+        """The amounts paid back to the order's payer (refunds are recorded as negative amounts)."""
+        return [-entry.amount for entry in self.entries(order_id) if entry.charged and entry.amount < 0]
 
     @staticmethod
     def _find(conn: sqlite3.Connection, idempotency_key: str) -> LedgerEntry | None:

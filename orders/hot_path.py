@@ -71,8 +71,8 @@ def change_seats(request: HttpRequest, order_id: str) -> HttpResponse:
         read = read_before_seat_change(order_id=order_id, labels=labels, now=now)
         access = authorize_with_keys(request, order_id, read.keys if read else None)
         assert read is not None  # authorize_with_keys refuses an order that does not exist
-        change = services.select_seats(
-            order_id=access.order_id, labels=labels, actor=access.actor, now=now, before=read
+        change = services.change_seats_or_selection(
+            order_id=access.order_id, labels=labels, state=access.state, actor=access.actor, now=now, before=read
         )
     except Exception as exc:  # noqa: BLE001 - what DRF's handler answers is answered the same; the rest is re-raised
         return _error(exc, SEATS_ALLOW)

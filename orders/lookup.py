@@ -29,7 +29,7 @@ def find_booking(*, reference: str, last_name: str) -> Order:
     order = Order.objects.filter(reference=normal_reference(reference), state=OrderState.CONFIRMED).first()
     wanted = comparable_name(last_name)
     # Only the passengers of the seats booked: a name given for a seat since let go opens nothing.
-    booked = passengers_of(order, seats=held_seat_labels(order_id=order.pk)) if order else []
+    booked = passengers_of(order, seats=held_seat_labels(order_id=order.pk, booked_only=True)) if order else []
     names = {comparable_name(p["lastName"]) for p in booked}
     if not wanted or wanted not in names:
         raise BookingNotFound(

@@ -61,7 +61,7 @@ class Receipt:
 def receipt_of(order: Order) -> Receipt:
     """The receipt of an order (its flight read with it): seats with zone, price and passenger, total."""
     state = effective_state(order, timezone.now())
-    seats = held_seat_labels(order_id=order.pk)
+    seats = held_seat_labels(order_id=order.pk, booked_only=state == OrderState.CONFIRMED)
     fares = fares_of(order.flight)
     names = {p["seat"]: f"{p['firstName']} {p['lastName']}" for p in passengers_of(order, seats=seats)}
     # Each seat at the price frozen when it was held, the one its amount was made of (orders/models.py).

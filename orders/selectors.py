@@ -17,13 +17,46 @@ from inventory.events import sorted_labels
 from inventory.models import HoldState, SeatHold, live_sql
 from inventory.selectors import held_seat_labels
 from orders.client_limits_sql import holds_locks_sql
-from orders.models import OPEN_STATES, Order, OrderState
+from orders.models import (
+    OPEN_STATES,
+    AttemptOutcome,
+    AuditAction,
+    AuditEntry,
+    BookingChange,
+    Order,
+    OrderState,
+    PaymentAttempt,
+    Refund,
+)
 
 
 class PassengerJSON(TypedDict):
     seat: str
     firstName: str
     lastName: str
+
+
+class ChangeJSON(TypedDict):
+    """A confirmed booking's seat change: the one in progress, else the last one (DONE or UNDONE)."""
+
+    State: str  # CHARGING, DONE, UNDONE
+    SeatsBefore: list[str]
+    SeatsAfter: list[str]
+    Difference: str  # what it costs (negative: refunded), in the order's currency
+    AttemptsLeft: int
+    LastError: str
+
+
+class RefundJSON(TypedDict):
+    """The booking's last refund (a cancellation, a cheaper seat change, a late payment paid back)."""
+
+    State: str  # PENDING, PAID, FAILED
+    Amount: str
+    Fee: str
+    Currency: str
+    CreditNote: str
+    Seats: list[str]
+    Reason: str
 
 
 class OrderStatus(TypedDict):
@@ -44,6 +77,9 @@ class OrderStatus(TypedDict):
     Reference: str
     Passengers: list[PassengerJSON]
     ContactEmail: str
+    # After booking: the seat change in progress or last made, and the last refund; null when none.
+    Change: ChangeJSON | None
+    Refund: RefundJSON | None
 
 
 def effective_state(order: Order, now: dt.datetime) -> str:
@@ -61,8 +97,9 @@ def order_status(*, order: Order, now: dt.datetime | None = None, seats: list[st
     if state not in (OrderState.SEATS_SELECTED, OrderState.PROCESSING_PAYMENT, OrderState.CONFIRMED):
         seats = []
     elif seats is None:
-        seats = held_seat_labels(order_id=order.pk)
+        seats = held_seat_labels(order_id=order.pk, booked_only=state == OrderState.CONFIRMED)
     labels = sorted_labels(seats)
+    change, refund = after_booking(order, state=state)
     return {
         "OrderID": order.pk,
         "FlightID": order.flight.code,
@@ -77,7 +114,56 @@ def order_status(*, order: Order, now: dt.datetime | None = None, seats: list[st
         "Reference": order.reference or "",
         "Passengers": passengers_of(order, seats=labels),
         "ContactEmail": order.contact_email,
+        "Change": change,
+        "Refund": refund,
     }
+
+
+# The states in which an order may have a seat change or a refund (a late payment refunded: an ended one).
+_AFTER_BOOKING_STATES = (OrderState.CONFIRMED, OrderState.CANCELLED, OrderState.FAILED, OrderState.EXPIRED)
+
+
+def after_booking(order: Order, *, state: str) -> tuple[ChangeJSON | None, RefundJSON | None]:
+    """The status object's Change and Refund: read only for orders that can have them."""
+    if state not in _AFTER_BOOKING_STATES:
+        return None, None
+    change = BookingChange.objects.filter(order_id=order.pk).order_by("-created_at", "-id").first()
+    refund = Refund.objects.filter(order_id=order.pk).order_by("-created_at", "-id").first()
+    return (change_json(change) if change else None), (refund_json(refund) if refund else None)
+
+
+def change_json(change: BookingChange) -> ChangeJSON:
+    return {
+        "State": change.state,
+        "SeatsBefore": change.seats_before,
+        "SeatsAfter": change.seats_after,
+        "Difference": money(change.difference),
+        "AttemptsLeft": max(0, settings.PAYMENT_MAX_ATTEMPTS - len(change.attempts)),
+        "LastError": change.last_error,
+    }
+
+
+def refund_json(refund: Refund) -> RefundJSON:
+    return {
+        "State": refund.state,
+        "Amount": money(refund.amount),
+        "Fee": money(refund.fee),
+        "Currency": refund.currency,
+        "CreditNote": refund.credit_note,
+        "Seats": refund.seats,
+        "Reason": refund.reason,
+    }
+
+
+def confirmed_at(order: Order) -> dt.datetime | None:
+    """When the order was confirmed (its payment, or a late payment kept), from its audit trail."""
+    return (
+        AuditEntry.objects.filter(order_id=order.pk, action__in=[AuditAction.CONFIRM, AuditAction.LATE_PAYMENT])
+        .filter(to_state=OrderState.CONFIRMED)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
 
 
 def order_total(order: Order, *, state: str, seats: list[str]) -> Decimal:
@@ -145,7 +231,9 @@ def fetch_order(
     if seats:
         columns.append(
             f"ARRAY(SELECT s.label FROM {SeatHold._meta.db_table} h JOIN {Seat._meta.db_table} s ON s.id = h.seat_id "
-            f"WHERE h.order_id = o.id AND h.state IN ('{HoldState.HELD}', '{HoldState.CONFIRMED}'))"
+            f"WHERE h.order_id = o.id AND h.state IN ('{HoldState.HELD}', '{HoldState.CONFIRMED}') "
+            # A confirmed booking's seats are its booked ones (a change of them holds others meanwhile).
+            f"AND (o.state <> '{OrderState.CONFIRMED}' OR h.state = '{HoldState.CONFIRMED}'))"
         )
     if lock_client:
         columns.append(holds_locks_sql("o"))  # last: their values are not read
@@ -277,3 +365,20 @@ def may_change_seats_sql(alias: str, now: dt.datetime) -> tuple[str, list[Any]]:
         f"({alias}.state IN ({states}) AND NOT ({alias}.state = %s AND COALESCE({alias}.hold_expires_at <= %s, FALSE)))"
     )
     return sql, [*OPEN_STATES, OrderState.SEATS_SELECTED, at]
+
+
+def unanswered_attempts_of_failed_orders(*, now: dt.datetime | None = None) -> list[tuple[Order, int]]:
+    """The attempts that got no answer (timed out, or the gateway broke) of orders that failed within
+    LATE_PAYMENT_WINDOW_SECONDS: where the gateway may have taken money after all."""
+    now = now or timezone.now()
+    since = now - dt.timedelta(seconds=settings.LATE_PAYMENT_WINDOW_SECONDS)
+    attempts = (
+        PaymentAttempt.objects.filter(
+            order__state=OrderState.FAILED,
+            order__updated_at__gte=since,
+            outcome__in=[AttemptOutcome.TIMEOUT, AttemptOutcome.ERROR],
+        )
+        .select_related("order", "order__flight")
+        .order_by("order_id", "number")
+    )
+    return [(attempt.order, attempt.number) for attempt in attempts[:200]]

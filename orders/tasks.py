@@ -1,5 +1,6 @@
 """django-q2 tasks. Each only calls services, and each is safe to run twice (redelivery, duplicates)."""
 
+import datetime as dt
 import logging
 import time
 
@@ -7,8 +8,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 
 from core.worker import WorkStopped, stoppable
-from orders import services
-from orders.gateway import ChargeResult, get_gateway
+from orders import selectors, services
+from orders.gateway import ChargeResult, ChargeState, get_gateway
 from orders.models import AttemptOutcome, Order
 from orders.services import AttemptTicket
 
@@ -97,7 +98,7 @@ def charge(ticket: AttemptTicket) -> ChargeResult:
     return answer
 
 
-def answer_by_status(ticket: AttemptTicket, unanswered: ChargeResult) -> ChargeResult:
+def answer_by_status(ticket: AttemptTicket | services.MoneyTicket, unanswered: ChargeResult) -> ChargeResult:
     """The gateway's record of an attempt whose call got no answer (a timeout, a broken call); the
     failure stands only if the gateway never saw it, or cannot tell."""
     try:
@@ -111,3 +112,82 @@ def send_confirmation_email(order_id: str) -> str:
     """Email the booking's confirmation; a redelivered task finds it sent and sends nothing. A failed send
     is retried by the timer loop after a backoff (orders/services/confirmation.py)."""
     return str(services.send_confirmation(order_id=order_id))
+
+
+def process_money(kind: str, pk: int) -> str:
+    """The next gateway call of a seat change's charge or a refund (orders/services/money.py), with the
+    first payment's safeguards: a call whose answer was lost is asked about before it is made again."""
+    money_kind = services.MoneyKind(kind)
+    ticket = services.start_money_attempt(kind=money_kind, pk=pk)
+    if ticket is not None and ticket.reconcile:
+        try:
+            found = get_gateway().status(
+                idempotency_key=ticket.idempotency_key, timeout=settings.PAYMENT_TIMEOUT_SECONDS
+            )
+        except Exception:  # noqa: BLE001 - unanswered, the try stays open: nothing may move twice
+            log.warning("payment gateway status query failed for %s %s try %s", kind, pk, ticket.number)
+            return "status unknown"
+        ticket = services.reconcile_money_attempt(ticket=ticket, found=found)
+    if ticket is None:
+        return "nothing due"
+    result = money_call(ticket)
+    services.finish_money_attempt(ticket=ticket, result=result)
+    return f"{kind} {pk} try {ticket.number}: {result.outcome}"
+
+
+def money_call(ticket: services.MoneyTicket) -> ChargeResult:
+    """The gateway's answer to a charge or a refund; no answer is settled by its status query, as `charge`."""
+    gateway = get_gateway()
+    answer: ChargeResult | None = None
+    key, timeout = ticket.idempotency_key, settings.PAYMENT_TIMEOUT_SECONDS
+    try:
+        with stoppable():
+            if ticket.kind == services.MoneyKind.REFUND:
+                answer = gateway.refund(
+                    order_id=ticket.order_id,
+                    amount=ticket.amount,
+                    currency=ticket.currency,
+                    idempotency_key=key,
+                    timeout=timeout,
+                )
+            else:
+                answer = gateway.charge(
+                    order_id=ticket.order_id,
+                    code=ticket.code,
+                    amount=ticket.amount,
+                    currency=ticket.currency,
+                    idempotency_key=key,
+                    timeout=timeout,
+                )
+    except WorkStopped:
+        return answer or ChargeResult(False, AttemptOutcome.INTERRUPTED, "the worker stopped during the call")
+    except Exception as exc:
+        log.exception("payment gateway error for %s %s", ticket.kind, ticket.pk)
+        return answer_by_status(
+            ticket, ChargeResult(False, AttemptOutcome.ERROR, f"gateway error: {exc.__class__.__name__}")
+        )
+    if answer.outcome == AttemptOutcome.TIMEOUT:
+        return answer_by_status(ticket, answer)
+    return answer
+
+
+def check_late_payments(*, now: dt.datetime | None = None) -> dict[str, str]:
+    """Ask the gateway about the unanswered attempts (timed out, broken) of orders that failed within
+    LATE_PAYMENT_WINDOW_SECONDS: a charge found is kept with its seats or refunded
+    (orders/services/late_money.py). The housekeeping thread runs it each minute; returns what it did."""
+    done: dict[str, str] = {}
+    for order, number in selectors.unanswered_attempts_of_failed_orders(now=now):
+        key = services.attempt_key(order, number)
+        try:
+            found = get_gateway().status(idempotency_key=key, timeout=settings.PAYMENT_TIMEOUT_SECONDS)
+        except Exception:  # noqa: BLE001 - asked again at the next pass
+            log.warning("payment gateway status query failed for late payment of %s", order.pk)
+            continue
+        if found.state == ChargeState.CHARGED:
+            done[order.pk] = str(services.keep_late_payment(order_id=order.pk, charge_key=key, actor="system:payments"))
+    return done
+
+
+def send_notice_email(notice_id: int) -> str:
+    """Email a notice about a booking (a change, a cancellation, a refund); sent at most once."""
+    return str(services.send_notice(notice_id=notice_id))

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection
 
 from core import health
-from orders import retention, services
+from orders import retention, services, tasks
 from orders.metrics import refresh_snapshot
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def tick() -> TickResult:
     expired: list[str] = []
     while batch := services.expire_lapsed_holds():
         expired += batch
+    services.enqueue_due_money()
     return TickResult(expired=expired, payments=services.enqueue_due_payments())
 
 
@@ -49,6 +50,7 @@ def trim() -> None:
     confirmation emails whose task was lost (rare: not worth each tick)."""
     retention.run_pass()
     services.enqueue_due_confirmations()
+    tasks.check_late_payments()
 
 
 def run(stop: threading.Event) -> None:

@@ -310,6 +310,7 @@ Q_CLUSTER = {
 }
 # --- Abuse limits and secrets: seatbooking/abuse_settings.py (docs/security.md) ---------------------------
 from seatbooking.abuse_settings import *  # noqa: E402, F403 - one section kept in its own module for size
+from seatbooking.after_booking_settings import *  # noqa: E402, F403 - likewise
 
 # --- Email (the booking confirmation, sent by a worker) --------------------------------------------------
 # The console backend by default (make run prints the email in the worker's output); SMTP or a file in production.

@@ -2,6 +2,8 @@
 
 Callers use this package's names (`from orders import services; services.select_seats(...)`); the
 modules behind it: booking (create, select seats, cancel), payments (submit, attempts, retry policy),
+manage (a paid booking's seat change and cancellation) with change_outcome, refunds, money (the
+gateway calls after booking: charges of a change, refunds) and late_money, notices (their emails),
 operators (the admin's actions), recovery (an ended order's seats held again by a new order), batches
 (the timer loop's), seats (a selection's seats; its one PostgreSQL statement in seat_change_sql) and
 common (what every change shares).
@@ -26,6 +28,23 @@ from orders.services.batches import enqueue_due_payments, expire_lapsed_holds
 from orders.services.booking import cancel_order, create_order, new_order_id, select_best_seats, select_seats
 from orders.services.common import HoldExpired, OrderChange, WrongState
 from orders.services.confirmation import enqueue_due_confirmations, send_confirmation
+from orders.services.late_money import LateMoney, keep_late_payment
+from orders.services.manage import (
+    cancel_booking,
+    cancel_order_or_booking,
+    change_booking_seats,
+    change_seats_or_selection,
+)
+from orders.services.money import (
+    MoneyTicket,
+    enqueue_due_money,
+    finish_money_attempt,
+    reconcile_money_attempt,
+    retry_refund,
+    start_money_attempt,
+)
+from orders.services.money_queue import MoneyKind
+from orders.services.notices import send_notice
 from orders.services.operators import expire_now, retry_payment_now, revoke_booking_links
 from orders.services.passengers import set_passengers
 from orders.services.payments import (
@@ -43,27 +62,41 @@ __all__ = [
     "AttemptTicket",
     "HoldAgain",
     "HoldExpired",
+    "LateMoney",
+    "MoneyKind",
+    "MoneyTicket",
     "OrderChange",
     "SeatsTaken",
     "WrongState",
     "attempt_key",
     "backoff_seconds",
+    "cancel_booking",
     "cancel_order",
+    "cancel_order_or_booking",
+    "change_booking_seats",
+    "change_seats_or_selection",
     "create_order",
     "enqueue_due_confirmations",
+    "enqueue_due_money",
     "enqueue_due_payments",
     "expire_lapsed_holds",
     "expire_now",
+    "finish_money_attempt",
     "finish_payment_attempt",
     "hold_again",
+    "keep_late_payment",
     "new_order_id",
+    "reconcile_money_attempt",
     "reconcile_payment_attempt",
     "retry_payment_now",
+    "retry_refund",
     "revoke_booking_links",
     "select_best_seats",
     "select_seats",
     "send_confirmation",
+    "send_notice",
     "set_passengers",
+    "start_money_attempt",
     "start_payment_attempt",
     "submit_payment",
 ]

@@ -27,6 +27,8 @@ def status(state: str, error: str = "", *, payment_status: str = "", attempts_le
         "Reference": "",
         "Passengers": [],
         "ContactEmail": "",
+        "Change": None,
+        "Refund": None,
     }
 
 

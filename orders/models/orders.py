@@ -1,3 +1,5 @@
+"""The order: its states and transitions, its payment attempts and its audit trail."""
+
 import datetime as dt
 
 from django.db import models
@@ -151,6 +153,18 @@ class Order(FSMModelMixin, models.Model):
     def cancel(self) -> None:
         pass
 
+    # After paying (orders/services/manage.py): every seat given back; a payment the gateway took after the
+    # order ended, kept with its seats (orders/services/late_money.py).
+    @transition(field=state, source=OrderState.CONFIRMED, target=OrderState.CANCELLED)
+    def cancel_booking(self) -> None:
+        pass
+
+    @transition(
+        field=state, source=[OrderState.FAILED, OrderState.EXPIRED, OrderState.CANCELLED], target=OrderState.CONFIRMED
+    )
+    def confirm_late(self) -> None:
+        pass
+
 
 class PaymentStatus(models.TextChoices):
     TRYING = "trying"
@@ -219,6 +233,11 @@ class AuditAction(models.TextChoices):
     CONFIRMATION_FAILED = "confirmation_failed"  # a send failed (retried later) or was given up
     REVOKE_LINKS = "revoke_links"  # an operator revoked the booking's find-my-booking tokens
     HOLD_AGAIN = "hold_again"  # an ended order's seats were held again by a new order (details: which)
+    CHANGE_SEATS = "change_seats"  # a confirmed booking's seat change asked for, done or undone
+    CANCEL_BOOKING = "cancel_booking"  # seats of a confirmed booking given back (all, or some)
+    REFUND = "refund"  # a refund asked for, tried, paid or given up
+    LATE_PAYMENT = "late_payment"  # the gateway took money after the order ended: re-held or refunded
+    NOTICE_SENT = "notice_sent"  # an email about a change, a cancellation or a refund went out
 
 
 class AuditEntry(models.Model):
