@@ -11,6 +11,7 @@ from core.errors import ServiceError
 from inventory.models import SeatHold
 from orders import services
 from orders.access import actor_for
+from orders.admin_after_booking import AfterBookingActions, BookingChangeInline, RefundInline
 from orders.models import AuditEntry, Order, OrderState, PaymentAttempt
 
 
@@ -71,7 +72,7 @@ def _run(modeladmin, request, queryset, change, done: str) -> None:
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(AfterBookingActions, admin.ModelAdmin):
     list_display = [
         "id",
         "reference",
@@ -105,9 +106,18 @@ class OrderAdmin(admin.ModelAdmin):
         "seat_holds",
     ]
     exclude = ["token_hash", "payment_code"]
-    inlines = [PaymentAttemptInline, AuditEntryInline]
+    inlines = [BookingChangeInline, RefundInline, PaymentAttemptInline, AuditEntryInline]
     list_select_related = ["flight"]
-    actions = ["expire_now", "cancel_and_release", "retry_payment", "revoke_booking_links"]
+    actions = [
+        "expire_now",
+        "cancel_and_release",
+        "retry_payment",
+        "revoke_booking_links",
+        "cancel_booking_by_policy",
+        "cancel_booking_fee_waived",
+        "change_seats",
+        "check_late_payments",
+    ]
 
     def has_add_permission(self, request) -> bool:
         return False
