@@ -41,6 +41,36 @@ class StatusSerializer(serializers.Serializer):
         help_text="The named passengers of the order's seats (POST /orders/{id}/passengers), in seat-map order.",
     )
     ContactEmail = serializers.CharField(allow_blank=True, help_text="Where the confirmation email goes.")
+    Change = inline_serializer(
+        "BookingChange",
+        {
+            "State": serializers.ChoiceField(choices=["CHARGING", "DONE", "UNDONE"]),
+            "SeatsBefore": serializers.ListField(child=serializers.CharField()),
+            "SeatsAfter": serializers.ListField(child=serializers.CharField()),
+            "Difference": serializers.CharField(help_text='What the change costs, e.g. "50.00"; negative: refunded.'),
+            "AttemptsLeft": serializers.IntegerField(),
+            "LastError": serializers.CharField(allow_blank=True),
+        },
+        allow_null=True,
+        help_text="A CONFIRMED booking's seat change (POST /orders/{id}/seats after paying): CHARGING while the "
+        "difference is charged (State stays CONFIRMED, Seats the booked ones), then DONE (Seats are the new ones) "
+        "or UNDONE (the booking as it was). The last one; null if none.",
+    )
+    Refund = inline_serializer(
+        "Refund",
+        {
+            "State": serializers.ChoiceField(choices=["PENDING", "PAID", "FAILED"]),
+            "Amount": serializers.CharField(help_text="Paid back, in Currency."),
+            "Fee": serializers.CharField(help_text="Kept by the refund policy (a cancellation after its window)."),
+            "Currency": serializers.CharField(),
+            "CreditNote": serializers.CharField(help_text="The credit note's number, e.g. CN-K7M2QX-1."),
+            "Seats": serializers.ListField(child=serializers.CharField()),
+            "Reason": serializers.ChoiceField(choices=["cancellation", "seat_change", "late_payment"]),
+        },
+        allow_null=True,
+        help_text="The booking's last refund (a cancellation, a cheaper seat change, or a payment the gateway "
+        "took after the order ended and whose seats were gone); null if none.",
+    )
 
 
 class StatusWithMessageSerializer(StatusSerializer):

@@ -253,6 +253,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Request components apart from response ones, so that required strings get minLength and so on.
     "COMPONENT_SPLIT_REQUEST": True,
+    # Three choice sets share the key "State" (an order's, a seat change's, a refund's): each named.
+    "ENUM_NAME_OVERRIDES": {
+        "ChangeStateEnum": ["CHARGING", "DONE", "UNDONE"],
+        "RefundStateEnum": ["PENDING", "PAID", "FAILED"],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.openapi.add_event_streams",

@@ -79,6 +79,7 @@ def test_request_bodies_say_exactly_what_the_server_accepts(schema):
         "/orders/{order_id}/seats",
         "/orders/{order_id}/payment",
         "/orders/{order_id}/passengers",
+        "/orders/{order_id}/cancel",
         "/bookings/find",
     }
     chosen, best = bodies.pop("/orders/{order_id}/seats")["oneOf"]  # either the seats, or how many the server picks
@@ -120,3 +121,13 @@ def test_the_keys_and_calls_of_fares_passengers_and_find_my_booking_are_describe
         find["reference"]["pattern"] == "^ *(?:[ABCDEFGHJKMNPQRSTUVWXYZ23456789abcdefghjkmnpqrstuvwxyz23456789] *){6}$"
     )
     assert schema["paths"]["/bookings/find"]["post"].get("security", []) == []  # no token: that is what it gives
+
+
+def test_a_paid_bookings_change_and_refund_are_described(schema):
+    status = schema["components"]["schemas"]["Status"]["properties"]
+    assert {"Change", "Refund"} <= set(status)
+    seats = schema["paths"]["/orders/{order_id}/seats"]["post"]["requestBody"]["content"]["application/json"]
+    chosen = next(v for v in seats["schema"]["oneOf"] if "seats" in v["properties"])
+    assert "code" in chosen["properties"]
+    cancel = schema["paths"]["/orders/{order_id}/cancel"]["post"]
+    assert "requestBody" in cancel

@@ -194,7 +194,9 @@ def test_a_partial_cancellation_keeps_the_rest(booked, gateway, django_capture_o
     assert gateway.refunds(order.pk) == [Decimal("100.00")]
 
 
-def test_a_refund_that_fails_is_tried_again_and_paid_once(booked, gateway, settings, django_capture_on_commit_callbacks):
+def test_a_refund_that_fails_is_tried_again_and_paid_once(
+    booked, gateway, settings, django_capture_on_commit_callbacks
+):
     order = booked()
     settings.REFUND_FAILURE_RATE = 1.0
     settings.REFUND_MAX_ATTEMPTS = 2
