@@ -255,8 +255,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Three choice sets share the key "State" (an order's, a seat change's, a refund's): each named.
     "ENUM_NAME_OVERRIDES": {
-        "ChangeStateEnum": ["CHARGING", "DONE", "UNDONE"],
-        "RefundStateEnum": ["PENDING", "PAID", "FAILED"],
+        "ChangeStateEnum": "orders.models.ChangeState",
+        "RefundStateEnum": "orders.models.RefundState",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
