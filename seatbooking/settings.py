@@ -253,8 +253,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Request components apart from response ones, so that required strings get minLength and so on.
     "COMPONENT_SPLIT_REQUEST": True,
-    # Three choice sets share the key "State" (an order's, a seat change's, a refund's): each named.
-    "ENUM_NAME_OVERRIDES": {
+    "ENUM_NAME_OVERRIDES": {  # three choice sets share the key "State": the order's, a change's, a refund's
         "ChangeStateEnum": "orders.models.ChangeState",
         "RefundStateEnum": "orders.models.RefundState",
     },
