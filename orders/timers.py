@@ -50,6 +50,7 @@ def trim() -> None:
     confirmation emails whose task was lost (rare: not worth each tick)."""
     retention.run_pass()
     services.enqueue_due_confirmations()
+    services.enqueue_due_notices()
     tasks.check_late_payments()
 
 

@@ -44,7 +44,7 @@ from orders.services.money import (
     start_money_attempt,
 )
 from orders.services.money_queue import MoneyKind
-from orders.services.notices import send_notice
+from orders.services.notices import enqueue_due_notices, send_notice
 from orders.services.operators import expire_now, retry_payment_now, revoke_booking_links
 from orders.services.passengers import set_passengers
 from orders.services.payments import (
@@ -78,6 +78,7 @@ __all__ = [
     "create_order",
     "enqueue_due_confirmations",
     "enqueue_due_money",
+    "enqueue_due_notices",
     "enqueue_due_payments",
     "expire_lapsed_holds",
     "expire_now",
