@@ -61,7 +61,7 @@ def _rows(start: dt.datetime, series: dict[str, dict], *, missing: int | None = 
 
 
 def panels(now: dt.datetime) -> dict:
-    """Everything the page shows: six statements (selectors.py and inventory's flight_seats), the rest in
+    """Everything the page shows: nine statements (selectors.py and inventory's flight_seats), the rest in
     memory."""
     start, count = selectors.window_start(now), selectors.WINDOW_MINUTES
     flights = [(f, charts.seat_bar(booked=f.booked, held=f.held, available=f.available)) for f in flight_seats(now=now)]
@@ -91,6 +91,7 @@ def panels(now: dt.datetime) -> dict:
         "lateness_rows": _rows(start, lateness),
         "heartbeats": selectors.heartbeats(now=now),
         "web": streams_processes_panel(now),
+        "after_booking": selectors.after_booking(now=now),
     }
 
 

@@ -10,9 +10,10 @@ per series whatever the traffic.
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, F, FloatField, Max, Q, Value
+from django.db.models import Count, F, FloatField, Max, Q, Sum, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncMinute
 
@@ -20,7 +21,7 @@ from core.models import Heartbeat
 from inventory.models import SeatHold
 from operations.models import WebProcessReport
 from orders.lateness import EXPIRY_BUCKETS_SECONDS
-from orders.models import AttemptOutcome, AuditAction, AuditEntry, PaymentAttempt
+from orders.models import AttemptOutcome, AuditAction, AuditEntry, BookingChange, PaymentAttempt, Refund
 
 WINDOW_MINUTES = 60
 HOLD_SERIES = ("made", "released", "expired", "confirmed")
@@ -163,3 +164,48 @@ def heartbeats(*, now: dt.datetime) -> list[Beat]:
         Beat(name, (now - beats[name]).total_seconds() if name in beats else None, limit)
         for name, limit in limits.items()
     ]
+
+
+@dataclass(frozen=True)
+class AfterBooking:
+    """What happened to paid bookings over the last hour and day: {state or kind: (hour, day)}; the
+    refunds' amounts paid, {currency: (hour, day)}."""
+
+    changes: dict[str, tuple[int, int]]
+    cancellations: tuple[int, int]
+    refunds: dict[str, tuple[int, int]]
+    refunded: dict[str, tuple[Decimal, Decimal]]
+
+
+def after_booking(*, now: dt.datetime) -> AfterBooking:
+    """Seat changes asked for (by their state now), cancellations (the audit trail's cancel_booking entries,
+    whole or in part) and refunds asked for (by state now, the amounts paid), over the last hour and day:
+    three statements (the changes' table has no index on created_at: it grows with changes only, a small
+    share of bookings; the others are ranges of audit_action_created and refund_state_created)."""
+    day, hour = now - dt.timedelta(days=1), now - dt.timedelta(hours=1)
+    counts = {"hour": Count("pk", filter=Q(created_at__gte=hour)), "day": Count("pk")}
+    changes = BookingChange.objects.filter(created_at__gte=day).values_list("state").annotate(**counts).order_by()
+    cancels = AuditEntry.objects.filter(action=AuditAction.CANCEL_BOOKING, created_at__gte=day).aggregate(**counts)
+    paid = Q(state="PAID")
+    refunds = (
+        Refund.objects.filter(state__in=("PENDING", "PAID", "FAILED"), created_at__gte=day)
+        .values_list("state", "currency")
+        .annotate(
+            **counts,
+            paid_hour=Sum("amount", filter=paid & Q(created_at__gte=hour), default=Decimal(0)),
+            paid_day=Sum("amount", filter=paid, default=Decimal(0)),
+        )
+        .order_by()
+    )
+    by_state: dict[str, tuple[int, int]] = dict.fromkeys(("PENDING", "PAID", "FAILED"), (0, 0))
+    refunded: dict[str, tuple[Decimal, Decimal]] = {}
+    for state, currency, h, d, paid_h, paid_d in refunds:
+        by_state[state] = (by_state[state][0] + h, by_state[state][1] + d)
+        if state == "PAID":
+            refunded[currency] = (paid_h, paid_d)
+    return AfterBooking(
+        changes=dict.fromkeys(("CHARGING", "DONE", "UNDONE"), (0, 0)) | {s: (h, d) for s, h, d in changes},
+        cancellations=(cancels["hour"], cancels["day"]),
+        refunds=by_state,
+        refunded=refunded,
+    )

@@ -28,7 +28,19 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from inventory.models import HoldState, SeatHold
 from inventory.selectors import flight_seats
 from orders.lateness import EXPIRY_BUCKETS_SECONDS
-from orders.models import AttemptOutcome, AuditAction, AuditEntry, MetricsSnapshot, Order, OrderState, PaymentAttempt
+from orders.models import (
+    AttemptOutcome,
+    AuditAction,
+    AuditEntry,
+    BookingChange,
+    ChangeState,
+    MetricsSnapshot,
+    Order,
+    OrderState,
+    PaymentAttempt,
+    Refund,
+    RefundState,
+)
 
 # Longer than any transaction runs (statement and lock timeouts bound them), so that a row stamped
 # before now - SETTLED_AFTER has committed, and an ended row no longer changes.
@@ -105,6 +117,24 @@ def live_figures() -> dict[str, Any]:
             AttemptOutcome.RUNNING.value: PaymentAttempt.objects.filter(outcome=AttemptOutcome.RUNNING).count()
         },
         "flights": {f.code: [f.available, f.held, f.booked] for f in flight_seats(now=timezone.now())},
+        **after_booking_figures(),
+    }
+
+
+def after_booking_figures() -> dict[str, Any]:
+    """Money still moving after booking: refunds pending (and since when the oldest is), refunds the workers
+    gave up on, seat changes being charged. Two statements over the refunds' (state, created_at) index and
+    the charging changes' partial one; the oldest's age is worked out at each scrape, so it grows even
+    while the snapshot is not refreshed."""
+    refunds = Refund.objects.filter(state__in=(RefundState.PENDING, RefundState.FAILED)).aggregate(
+        pending=Count("pk", filter=Q(state=RefundState.PENDING)),
+        failed=Count("pk", filter=Q(state=RefundState.FAILED)),
+        oldest=Min("created_at", filter=Q(state=RefundState.PENDING)),
+    )
+    return {
+        "refunds": {"pending": refunds["pending"], "failed": refunds["failed"]},
+        "refund_oldest_pending": refunds["oldest"].isoformat() if refunds["oldest"] else None,
+        "changes": {"charging": BookingChange.objects.filter(state=ChangeState.CHARGING).count()},
     }
 
 
@@ -205,6 +235,7 @@ class DatabaseCollector:
             figures.get("emails", {}),
         )
         yield expiry_lateness_metric(figures["expiry"])
+        yield from after_booking_metrics(figures)
 
 
 def labelled(family: GaugeMetricFamily | CounterMetricFamily, counts: dict[str, int]) -> Metric:
@@ -247,4 +278,31 @@ def expiry_lateness_metric(late: dict[str, Any]) -> Metric:
         "From a hold's deadline to the timer loop expiring it.",
         buckets=[*buckets, ("+Inf", late["total"])],
         sum_value=late["sum_ms"] / 1000,
+    )
+
+
+def after_booking_metrics(figures: dict[str, Any]) -> Iterator[Metric]:
+    """Refunds pending and failed, the oldest pending's age (0: none), seat changes being charged (a
+    snapshot from before these figures existed has none of them: nothing is exported rather than zeros)."""
+    if "refunds" not in figures:
+        return
+    yield labelled(
+        GaugeMetricFamily(
+            "seatbooking_refunds",
+            "Refunds not paid: pending (a worker tries), failed (every try failed: an operator retries them).",
+            labels=["state"],
+        ),
+        figures["refunds"],
+    )
+    oldest = figures.get("refund_oldest_pending")
+    age = (timezone.now() - dt.datetime.fromisoformat(oldest)).total_seconds() if oldest else 0.0
+    yield GaugeMetricFamily(
+        "seatbooking_refund_oldest_pending_age_seconds",
+        "How long the oldest pending refund has waited since it was asked for (0: none pending).",
+        value=max(age, 0.0),
+    )
+    yield GaugeMetricFamily(
+        "seatbooking_seat_changes_charging",
+        "Seat changes whose price difference is being charged.",
+        value=figures.get("changes", {}).get("charging", 0),
     )
