@@ -95,7 +95,7 @@ def test_a_seat_change_is_emailed_once_with_old_and_new_seats_and_the_charge(
     [email] = mailoutbox
     assert email.to == ["ada@example.com"] and email.subject == f"Booking {order.reference}: seats changed"
     for part in bodies(email):
-        for words in ("4A, 4B", "1A, 1B", "Difference charged", "100.00 EUR", "300.00 EUR", order.reference):
+        for words in ("4A, 4B", "1A, 1B", "Difference charged", "100.00 EUR", order.reference):
             assert words in part, words
     assert AuditEntry.objects.filter(order=order, action="notice_sent").count() == 1
 
@@ -143,7 +143,7 @@ def test_a_partial_cancellation_names_the_seats_given_back_and_those_kept(
     deliver(notices)
     cancelled = mailoutbox[0]
     assert cancelled.subject == f"Booking {order.reference}: seats cancelled"
-    assert "Seats cancelled: 4B" in cancelled.body and "Seats kept: 4A" in cancelled.body
+    assert "Seats cancelled: 4B" in cancelled.body and "Seats now: 4A" in cancelled.body
 
 
 def test_a_late_payment_kept_is_emailed_once_in_the_language_of_the_order(
