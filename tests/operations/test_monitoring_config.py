@@ -34,7 +34,7 @@ def test_promtool_checks_the_rules():
         [promtool(), "check", "rules", "alerts.yml"], cwd=PROMETHEUS, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 11 rules found" in result.stdout
+    assert "SUCCESS: 13 rules found" in result.stdout
 
 
 def test_promtool_checks_the_example_scrape_config():
@@ -85,7 +85,8 @@ def named_metrics(expression: str) -> set[str]:
 # Read from the database (orders/metrics.py, core/metrics.py's HeartbeatCollector): every scrape target
 # exports the same figures, so a sum over targets counts them once per target.
 DATABASE_DERIVED = re.compile(
-    r"seatbooking_(orders|seat_holds|payment_attempts|expiry_lateness|flight_seats|heartbeat_age|metrics_snapshot)"
+    r"seatbooking_(orders|seat_holds|payment_attempts|expiry_lateness|flight_seats|heartbeat_age|metrics_snapshot|refund"
+    r"|seat_changes)"
 )
 
 
@@ -125,6 +126,8 @@ def test_every_rule_names_a_metric_the_service_emits(emitted):
         "ServerErrors",
         "WebSaturated",
         "DatabasePoolSaturated",
+        "RefundStuck",
+        "RefundsFailing",
     }
     for rule in rules:
         assert not sums_over_database_figures(rule["expr"]), rule["alert"]
