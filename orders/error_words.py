@@ -69,11 +69,32 @@ ERROR_WORDS: dict[str, str | Promise] = {
         "You have as many bookings open as one traveller may ({limit}). Pay for or cancel one of them, or try "
         "again in {retry_after} seconds."
     ),
+    "payment_code_required": gettext_lazy(
+        "These seats cost {difference} {currency} more: enter your 5-digit payment code to pay the difference."
+    ),
+    "seat_count_differs": gettext_lazy(
+        "A change keeps the number of seats: choose as many as the booking has. To travel with fewer, cancel "
+        "some seats."
+    ),
+    "changes_closed": gettext_lazy(
+        "Changes to this booking have closed before departure. Contact the airline's staff."
+    ),
+    "change_in_progress": gettext_lazy(
+        "A seat change of this booking is being paid for. Wait for its outcome on the booking page."
+    ),
+    "not_booked_seats": gettext_lazy("This booking has no seat {seats}."),
+    "partial_cancellation_off": gettext_lazy("A booking is cancelled whole: keep every seat ticked."),
+    "no_seats_chosen": gettext_lazy("Choose at least one seat to cancel."),
     "busy": gettext_lazy("We are busy just now and nothing was changed. Try again in a moment."),
     "database_unavailable": gettext_lazy(
         "We cannot reach our bookings right now, so nothing was done. Try again in a few seconds."
     ),
 }
+
+
+# Refusals whose services' message speaks to API clients (a field's name, an API path): the pages say
+# these words in English too.
+PAGE_WORDS_ALWAYS = frozenset({"payment_code_required", "change_in_progress", "partial_cancellation_off"})
 
 
 def _speaks_services_language() -> bool:
@@ -100,7 +121,7 @@ def fill(words: str, fields: Mapping[str, Any]) -> str:
 def error_words(exc: ServiceError) -> str:
     """What the page says for a refusal, in the active language (the server's text for an unknown code)."""
     words = ERROR_WORDS.get(exc.code)
-    if words is None or _speaks_services_language():
+    if words is None or (_speaks_services_language() and exc.code not in PAGE_WORDS_ALWAYS):
         return exc.message
     return fill(str(words), {**exc.extra, "retry_after": exc.retry_after or 1})
 

@@ -1,6 +1,6 @@
 """What a confirmed booking's receipt says, for the confirmation email and the printable page."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils import timezone
@@ -11,7 +11,7 @@ from flights.fares import fares_of, money
 from flights.models import Airport
 from flights.selectors import flight_summary
 from inventory.selectors import held_seat_labels
-from orders.models import Order, OrderState
+from orders.models import Order, OrderState, Refund
 from orders.selectors import effective_state, order_total, passengers_of
 from orders.wording import zone_name
 
@@ -39,6 +39,29 @@ class ReceiptLine:
 
 
 @dataclass(frozen=True)
+class RefundLine:
+    credit_note: str
+    reason: str  # in the page's language
+    seats: str  # "12A, 12B", or ""
+    amount: str
+    fee: str
+    state: str  # PENDING, PAID, FAILED
+    state_words: str
+
+
+REFUND_REASONS = {
+    "cancellation": gettext_lazy("Cancellation"),
+    "seat_change": gettext_lazy("Seat change"),
+    "late_payment": gettext_lazy("Payment after the booking ended"),
+}
+REFUND_STATES = {
+    "PENDING": gettext_lazy("being paid back"),
+    "PAID": gettext_lazy("paid back"),
+    "FAILED": gettext_lazy("delayed: our staff are paying it back"),
+}
+
+
+@dataclass(frozen=True)
 class Receipt:
     order_id: str
     state: str
@@ -56,6 +79,7 @@ class Receipt:
     currency: str
     contact_email: str
     email_note: str  # what became of the confirmation email, as the receipt says it ("" if none is due)
+    refunds: list[RefundLine] = field(default_factory=list)  # oldest first, each with its credit note
 
 
 def receipt_of(order: Order) -> Receipt:
@@ -90,7 +114,24 @@ def receipt_of(order: Order) -> Receipt:
         currency=order.currency or fares.currency,
         contact_email=order.contact_email,
         email_note=email_note(order, state=state),
+        refunds=refunds_of(order),
     )
+
+
+def refunds_of(order: Order) -> list[RefundLine]:
+    """The money paid back on the booking (cancellations, cheaper seat changes, late payments), oldest first."""
+    return [
+        RefundLine(
+            credit_note=refund.credit_note,
+            reason=str(REFUND_REASONS.get(refund.reason, refund.reason)),
+            seats=", ".join(refund.seats),
+            amount=money(refund.amount),
+            fee=money(refund.fee),
+            state=refund.state,
+            state_words=str(REFUND_STATES.get(refund.state, refund.state)),
+        )
+        for refund in Refund.objects.filter(order_id=order.pk).order_by("created_at", "id")
+    ]
 
 
 def email_note(order: Order, *, state: str) -> str:

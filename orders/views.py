@@ -22,16 +22,16 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from core.errors import ServiceError
+from core.errors import InvalidInput, ServiceError
 from core.languages import request_language
 from flights.selectors import flight_summary, get_flight
 from inventory.selectors import flights_with_seats_left, seat_availability
 from inventory.services import SeatsTaken
-from orders import inputs, page_anchors, proposal_pages, services, wording
+from orders import inputs, manage_forms, manage_preview, page_anchors, proposal_pages, services, wording
 from orders.access import actor_for, authorize_order, remember_in_session
 from orders.clients import client_keys
 from orders.error_words import error_words, page_error_words
-from orders.models import OPEN_STATES
+from orders.models import OPEN_STATES, OrderState
 from orders.seatmap import fare_list, letter_header, seat_rows
 from orders.selectors import OrderStatus, get_order, last_seats, order_status
 from orders.services.passengers import EMAIL_PATTERN, NAME_PATTERN
@@ -162,6 +162,7 @@ def booking(request, order_id: str):
             "can_change": state in OPEN_STATES,
             "can_pay": state == "SEATS_SELECTED" and named,
             "pay_why": _pay_why(state, named=named),
+            "manage": manage_preview.manage_state(order, status),
         },
     )
 
@@ -273,20 +274,30 @@ def _passenger_rows(status: OrderStatus, field_errors: dict[Any, str], *, typed:
 @require_POST
 @throttled(scope="change_seats")
 def booking_seats(request, order_id: str):
-    """The no-JavaScript seat form: the checked boxes are the whole selection (or a proposal's seats)."""
+    """The no-JavaScript seat form: the checked boxes are the whole selection (or a proposal's seats); for a
+    paid booking, its new seats (the change page's form, with the payment code for a dearer change)."""
+    labels = [label.strip().upper() for label in request.POST.getlist("seats")]
+    code = inputs.form_value(request.POST, "code").strip() or None
 
     def change(access):
         try:
-            return services.select_seats(
+            return services.change_seats_or_selection(
                 order_id=access.order_id,
-                labels=inputs.seat_choice(seats=[label.strip().upper() for label in request.POST.getlist("seats")]),
+                labels=inputs.seat_choice(seats=labels),
+                state=access.state,
+                code=code,
                 actor=access.actor,
+                staff=access.staff,
             )
         except SeatsTaken:
-            proposal_pages.propose_again(request, access.order_id)  # a proposal lost a seat: a fresh one
+            if access.state != OrderState.CONFIRMED:
+                proposal_pages.propose_again(request, access.order_id)  # a proposal lost a seat: a fresh one
             raise
 
-    return _act(request, order_id, change, done=_("Seats updated."))
+    def refused(access):
+        return manage_forms.change_refused(request, access.order_id, labels=labels)
+
+    return _act(request, order_id, change, done=_("Seats updated."), paid=(manage_forms.change_words, refused))
 
 
 @require_POST
@@ -307,31 +318,49 @@ def booking_pay(request, order_id: str):
 
 @require_POST  # not throttled, as the API's cancel: it only frees the traveller's own seats
 def booking_cancel(request, order_id: str):
-    return _act(
-        request,
-        order_id,
-        lambda access: services.cancel_order(order_id=access.order_id, actor=access.actor),
-        done=_("Booking cancelled; the seats are free again."),
-        anchor=page_anchors.OUTCOME,
-    )
+    """Cancel an unpaid order; or a paid booking, from its confirmation page: all its seats, or those ticked
+    there (field "choosing" says the ticks were offered: none ticked is then refused, not "all")."""
+    seats = [label.strip().upper() for label in request.POST.getlist("seats")]
+
+    def cancel(access):
+        if request.POST.get("choosing") and not seats:
+            raise InvalidInput(_("Choose at least one seat to cancel."), code="no_seats_chosen")
+        return services.cancel_order_or_booking(
+            order_id=access.order_id, state=access.state, actor=access.actor, seats=seats or None, staff=access.staff
+        )
+
+    done = _("Booking cancelled; the seats are free again.")
+    paid = (lambda changed: manage_forms.cancel_words(changed, seats=seats), manage_forms.cancel_refused)
+    return _act(request, order_id, cancel, done=done, anchor=page_anchors.OUTCOME, paid=paid)
 
 
 def _act(
-    request, order_id: str, change, *, done: str, anchor: str = page_anchors.SUMMARY, refused_in: str = "seat-error"
+    request,
+    order_id: str,
+    change,
+    *,
+    done: str,
+    anchor: str = page_anchors.SUMMARY,
+    refused_in: str = "seat-error",
+    paid: tuple[Callable, Callable] | None = None,
 ):
     """Run the form's change; back to the page at `anchor`, or on a refusal at the summary, the refusal said
-    in the paragraph `refused_in` (orders/page_anchors.py)."""
+    in the paragraph `refused_in` (orders/page_anchors.py). For a paid booking, `paid` is (what the change's
+    result is said as, where a refusal goes): an answer on the booking page's manage part."""
     try:
         access = authorize_order(request, order_id)
     except ServiceError as exc:
         return _closed(request, exc)
+    paid_booking = paid is not None and access.state == OrderState.CONFIRMED
     try:
-        change(access)
-        messages.success(request, done)
+        changed = change(access)
+        messages.success(request, paid[0](changed) if paid and paid_booking else done)
     except ServiceError as exc:
         page_anchors.place_message(request, messages.ERROR, error_words(exc), place=refused_in)
+        if paid and paid_booking:
+            return paid[1](access)
         anchor = page_anchors.SUMMARY
-    return page_anchors.back_to(order_id, anchor)
+    return page_anchors.back_to(order_id, "manage" if paid_booking else anchor)
 
 
 def _closed(request, exc: ServiceError):

@@ -10,7 +10,7 @@ from inventory import api as flights_api
 from inventory.streams import flight_events
 from operations.dashboard import dashboard
 from orders import api as orders_api
-from orders import booking_api, booking_pages, inputs, proposal_api
+from orders import booking_api, booking_pages, inputs, manage_pages, proposal_api
 from orders import recovery_pages as ended_pages
 from orders import views as pages
 from orders.streams import StreamTicketView, order_events
@@ -30,6 +30,8 @@ urlpatterns = [
     path("booking/<order_id:order_id>/pay", pages.booking_pay, name="booking-pay"),
     path("booking/<order_id:order_id>/cancel", pages.booking_cancel, name="booking-cancel"),
     path("booking/<order_id:order_id>/again", ended_pages.hold_again, name="booking-again"),
+    path("booking/<order_id:order_id>/change", manage_pages.change_seats, name="booking-change"),
+    path("booking/<order_id:order_id>/cancel/confirm", manage_pages.confirm_cancel, name="booking-cancel-confirm"),
     path("favicon.ico", pages.favicon, name="favicon"),
     path("language", set_language, name="set-language"),  # the header's switcher (a form, without JS)
     # The HTTP API (the original's contract)
