@@ -122,3 +122,25 @@ def test_a_plain_cancel_of_an_unpaid_order_is_unchanged(call, db):
     cancelled = call("POST", f"/orders/{order_id}/cancel", token=token)
     assert cancelled.status == 200 and cancelled.body["State"] == "CANCELLED"
     assert cancelled.body["Change"] is None and cancelled.body["Refund"] is None
+
+
+def test_a_change_declined_three_times_leaves_the_booking_as_it_was(call, booking, gateway, settings):
+    order_id, token = booking
+    settings.PAYMENT_FAILURE_RATE = 1.0
+    asked = call("POST", f"/orders/{order_id}/seats", {"seats": ["1A", "4B"], "code": "54321"}, token=token)
+    assert asked.status == 200
+    status = call("GET", f"/orders/{order_id}/status", token=token).body
+    assert (status["State"], status["Seats"], status["Total"]) == ("CONFIRMED", ["4A", "4B"], "200.00")
+    assert status["Change"]["State"] == "UNDONE" and status["Change"]["LastError"].startswith("Failed after 3 tries")
+    assert gateway.charges(order_id) == 1
+    assert "1A" in call("GET", "/flights/FL-401/available-seats").body["available"]
+
+
+def test_a_cancellation_after_the_full_refund_window_keeps_the_fee(call, booking, gateway, settings):
+    order_id, token = booking
+    settings.REFUND_FULL_WINDOW_SECONDS = -1  # the window closed the moment the booking was confirmed
+    cancelled = call("POST", f"/orders/{order_id}/cancel", token=token)
+    assert cancelled.status == 200
+    refund = call("GET", f"/orders/{order_id}/status", token=token).body["Refund"]
+    assert (refund["Amount"], refund["Fee"], refund["State"]) == ("160.00", "40.00", "PAID")
+    assert gateway.refunds(order_id) == [Decimal("160.00")]

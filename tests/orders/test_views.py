@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from inventory.models import SeatHold
 from orders.models import AuditEntry, Order
 
 pytestmark = pytest.mark.django_db
@@ -110,7 +111,8 @@ def test_without_javascript_the_deadline_and_the_outcome_are_in_the_page(browser
     page = browser_client.get(f"/booking/{order_id}").content.decode()
     assert f'datetime="{deadline.isoformat()}"' in page and deadline.strftime("%H:%M:%S UTC") in page
     assert ">Seats held</span>" in page and "SEATS_SELECTED</span>" not in page
-    Order.objects.filter(pk=order_id).update(state="CONFIRMED")
+    Order.objects.filter(pk=order_id).update(state="CONFIRMED")  # as a payment leaves it: seats booked
+    SeatHold.objects.filter(order_id=order_id).update(state="CONFIRMED", expires_at=None)
     page = browser_client.get(f"/booking/{order_id}").content.decode()
     assert "Booked!" in page and "Your seats 1A on FL-001 are booked." in page
 
