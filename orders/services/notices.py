@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from functools import partial
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
@@ -95,7 +96,13 @@ def _claim_send(notice_id: int, *, now: dt.datetime) -> EmailMultiAlternatives |
             return None
         if notice.claimed_until is not None and notice.claimed_until > now:
             return None  # another worker is sending it; if it dies, the timer loop asks again after the lease
-        message = notice_message(notice, order)
+        try:
+            message = notice_message(notice, order)
+        except ObjectDoesNotExist:  # what it tells is gone (its row deleted by hand): no email can say it
+            log.warning("notice %s (%s) given up: what it tells no longer exists", notice_id, notice.key)
+            notice.failed_at, notice.due_at = now, None
+            notice.save(update_fields=["failed_at", "due_at"])
+            return None
         notice.attempts += 1
         notice.claimed_until = notice.due_at = now + NOTICE_LEASE
         notice.save(update_fields=["attempts", "claimed_until", "due_at"])

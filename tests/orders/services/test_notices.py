@@ -217,3 +217,11 @@ def _refuse(self, messages):
 
 def _refuse_for_good(self, messages):
     raise smtplib.SMTPRecipientsRefused({"ada@example.com": (550, b"no such mailbox")})
+
+
+def test_a_notice_whose_change_is_gone_is_given_up_without_an_email(booked, mailoutbox):
+    order = booked()
+    notice = Notice.objects.create(order=order, kind=NoticeKind.SEATS_CHANGED, key="change:999999")
+    assert tasks.send_notice_email(notice.pk) == "nothing to send"
+    notice.refresh_from_db()
+    assert notice.failed_at and notice.due_at is None and not mailoutbox
