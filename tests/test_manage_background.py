@@ -4,6 +4,7 @@ while a refund waits for the gateway is a real SIGKILL: the refund is still paid
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -64,7 +65,7 @@ def test_a_dearer_change_is_charged_by_the_worker_once(booking, ledger):
     wait_until(
         lambda: not BookingChange.objects.filter(state=ChangeState.CHARGING).exists(), timeout=15, what="the change"
     )
-    status = order_status(order=Order.objects.get(pk=booking.pk))
+    status: Any = order_status(order=Order.objects.get(pk=booking.pk))
     assert (status["Seats"], status["Change"]["State"], status["Total"]) == (["1A", "1B"], "DONE", "300.00")
     assert ledger.charges(booking.pk) == 2
 

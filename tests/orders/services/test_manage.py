@@ -3,6 +3,7 @@ simulated gateway's ledger (what the "bank" did), with the gateway's outcomes ch
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -85,9 +86,10 @@ def test_a_change_to_dearer_seats_is_charged_once_then_booked(booked, gateway, d
     order = booked()
     with django_capture_on_commit_callbacks(execute=True):
         change = services.change_booking_seats(order_id=order.pk, labels=["1A", "1B"], code="54321", actor="test")
-    assert change.status["Change"]["State"] == "CHARGING" and change.status["Change"]["Difference"] == "100.00"
+    asked: Any = change.status["Change"]
+    assert asked["State"] == "CHARGING" and asked["Difference"] == "100.00"
     order.refresh_from_db()
-    status = order_status(order=order)
+    status: Any = order_status(order=order)
     assert status["State"] == "CONFIRMED" and status["Seats"] == ["1A", "1B"]
     assert status["Change"]["State"] == "DONE" and status["Total"] == "300.00"
     assert _labels(order, HoldState.CONFIRMED) == ["1A", "1B"]
@@ -110,7 +112,7 @@ def test_a_change_to_cheaper_seats_settles_at_once_and_refunds_the_difference_on
     with django_capture_on_commit_callbacks(execute=True):
         services.change_booking_seats(order_id=order.pk, labels=["5C", "5D"], code=None, actor="test")
     order.refresh_from_db()
-    status = order_status(order=order)
+    status: Any = order_status(order=order)
     assert status["Seats"] == ["5C", "5D"] and status["Total"] == "200.00"
     assert status["Refund"]["State"] == "PAID" and status["Refund"]["Amount"] == "100.00"
     assert gateway.refunds(order.pk) == [Decimal("100.00")]
@@ -125,7 +127,7 @@ def test_a_change_declined_three_times_leaves_the_booking_as_it_was(
     with django_capture_on_commit_callbacks(execute=True):
         services.change_booking_seats(order_id=order.pk, labels=["1A", "4B"], code="54321", actor="test")
     order.refresh_from_db()
-    status = order_status(order=order)
+    status: Any = order_status(order=order)
     assert status["State"] == "CONFIRMED" and status["Seats"] == ["4A", "4B"] and status["Total"] == "200.00"
     assert status["Change"]["State"] == "UNDONE" and status["Change"]["AttemptsLeft"] == 0
     assert _labels(order, HoldState.CONFIRMED) == ["4A", "4B"] and _labels(order, HoldState.HELD) == []
@@ -228,6 +230,7 @@ def _failed_with_a_late_charge(zoned_flight, gateway, settings, django_capture_o
     order.refresh_from_db()
     assert order.state == OrderState.FAILED
     last = order.payment_attempts.order_by("number").last()
+    assert last is not None
     last.outcome, last.error = "timeout", "the gateway did not answer within 10 s"
     last.save()
     key = services.attempt_key(order, last.number)
@@ -269,7 +272,8 @@ def test_a_late_payment_is_refunded_if_a_seat_was_taken(
     assert order.state == OrderState.FAILED
     refund = Refund.objects.get(order=order)
     assert refund.reason == "late_payment" and refund.state == RefundState.PAID
-    assert order_status(order=order)["Refund"]["Amount"] == "200.00"
+    refunded: Any = order_status(order=order)["Refund"]
+    assert refunded["Amount"] == "200.00"
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.check_late_payments() == {order.pk: "known"}
     assert Refund.objects.filter(order=order).count() == 1

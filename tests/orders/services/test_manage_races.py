@@ -53,7 +53,8 @@ def booked(flight, labels: list[str]) -> Order:
 
 def at_once(*calls) -> list[object]:
     """Run the calls at the same instant in threads; each one's result or the exception it raised."""
-    start, results = threading.Barrier(len(calls)), [None] * len(calls)
+    start = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
 
     def run(i, call):
         try:
@@ -92,7 +93,7 @@ def widened_check(monkeypatch) -> None:
 
 def test_two_changes_of_one_booking_at_once_make_one(flight, monkeypatch):
     widened_check(monkeypatch)
-    outcomes = Counter()
+    outcomes: Counter[str] = Counter()
     for round_ in range(ROUNDS):
         order = booked(flight, [f"{10 + round_}A", f"{10 + round_}B"])
         results = two_changes_at_once(order)
@@ -145,7 +146,7 @@ def live_seats(order: Order) -> list[str]:
 
 
 def test_a_change_racing_a_buyer_for_a_seat_never_both_and_never_loses_the_old_seats(flight):
-    winners = Counter()
+    winners: Counter[str] = Counter()
     for round_ in range(ROUNDS):
         order, buyer, results = change_against_buyer(flight, round_)
         row = 4 + round_
