@@ -39,7 +39,10 @@ class BookingChange(FSMModelMixin, models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order"], condition=Q(state="CHARGING"), name="one_change_at_a_time")
         ]
-        indexes = [models.Index(fields=["due_at"], condition=Q(state="CHARGING"), name="change_due")]
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(state="CHARGING"), name="change_due"),
+            models.Index(fields=["created_at"], name="change_created_at"),  # the dashboard's last hour and day
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id}: {','.join(self.seats_before)} -> {','.join(self.seats_after)} {self.state}"
