@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0014_booking_changes_refunds_notices'),
+        ("orders", "0014_booking_changes_refunds_notices"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='bookingchange',
-            index=models.Index(fields=['created_at'], name='change_created_at'),
+            model_name="bookingchange",
+            index=models.Index(fields=["created_at"], name="change_created_at"),
         ),
     ]
