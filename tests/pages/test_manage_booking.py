@@ -34,6 +34,8 @@ def booked(site, *labels: str):
     page.locator("#code").fill("12345")
     page.get_by_role("button", name="Pay").click()
     expect(page.locator("#final-title")).to_have_text("Booked!", timeout=OUTCOME_TIMEOUT_MS)
+    page.locator("#manage-link").click()  # confirmed while the page was open: its manage part comes with a reload
+    expect(page.locator("#manage-title")).to_be_visible()
     return page, order_id
 
 
