@@ -126,3 +126,23 @@ def test_cancelling_asks_first_then_puts_the_seats_back_on_sale_and_shows_the_re
     page.goto(f"{site.base}/booking/{order_id}/receipt")
     expect(page.locator("#receipt-refunds")).to_contain_text("89.00")
     expect(page.locator("#receipt-refunds")).to_contain_text("CN-")
+
+
+def test_some_seats_cancelled_the_rest_kept(site):
+    from playwright.sync_api import expect
+
+    start(site)
+    page, _order_id = booked(site, "22A", "22B")
+    page.locator("#cancel-link").click()
+    page.get_by_label("Cancel seat 22A").uncheck()
+    page.get_by_label("Cancel seat 22B").uncheck()
+    page.get_by_role("button", name="Yes, cancel").click()  # none ticked: refused, not "all"
+    expect(page.locator("#seat-error")).to_have_text("Choose at least one seat to cancel.")
+    page.get_by_label("Cancel seat 22A").uncheck()
+    page.get_by_role("button", name="Yes, cancel").click()
+    expect(page.locator("#state")).to_have_attribute("data-state", "CONFIRMED")
+    expect(page.locator(".messages")).to_contain_text("Seats cancelled: 22B.")
+    expect(seat(page, "22A")).to_have_attribute("data-state", "mine-booked")
+    expect(seat(page, "22B")).to_have_attribute("data-state", "available")
+    expect(page.locator("#refund")).to_contain_text("89.00")
+    assert_accessible(page, "the booking page with a refund")
