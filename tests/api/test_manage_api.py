@@ -144,3 +144,16 @@ def test_a_cancellation_after_the_full_refund_window_keeps_the_fee(call, booking
     refund = call("GET", f"/orders/{order_id}/status", token=token).body["Refund"]
     assert (refund["Amount"], refund["Fee"], refund["State"]) == ("160.00", "40.00", "PAID")
     assert gateway.refunds(order_id) == [Decimal("160.00")]
+
+
+def test_a_form_naming_seats_is_refused_and_cancels_nothing(call, booking):
+    order_id, token = booking
+    form = call(
+        "POST",
+        f"/orders/{order_id}/cancel",
+        raw=b"seats=4A",
+        token=token,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert form.status == 415 and "JSON" in form.body["error"]
+    assert call("GET", f"/orders/{order_id}/status", token=token).body["Seats"] == ["4A", "4B"]
