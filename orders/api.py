@@ -6,7 +6,6 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -377,16 +376,18 @@ class CancelOrderView(APIView):
 
 
 def _cancel_input(serializer_class, request) -> dict:
-    """A cancel's body is optional, and before a paid booking could give back some seats no body was read:
-    a call without JSON (no body, or an empty form, as the original's clients send) cancels as before. A form
-    that names fields is refused, lest a request meant to give back some seats gave back every one."""
-    if "json" in (request.content_type or ""):
-        return _valid(serializer_class, request) if request.data else {}
-    if request._request.POST:
-        raise UnsupportedMediaType(
-            request.content_type, detail='Send the seats to give back as JSON: {"seats": [...]}.'
-        )
-    return {}
+    """A cancel's body is optional: before a paid booking could give back some of its seats no body was read,
+    so a call with none (or an empty form, as the original's clients may send) cancels as before. Any other
+    body is read as every body is (JSON; a form is refused 415), lest a request meant to give back some
+    seats gave back every one."""
+    if not request.body.strip():
+        return {}
+    if request.content_type.split(";")[0].strip() in _FORM_TYPES and not request._request.POST:
+        return {}  # an empty form
+    return _valid(serializer_class, request) if request.data else {}
+
+
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 def _valid(serializer_class, request) -> dict:

@@ -4,7 +4,7 @@ a cancellation of every seat makes it CANCELLED. docs/manage-booking.md states t
 
 import datetime as dt
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -148,7 +148,7 @@ def cancellation_fee(order: Order, *, price: Decimal, now: dt.datetime) -> Decim
     confirmed = confirmed_at(order) or now
     if now - confirmed <= dt.timedelta(seconds=settings.REFUND_FULL_WINDOW_SECONDS):
         return Decimal("0.00")
-    return (price * Decimal(str(settings.CANCELLATION_FEE_PERCENT)) / 100).quantize(CENTS)
+    return (price * Decimal(str(settings.CANCELLATION_FEE_PERCENT)) / 100).quantize(CENTS, rounding=ROUND_HALF_UP)
 
 
 def cancel_booking(
@@ -165,6 +165,7 @@ def cancel_booking(
     by default): on sale again at once, their price refunded by the policy (less the fee after the full
     refund window; staff may waive it). Every seat given back: the order is CANCELLED."""
     now = now or timezone.now()
+    asked = check_labels(seats) if seats else None  # well-formed, within the limit, each once: every door
     with transaction.atomic():
         order = lock_order(order_id)
         if order.state != OrderState.CONFIRMED:
@@ -172,7 +173,7 @@ def cancel_booking(
         check_open_for_changes(order, now=now, staff=staff)
         _check_no_change_running(order)
         current = held_seat_labels(order_id=order.pk, booked_only=True)
-        give_back = sorted_labels(list(seats)) if seats else current
+        give_back = sorted_labels(asked) if asked else current
         _check_seats_to_give_back(give_back, current=current, staff=staff)
         released = inventory.release_booked(holder=order.pk, labels=give_back, now=now)
         price = fares_of(order.flight).frozen_total(give_back, order.seat_prices or {})

@@ -157,3 +157,14 @@ def test_a_form_naming_seats_is_refused_and_cancels_nothing(call, booking):
     )
     assert form.status == 415 and "JSON" in form.body["error"]
     assert call("GET", f"/orders/{order_id}/status", token=token).body["Seats"] == ["4A", "4B"]
+
+
+def test_a_cancel_naming_seats_is_read_as_json_whatever_its_type_and_each_seat_once(call, booking, gateway):
+    order_id, token = booking
+    repeated = call("POST", f"/orders/{order_id}/cancel", {"seats": ["4A", "4A"]}, token=token)
+    assert repeated.status == 400 and repeated.body["code"] == "duplicate_seats"
+    malformed = call("POST", f"/orders/{order_id}/cancel", {"seats": ["ZZ"]}, token=token)
+    assert malformed.status == 400
+    plain = call("POST", f"/orders/{order_id}/cancel", raw=b'{"seats": ["4A"]}', token=token, content_type="text/plain")
+    assert plain.status == 200 and plain.body["Seats"] == ["4B"]
+    assert gateway.refunds(order_id) == [Decimal("100.00")]
