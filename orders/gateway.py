@@ -23,6 +23,8 @@ class ChargeResult:
     ok: bool
     outcome: AttemptOutcome
     error: str = ""
+    # No answer, and the gateway's status query failed too: whether money moved is not known yet.
+    unverified: bool = False
 
 
 class ChargeState(StrEnum):

@@ -1,5 +1,6 @@
 """django-q2 tasks. Each only calls services, and each is safe to run twice (redelivery, duplicates)."""
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -103,8 +104,8 @@ def answer_by_status(ticket: AttemptTicket | services.MoneyTicket, unanswered: C
     failure stands only if the gateway never saw it, or cannot tell."""
     try:
         found = get_gateway().status(idempotency_key=ticket.idempotency_key, timeout=settings.PAYMENT_TIMEOUT_SECONDS)
-    except Exception:  # noqa: BLE001 - the failure stands; the next attempt has a key of its own
-        return unanswered
+    except Exception:  # noqa: BLE001 - the failure stands, unverified: what became of it is asked again later
+        return dataclasses.replace(unanswered, unverified=True)
     return found.result() or unanswered
 
 
@@ -116,23 +117,29 @@ def send_confirmation_email(order_id: str) -> str:
 
 def process_money(kind: str, pk: int) -> str:
     """The next gateway call of a seat change's charge or a refund (orders/services/money.py), with the
-    first payment's safeguards: a call whose answer was lost is asked about before it is made again."""
+    first payment's safeguards: a try whose answer was lost, or that failed unverified, is asked about
+    before anything else is called; then the next try, if one is due at once."""
     money_kind = services.MoneyKind(kind)
-    ticket = services.start_money_attempt(kind=money_kind, pk=pk)
-    if ticket is not None and ticket.reconcile:
-        try:
-            found = get_gateway().status(
-                idempotency_key=ticket.idempotency_key, timeout=settings.PAYMENT_TIMEOUT_SECONDS
-            )
-        except Exception:  # noqa: BLE001 - unanswered, the try stays open: nothing may move twice
-            log.warning("payment gateway status query failed for %s %s try %s", kind, pk, ticket.number)
-            return "status unknown"
-        ticket = services.reconcile_money_attempt(ticket=ticket, found=found)
-    if ticket is None:
-        return "nothing due"
-    result = money_call(ticket)
-    services.finish_money_attempt(ticket=ticket, result=result)
-    return f"{kind} {pk} try {ticket.number}: {result.outcome}"
+    for _ in range(3):  # an unverified try asked about, a lost one, then a call
+        ticket = services.start_money_attempt(kind=money_kind, pk=pk)
+        if ticket is None:
+            return "nothing due"
+        if ticket.reconcile:
+            try:
+                found = get_gateway().status(
+                    idempotency_key=ticket.idempotency_key, timeout=settings.PAYMENT_TIMEOUT_SECONDS
+                )
+            except Exception:  # noqa: BLE001 - unanswered, the try stays open: nothing may move twice
+                log.warning("payment gateway status query failed for %s %s try %s", kind, pk, ticket.number)
+                return "status unknown"
+            again = services.reconcile_money_attempt(ticket=ticket, found=found)
+            if again is None:
+                continue
+            ticket = again
+        result = money_call(ticket)
+        services.finish_money_attempt(ticket=ticket, result=result)
+        return f"{kind} {pk} try {ticket.number}: {result.outcome}"
+    return "asked the gateway"
 
 
 def money_call(ticket: services.MoneyTicket) -> ChargeResult:

@@ -47,6 +47,11 @@ def check_open_for_changes(order: Order, *, now: dt.datetime, staff: bool) -> No
         )
 
 
+def _check_may_change(order: Order, *, now: dt.datetime, staff: bool) -> None:
+    check_open_for_changes(order, now=now, staff=staff)
+    _check_no_change_running(order)
+
+
 def _check_no_change_running(order: Order) -> None:
     if order.changes.filter(state=ChangeState.CHARGING).exists():
         raise WrongState(
@@ -78,8 +83,7 @@ def change_booking_seats(
         current = held_seat_labels(order_id=order.pk, booked_only=True)
         if set(wanted) == set(current):
             return OrderChange(order, order_status(order=order, now=now))
-        check_open_for_changes(order, now=now, staff=staff)
-        _check_no_change_running(order)
+        _check_may_change(order, now=now, staff=staff)
         _check_same_count(wanted, current)
         new = [label for label in wanted if label not in current]
         given_back = [label for label in current if label not in wanted]
@@ -170,8 +174,7 @@ def cancel_booking(
         order = lock_order(order_id)
         if order.state != OrderState.CONFIRMED:
             raise WrongState(f"Cannot cancel a booking that is {order.state}.", state=order.state)
-        check_open_for_changes(order, now=now, staff=staff)
-        _check_no_change_running(order)
+        _check_may_change(order, now=now, staff=staff)
         current = held_seat_labels(order_id=order.pk, booked_only=True)
         give_back = sorted_labels(asked) if asked else current
         _check_seats_to_give_back(give_back, current=current, staff=staff)

@@ -95,6 +95,12 @@ def start_money_attempt(*, kind: MoneyKind, pk: int, now: dt.datetime | None = N
             if lost_after(dt.datetime.fromisoformat(last["started_at"])) > now:
                 return None  # its worker still has time to answer
             return _ticket(kind, row, last, reconcile=True)
+        unverified = next((a for a in row.attempts if a.get("unverified") and not a.get("checked")), None)
+        if unverified is not None:  # before another key, or giving up: did that try move money after all?
+            return _ticket(kind, row, unverified, reconcile=True)
+        if last is not None and _tries_this_round(row, last["number"]) >= limit_of(kind):
+            _give_up(order, kind, row, now=now)  # its last try's outcome is known now
+            return None
         if last is not None:
             due = dt.datetime.fromisoformat(last["finished_at"]) + dt.timedelta(seconds=backoff_seconds(last["number"]))
             if due > now:
@@ -133,21 +139,32 @@ def finish_money_attempt(*, ticket: MoneyTicket, result: ChargeResult, now: dt.d
 def reconcile_money_attempt(
     *, ticket: MoneyTicket, found: ChargeStatus, now: dt.datetime | None = None
 ) -> MoneyTicket | None:
-    """What the gateway says of a try whose answer was lost: its outcome if it decided, else the ticket
-    to make it again now under the same key (no try used); None if there is nothing to call."""
+    """What the gateway says of a try whose answer was lost (still running past its time), or that failed
+    unanswered and unverified: its outcome if it decided; else a lost try is made again now under the same
+    key (no try used: its ticket is returned) and an unverified one counts as the failure it was. None if
+    there is nothing to call."""
     now = now or timezone.now()
     with transaction.atomic():
         order, row = lock_row(ticket.kind, ticket.pk)
-        attempt = row.attempts[-1] if row.attempts else None
+        attempt = next((a for a in row.attempts if a["number"] == ticket.number), None)
+        if row.state != OPEN[ticket.kind] or attempt is None:
+            return None
+        answer = found.result()
+        if attempt.get("unverified") and not attempt.get("checked"):
+            checked = {**attempt, "checked": found.state}
+            if answer is not None and answer.ok:  # it moved money after all: that is the outcome
+                _settle(order, ticket.kind, row, answer, now=now, reconciled=True, attempt=checked)
+                return None
+            row.attempts = [checked if a["number"] == ticket.number else a for a in row.attempts]
+            row.due_at = now  # the next try, or the end, is due at once
+            row.save(update_fields=["attempts", "due_at"])
+            return None
         if (
-            row.state != OPEN[ticket.kind]
-            or attempt is None
-            or attempt["number"] != ticket.number
+            attempt is not row.attempts[-1]
             or attempt["outcome"] != AttemptOutcome.RUNNING
             or lost_after(dt.datetime.fromisoformat(attempt["started_at"])) > now
         ):
             return None
-        answer = found.result()
         if answer is not None:
             _settle(order, ticket.kind, row, answer, now=now, reconciled=True)
             return None
@@ -159,17 +176,25 @@ def reconcile_money_attempt(
 
 
 def _settle(
-    order: Order, kind: MoneyKind, row: Row, result: ChargeResult, *, now: dt.datetime, reconciled: bool = False
+    order: Order,
+    kind: MoneyKind,
+    row: Row,
+    result: ChargeResult,
+    *,
+    now: dt.datetime,
+    reconciled: bool = False,
+    attempt: dict | None = None,
 ) -> None:
-    attempt = {
-        **row.attempts[-1],
-        "outcome": result.outcome,
-        "error": result.error[:300],
-        "finished_at": now.isoformat(),
-    }
+    """Record a try's outcome (the last try's, or `attempt`'s, an earlier one found to have moved money)
+    and what follows: settled on success; after the round's last failure, given up, unless a try is still
+    unverified (the gateway is asked about it first: start_money_attempt)."""
+    attempt = {**(attempt or row.attempts[-1]), "outcome": result.outcome, "error": result.error[:300]}
+    attempt["finished_at"] = attempt.get("finished_at") or now.isoformat()
     if reconciled:
         attempt["reconciled"] = True
-    row.attempts = [*row.attempts[:-1], attempt]
+    if result.unverified:
+        attempt["unverified"] = True
+    row.attempts = [attempt if a["number"] == attempt["number"] else a for a in row.attempts]
     number, limit = _tries_this_round(row, attempt["number"]), limit_of(kind)
     if result.ok:
         row.last_error, row.due_at = "", None
@@ -177,20 +202,24 @@ def _settle(
             change_outcome.settle_change(order, row, now=now)
         else:
             refund_paid(order, row, now=now)
-    elif number >= limit:
-        row.last_error, row.due_at = _failures(row), None
-        if isinstance(row, BookingChange):
-            change_outcome.undo_change(order, row, now=now)
-        else:
-            refund_failed(order, row, now=now)
+    elif number >= limit and not result.unverified:
+        _give_up(order, kind, row, now=now)
     else:
         wait = backoff_seconds(number)
-        row.last_error = (
-            f"Try {number} of {limit} failed: {result.error or result.outcome}. Trying again in {wait:g} s."
-        )
+        then = "asking the gateway about it first" if result.unverified else f"trying again in {wait:g} s"
+        row.last_error = f"Try {number} of {limit} failed: {result.error or result.outcome}; {then}."
         row.due_at = now + dt.timedelta(seconds=wait)
         row.save(update_fields=["attempts", "due_at", "last_error"])
         _audit(order, kind, row, f"{kind} try {number} of {limit} failed: {result.outcome}", attempt)
+
+
+def _give_up(order: Order, kind: MoneyKind, row: Row, *, now: dt.datetime) -> None:
+    """Every try of the round failed, each outcome known: the change undone, the refund left to an operator."""
+    row.last_error, row.due_at = _failures(row), None
+    if isinstance(row, BookingChange):
+        change_outcome.undo_change(order, row, now=now)
+    else:
+        refund_failed(order, row, now=now)
 
 
 def _tries_this_round(row: Row, number: int) -> int:

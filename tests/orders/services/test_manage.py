@@ -12,6 +12,7 @@ from core.errors import Conflict, InvalidInput
 from flights.services import create_flight
 from inventory.models import HoldState, SeatHold
 from orders import queue, services, tasks
+from orders.gateway import SimulatedGateway
 from orders.gateway_ledger_sql import Ledger
 from orders.models import AuditEntry, BookingChange, ChangeState, Order, OrderState, Refund, RefundState
 from orders.selectors import order_status
@@ -287,3 +288,89 @@ def test_only_one_change_at_a_time(booked, settings, monkeypatch):
         services.change_booking_seats(order_id=order.pk, labels=["2A", "4B"], code="54321", actor="test")
     assert refused.value.code == "change_in_progress"
     assert BookingChange.objects.get(order=order).state == ChangeState.CHARGING
+
+
+class UnreachableGateway(SimulatedGateway):
+    """The simulated bank, behind a link that breaks: while `broken`, a call reaches the bank (it decides and
+    records it) but its answer is lost, and status queries fail."""
+
+    broken = False
+
+    def charge(self, **kwargs):
+        answer = super().charge(**kwargs)
+        if UnreachableGateway.broken:
+            raise ConnectionResetError("the link to the gateway broke")
+        return answer
+
+    def refund(self, **kwargs):
+        answer = super().refund(**kwargs)
+        if UnreachableGateway.broken:
+            raise ConnectionResetError("the link to the gateway broke")
+        return answer
+
+    def status(self, **kwargs):
+        if UnreachableGateway.broken:
+            raise ConnectionResetError("the link to the gateway broke")
+        return super().status(**kwargs)
+
+
+@pytest.fixture
+def unreachable(settings, monkeypatch):
+    """The link breaks once the test says so (`monkeypatch.setattr(UnreachableGateway, "broken", True)`)."""
+    settings.PAYMENT_GATEWAY = f"{__name__}.UnreachableGateway"
+    monkeypatch.setattr(UnreachableGateway, "broken", False)
+    return UnreachableGateway
+
+
+def test_a_refund_whose_answer_and_status_were_lost_is_not_paid_again(
+    booked, gateway, unreachable, monkeypatch, django_capture_on_commit_callbacks
+):
+    order = booked()
+    monkeypatch.setattr(UnreachableGateway, "broken", True)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_booking(order_id=order.pk, actor="test")
+    refund = Refund.objects.get(order=order)
+    assert gateway.refunds(order.pk) == [Decimal("200.00")]  # the bank paid it; nobody here knows
+    assert refund.state == RefundState.PENDING and refund.attempts[0]["unverified"]
+    assert tasks.process_money("refund", refund.pk) == "status unknown"  # asked again: still no answer
+    assert len(Refund.objects.get(pk=refund.pk).attempts) == 1  # and no new key tried meanwhile
+    monkeypatch.setattr(UnreachableGateway, "broken", False)
+    _until_settled("refund", refund.pk)
+    refund.refresh_from_db()
+    assert refund.state == RefundState.PAID and len(refund.attempts) == 1
+    assert gateway.refunds(order.pk) == [Decimal("200.00")]
+
+
+def test_an_unverified_try_the_gateway_never_saw_is_followed_by_a_new_key(
+    booked, gateway, unreachable, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    order = booked()
+    monkeypatch.setattr(UnreachableGateway, "broken", True)
+    settings.REFUND_FAILURE_RATE = 1.0  # the bank refuses the first try (and records the refusal)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_booking(order_id=order.pk, actor="test")
+    refund = Refund.objects.get(order=order)
+    monkeypatch.setattr(UnreachableGateway, "broken", False)
+    settings.REFUND_FAILURE_RATE = 0.0
+    _until_settled("refund", refund.pk)
+    refund.refresh_from_db()
+    assert refund.state == RefundState.PAID and len(refund.attempts) == 2
+    assert refund.attempts[0]["checked"] == "declined"
+    assert gateway.refunds(order.pk) == [Decimal("200.00")]
+
+
+def test_a_change_whose_last_try_is_unverified_is_not_undone_until_the_gateway_tells(
+    booked, gateway, unreachable, settings, monkeypatch
+):
+    order = booked()
+    monkeypatch.setattr(UnreachableGateway, "broken", True)
+    settings.PAYMENT_MAX_ATTEMPTS = 1
+    monkeypatch.setattr(queue, "enqueue_money", lambda kind, pk: None)
+    change = services.change_booking_seats(order_id=order.pk, labels=["1A", "1B"], code="54321", actor="test")
+    change_id = order.changes.get().pk
+    tasks.process_money("change", change_id)  # the bank charged; the answer and the status query were lost
+    assert order.changes.get().state == ChangeState.CHARGING  # not undone: money may have moved
+    monkeypatch.setattr(UnreachableGateway, "broken", False)
+    tasks.process_money("change", change_id)
+    assert order.changes.get().state == ChangeState.DONE
+    assert gateway.charges(order.pk) == 2 and change.status["Change"] is not None
