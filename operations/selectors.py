@@ -180,8 +180,7 @@ class AfterBooking:
 def after_booking(*, now: dt.datetime) -> AfterBooking:
     """Seat changes asked for (by their state now), cancellations (the audit trail's cancel_booking entries,
     whole or in part) and refunds asked for (by state now, the amounts paid), over the last hour and day:
-    three statements (the changes' table has no index on created_at: it grows with changes only, a small
-    share of bookings; the others are ranges of audit_action_created and refund_state_created)."""
+    three statements, ranges of change_created_at, audit_action_created and refund_state_created."""
     day, hour = now - dt.timedelta(days=1), now - dt.timedelta(hours=1)
     counts = {"hour": Count("pk", filter=Q(created_at__gte=hour)), "day": Count("pk")}
     changes = BookingChange.objects.filter(created_at__gte=day).values_list("state").annotate(**counts).order_by()

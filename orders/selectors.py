@@ -367,18 +367,23 @@ def may_change_seats_sql(alias: str, now: dt.datetime) -> tuple[str, list[Any]]:
     return sql, [*OPEN_STATES, OrderState.SEATS_SELECTED, at]
 
 
-def unanswered_attempts_of_failed_orders(*, now: dt.datetime | None = None) -> list[tuple[Order, int]]:
-    """The attempts that got no answer (timed out, or the gateway broke) of orders that failed within
-    LATE_PAYMENT_WINDOW_SECONDS: where the gateway may have taken money after all."""
+def unanswered_payment_attempts(*, now: dt.datetime | None = None, limit: int = 50) -> list[tuple[Order, int]]:
+    """The payment attempts that got no answer (timed out, or the gateway broke) within
+    LATE_PAYMENT_WINDOW_SECONDS, the latest first, of orders no longer paying: where the gateway may have
+    taken money after all. Those whose late charge was settled already (kept or refunded) are left out."""
     now = now or timezone.now()
     since = now - dt.timedelta(seconds=settings.LATE_PAYMENT_WINDOW_SECONDS)
     attempts = (
         PaymentAttempt.objects.filter(
-            order__state=OrderState.FAILED,
-            order__updated_at__gte=since,
-            outcome__in=[AttemptOutcome.TIMEOUT, AttemptOutcome.ERROR],
+            finished_at__gte=since, outcome__in=[AttemptOutcome.TIMEOUT, AttemptOutcome.ERROR]
         )
+        .exclude(order__state=OrderState.PROCESSING_PAYMENT)
         .select_related("order", "order__flight")
-        .order_by("order_id", "number")
+        .order_by("-finished_at")
     )
-    return [(attempt.order, attempt.number) for attempt in attempts[:200]]
+    settled = set(
+        AuditEntry.objects.filter(action=AuditAction.LATE_PAYMENT, created_at__gte=since).values_list(
+            "order_id", "details__attempt"
+        )
+    )
+    return [(a.order, a.number) for a in attempts[:limit] if (a.order_id, a.number) not in settled]

@@ -159,9 +159,7 @@ class Order(FSMModelMixin, models.Model):
     def cancel_booking(self) -> None:
         pass
 
-    @transition(
-        field=state, source=[OrderState.FAILED, OrderState.EXPIRED, OrderState.CANCELLED], target=OrderState.CONFIRMED
-    )
+    @transition(field=state, source=OrderState.FAILED, target=OrderState.CONFIRMED)
     def confirm_late(self) -> None:
         pass
 

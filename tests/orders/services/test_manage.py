@@ -276,8 +276,26 @@ def test_a_late_payment_is_refunded_if_a_seat_was_taken(
     refunded: Any = order_status(order=order)["Refund"]
     assert refunded["Amount"] == "200.00"
     with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.check_late_payments() == {order.pk: "known"}
+        assert tasks.check_late_payments() == {}  # settled: not asked about again
     assert Refund.objects.filter(order=order).count() == 1
+
+
+def test_a_second_late_charge_on_a_booking_kept_late_is_refunded(
+    zoned_flight, gateway, settings, work, django_capture_on_commit_callbacks
+):
+    order = _failed_with_a_late_charge(zoned_flight, gateway, settings, django_capture_on_commit_callbacks)
+    first = order.payment_attempts.get(number=1)
+    first.outcome = "timeout"
+    first.save()
+    with gateway._connection() as conn:  # the bank took attempt 1 late too
+        conn.execute("UPDATE charges SET charged = 1 WHERE idempotency_key = ?", (services.attempt_key(order, 1),))
+    settings.PAYMENT_FAILURE_RATE = 0.0
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = [services.keep_late_payment(order_id=order.pk, number=n, actor="test") for n in (3, 1, 3, 1)]
+    assert outcomes == ["confirmed", "refunded", "known", "known"]
+    order.refresh_from_db()
+    assert order.state == OrderState.CONFIRMED
+    assert gateway.refunds(order.pk) == [Decimal("200.00")]
 
 
 def test_only_one_change_at_a_time(booked, settings, monkeypatch):
