@@ -119,13 +119,14 @@ def order_status(*, order: Order, now: dt.datetime | None = None, seats: list[st
     }
 
 
-# The states in which an order may have a seat change or a refund (a late payment refunded: an ended one).
-_AFTER_BOOKING_STATES = (OrderState.CONFIRMED, OrderState.CANCELLED, OrderState.FAILED, OrderState.EXPIRED)
+# The states in which an order may have a seat change or a refund (a late payment refunded: a failed one).
+_AFTER_BOOKING_STATES = (OrderState.CONFIRMED, OrderState.CANCELLED, OrderState.FAILED)
 
 
 def after_booking(order: Order, *, state: str) -> tuple[ChangeJSON | None, RefundJSON | None]:
-    """The status object's Change and Refund: read only for orders that can have them."""
-    if state not in _AFTER_BOOKING_STATES:
+    """The status object's Change and Refund: read only for orders that can have them, ones that started
+    paying (an amount was fixed), so that the timer loop's expiry batches cost no more per order."""
+    if state not in _AFTER_BOOKING_STATES or order.amount is None:
         return None, None
     change = BookingChange.objects.filter(order_id=order.pk).order_by("-created_at", "-id").first()
     refund = Refund.objects.filter(order_id=order.pk).order_by("-created_at", "-id").first()
