@@ -142,3 +142,9 @@ def free_seat_labels(*, flight: Flight, holder: str, now: dt.datetime) -> list[s
     change that holds them catches (the unique index, or SQLite's serialised writers)."""
     taken = SeatHold.objects.live(at=now).filter(seat__flight=flight).exclude(order_id=holder).values("seat_id")
     return list(Seat.objects.filter(flight=flight).exclude(pk__in=taken).values_list("label", flat=True))
+
+
+def unknown_seat_labels(*, flight: Flight, labels: list[str]) -> list[str]:
+    """The labels among `labels` that are no seat of the flight."""
+    known = set(Seat.objects.filter(flight=flight, label__in=labels).values_list("label", flat=True))
+    return sorted(set(labels) - known)

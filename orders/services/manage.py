@@ -14,7 +14,7 @@ from core.errors import Conflict, InvalidInput
 from flights.fares import CENTS, fares_of
 from inventory import services as inventory
 from inventory.events import publish_seat_changes, sorted_labels
-from inventory.selectors import held_seat_labels
+from inventory.selectors import held_seat_labels, unknown_seat_labels
 from orders.models import AuditAction, BookingChange, ChangeState, NoticeKind, Order, OrderState
 from orders.selectors import BeforeSeatChange, confirmed_at, order_status
 from orders.services.booking import cancel_order, select_seats
@@ -87,6 +87,8 @@ def change_booking_seats(
         _check_same_count(wanted, current)
         new = [label for label in wanted if label not in current]
         given_back = [label for label in current if label not in wanted]
+        if unknown := unknown_seat_labels(flight=order.flight, labels=new):  # before any price is told
+            raise inventory.unknown_seats_error(flight_code=order.flight.code, labels=unknown)
         prices, difference = _price_of_change(order, new=new, given_back=given_back, code=code)
         try:
             with transaction.atomic():  # the unique index catching a seat taken meanwhile undoes this alone

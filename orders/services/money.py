@@ -126,12 +126,14 @@ def finish_money_attempt(*, ticket: MoneyTicket, result: ChargeResult, now: dt.d
             and attempt["outcome"] == AttemptOutcome.RUNNING
             and attempt["started_at"] == ticket.started_at
         )
-        if row.state != OPEN[ticket.kind] or not current:
+        if row.state != OPEN[ticket.kind] or attempt is None or not current:
             return
         if result.outcome == AttemptOutcome.INTERRUPTED:  # its worker stopped: made again now, no try used
             row.attempts = row.attempts[:-1]
             row.due_at = now
             row.save(update_fields=["attempts", "due_at"])
+            reason = f"{ticket.kind} try {ticket.number} interrupted: its worker was stopping; made again now"
+            _audit(order, ticket.kind, row, reason, {**attempt, "outcome": AttemptOutcome.INTERRUPTED})
             return
         _settle(order, ticket.kind, row, result, now=now)
 

@@ -168,3 +168,9 @@ def test_a_cancel_naming_seats_is_read_as_json_whatever_its_type_and_each_seat_o
     plain = call("POST", f"/orders/{order_id}/cancel", raw=b'{"seats": ["4A"]}', token=token, content_type="text/plain")
     assert plain.status == 200 and plain.body["Seats"] == ["4B"]
     assert gateway.refunds(order_id) == [Decimal("100.00")]
+
+
+def test_a_change_to_a_seat_the_flight_has_not_is_refused_before_any_price(call, booking):
+    order_id, token = booking
+    answer = call("POST", f"/orders/{order_id}/seats", {"seats": ["4A", "9D"]}, token=token)
+    assert answer.status == 400 and answer.body["code"] == "unknown_seats" and answer.body["seats"] == ["9D"]
