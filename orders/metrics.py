@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, FloatField, Min, Q, Sum
+from django.db.models import CharField, Count, FloatField, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
@@ -122,20 +122,37 @@ def live_figures() -> dict[str, Any]:
 
 
 def after_booking_figures() -> dict[str, Any]:
-    """Money still moving after booking: refunds pending (and since when the oldest is), refunds the workers
-    gave up on, seat changes being charged. Two statements over the refunds' (state, created_at) index and
-    the charging changes' partial one; the oldest's age is worked out at each scrape, so it grows even
-    while the snapshot is not refreshed."""
+    """Money still moving after booking: refunds pending (and since when the oldest has been tried),
+    refunds the workers gave up on, seat changes being charged (and since when the oldest). Two statements
+    over the refunds' (state, created_at) index and the charging changes' rows; the ages are worked out at
+    each scrape, so they grow even while the snapshot is not refreshed."""
     refunds = Refund.objects.filter(state__in=(RefundState.PENDING, RefundState.FAILED)).aggregate(
         pending=Count("pk", filter=Q(state=RefundState.PENDING)),
         failed=Count("pk", filter=Q(state=RefundState.FAILED)),
-        oldest=Min("created_at", filter=Q(state=RefundState.PENDING)),
+        oldest=Min(Coalesce(Subquery(latest_retry()), "created_at"), filter=Q(state=RefundState.PENDING)),
+    )
+    changes = BookingChange.objects.filter(state=ChangeState.CHARGING).aggregate(
+        charging=Count("pk"), oldest=Min("created_at")
     )
     return {
         "refunds": {"pending": refunds["pending"], "failed": refunds["failed"]},
         "refund_oldest_pending": refunds["oldest"].isoformat() if refunds["oldest"] else None,
-        "changes": {"charging": BookingChange.objects.filter(state=ChangeState.CHARGING).count()},
+        "changes": {"charging": changes["charging"]},
+        "change_oldest_charging": changes["oldest"].isoformat() if changes["oldest"] else None,
     }
+
+
+def latest_retry() -> Any:
+    """When an operator last retried the outer refund (orders/services/money.py's retry_refund audits it
+    with this reason): its current series of tries began then, not when it was asked for. Read through the
+    audit entries' order index, for the few refunds pending."""
+    tried_again = Concat(Value("refund "), OuterRef("credit_note"), Value(" tried again"), output_field=CharField())
+    return (
+        AuditEntry.objects.filter(order_id=OuterRef("order_id"), action=AuditAction.REFUND)
+        .filter(reason__startswith=tried_again)
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
 
 
 def added(a: Any, b: Any) -> Any:
@@ -294,15 +311,26 @@ def after_booking_metrics(figures: dict[str, Any]) -> Iterator[Metric]:
         ),
         figures["refunds"],
     )
-    oldest = figures.get("refund_oldest_pending")
-    age = (timezone.now() - dt.datetime.fromisoformat(oldest)).total_seconds() if oldest else 0.0
     yield GaugeMetricFamily(
         "seatbooking_refund_oldest_pending_age_seconds",
-        "How long the oldest pending refund has waited since it was asked for (0: none pending).",
-        value=max(age, 0.0),
+        "How long the oldest pending refund has been tried: since it was asked for, or since an operator last "
+        "retried it (0: none pending).",
+        value=age_of(figures.get("refund_oldest_pending")),
     )
     yield GaugeMetricFamily(
         "seatbooking_seat_changes_charging",
         "Seat changes whose price difference is being charged.",
         value=figures.get("changes", {}).get("charging", 0),
     )
+    yield GaugeMetricFamily(
+        "seatbooking_seat_change_oldest_charging_age_seconds",
+        "How long the oldest seat change still charging has been (0: none): its new seats are held meanwhile.",
+        value=age_of(figures.get("change_oldest_charging")),
+    )
+
+
+def age_of(stamp: str | None) -> float:
+    """Seconds since an ISO time of the snapshot, worked out now (0 for none, or for a clock behind it)."""
+    if not stamp:
+        return 0.0
+    return max((timezone.now() - dt.datetime.fromisoformat(stamp)).total_seconds(), 0.0)

@@ -1,5 +1,6 @@
 """Paid bookings' changes, cancellations and refunds as the operators see them: the dashboard's counts over
-the last hour and day, and the figures GET /metrics exports for the alert rules (RefundStuck, RefundsFailing)."""
+the last hour and day, and the figures GET /metrics exports for the alert rules (RefundStuck, RefundsFailing,
+SeatChangeStuck)."""
 
 import datetime as dt
 import re
@@ -14,7 +15,7 @@ from flights.services import create_flight
 from operations import selectors
 from orders import queue, services, tasks
 from orders.metrics import refresh_snapshot
-from orders.models import Order, OrderState, Refund
+from orders.models import AuditAction, AuditEntry, BookingChange, Order, OrderState, Refund
 
 pytestmark = pytest.mark.django_db
 
@@ -135,8 +136,30 @@ def test_metrics_expose_refunds_pending_failed_and_changes_charging(activity, se
     assert value_of(text, "seatbooking_seat_changes_charging") == 1
 
 
+def test_a_retried_refund_is_as_old_as_its_last_retry(activity, money_worker, settings):
+    """An operator's retry starts a new series of tries: RefundStuck measures from it, not from the ask."""
+    long_ago = timezone.now() - dt.timedelta(hours=3)
+    Refund.objects.update(created_at=long_ago)
+    Refund.objects.filter(order=activity["pending"]).update(created_at=timezone.now() - dt.timedelta(minutes=10))
+    failed = Refund.objects.get(order=activity["failed"])
+    money_worker(False)
+    services.retry_refund(refund_id=failed.pk, actor="staff:ops", reason="the bank is back")
+    AuditEntry.objects.filter(order=activity["failed"], action=AuditAction.REFUND).update(created_at=long_ago)
+    Refund.objects.filter(pk=failed.pk).update(state="FAILED")  # the first retry failed too: the latest counts
+    services.retry_refund(refund_id=failed.pk, actor="staff:ops", reason="and again")
+    refresh_snapshot()
+    assert 600 <= value_of(scrape(settings), "seatbooking_refund_oldest_pending_age_seconds") < 700
+
+
+def test_a_seat_change_charging_has_an_age(activity, settings):
+    BookingChange.objects.update(created_at=timezone.now() - dt.timedelta(minutes=20))
+    refresh_snapshot()
+    assert 1200 <= value_of(scrape(settings), "seatbooking_seat_change_oldest_charging_age_seconds") < 1300
+
+
 def test_with_nothing_pending_the_oldest_age_is_zero(settings, flight):
     refresh_snapshot()
     text = scrape(settings)
     assert value_of(text, "seatbooking_refund_oldest_pending_age_seconds") == 0
     assert value_of(text, "seatbooking_seat_changes_charging") == 0
+    assert value_of(text, "seatbooking_seat_change_oldest_charging_age_seconds") == 0

@@ -34,7 +34,7 @@ def test_promtool_checks_the_rules():
         [promtool(), "check", "rules", "alerts.yml"], cwd=PROMETHEUS, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 13 rules found" in result.stdout
+    assert "SUCCESS: 14 rules found" in result.stdout
 
 
 def test_promtool_checks_the_example_scrape_config():
@@ -128,6 +128,7 @@ def test_every_rule_names_a_metric_the_service_emits(emitted):
         "DatabasePoolSaturated",
         "RefundStuck",
         "RefundsFailing",
+        "SeatChangeStuck",
     }
     for rule in rules:
         assert not sums_over_database_figures(rule["expr"]), rule["alert"]
@@ -158,5 +159,6 @@ def test_the_grafana_board_is_well_formed_and_names_only_emitted_metrics(emitted
                 assert re.search(r"\b(max|min)\b", target["expr"]), (panel["title"], target["expr"])
     assert named_metrics(json.dumps(board)) <= emitted
     panel_titles = " ".join(panel["title"] for panel in board["panels"]).lower()
-    for subject in ("by flight", "holds", "payment", "lateness", "heartbeat", "stream", "delivery", "5xx", "pool"):
+    subjects = ("by flight", "holds", "payment", "lateness", "heartbeat", "stream", "delivery", "5xx", "pool")
+    for subject in (*subjects, "refunds", "seat changes"):
         assert subject in panel_titles, subject
