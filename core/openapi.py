@@ -277,8 +277,9 @@ def exact_requests_and_common_errors(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             for status, response in {**common, **(with_body if "requestBody" in operation else {})}.items():
                 responses.setdefault(status, response)
-            if "requestBody" in operation:  # every body is required (a raw schema does not say so by itself)
-                operation["requestBody"].setdefault("required", True)
+            optional = operation.pop("x-body-optional", False)  # an operation's mark: its body may be left out
+            if "requestBody" in operation:  # else every body is required (a raw schema does not say so by itself)
+                operation["requestBody"].setdefault("required", not optional)
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 _closed_objects(media.get("schema", {}), schemas)
     return result

@@ -98,6 +98,20 @@ class SeatLabelsField(serializers.ListField):
     child = StrictCharField(trim_whitespace=False)
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "pattern": SEAT_LABEL_PATTERN, "example": "12C"},
+        "minItems": 1,
+        "maxItems": settings.MAX_SEATS_PER_ORDER,
+        "uniqueItems": True,
+        "description": "Some of a paid booking's seats to give back; without it, every seat.",
+    }
+)
+class SeatsToGiveBackField(serializers.ListField):
+    child = StrictCharField(trim_whitespace=False)
+
+
 @extend_schema_field({"type": "string", "pattern": PAYMENT_CODE_PATTERN, "example": "12345"})
 class PaymentCodeField(StrictCharField):
     default_error_messages = {"blank": inputs.PAYMENT_CODE_MESSAGE}
@@ -344,21 +358,22 @@ class CancelOrderView(APIView):
     # limit must still be able to let them go.
 
     class CancelInput(StrictSerializer):
-        seats = SeatLabelsField(allow_empty=False, required=False)
+        seats = SeatsToGiveBackField(allow_empty=False, required=False)
 
         def validate_seats(self, value: list[str]) -> list[str]:
             return drf_checked(inputs.valid_seat_labels, value)
 
     @extend_schema(
         request=CancelInput,
+        extensions={"x-body-optional": True},  # no body: every seat (core/openapi.py reads this mark)
         tags=["orders"],
         responses={
             200: StatusSerializer,
             **ORDER_ERRORS,
             **errors(
-                e400="`seats` names a seat the booking has not, or is sent for an order not paid.",
-                e409="The order is paying or already over, a seat change is being paid for, or changes to the "
-                "booking have closed (`changes_closed`).",
+                e400="`seats` names a seat the booking has not, or one twice.",
+                e409="The order is paying or already over, `seats` is sent for an order not paid (`not_booked`), a "
+                "seat change is being paid for, or changes to the booking have closed (`changes_closed`).",
             ),
         },
     )
@@ -384,7 +399,7 @@ def _cancel_input(serializer_class, request) -> dict:
         return {}
     if request.content_type.split(";")[0].strip() in _FORM_TYPES and not request._request.POST:
         return {}  # an empty form
-    return _valid(serializer_class, request) if request.data else {}
+    return _valid(serializer_class, request)  # a body: an object ({} too: every seat), else a 400
 
 
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")

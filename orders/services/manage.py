@@ -257,7 +257,9 @@ def cancel_order_or_booking(
     if state == OrderState.CONFIRMED:
         return cancel_booking(order_id=order_id, actor=actor, seats=seats, staff=staff)
     if seats:
-        raise InvalidInput(
-            "Only a paid booking gives back some of its seats; this order is not paid.", code="not_booked"
+        raise WrongState(
+            "Only a paid booking gives back some of its seats; this order is not paid: cancel it whole (no body).",
+            state=state,
+            code="not_booked",
         )
     return cancel_order(order_id=order_id, actor=actor)

@@ -104,7 +104,7 @@ def test_bad_requests_are_clear_4xx(call, booking):
     assert unknown.status == 400 and unknown.body["code"] == "not_booked_seats"
     created = call("POST", "/orders", {"flightID": "FL-401"})
     unpaid = call("POST", f"/orders/{created.body['orderID']}/cancel", {"seats": ["1A"]}, token=created.body["token"])
-    assert unpaid.status == 400 and unpaid.body["code"] == "not_booked"
+    assert unpaid.status == 409 and unpaid.body["code"] == "not_booked"
 
 
 def test_a_plain_cancel_of_an_unpaid_order_is_unchanged(call, db):
@@ -174,3 +174,12 @@ def test_a_change_to_a_seat_the_flight_has_not_is_refused_before_any_price(call,
     order_id, token = booking
     answer = call("POST", f"/orders/{order_id}/seats", {"seats": ["4A", "9D"]}, token=token)
     assert answer.status == 400 and answer.body["code"] == "unknown_seats" and answer.body["seats"] == ["9D"]
+
+
+def test_a_cancel_body_that_is_not_an_object_is_refused(call, booking):
+    order_id, token = booking
+    for raw in (b"null", b"[]", b"0", b'""', b"false"):
+        answer = call("POST", f"/orders/{order_id}/cancel", raw=raw, token=token)
+        assert answer.status == 400, (raw, answer.body)
+    assert call("GET", f"/orders/{order_id}/status", token=token).body["State"] == "CONFIRMED"
+    assert call("POST", f"/orders/{order_id}/cancel", raw=b"{}", token=token).body["State"] == "CANCELLED"
