@@ -2,18 +2,16 @@
 on PostgreSQL, with the simulated gateway's ledger (what the "bank" did) shared with them. A worker killed
 while a refund waits for the gateway is a real SIGKILL: the refund is still paid exactly once."""
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
-from flights.services import create_flight
 from orders import services
 from orders.gateway_ledger_sql import Ledger
 from orders.models import BookingChange, ChangeState, Order, OrderState, Refund, RefundState
 from orders.selectors import order_status
+from tests.paid_bookings import two_zone_flight
 from tests.processes import Processes, wait_until
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -44,15 +42,7 @@ def booking(db, processes):
     """A booking of 5A, 5B (2 x 100.00) paid through the worker; rows 1-2 cost 150.00."""
     processes.start("run_worker")
     processes.start("run_timers")
-    create_flight(
-        code="MB-1",
-        origin="A",
-        destination="B",
-        departs_at=timezone.now() + dt.timedelta(days=2),
-        rows=10,
-        letters="ABCD",
-        fare_zones=[{"name": "Front", "rows": [1, 2], "price": "150.00"}],
-    )
+    two_zone_flight(code="MB-1", rows=10)
     order, _ = services.create_order(flight_code="MB-1", actor="test")
     services.select_seats(order_id=order.pk, labels=["5A", "5B"], actor="test")
     services.submit_payment(order_id=order.pk, code="12345", actor="test")

@@ -11,6 +11,7 @@ from django.utils import timezone
 from flights.services import create_flight
 from orders import queue, tasks
 from orders.gateway_ledger_sql import Ledger
+from tests.paid_bookings import two_zone_flight
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,16 +34,7 @@ def gateway(settings, tmp_path, monkeypatch):
 @pytest.fixture
 def booking(db, call):
     """A CONFIRMED booking of 4A, 4B (200.00) made over the API; (order id, token)."""
-    create_flight(
-        code="FL-401",
-        origin="Lisbon",
-        destination="Porto",
-        departs_at=timezone.now() + dt.timedelta(days=2),
-        rows=6,
-        letters="ABCD",
-        aisles_after="B",
-        fare_zones=[{"name": "Front", "rows": [1, 2], "price": "150.00"}],
-    )
+    two_zone_flight(code="FL-401")
     created = call("POST", "/orders", {"flightID": "FL-401"})
     order_id, token = created.body["orderID"], created.body["token"]
     assert call("POST", f"/orders/{order_id}/seats", {"seats": ["4A", "4B"]}, token=token).status == 200

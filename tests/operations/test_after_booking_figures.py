@@ -11,11 +11,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from flights.services import create_flight
 from operations import selectors
 from orders import queue, services, tasks
 from orders.metrics import refresh_snapshot
 from orders.models import AuditAction, AuditEntry, BookingChange, Order, OrderState, Refund
+from tests.paid_bookings import two_zone_flight
 
 pytestmark = pytest.mark.django_db
 
@@ -52,17 +52,7 @@ def money_worker(monkeypatch):
 @pytest.fixture
 def book(django_capture_on_commit_callbacks):
     """Bookings on a flight in two days whose row 1 costs 150.00, the rest 100.00."""
-    flight = create_flight(
-        code="FL-401",
-        origin="Lisbon",
-        destination="Porto",
-        departs_at=timezone.now() + dt.timedelta(days=2),
-        rows=4,
-        letters="ABCD",
-        aisles_after="B",
-        base_fare="100.00",
-        fare_zones=[{"name": "Front", "rows": [1, 1], "price": "150.00"}],
-    )
+    flight = two_zone_flight(code="FL-401", rows=4, front=(1, 1))
 
     def booked(labels) -> Order:
         order, _ = services.create_order(flight_code=flight.code, actor="test")

@@ -1,18 +1,16 @@
 """The operators' tools for a paid booking in the admin: cancel (by policy, fee waived) with a reason asked on
 an intermediate page, change seats, retry a failed refund; refusals shown as messages, never a 500."""
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from django.utils import timezone
 
-from flights.services import create_flight
 from inventory.models import HoldState, SeatHold
 from orders import queue, services, tasks
 from orders.models import AuditEntry, BookingChange, ChangeState, Order, OrderState, Refund, RefundState
+from tests.paid_bookings import two_zone_flight
 
 pytestmark = pytest.mark.django_db
 ORDERS = "/admin/orders/order/"
@@ -50,17 +48,7 @@ def staff():
 @pytest.fixture
 def booked(django_capture_on_commit_callbacks):
     """A CONFIRMED booking of 4A and 4B (200.00) on a flight whose rows 1-2 cost 150.00, the rest 100.00."""
-    flight = create_flight(
-        code="FL-301",
-        origin="Lisbon",
-        destination="Porto",
-        departs_at=timezone.now() + dt.timedelta(days=2),
-        rows=6,
-        letters="ABCD",
-        aisles_after="B",
-        base_fare="100.00",
-        fare_zones=[{"name": "Front", "rows": [1, 2], "price": "150.00"}],
-    )
+    flight = two_zone_flight(code="FL-301")
 
     def book(labels=("4A", "4B")) -> Order:
         order, _ = services.create_order(flight_code=flight.code, actor="test")

@@ -9,13 +9,13 @@ import pytest
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
-from flights.services import create_flight
 from inventory.models import HoldState, SeatHold
 from orders import queue, services, tasks
 from orders.gateway import SimulatedGateway
 from orders.gateway_ledger_sql import Ledger
 from orders.models import AuditEntry, BookingChange, ChangeState, Order, OrderState, Refund, RefundState
 from orders.selectors import order_status
+from tests.paid_bookings import two_zone_flight
 
 pytestmark = pytest.mark.django_db
 
@@ -50,17 +50,7 @@ def _until_settled(kind: str, pk: int) -> None:
 @pytest.fixture
 def zoned_flight(db):
     """Rows 1-2 cost 150.00 (Front), the rest 100.00; departs in two days."""
-    return create_flight(
-        code="FL-201",
-        origin="Lisbon",
-        destination="Porto",
-        departs_at=timezone.now() + dt.timedelta(days=2),
-        rows=6,
-        letters="ABCD",
-        aisles_after="B",
-        base_fare="100.00",
-        fare_zones=[{"name": "Front", "rows": [1, 2], "price": "150.00"}],
-    )
+    return two_zone_flight(code="FL-201")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 change racing another buyer for the same seat. Each has a control with the protection off that shows the
 race, so that the protected test can fail."""
 
-import datetime as dt
 import threading
 import time
 from collections import Counter
@@ -12,7 +11,6 @@ from django.db import connection
 from django.utils import timezone
 
 from core.errors import Conflict
-from flights.services import create_flight
 from inventory import holds_sql
 from inventory import services as inventory_services
 from inventory.models import HoldState, SeatHold
@@ -20,6 +18,7 @@ from orders import queue, services
 from orders.models import BookingChange, ChangeState, Order, OrderState
 from orders.services import manage
 from tests.orders.services.test_seats import without_the_early_refusal
+from tests.paid_bookings import two_zone_flight
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 ROUNDS = 6
@@ -30,16 +29,7 @@ def flight(db, monkeypatch):
     """Rows 1-3 cost 150.00, the rest 100.00; departs in two days. Charges stay in progress (no worker)."""
     monkeypatch.setattr(queue, "enqueue_money", lambda kind, pk: None)
     monkeypatch.setattr(queue, "enqueue_notice", lambda notice_id: None)
-    return create_flight(
-        code="FL-301",
-        origin="Lisbon",
-        destination="Porto",
-        departs_at=timezone.now() + dt.timedelta(days=2),
-        rows=20,
-        letters="ABCD",
-        aisles_after="B",
-        fare_zones=[{"name": "Front", "rows": [1, 3], "price": "150.00"}],
-    )
+    return two_zone_flight(code="FL-301", rows=20, front=(1, 3))
 
 
 def booked(flight, labels: list[str]) -> Order:

@@ -8,11 +8,11 @@ import pytest
 from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
-from flights.services import create_flight
 from orders import queue, services, tasks
 from orders.gateway_ledger_sql import Ledger
 from orders.models import AuditEntry, Notice, NoticeKind, Order, OrderState
 from tests.orders.services.test_manage import _failed_with_a_late_charge, _until_settled
+from tests.paid_bookings import two_zone_flight
 
 pytestmark = pytest.mark.django_db
 
@@ -45,17 +45,7 @@ def notices(monkeypatch) -> list[int]:
 @pytest.fixture
 def zoned_flight(db):
     """Rows 1-2 cost 150.00 (Front), the rest 100.00; departs in two days."""
-    return create_flight(
-        code="FL-201",
-        origin="Lisbon",
-        destination="Porto",
-        departs_at=timezone.now() + dt.timedelta(days=2),
-        rows=6,
-        letters="ABCD",
-        aisles_after="B",
-        base_fare="100.00",
-        fare_zones=[{"name": "Front", "rows": [1, 2], "price": "150.00"}],
-    )
+    return two_zone_flight(code="FL-201")
 
 
 @pytest.fixture
