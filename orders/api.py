@@ -98,20 +98,6 @@ class SeatLabelsField(serializers.ListField):
     child = StrictCharField(trim_whitespace=False)
 
 
-@extend_schema_field(
-    {
-        "type": "array",
-        "items": {"type": "string", "pattern": SEAT_LABEL_PATTERN, "example": "12C"},
-        "minItems": 1,
-        "maxItems": settings.MAX_SEATS_PER_ORDER,
-        "uniqueItems": True,
-        "description": "Some of a paid booking's seats to give back; without it, every seat.",
-    }
-)
-class SeatsToGiveBackField(serializers.ListField):
-    child = StrictCharField(trim_whitespace=False)
-
-
 @extend_schema_field({"type": "string", "pattern": PAYMENT_CODE_PATTERN, "example": "12345"})
 class PaymentCodeField(StrictCharField):
     default_error_messages = {"blank": inputs.PAYMENT_CODE_MESSAGE}
@@ -165,7 +151,7 @@ class CreateOrderView(APIView):
     )
     @idempotent(derived=(ORDER_TOKEN,))
     def post(self, request):
-        data = _valid(self.CreateOrderInput, request)
+        data = valid_input(self.CreateOrderInput, request)
         order_id = data.get("orderID") or services.new_order_id()
         order, token = services.create_order(
             flight_code=data["flightID"],
@@ -283,7 +269,7 @@ class SelectSeatsView(APIView):
     )
     def post(self, request, order_id: str):
         access = authorize_order(request, order_id)
-        data = _valid(self.SelectSeatsInput, request)
+        data = valid_input(self.SelectSeatsInput, request)
         if "best" in data:
             change = services.select_best_seats(
                 order_id=access.order_id, count=data["best"], zone=data.get("zone"), actor=access.actor
@@ -336,7 +322,7 @@ class PayView(APIView):
 
     @idempotent
     def pay(self, request, access):
-        data = _valid(self.PaymentInput, request)
+        data = valid_input(self.PaymentInput, request)
         change = services.submit_payment(order_id=access.order_id, code=data["code"], actor=access.actor)
         return Response({"status": "payment submitted", **change.status}, status=202)
 
@@ -350,62 +336,7 @@ class OrderStatusView(APIView):
         return Response(get_order_status(order_id=access.order_id))
 
 
-class CancelOrderView(APIView):
-    """Cancel an order that is not paying yet; its seats are released. On a CONFIRMED booking: give back its
-    seats (all, or `seats`: some of them), refunded by the refund policy; the status's `Refund` follows it."""
-
-    # No throttle, on either door: a cancel only ever frees the caller's own seats, and a client at its
-    # limit must still be able to let them go.
-
-    class CancelInput(StrictSerializer):
-        seats = SeatsToGiveBackField(allow_empty=False, required=False)
-
-        def validate_seats(self, value: list[str]) -> list[str]:
-            return drf_checked(inputs.valid_seat_labels, value)
-
-    @extend_schema(
-        request=CancelInput,
-        extensions={"x-body-optional": True},  # no body: every seat (core/openapi.py reads this mark)
-        tags=["orders"],
-        responses={
-            200: StatusSerializer,
-            **ORDER_ERRORS,
-            **errors(
-                e400="`seats` names a seat the booking has not, or one twice.",
-                e409="The order is paying or already over, `seats` is sent for an order not paid (`not_booked`), a "
-                "seat change is being paid for, or changes to the booking have closed (`changes_closed`).",
-            ),
-        },
-    )
-    def post(self, request, order_id: str):
-        access = authorize_order(request, order_id)
-        data = _cancel_input(self.CancelInput, request)
-        change = services.cancel_order_or_booking(
-            order_id=access.order_id,
-            state=access.state,
-            actor=access.actor,
-            seats=data.get("seats"),
-            staff=access.staff,
-        )
-        return Response(change.status)
-
-
-def _cancel_input(serializer_class, request) -> dict:
-    """A cancel's body is optional: before a paid booking could give back some of its seats no body was read,
-    so a call with none (or an empty form, as the original's clients may send) cancels as before. Any other
-    body is read as every body is (JSON; a form is refused 415), lest a request meant to give back some
-    seats gave back every one."""
-    if not request.body.strip():
-        return {}
-    if request.content_type.split(";")[0].strip() in _FORM_TYPES and not request._request.POST:
-        return {}  # an empty form
-    return _valid(serializer_class, request)  # a body: an object ({} too: every seat), else a 400
-
-
-_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-
-
-def _valid(serializer_class, request) -> dict:
+def valid_input(serializer_class, request) -> dict:
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data

@@ -13,7 +13,7 @@ from core.errors import ServiceError
 from core.openapi import ORDER_ERRORS, THROTTLED, StatusWithMessageSerializer, errors
 from orders import inputs, services
 from orders.access import authorize_order, booking_token
-from orders.api import SEAT_LABEL_PATTERN, StrictCharField, StrictSerializer, _valid, drf_checked
+from orders.api import SEAT_LABEL_PATTERN, StrictCharField, StrictSerializer, drf_checked, valid_input
 from orders.inputs import REFERENCE_FIELD_MAX, REFERENCE_INPUT_PATTERN, REFERENCE_LENGTH
 from orders.services.passengers import EMAIL_MAX_LENGTH, NAME_INPUT_PATTERN, NAME_MAX_LENGTH, clean_name
 from orders.throttles import FindBookingThrottle, find_booking_throttled
@@ -140,7 +140,7 @@ class PassengersView(APIView):
     )
     def post(self, request, order_id: str):
         access = authorize_order(request, order_id)
-        data = _valid(self.PassengersInput, request)
+        data = valid_input(self.PassengersInput, request)
         change = services.set_passengers(
             order_id=access.order_id, passengers=data["passengers"], email=data["email"], actor=access.actor
         )
@@ -199,7 +199,7 @@ class FindBookingView(APIView):
         },
     )
     def post(self, request):
-        data = _valid(self.FindBookingInput, request)
+        data = valid_input(self.FindBookingInput, request)
         order = find_booking_throttled(
             reference=data["reference"], last_name=data["lastName"], address=client_address.of(request)
         )

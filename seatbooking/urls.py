@@ -10,7 +10,7 @@ from inventory import api as flights_api
 from inventory.streams import flight_events
 from operations.dashboard import dashboard
 from orders import api as orders_api
-from orders import booking_api, booking_pages, inputs, manage_pages, proposal_api
+from orders import booking_api, booking_pages, cancel_api, inputs, manage_pages, proposal_api
 from orders import recovery_pages as ended_pages
 from orders import views as pages
 from orders.streams import StreamTicketView, order_events
@@ -44,7 +44,7 @@ urlpatterns = [
     path("orders/<order_id:order_id>/status", orders_api.OrderStatusView.as_view(), name="order-status"),
     path("orders/<order_id:order_id>/events", order_events, name="order-events"),
     path("orders/<order_id:order_id>/events/ticket", StreamTicketView.as_view(), name="order-events-ticket"),
-    path("orders/<order_id:order_id>/cancel", orders_api.CancelOrderView.as_view(), name="order-cancel"),
+    path("orders/<order_id:order_id>/cancel", cancel_api.CancelOrderView.as_view(), name="order-cancel"),
     # Passengers, find my booking (API); find my booking and the printable receipt (pages)
     path("orders/<order_id:order_id>/passengers", booking_api.PassengersView.as_view(), name="order-passengers"),
     path("bookings/find", booking_api.FindBookingView.as_view(), name="booking-find-api"),
