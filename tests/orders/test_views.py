@@ -111,6 +111,7 @@ def test_without_javascript_the_deadline_and_the_outcome_are_in_the_page(browser
     page = browser_client.get(f"/booking/{order_id}").content.decode()
     assert f'datetime="{deadline.isoformat()}"' in page and deadline.strftime("%H:%M:%S UTC") in page
     assert ">Seats held</span>" in page and "SEATS_SELECTED</span>" not in page
+    assert 'id="manage-link"' in page  # shown once it is confirmed while open: the manage part comes with a reload
     Order.objects.filter(pk=order_id).update(state="CONFIRMED")  # as a payment leaves it: seats booked
     SeatHold.objects.filter(order_id=order_id).update(state="CONFIRMED", expires_at=None)
     page = browser_client.get(f"/booking/{order_id}").content.decode()
