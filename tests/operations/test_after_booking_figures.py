@@ -15,7 +15,7 @@ from operations import selectors
 from orders import queue, services, tasks
 from orders.metrics import refresh_snapshot
 from orders.models import AuditAction, AuditEntry, BookingChange, Order, OrderState, Refund
-from tests.paid_bookings import two_zone_flight
+from tests.paid_bookings import money_until_settled, two_zone_flight
 
 pytestmark = pytest.mark.django_db
 
@@ -33,18 +33,12 @@ def gateway(settings, tmp_path, monkeypatch):
     monkeypatch.setattr(queue, "enqueue_notice", lambda notice_id: None)
 
 
-def run_money(kind: str, pk: int) -> None:
-    for _ in range(10):
-        if tasks.process_money(kind, pk) == "nothing due":
-            return
-
-
 @pytest.fixture
 def money_worker(monkeypatch):
     """Sets whether the money workers run (at once) or are away (the charges and refunds wait)."""
 
     def running(on: bool) -> None:
-        monkeypatch.setattr(queue, "enqueue_money", run_money if on else lambda kind, pk: None)
+        monkeypatch.setattr(queue, "enqueue_money", money_until_settled if on else lambda kind, pk: None)
 
     return running
 

@@ -10,7 +10,7 @@ from django.test import Client
 from inventory.models import HoldState, SeatHold
 from orders import queue, services, tasks
 from orders.models import AuditEntry, BookingChange, ChangeState, Order, OrderState, Refund, RefundState
-from tests.paid_bookings import two_zone_flight
+from tests.paid_bookings import money_until_settled, two_zone_flight
 
 pytestmark = pytest.mark.django_db
 ORDERS = "/admin/orders/order/"
@@ -27,15 +27,9 @@ def gateway(settings, tmp_path, monkeypatch):
     settings.PAYMENT_BACKOFF_INITIAL_SECONDS = 0
     settings.PAYMENT_BACKOFF_MAX_SECONDS = 0
     monkeypatch.setattr(queue, "enqueue_payment", tasks.process_payment)
-    monkeypatch.setattr(queue, "enqueue_money", _until_settled)
+    monkeypatch.setattr(queue, "enqueue_money", money_until_settled)
     monkeypatch.setattr(queue, "enqueue_confirmation", lambda order_id: None)
     monkeypatch.setattr(queue, "enqueue_notice", lambda notice_id: None)
-
-
-def _until_settled(kind: str, pk: int) -> None:
-    for _ in range(10):
-        if tasks.process_money(kind, pk) == "nothing due":
-            return
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from orders.gateway import SimulatedGateway
 from orders.gateway_ledger_sql import Ledger
 from orders.models import AuditEntry, BookingChange, ChangeState, Order, OrderState, Refund, RefundState
 from orders.selectors import order_status
-from tests.paid_bookings import two_zone_flight
+from tests.paid_bookings import money_until_settled, two_zone_flight
 
 pytestmark = pytest.mark.django_db
 
@@ -36,15 +36,9 @@ def gateway(settings, tmp_path):
 def work(monkeypatch):
     """What the services hand to the workers, run at once (the cluster tests run a real queue)."""
     monkeypatch.setattr(queue, "enqueue_payment", tasks.process_payment)
-    monkeypatch.setattr(queue, "enqueue_money", lambda kind, pk: _until_settled(kind, pk))
+    monkeypatch.setattr(queue, "enqueue_money", lambda kind, pk: money_until_settled(kind, pk))
     monkeypatch.setattr(queue, "enqueue_confirmation", lambda order_id: None)
     monkeypatch.setattr(queue, "enqueue_notice", lambda notice_id: None)
-
-
-def _until_settled(kind: str, pk: int) -> None:
-    for _ in range(10):  # each run makes one try (backoff 0 in these tests)
-        if tasks.process_money(kind, pk) == "nothing due":
-            return
 
 
 @pytest.fixture
@@ -343,7 +337,7 @@ def test_a_refund_whose_answer_and_status_were_lost_is_not_paid_again(
     assert tasks.process_money("refund", refund.pk) == "status unknown"  # asked again: still no answer
     assert len(Refund.objects.get(pk=refund.pk).attempts) == 1  # and no new key tried meanwhile
     monkeypatch.setattr(UnreachableGateway, "broken", False)
-    _until_settled("refund", refund.pk)
+    money_until_settled("refund", refund.pk)
     refund.refresh_from_db()
     assert refund.state == RefundState.PAID and len(refund.attempts) == 1
     assert gateway.refunds(order.pk) == [Decimal("200.00")]
@@ -360,7 +354,7 @@ def test_an_unverified_try_the_gateway_never_saw_is_followed_by_a_new_key(
     refund = Refund.objects.get(order=order)
     monkeypatch.setattr(UnreachableGateway, "broken", False)
     settings.REFUND_FAILURE_RATE = 0.0
-    _until_settled("refund", refund.pk)
+    money_until_settled("refund", refund.pk)
     refund.refresh_from_db()
     assert refund.state == RefundState.PAID and len(refund.attempts) == 2
     assert refund.attempts[0]["checked"] == "declined"

@@ -11,8 +11,8 @@ from django.utils import timezone
 from orders import queue, services, tasks
 from orders.gateway_ledger_sql import Ledger
 from orders.models import AuditEntry, Notice, NoticeKind, Order, OrderState
-from tests.orders.services.test_manage import _failed_with_a_late_charge, _until_settled
-from tests.paid_bookings import two_zone_flight
+from tests.orders.services.test_manage import _failed_with_a_late_charge
+from tests.paid_bookings import money_until_settled, two_zone_flight
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def notices(monkeypatch) -> list[int]:
     """The services' work run at once, but the notices' tasks only listed: each test delivers them."""
     asked: list[int] = []
     monkeypatch.setattr(queue, "enqueue_payment", tasks.process_payment)
-    monkeypatch.setattr(queue, "enqueue_money", lambda kind, pk: _until_settled(kind, pk))
+    monkeypatch.setattr(queue, "enqueue_money", lambda kind, pk: money_until_settled(kind, pk))
     monkeypatch.setattr(queue, "enqueue_confirmation", lambda order_id: None)
     monkeypatch.setattr(queue, "enqueue_notice", asked.append)
     return asked
