@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from flights.services import create_flight
-from orders import services
+from orders.services import client_limits
 from tests.conftest import bearer
 from tests.http import free_port, wait_for_server
 from tests.processes import Processes
@@ -65,19 +65,22 @@ def parallel_best(orders: list[dict]) -> list[int]:
 @pytest.mark.django_db(transaction=True)
 def test_control_without_the_clients_lock_parallel_changes_get_past_the_limit(limits, big_flight, monkeypatch):
     """The control: without the client's advisory locks each parallel change counts before the others
-    commit, and together they hold more than the limit."""
+    commit, and together they hold more than the limit. Every change waits, after its count and before its
+    commit, until all have counted: the interleaving the locks prevent, made certain rather than likely."""
     monkeypatch.setattr("orders.selectors.holds_locks_sql", lambda alias: "NULL")
+    counted = threading.Barrier(ORDERS_LIMIT)
+    refuse_if_over = client_limits._refuse_if_over
+
+    def after_all_counted(*args, **kwargs):
+        counted.wait(timeout=30)
+        return refuse_if_over(*args, **kwargs)
+
+    monkeypatch.setattr(client_limits, "_refuse_if_over", after_all_counted)
     hoarder = api_client(HOARDER)
-    held = []
-    for _ in range(3):  # threads may happen to run one after another; three tries make that unlikely
-        orders = [create(hoarder, big_flight.code).json() for _ in range(ORDERS_LIMIT)]
-        parallel_best(orders)
-        held.append(held_from(HOARDER))
-        for order in orders:
-            services.cancel_order(order_id=order["orderID"], actor="test")
-        if held[-1] > HOLD_LIMIT:
-            break
-    assert max(held) > HOLD_LIMIT, held
+    orders = [create(hoarder, big_flight.code).json() for _ in range(ORDERS_LIMIT)]
+    answers = parallel_best(orders)
+    assert sorted(answers).count(200) == ORDERS_LIMIT, answers
+    assert held_from(HOARDER) == 9 * ORDERS_LIMIT > HOLD_LIMIT
 
 
 def send(base: str, path: str, body: dict, *, source: str, token: str | None = None) -> tuple[int, dict]:
