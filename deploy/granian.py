@@ -1,7 +1,8 @@
 """granian for request/response in the deployed layout (Procfile.cluster; docs/operations.md, Deployment).
 
 `python -m deploy.granian` serves seatbooking.wsgi:application with granian's WSGI interface, on
-127.0.0.1:APP_PORT only (nginx is in front). Chosen by `make bench` (docs/performance.md): its HTTP
+127.0.0.1:APP_PORT (nginx is in front; APP_HOST: the address of an application host behind a load balancer
+on another host, docs/deployment.md). Chosen by `make bench` (docs/performance.md): its HTTP
 handling is Rust and it keeps nginx's upstream connections alive (gunicorn's sync workers parse HTTP in
 Python and close the connection after every response). On this 2-core machine, behind the same nginx,
 it made -5% to +19% more seat changes per second than gunicorn's sync workers in the day's comparisons
@@ -57,7 +58,7 @@ def main() -> None:
     server = Granian(
         "seatbooking.wsgi:application",
         interface=Interfaces.WSGI,
-        address="127.0.0.1",
+        address=os.environ.get("APP_HOST", "127.0.0.1"),
         port=int(os.environ.get("APP_PORT", "8090")),
         workers=workers(),
         blocking_threads=1,

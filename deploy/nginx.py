@@ -2,7 +2,9 @@
 
 `python -m deploy.nginx` (Procfile.cluster) reads from the environment:
 - WEB_PORT: where nginx listens (NGINX_HOST, default 127.0.0.1), the service's one port;
-- APP_PORT: granian (request/response); STREAMS_PORT: uvicorn (event streams);
+- APP_PORT: granian (request/response); STREAMS_PORT: uvicorn (event streams); both on this host, or
+  APP_SERVERS and STREAMS_SERVERS: `host:port` of each application host's, comma-separated (a load
+  balancer in front of several hosts: docs/deployment.md);
 - NGINX_DIR: where the filled-in config, the pid file and the temp files go (var/nginx/<WEB_PORT>).
 The body limit is the app's own, MAX_REQUEST_BODY_BYTES. nginx needs no root: every path is under NGINX_DIR.
 
@@ -72,16 +74,19 @@ def relay(stream: IO[bytes]) -> None:
         logger.log(level, "%s", redact(match["message"] if match else line))  # redacted whatever the handler
 
 
-def render(directory: Path, *, port: int, app_port: int, streams_port: int, host: str = "127.0.0.1") -> Path:
-    """deploy/nginx.conf filled in, as directory/nginx.conf (the directory is made if missing)."""
+def render(
+    directory: Path, *, port: int, app_servers: list[str], streams_servers: list[str], host: str = "127.0.0.1"
+) -> Path:
+    """deploy/nginx.conf filled in, as directory/nginx.conf (the directory is made if missing); the
+    servers are `host:port`, one per application host."""
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     values = {
         "DIR": str(directory),
         "HOST": host,
         "PORT": str(port),
-        "APP_PORT": str(app_port),
-        "STREAMS_PORT": str(streams_port),
+        "APP_SERVERS": upstream_servers(app_servers),
+        "STREAMS_SERVERS": upstream_servers(streams_servers),
         "MAX_BODY": str(max_body_bytes()),
     }
     text = TEMPLATE.read_text()
@@ -92,6 +97,16 @@ def render(directory: Path, *, port: int, app_port: int, streams_port: int, host
     conf = directory / "nginx.conf"
     conf.write_text(text)
     return conf
+
+
+def upstream_servers(addresses: list[str]) -> str:
+    return "\n".join(f"        server {address} max_fails=1 fail_timeout=5s;" for address in addresses)
+
+
+def servers(list_name: str, port_name: str) -> list[str]:
+    """From the environment: the list (APP_SERVERS) if set, else this host's port (APP_PORT)."""
+    listed = [a.strip() for a in os.environ.get(list_name, "").split(",") if a.strip()]
+    return listed or [f"127.0.0.1:{int(os.environ[port_name])}"]
 
 
 def command(conf: Path) -> list[str]:
@@ -107,8 +122,8 @@ def main() -> None:
     conf = render(
         Path(os.environ.get("NGINX_DIR") or ROOT / "var" / "nginx" / str(port)),
         port=port,
-        app_port=int(os.environ["APP_PORT"]),
-        streams_port=int(os.environ["STREAMS_PORT"]),
+        app_servers=servers("APP_SERVERS", "APP_PORT"),
+        streams_servers=servers("STREAMS_SERVERS", "STREAMS_PORT"),
         host=os.environ.get("NGINX_HOST", "127.0.0.1"),
     )
     raise_open_files_limit()  # nginx inherits it: two descriptors per open stream (client and upstream)
