@@ -10,6 +10,10 @@ from flights.services import create_flight
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+# The multi-host tests build a network of their own and need root: `make test-hosts` runs them (TEST_HOSTS).
+collect_ignore = [] if os.environ.get("TEST_HOSTS") else ["hosts"]
+
+
 @pytest.fixture(autouse=True)
 def _require_postgres_when_marked(request):
     """Tests marked postgres_only need real row locks. In CI they fail without PostgreSQL; locally they skip."""
