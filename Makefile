@@ -105,10 +105,12 @@ test-faults: $(VENV)/.installed static
 
 # The multi-host tests (docs/deployment.md): network namespaces as hosts (a load balancer, two application
 # hosts, a worker host, three PostgreSQL hosts under Patroni with etcd, Redis), faults across them. Needs root
-# and Debian's patroni, etcd-server and nginx-light. Every namespace is removed afterwards, also on failure.
+# and Debian's patroni, etcd-server, nginx-light, redis-server and PostgreSQL's server binaries. One run at a
+# time (a lock: the hosts' names and addresses are fixed); every namespace is removed afterwards, also on failure.
 # HOSTS_SYNCHRONOUS_REPLICATION=off runs them without synchronous replication: they fail (a booking lost).
 test-hosts: $(VENV)/.installed static
-	TEST_HOSTS=1 DATABASE_URL= TEST_SQLITE_NAME=$(CURDIR)/var/test-hosts-db.sqlite3 \
+	@mkdir -p var
+	TEST_HOSTS=1 DATABASE_URL= TEST_SQLITE_NAME=$(CURDIR)/var/test-hosts-db.sqlite3 flock var/test-hosts.lock \
 	  $(BIN)/pytest tests/hosts -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
 	  $(BIN)/python -m tests.hosts.network; exit $$status
 

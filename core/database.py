@@ -52,6 +52,7 @@ class BoundedConnection(psycopg.Connection):
     sync_wait_cancelled = False
 
     def wait(self, gen: Any, interval: float = WAIT_INTERVAL_SECONDS, timeout: float | None = None) -> Any:
+        self.sync_wait_cancelled = False  # a flag left by an exchange that ended in an error
         answer = self._bounded_wait(gen, interval, timeout)
         if self.sync_wait_cancelled:
             self.sync_wait_cancelled = False

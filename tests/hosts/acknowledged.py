@@ -71,16 +71,18 @@ def booking_through_a_failover(layout: Layout) -> dict:
     assert len(stopped) == len(replicas), "a WAL sender per replica"
     for pid in stopped:
         os.kill(pid, signal.SIGSTOP)
+    stalled = time.monotonic()
     try:
         during = book(client, FLIGHT_SEATS[1], budget=8)
         told.update(during)
     finally:
-        layout.host(primary).kill()
+        layout.host(primary).die()
+    answers = dict(client.statuses(since=stalled))
     names = {h.name for h in replicas}
     wait_until(lambda: database.leader(replicas) in names, timeout=60, interval=0.2, what="a new primary")
     with layout.connect(autocommit=True) as conn:
         kept = order_states(conn, list(told))
-    return {"told": told, "kept": kept, "answered_while_replicas_stalled": during}
+    return {"told": told, "kept": kept, "answered_while_replicas_stalled": during, "statuses_while_stalled": answers}
 
 
 def capacity(layout: Layout, *, seconds: float = 10, threads: int = 6) -> dict:

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 LB_PORT, APP_PORT, STREAMS_PORT = 8080, 8001, 8002
 DATABASE = "seatbooking"
-FLIGHT = "HX-600"  # a flight of its own: 600 seats, enough for every booking a test makes
-FLIGHT_SEATS = [f"{row}{letter}" for row in range(1, 61) for letter in "ABCDEFGHJK"]
+FLIGHT = "HX-990"  # a flight of its own: 990 seats, enough for every booking a test makes
+FLIGHT_SEATS = [f"{row}{letter}" for row in range(1, 100) for letter in "ABCDEFGHJK"]
 
 
 @dataclass
@@ -109,7 +109,7 @@ def build(*, synchronous: bool) -> Layout:
         layout.manage(
             "shell", "-c",
             "import datetime as dt; from django.utils import timezone; from flights.services import create_flight; "
-            f"create_flight(code='{FLIGHT}', origin='Lisbon', destination='Porto', rows=60, letters='ABCDEFGHJK', "
+            f"create_flight(code='{FLIGHT}', origin='Lisbon', destination='Porto', rows=99, letters='ABCDEFGHJK', "
             "departs_at=timezone.now() + dt.timedelta(days=5))",
         )  # fmt: skip
         for name in ("app1", "app2"):
@@ -118,6 +118,7 @@ def build(*, synchronous: bool) -> Layout:
         start_balancer(layout, network["lb"])
         wait_for(layout.lb + "/flights", timeout=60)
     except BaseException:
+        print(f"\n=== logs of the test hosts ({base})\n{logs(layout)}")
         network.close()
         raise
     return layout

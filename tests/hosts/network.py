@@ -6,8 +6,8 @@ reaches every host directly. A host's processes are started with `ip netns exec`
 network (and the machine's files and processes).
 
 Faults: `cut` takes the host's link down (nothing goes in or out, no error either: packets vanish, as a
-pulled cable); `block` drops this host's traffic to one address only (a blackhole route); `kill` SIGKILLs
-every process in the host (a host that died). `remove_all` deletes every sbh- namespace, the bridge and
+pulled cable); `block` drops this host's traffic to one address only; `kill` SIGKILLs every process in
+the host; `die` cuts, then kills (a host that died, unheard). `remove_all` deletes every sbh- namespace, the bridge and
 the runs' directories, also those a run that crashed left behind. Needs root (CI runs as root).
 """
 
@@ -25,6 +25,7 @@ RUN_PREFIX = "sbh-run-"  # a run's directory under the temporary directory (test
 BRIDGE = "sbh0"
 SUBNET = "10.77.0"
 GATEWAY = f"{SUBNET}.1"
+NOBODY = f"{SUBNET}.254"  # an address no host has
 
 
 def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -92,15 +93,22 @@ class Host:
     def cut(self) -> None:
         ip("link", "set", self.link, "down")
 
+    def die(self) -> None:
+        """The host dies as a machine does: its link goes first, so nobody hears its sockets close (no
+        reset, no FIN): connections to it wait for their timeouts, as they would on a real network."""
+        self.cut()
+        self.kill()
+
     def restore(self) -> None:
         ip("link", "set", self.link, "up")
 
     def block(self, address: str) -> None:
-        """Drop this host's traffic to `address` silently (as a broken route between the two would)."""
-        ip("-n", self.namespace, "route", "add", "blackhole", f"{address}/32")
+        """This host's packets to `address` go to a next hop nobody has: dropped without an answer (open
+        connections hang; a new one fails after the address lookup gives up, about 3 s)."""
+        ip("-n", self.namespace, "route", "add", f"{address}/32", "via", NOBODY)
 
     def unblock(self, address: str) -> None:
-        ip("-n", self.namespace, "route", "del", "blackhole", f"{address}/32")
+        ip("-n", self.namespace, "route", "del", f"{address}/32", "via", NOBODY)
 
 
 class Network:

@@ -15,3 +15,6 @@ def test_a_booking_made_while_no_replica_keeps_up_is_never_answered_then_lost(se
     assert not lost, f"answered, then lost with the primary: {lost}"
     confirmed = [order for order, told in outcome["told"].items() if told == "CONFIRMED"]
     assert all(outcome["kept"][order] == "CONFIRMED" for order in confirmed), outcome
+    # What kept it: while no standby had the changes, the service answered 503, never a success of a write.
+    assert "CONFIRMED" not in outcome["answered_while_replicas_stalled"].values(), outcome
+    assert 503 in outcome["statuses_while_stalled"], outcome

@@ -167,9 +167,7 @@ class ResumingStream:
             for raw in response:  # a read that waits longer than `quiet` raises socket.timeout
                 line = raw.decode().rstrip("\r\n")
                 if line.startswith("id:"):
-                    event_id = int(line.rsplit(":", 1)[1])
-                    if not self.ids or event_id > self.ids[-1]:
-                        self.ids.append(event_id)
+                    self.ids.append(int(line.rsplit(":", 1)[1]))
                 if self.stop.is_set():
                     return
         except TimeoutError:
