@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -151,3 +152,23 @@ def test_nginx_stops_gracefully_and_leaves_nothing_behind(layout, tmp_path):
     os.kill(wrapper, signal.SIGTERM)  # what honcho sends it on Ctrl-C
     wait_until(lambda: not os.path.exists(f"/proc/{master}"), timeout=6, what="nginx's master to exit")
     stream.close()
+
+
+def test_the_config_names_every_application_host_and_nginx_accepts_it(tmp_path, monkeypatch):
+    """A balancer in front of several application hosts (docs/deployment.md): one upstream server each,
+    left out for 5 s after a failure; without the lists, this host's ports as before."""
+    require_nginx()
+    monkeypatch.setenv("APP_SERVERS", "10.0.0.11:8001, 10.0.0.12:8001")
+    monkeypatch.delenv("STREAMS_SERVERS", raising=False)
+    monkeypatch.setenv("STREAMS_PORT", "8002")
+    conf = nginx.render(
+        tmp_path,
+        port=free_port(),
+        app_servers=nginx.servers("APP_SERVERS", "APP_PORT"),
+        streams_servers=nginx.servers("STREAMS_SERVERS", "STREAMS_PORT"),
+    )
+    text = conf.read_text()
+    for server in ("10.0.0.11:8001", "10.0.0.12:8001", "127.0.0.1:8002"):
+        assert f"server {server} max_fails=1 fail_timeout=5s;" in text
+    checked = subprocess.run([*nginx.command(conf), "-t"], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr
