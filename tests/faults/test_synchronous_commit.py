@@ -30,10 +30,15 @@ def no_standby(tmp_path):
     server.remove()
 
 
-def connect(server: PostgresServer, *, autocommit: bool = False) -> psycopg.Connection:
-    """As the service's processes connect: a statement timeout (it does not bound a commit's wait)."""
+def booking_to_commit(server: PostgresServer, *, bounded: bool = True) -> psycopg.Connection:
+    """A transaction with a row written, connected as the service's processes connect (a statement timeout,
+    which does not bound a commit's wait), on a bounded connection unless `bounded` is False."""
     url = f"postgres://postgres@127.0.0.1:{server.port}/postgres"
-    return psycopg.connect(url, autocommit=autocommit, options="-c statement_timeout=1000")
+    conn = psycopg.connect(url, options="-c statement_timeout=1000")
+    if bounded:
+        bound(conn)
+    conn.execute("INSERT INTO booking VALUES (1)")
+    return conn
 
 
 def visible(admin: psycopg.Connection) -> int:
@@ -57,9 +62,7 @@ def cancel_soon(admin: psycopg.Connection, conn: psycopg.Connection) -> threadin
 def test_a_commit_no_standby_has_is_never_acknowledged(no_standby, settings):
     server, admin = no_standby
     settings.DB_ANSWER_TIMEOUT_SECONDS = 2
-    conn = connect(server)
-    bound(conn)
-    conn.execute("INSERT INTO booking VALUES (1)")
+    conn = booking_to_commit(server)
     started = time.monotonic()
     with pytest.raises(NoAnswer):
         conn.commit()
@@ -70,9 +73,7 @@ def test_a_commit_no_standby_has_is_never_acknowledged(no_standby, settings):
 def test_a_commit_whose_wait_is_cancelled_raises(no_standby, settings):
     server, admin = no_standby
     settings.DB_ANSWER_TIMEOUT_SECONDS = 10
-    conn = connect(server)
-    bound(conn)
-    conn.execute("INSERT INTO booking VALUES (1)")
+    conn = booking_to_commit(server)
     canceller = cancel_soon(admin, conn)
     with pytest.raises(NotReplicated):
         conn.commit()
@@ -84,10 +85,9 @@ def test_control_a_plain_connection_takes_a_cancelled_wait_for_a_success(no_stan
     """Without the bounded connection, the cancelled commit "succeeds": the row is seen by everyone, on the
     primary alone, and only a WARNING says so."""
     server, admin = no_standby
-    conn = connect(server)
+    conn = booking_to_commit(server, bounded=False)
     warnings: list[str] = []
     conn.add_notice_handler(lambda diagnostic: warnings.append(diagnostic.message_primary or ""))
-    conn.execute("INSERT INTO booking VALUES (1)")
     canceller = cancel_soon(admin, conn)
     conn.commit()  # no error
     canceller.join()
