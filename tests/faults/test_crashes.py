@@ -9,6 +9,7 @@ none for the others, no seat has two live holds, and a stream that lived through
 process's death, resumed on the other with Last-Event-ID, saw every event of its channel in order.
 """
 
+import http.client
 import json
 import random
 import threading
@@ -90,7 +91,7 @@ class Travellers:
             base = self.bases[(attempt + random.randrange(2)) % 2]
             try:
                 status, answer = call(base, method, path, body, token)
-            except OSError:
+            except (OSError, http.client.HTTPException):  # refused, reset, or an answer cut off mid-body
                 time.sleep(0.05)
                 continue
             with self.lock:
