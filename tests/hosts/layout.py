@@ -22,6 +22,7 @@ import psycopg
 
 from tests.hosts import database
 from tests.hosts.network import RUN_PREFIX, Host, Network, remove_all
+from tests.http import wait_for_server
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
@@ -116,7 +117,7 @@ def build(*, synchronous: bool) -> Layout:
             start_app_host(layout, network[name])
         start_work_host(layout, network["work"])
         start_balancer(layout, network["lb"])
-        wait_for(layout.lb + "/flights", timeout=60)
+        wait_for_server(layout.lb, timeout=60)
     except BaseException:
         print(f"\n=== logs of the test hosts ({base})\n{logs(layout)}")
         network.close()
@@ -154,7 +155,7 @@ def start_app_host(layout: Layout, host: Host) -> None:
     ]  # fmt: skip
     host.start("streams", streams, env={**env, "DB_POOL_MAX_SIZE": "5"}, cwd=ROOT)
     for port in (APP_PORT, STREAMS_PORT):
-        wait_for(f"http://{host.address}:{port}/flights", timeout=60)
+        wait_for_server(f"http://{host.address}:{port}", timeout=60)
 
 
 def start_work_host(layout: Layout, host: Host) -> None:
@@ -172,21 +173,6 @@ def start_balancer(layout: Layout, host: Host) -> None:
         STREAMS_SERVERS=",".join(f"{a}:{STREAMS_PORT}" for a in apps),
     )
     host.start("nginx", [PYTHON, "-m", "deploy.nginx"], env=env, cwd=ROOT)
-
-
-def wait_for(url: str, *, timeout: float) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"nothing answered {url} within {timeout} s")
 
 
 def logs(layout: Layout) -> str:
