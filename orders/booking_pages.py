@@ -20,7 +20,7 @@ from orders.error_words import error_words
 from orders.receipt import receipt_of
 from orders.selectors import get_order
 from orders.throttles import find_booking_throttled, find_booking_wait
-from orders.views import TYPED_PASSENGERS, throttled, without_token
+from orders.views import TYPED_PASSENGERS, closed_page, throttled, without_token
 
 FORM_FIELD_MAX = 200  # longer values are refused anyway (orders/inputs.py); cut, they keep the page short
 
@@ -130,7 +130,7 @@ def _access(request, order_id: str) -> OrderAccess | HttpResponse:
     try:
         return authorize_order(request, order_id)
     except ServiceError as exc:
-        return render(request, "orders/closed.html", {"message": error_words(exc)}, status=exc.status)
+        return closed_page(request, exc)
 
 
 def _field_error(exc: ServiceError) -> str:

@@ -92,9 +92,19 @@ ERROR_WORDS: dict[str, str | Promise] = {
 }
 
 
-# Refusals whose services' message speaks to API clients (a field's name, an API path): the pages say
-# these words in English too.
-PAGE_WORDS_ALWAYS = frozenset({"payment_code_required", "change_in_progress", "partial_cancellation_off"})
+# Refusals whose services' message speaks to API clients (a field's name, an API path, a token, a header):
+# the pages say these words in English too.
+PAGE_WORDS_ALWAYS = frozenset(
+    {
+        "payment_code_required",
+        "change_in_progress",
+        "partial_cancellation_off",
+        "wrong_token",
+        "token_required",
+        "token_expired",
+        "csrf_failed",
+    }
+)
 
 
 def _speaks_services_language() -> bool:
@@ -127,7 +137,11 @@ def error_words(exc: ServiceError) -> str:
 
 
 def page_error_words() -> dict[str, str]:
-    """The table for the page's script (page-words "errors"), {max} filled in; empty on an English page."""
-    if _speaks_services_language():
-        return {}
-    return {code: str(words).replace("{max}", str(settings.MAX_SEATS_PER_ORDER)) for code, words in ERROR_WORDS.items()}
+    """The table for the page's script (page-words "errors"), {max} filled in; on an English page only the
+    refusals whose services' message speaks to API clients (PAGE_WORDS_ALWAYS)."""
+    english = _speaks_services_language()
+    return {
+        code: str(words).replace("{max}", str(settings.MAX_SEATS_PER_ORDER))
+        for code, words in ERROR_WORDS.items()
+        if not english or code in PAGE_WORDS_ALWAYS
+    }

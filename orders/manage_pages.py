@@ -19,7 +19,7 @@ from orders.manage_forms import CHOSEN_SEATS
 from orders.models import OrderState
 from orders.seatmap import fare_list, letter_header, seat_rows
 from orders.selectors import get_order, order_status
-from orders.views import _closed, _split_messages
+from orders.views import _split_messages, closed_page
 
 
 @require_http_methods(["GET", "POST"])
@@ -30,7 +30,7 @@ def change_seats(request: HttpRequest, order_id: str) -> HttpResponse:
     try:
         access = authorize_order(request, order_id)
     except ServiceError as exc:
-        return _closed(request, exc)
+        return closed_page(request, exc)
     order = get_order(order_id=access.order_id)
     status = order_status(order=order)
     if status["State"] != OrderState.CONFIRMED:
@@ -81,7 +81,7 @@ def confirm_cancel(request: HttpRequest, order_id: str) -> HttpResponse:
     try:
         access = authorize_order(request, order_id)
     except ServiceError as exc:
-        return _closed(request, exc)
+        return closed_page(request, exc)
     order = get_order(order_id=access.order_id)
     status = order_status(order=order)
     if status["State"] != OrderState.CONFIRMED:

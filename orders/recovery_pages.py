@@ -5,7 +5,6 @@ were taken meanwhile."""
 
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -16,7 +15,7 @@ from orders import services
 from orders.access import authorize_order, remember_in_session
 from orders.clients import client_keys
 from orders.error_words import error_words
-from orders.views import throttled
+from orders.views import closed_page, throttled
 
 
 @require_POST
@@ -25,7 +24,7 @@ def hold_again(request, order_id: str) -> HttpResponse:
     try:
         access = authorize_order(request, order_id)
     except ServiceError as exc:
-        return render(request, "orders/closed.html", {"message": error_words(exc)}, status=exc.status)
+        return closed_page(request, exc)
     try:
         again = services.hold_again(
             order_id=access.order_id,

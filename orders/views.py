@@ -113,7 +113,7 @@ def booking(request, order_id: str):
     try:
         access = authorize_order(request, order_id)
     except ServiceError as exc:
-        return _closed(request, exc)
+        return closed_page(request, exc)
     if access.via == "token" and "token" in request.GET:  # a link: the token leaves the URL
         return without_token(request, access.order_id)
     order = get_order(order_id=access.order_id)
@@ -350,7 +350,7 @@ def _act(
     try:
         access = authorize_order(request, order_id)
     except ServiceError as exc:
-        return _closed(request, exc)
+        return closed_page(request, exc)
     paid_booking = paid is not None and access.state == OrderState.CONFIRMED
     try:
         changed = change(access)
@@ -363,7 +363,9 @@ def _act(
     return page_anchors.back_to(order_id, "manage" if paid_booking else anchor)
 
 
-def _closed(request, exc: ServiceError):
+def closed_page(request, exc: ServiceError) -> HttpResponse:
+    """The page a booking door answers when the booking is not there or not open to this browser, in the
+    traveller's words (never the API's instructions about tokens)."""
     if exc.status == 404:
         title = _("We cannot find this booking")
         message = _("Check the address, or start a new booking from the flights on offer.")

@@ -1,6 +1,7 @@
-"""Words a traveller reads, said for travellers: a booking opened in another browser (no API, no token), the
-try that runs while paying ("Try 1 of 3", not what is left after it), and one email rule for the page and
-the server (its pattern in the page's words; "ada@example" refused by both)."""
+"""Words a traveller reads, said for travellers: a booking opened in another browser (no API, no token, at
+every page door and in either language), the try that runs while paying ("Try 1 of 3", not what is left
+after it), and one email rule for the page and the server (its pattern in the page's words; "ada@example"
+refused by both)."""
 
 import json
 import re
@@ -16,14 +17,44 @@ from orders.views import _page_words
 pytestmark = pytest.mark.django_db
 
 
-def test_a_booking_of_another_browser_is_explained_without_the_api_or_its_token(flight):
+PORTUGUESE = {"Accept-Language": "pt-PT,pt;q=0.9"}
+DEVELOPER_WORDS = ("token", "Authorization", "Bearer", "CSRF", "API", "/bookings/find")
+# Every page door of a booking, each page and each form as posted with the JavaScript off.
+DOORS = [
+    ("get", "/booking/{id}"),
+    ("get", "/booking/{id}/receipt"),
+    ("post", "/booking/{id}/seats"),
+    ("post", "/booking/{id}/pay"),
+    ("post", "/booking/{id}/cancel"),
+    ("post", "/booking/{id}/again"),
+    ("post", "/booking/{id}/best"),
+    ("post", "/booking/{id}/passengers"),
+    ("get", "/booking/{id}/change"),
+    ("get", "/booking/{id}/cancel/confirm"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), DOORS)
+def test_a_booking_of_another_browser_is_explained_without_the_api_or_its_token(flight, method, path):
     order, _token = services.create_order(flight_code=flight.code, actor="test")
-    page = Client().get(f"/booking/{order.pk}")
-    assert page.status_code == 403
-    text = page.content.decode()
+    url = path.format(id=order.pk)
+    english = getattr(Client(), method)(url)
+    assert english.status_code == 403
+    text = english.content.decode()
+    assert "<h1>This booking is not open to you</h1>" in text
     assert "This booking was started in another browser: open it there." in text
     assert "Find my booking" in text and "booking reference" in text
-    assert "API" not in text and "?token=" not in text and "its token" not in text
+    assert not [word for word in DEVELOPER_WORDS if word in text.split("<main", 1)[1]]
+    portuguese = getattr(Client(), method)(url, headers=PORTUGUESE).content.decode()
+    assert '<html lang="pt">' in portuguese and "This booking" not in portuguese
+    assert not [word for word in DEVELOPER_WORDS if word in portuguese.split("<main", 1)[1]]
+
+
+def test_the_page_script_says_a_refused_token_in_the_travellers_words_in_english_too():
+    errors = _page_words()["errors"]
+    for code in ("token_required", "wrong_token", "token_expired", "csrf_failed"):
+        assert errors[code] and not [word for word in DEVELOPER_WORDS if word in errors[code]], code
+    assert "seats_taken" not in errors  # the services' own English words are more precise
 
 
 def test_while_paying_the_page_says_which_try_runs(flight, monkeypatch):
