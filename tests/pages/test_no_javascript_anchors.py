@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 from tests.http import call
-from tests.pages.tools import PHONE, book, long_flight, open_page
+from tests.pages.tools import PHONE, SMALL_PHONE, book, long_flight, open_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,8 +73,9 @@ def test_each_form_returns_to_the_part_that_changed(site):
     send(page, "Pay")
     back_at(page, "summary", "#progress")
     expect(page.locator("#progress")).to_contain_text("This page refreshes every 10 seconds")
-    # Every 10 s, to the side column (the outcome once there is one), at an address of its own each time.
-    refresh = re.compile(r"^10; url=/booking/[^?#]+\?refreshed=\d+#side$")
+    # Every 10 s, to what matters now (#now: the progress while paying, the outcome once there is one), at an
+    # address of its own each time.
+    refresh = re.compile(r"^10; url=/booking/[^?#]+\?refreshed=\d+#now$")
     expect(page.locator('meta[http-equiv="refresh"]')).to_have_attribute("content", refresh)
 
 
@@ -91,3 +92,39 @@ def test_a_cancellation_returns_to_the_outcome(site):
     send(page, "Yes, cancel the booking")
     back_at(page, "final", "#final-title")
     expect(page.locator("#final-title")).to_have_text("Booking cancelled")
+
+
+def test_the_paying_page_refreshes_to_the_progress_and_then_to_the_outcome_on_a_small_phone(site):
+    """The refresh's address is written while paying; the same fragment must land on the progress while the
+    payment runs and on the outcome once there is one (the side column has no box of its own on a phone)."""
+    from playwright.sync_api import expect
+
+    from orders.models import Order, OrderState
+
+    long_flight()
+    site.start(PAYMENT_LATENCY_SECONDS=4, PAYMENT_FAILURE_RATE=0)
+    page = open_page(site, SMALL_PHONE, java_script_enabled=False)
+    order_id = book(site, page, "F-300")
+    page.locator('.seat[data-seat="20A"] input').check()
+    send(page, "Hold the ticked seats")
+    group = page.locator("#passenger-rows .passenger").first
+    group.get_by_label("First name").fill("Ada")
+    group.get_by_label("Last name").fill("Lovelace")
+    page.get_by_label("Contact email").fill("ada@example.com")
+    send(page, "Save passengers")
+    page.locator("#code").fill("12345")
+    send(page, "Pay")
+    refresh = page.locator('meta[http-equiv="refresh"]').get_attribute("content")
+    assert refresh and refresh.startswith("10; url=/booking/"), refresh
+    address = site.base + refresh.split("url=", 1)[1]
+    page.goto(address)  # as the refresh does, while the payment runs
+    expect(page.locator("#progress")).to_contain_text("This page refreshes every 10 seconds")
+    expect(page.locator("#progress")).to_be_in_viewport()
+    for _ in range(60):
+        if Order.objects.get(pk=order_id).state == OrderState.CONFIRMED:
+            break
+        page.wait_for_timeout(250)
+    page.goto("about:blank")  # the next refresh, once it is paid: at an address of its own, a whole load
+    page.goto(address)
+    expect(page.locator("#final-title")).to_have_text("Booked!")
+    expect(page.locator("#final-title")).to_be_in_viewport()
