@@ -185,6 +185,14 @@ def passengers_of(order: Order, *, seats: list[str]) -> list[PassengerJSON]:
     ]
 
 
+def waiting_passengers(order: Order, *, seats: list[str]) -> list[PassengerJSON]:
+    """The names given for seats the order no longer has (let go, or taken meanwhile before it was held
+    again), in the order given: each fills the next held seat still without a name on the passenger form,
+    so a traveller who moves a passenger to another seat never types the name twice. Saving the form
+    replaces them all."""
+    return [p for p in order.passengers or [] if p["seat"] not in seats]
+
+
 def last_seats(order: Order) -> list[str]:
     """The seats of the order's last selection, in seat-map order, also once it ended and let them go: each
     keeps its frozen price (`seat_prices`) until the selection changes, whatever the order's end."""

@@ -33,7 +33,7 @@ from orders.clients import client_keys
 from orders.error_words import error_words, page_error_words
 from orders.models import OPEN_STATES, OrderState
 from orders.seatmap import fare_list, letter_header, seat_rows
-from orders.selectors import OrderStatus, get_order, last_seats, order_status
+from orders.selectors import OrderStatus, PassengerJSON, get_order, last_seats, order_status, waiting_passengers
 from orders.services.passengers import EMAIL_PATTERN, NAME_PATTERN
 from orders.throttles import scoped_wait
 
@@ -123,7 +123,8 @@ def booking(request, order_id: str):
     notices, field_errors = _split_messages(request)
     notices, placed = page_anchors.placed_messages(notices)  # a form's answer beside the form (no JavaScript)
     typed = request.session.pop(TYPED_PASSENGERS.format(order_id=order.pk), None) or {}
-    passengers = _passenger_rows(status, field_errors, typed=typed)
+    waiting = waiting_passengers(order, seats=status["Seats"])
+    passengers = _passenger_rows(status, field_errors, typed=typed, waiting=waiting)
     named = _all_named(status)
     return render(
         request,
@@ -156,6 +157,7 @@ def booking(request, order_id: str):
             "notices": notices,
             "placed": placed,
             "passengers": passengers,
+            "waiting_passengers": waiting,  # for the script's rows of seats chosen next
             "email": typed.get("email", status["ContactEmail"]),
             "email_error": field_errors.get("email", ""),
             "email_focus": "email" in field_errors and not any(p["focus"] for p in passengers),
@@ -246,13 +248,20 @@ def _split_messages(request) -> tuple[list[Any], dict[Any, str]]:
 TYPED_PASSENGERS = "typed-passengers:{order_id}"
 
 
-def _passenger_rows(status: OrderStatus, field_errors: dict[Any, str], *, typed: dict) -> list[dict[str, str]]:
+def _passenger_rows(
+    status: OrderStatus, field_errors: dict[Any, str], *, typed: dict, waiting: list[PassengerJSON]
+) -> list[dict[str, str]]:
     """One row of the passenger form per held seat, filled with what was typed (if refused) or else the
-    names given so far; `focus` on the first field refused ("first" or "last")."""
+    names given so far, a seat without one taking the next name `waiting` for a seat; `focus` on the first
+    field refused ("first" or "last")."""
     given: dict[str, dict[str, str]] = {
         p["seat"]: {"firstName": p["firstName"], "lastName": p["lastName"]} for p in status["Passengers"]
     }
     given.update({p["seat"]: p for p in typed.get("passengers", []) if isinstance(p, dict) and "seat" in p})
+    unnamed = [s for s in status["Seats"] if s not in given]
+    given.update(
+        zip(unnamed, [{"firstName": p["firstName"], "lastName": p["lastName"]} for p in waiting], strict=False)
+    )
     rows = []
     for n, seat in enumerate(status["Seats"]):
         first_error, last_error = field_errors.get((n, "firstName"), ""), field_errors.get((n, "lastName"), "")

@@ -16,7 +16,7 @@ from inventory.events import publish_seat_changes
 from inventory.selectors import held_seat_labels
 from orders.gateway import ChargeResult, ChargeState, ChargeStatus
 from orders.models import AttemptOutcome, AuditAction, Order, OrderState, PaymentAttempt, PaymentStatus
-from orders.selectors import OrderStatus
+from orders.selectors import OrderStatus, passengers_of
 from orders.services.common import (
     OrderChange,
     WrongState,
@@ -66,8 +66,10 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
             raise hold_expired_error(order)  # the timer loop expires the order; nothing is charged
         # The amount is the sum of the prices frozen when each seat was held (the prices the traveller saw,
         # orders/services/seats.py): a fare changed since, or during the payment, does not change it.
-        fares = fares_of(order.flight)
-        order.amount = fares.frozen_total(held_seat_labels(order_id=order.pk), order.seat_prices or {})
+        fares, held = fares_of(order.flight), held_seat_labels(order_id=order.pk)
+        order.amount = fares.frozen_total(held, order.seat_prices or {})
+        # The booking's passengers are those of its seats: names still waiting for a seat (one let go) go.
+        order.passengers = passengers_of(order, seats=held)
         order.currency = order.currency or fares.currency
         order.payment_code = code
         order.payment_status = PaymentStatus.TRYING
@@ -78,6 +80,7 @@ def submit_payment(*, order_id: str, code: str, actor: str, now: dt.datetime | N
             update_fields=[
                 "state",
                 "amount",
+                "passengers",
                 "currency",
                 "payment_code",
                 "payment_status",

@@ -60,7 +60,8 @@ def hold_again(*, order_id: str, actor: str, client: ClientKeys | None, now: dt.
         order, _token = create_order(flight_code=ended.flight.code, actor=actor, client=client, language=ended.language)
         held = _hold_what_is_free(order, wanted=wanted, actor=actor, now=now)
         names = {p["seat"]: p for p in ended.passengers or []}
-        _carry_passengers(order, [names[s] for s in held if s in names], email=ended.contact_email, actor=actor)
+        # Every name, those of the seats taken meanwhile too: each waits for the next seat chosen without one.
+        _carry_passengers(order, [names[s] for s in wanted if s in names], email=ended.contact_email, actor=actor)
         taken = [s for s in wanted if s not in held]
         details, reason = {"new_order": order.pk, "held": held, "taken": taken}, f"held again as {order.pk}"
         # The ended order itself does not change (no status event, no new end): only its audit trail says it.
@@ -106,9 +107,9 @@ def _visibly_free(order: Order, labels: list[str], *, now: dt.datetime) -> list[
 
 
 def _carry_passengers(order: Order, passengers: list[PassengerJSON], *, email: str, actor: str) -> None:
-    """The names (checked when they were first given) of the seats held again, and the email. Written as they
-    are even when some seat has no name yet: set_passengers wants every held seat named, which the
-    traveller does next on the page."""
+    """The names (checked when they were first given) and the email. Written as they are even when some seat
+    has no name yet, or a name no seat (selectors.waiting_passengers): set_passengers wants every held seat
+    named, which the traveller does next on the page."""
     if not passengers and not email:
         return
     order.passengers = passengers

@@ -341,8 +341,12 @@
     } else if (why) box.textContent = words.payWhy[why];
   }
 
+  // Names given for seats since let go (or taken meanwhile before a booking was held again): each fills the
+  // next seat chosen without a name, as the server fills the form (orders/selectors.py waiting_passengers).
+  const waiting = JSON.parse($("waiting-passengers").textContent);
+
   function passengerRow(seat) { // as booking.html draws one
-    const given = status.Passengers.find((p) => p.seat === seat) || {};
+    const given = status.Passengers.find((p) => p.seat === seat) || waiting.shift() || {};
     const row = document.createElement("fieldset");
     row.className = "passenger";
     row.dataset.seat = seat;
@@ -370,7 +374,11 @@
       rows.delete(seat);
       if (box.children[n] !== row) box.insertBefore(row, box.children[n] || null);
     });
-    rows.forEach((row) => row.remove()); // seats let go
+    rows.forEach((row) => { // seats let go: their names wait for the next seat chosen
+      const [first, last] = [...row.querySelectorAll("input[data-field]")].map((input) => input.value.trim());
+      if (first && last) waiting.push({ firstName: first, lastName: last });
+      row.remove();
+    });
     if (!$("contact-email").value && status.ContactEmail) $("contact-email").value = status.ContactEmail;
   }
 

@@ -66,3 +66,25 @@ def test_holding_again_counts_as_creating_an_order(cancelled, settings):
         assert Order.objects.count() == 2
     finally:
         cache.clear()
+
+
+def test_without_javascript_a_name_whose_seat_was_taken_fills_the_next_seat_chosen(flight):
+    browser = Client()
+    order_id = browser.post(f"/book/{flight.code}")["Location"].rsplit("/", 1)[1]
+    browser.post(f"/booking/{order_id}/seats", {"seats": ["5E", "5F"]})
+    form = {"seat": ["5E", "5F"], "first_name": ["Ada", "Grace"], "last_name": ["Lovelace", "Hopper"]}
+    browser.post(f"/booking/{order_id}/passengers", {**form, "email": "ada@example.com"})
+    browser.post(f"/booking/{order_id}/cancel")
+    taker = Client()
+    other = taker.post(f"/book/{flight.code}")["Location"].rsplit("/", 1)[1]
+    taker.post(f"/booking/{other}/seats", {"seats": ["5F"]})
+    new_id = browser.post(f"/booking/{order_id}/again")["Location"].rsplit("/", 1)[1]
+    page = browser.get(f"/booking/{new_id}").content.decode()
+    assert "Choose a seat for Grace Hopper." in page and 'id="first-5F"' not in page
+    browser.post(f"/booking/{new_id}/seats", {"seats": ["5E", "4A"]})
+    page = browser.get(f"/booking/{new_id}").content.decode()
+    assert (
+        'id="first-4A" name="first_name" value="Grace"' in page
+        and 'id="last-4A" name="last_name" value="Hopper"' in page
+    )
+    assert 'id="first-5E" name="first_name" value="Ada"' in page

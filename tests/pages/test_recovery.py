@@ -91,6 +91,14 @@ def test_after_a_lapsed_hold_hold_again_names_the_seat_taken_meanwhile(site):
     expect(seat(page, "3B")).to_have_attribute("data-state", "held")
     expect(page.locator("#state")).to_have_text("Seats held")
     expect_names(page, {"3A": ADA}, "ada@example.com")
+    seat(page, "4C").click()  # a seat for Grace Hopper: her name comes with it
+    expect(seat(page, "4C")).to_have_attribute("data-state", "mine")
+    expect_names(page, {"3A": ADA, "4C": GRACE}, "ada@example.com")
+    seat(page, "3A").click()  # let go: Ada's name waits for the next seat chosen
+    expect(page.locator("#first-3A")).to_have_count(0)
+    seat(page, "5D").click()
+    expect(seat(page, "5D")).to_have_attribute("data-state", "mine")
+    expect_names(page, {"4C": GRACE, "5D": ADA}, "ada@example.com")
 
 
 def test_without_javascript_a_lapsed_hold_is_held_again(site):

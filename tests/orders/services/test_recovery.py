@@ -12,7 +12,7 @@ from core.errors import Conflict
 from orders import queue, services
 from orders.clients import ClientKeys
 from orders.models import AuditEntry, Order, OrderState
-from orders.selectors import order_status
+from orders.selectors import order_status, waiting_passengers
 from orders.services import recovery
 from tests.orders.services.test_payments import DECLINED
 
@@ -69,8 +69,10 @@ def test_a_seat_taken_meanwhile_is_left_out_and_named_with_its_passenger(flight,
     services.select_seats(order_id=other.pk, labels=["1B"], actor="test", now=later)
     again = services.hold_again(order_id=ended.pk, actor="test", client=None, now=later)
     assert (again.held, again.taken, again.unseated) == (["1A"], ["1B"], [NAMES[1]])
-    status = order_status(order=Order.objects.get(pk=again.order.pk), now=later)
+    new = Order.objects.get(pk=again.order.pk)
+    status = order_status(order=new, now=later)
     assert (status["Seats"], status["Passengers"]) == (["1A"], [NAMES[0]])
+    assert waiting_passengers(new, seats=status["Seats"]) == [NAMES[1]]  # for the next seat chosen
     assert order_status(order=Order.objects.get(pk=other.pk), now=later)["Seats"] == ["1B"]
 
 
@@ -160,3 +162,15 @@ def test_control_without_the_ended_orders_lock_clicks_at_once_make_several(fligh
     )
     made = clicks_at_once(ended.pk)
     assert len(made) > 1
+
+
+def test_names_waiting_for_a_seat_are_not_part_of_the_booking_paid_for(flight, settings, monkeypatch):
+    ended = holding(flight)
+    services.cancel_order(order_id=ended.pk, actor="test")
+    other, _ = services.create_order(flight_code=flight.code, actor="test")
+    services.select_seats(order_id=other.pk, labels=["1B"], actor="test")
+    again = services.hold_again(order_id=ended.pk, actor="test", client=None)
+    assert waiting_passengers(Order.objects.get(pk=again.order.pk), seats=["1A"]) == [NAMES[1]]
+    monkeypatch.setattr(queue, "enqueue_payment", lambda order_id: None)
+    services.submit_payment(order_id=again.order.pk, code="12345", actor="test")  # 1A is named: Pay is open
+    assert Order.objects.get(pk=again.order.pk).passengers == [NAMES[0]]
