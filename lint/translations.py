@@ -5,10 +5,13 @@ Templates (the pages', the error pages', the emails'): read with Django's own te
 neither may the attributes a browser shows or says (aria-label, title, placeholder, alt). The page's
 script (static/js/booking.js) takes its words from the page-words JSON (orders/views.py _page_words): a
 string literal that reads as prose is refused, unless its line says why it is no prose with `i18n-ok`.
+In Python, a text marked inside an f-string (f"{_('...')}") is refused: xgettext does not look there, so
+`make messages` would never offer it for translation.
 
 `python -m lint.translations [FILE ...]` checks the files given, else all of them; exit 1 lists each text
 with its file and line."""
 
+import ast
 import re
 import sys
 from html.parser import HTMLParser
@@ -23,6 +26,13 @@ TEMPLATES = [
     *(ROOT / "templates" / name for name in ("base.html", "404.html", "500.html", "503.html")),
 ]
 SCRIPTS = [ROOT / "static" / "js" / "booking.js"]
+PYTHON = sorted(
+    path
+    for app in ("core", "flights", "inventory", "operations", "orders", "seatbooking")
+    for path in (ROOT / app).rglob("*.py")
+    if "migrations" not in path.parts
+)
+GETTEXT = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy", "npgettext"}
 SHOWN_ATTRIBUTES = ("aria-label", "title", "placeholder", "alt")
 # A stand-in for what the template fills in (a variable, a tag, a translated text): no words of its own.
 FILLED = "\u2063"
@@ -136,11 +146,23 @@ def script_problems(source: str) -> list[tuple[int, str]]:
     return problems
 
 
+def python_problems(source: str) -> list[tuple[int, str]]:
+    """Texts marked inside an f-string's braces."""
+    problems = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.JoinedStr):
+            continue
+        for call in ast.walk(node):
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in GETTEXT:
+                problems.append((call.lineno, f"{ast.unparse(call)} inside an f-string (xgettext cannot see it)"))
+    return problems
+
+
 def check(paths: list[Path]) -> list[str]:
     found = []
     for path in paths:
         source = path.read_text(encoding="utf-8")
-        problems = script_problems(source) if path.suffix == ".js" else template_problems(source)
+        problems = {".js": script_problems, ".py": python_problems}.get(path.suffix, template_problems)(source)
         found += [
             f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{line}: {text}" for line, text in problems
         ]
@@ -148,14 +170,15 @@ def check(paths: list[Path]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    paths = [Path(name).resolve() for name in argv] or [*TEMPLATES, *SCRIPTS]
+    paths = [Path(name).resolve() for name in argv] or [*TEMPLATES, *SCRIPTS, *PYTHON]
     found = check(paths)
     for problem in found:
         print(f"not marked for translation: {problem}")
     if found:
         print(
             f"{len(found)} text(s) a traveller reads are not marked for translation: {{% translate %}} in "
-            "templates, page-words keys (orders/wording.py) in the script (docs/travellers.md, Languages)."
+            "templates, page-words keys (orders/wording.py) in the script, marked outside f-strings in Python "
+            "(docs/travellers.md, Languages)."
         )
     return 1 if found else 0
 

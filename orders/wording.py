@@ -102,7 +102,7 @@ def ended_words(*, seat_count: int, attempts: int) -> dict[str, str]:
     duration = duration_words(settings.SEAT_HOLD_SECONDS)
     if not seat_count:
         return {
-            "FAILED": f"{tried} {_('Nothing was charged.')}",
+            "FAILED": " ".join([tried, _("Nothing was charged.")]),
             "EXPIRED": _("Your hold ended after %(duration)s. Nothing was charged.") % {"duration": duration},
             "CANCELLED": _("You cancelled this booking. Nothing was charged."),
             "again": "",
