@@ -20,7 +20,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from core import redis_state
 from core.events.delivery import DELIVERY
@@ -72,7 +72,7 @@ class DatabaseProbe:
 PROBE = DatabaseProbe()
 
 
-@require_GET
+@require_safe
 async def health(request):
     deadline = time.monotonic() + DATABASE_CHECK_SECONDS
     # Redis's ping (up to 1 s) runs while the database is asked (up to 1.5 s), not after it.

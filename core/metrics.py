@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -169,7 +169,7 @@ def _may_scrape(request) -> bool:
     return bool(allowed) and client_address.is_in(request.META.get("REMOTE_ADDR"), allowed)
 
 
-@require_GET
+@require_safe
 def metrics(request):
     if not _may_scrape(request):
         return JsonResponse(

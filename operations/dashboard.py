@@ -14,7 +14,7 @@ from django.contrib import admin
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from inventory.selectors import flight_seats
 from operations import charts, selectors
@@ -95,7 +95,7 @@ def panels(now: dt.datetime) -> dict:
     }
 
 
-@require_GET
+@require_safe
 @never_cache
 def dashboard(request):
     """The page, or with `?panels=1` only its panels (what the script swaps in on each poll)."""

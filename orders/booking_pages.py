@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core import client_address
 from core.errors import ServiceError
@@ -26,10 +26,10 @@ FORM_FIELD_MAX = 200  # longer values are refused anyway (orders/inputs.py); cut
 
 
 @never_cache  # names and the email address: no shared or back-button copy
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def find_booking(request):
     """Reference + a passenger's last name -> this browser may open the booking (as its session)."""
-    if request.method == "GET":
+    if request.method != "POST":
         return render(request, "orders/find_booking.html", {})
     reference = request.POST.get("reference", "")[:FORM_FIELD_MAX]
     last_name = _typed(request.POST.get("last_name", ""))
@@ -60,7 +60,7 @@ def find_booking(request):
 
 
 @never_cache
-@require_GET
+@require_safe
 def receipt(request, order_id: str):
     """The printable confirmation of a booking (for an order not yet confirmed, what it holds so far)."""
     access = _access(request, order_id)

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from core.errors import ServiceError
 from flights.selectors import flight_summary, get_flight
@@ -22,7 +22,7 @@ from orders.selectors import get_order, order_status
 from orders.views import _split_messages, closed_page
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def change_seats(request: HttpRequest, order_id: str) -> HttpResponse:
     """The change page. GET: the map with the booking's seats ticked (or those last refused); POST (from its
     "See the price" button): the same with the ticked seats and what changing to them costs. Nothing changes
@@ -74,7 +74,7 @@ def change_seats(request: HttpRequest, order_id: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def confirm_cancel(request: HttpRequest, order_id: str) -> HttpResponse:
     """The cancellation's confirmation step: the seats, what is refunded by the policy, and (where partial
     cancellations are allowed) which seats to give back."""

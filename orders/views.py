@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from core.errors import InvalidInput, ServiceError
 from core.languages import request_language
@@ -68,7 +68,7 @@ def too_many_requests(request: HttpRequest, *, wait: float, message: str = "") -
     return response
 
 
-@require_GET
+@require_safe
 def home(request):
     flights = [
         {
@@ -108,7 +108,7 @@ def start_booking(request, flight_code: str):
     return HttpResponseRedirect(reverse("booking", args=[order.pk]))
 
 
-@require_GET
+@require_safe
 def booking(request, order_id: str):
     try:
         access = authorize_order(request, order_id)
@@ -389,7 +389,7 @@ def closed_page(request, exc: ServiceError) -> HttpResponse:
     return render(request, "orders/closed.html", {"title": title, "message": message}, status=exc.status)
 
 
-@require_GET
+@require_safe
 def favicon(request):
     """Browsers ask for /favicon.ico whatever the page says: send them to the static one."""
     return HttpResponsePermanentRedirect(static("favicon.ico"))
