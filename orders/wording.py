@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
 from core.money import amount_words
 from orders.selectors import OrderStatus
@@ -214,7 +214,17 @@ PASSENGER_WORDS = {
     ),
     "email": gettext_lazy("Give an email address like ada@example.com."),
     "saved": gettext_lazy("Passengers saved. You can pay now."),
-    "problems": gettext_lazy("Check the passenger form: {count} field(s) need changes."),
+    # One field and several, as English and Portuguese count (literals: make messages reads only those).
+    "problem": ngettext_lazy(
+        "Check the passenger form: {count} field needs changing.",
+        "Check the passenger form: {count} fields need changing.",
+        1,
+    ),
+    "problems": ngettext_lazy(
+        "Check the passenger form: {count} field needs changing.",
+        "Check the passenger form: {count} fields need changing.",
+        2,
+    ),
 }
 
 

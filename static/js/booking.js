@@ -425,7 +425,7 @@
     $("passenger-saved").textContent = "";
     const wrong = checkPassengers();
     if (wrong.length) {
-      $("passenger-error").textContent = P.problems.replace("{count}", wrong.length);
+      $("passenger-error").textContent = (wrong.length === 1 ? P.problem : P.problems).replace("{count}", wrong.length);
       wrong[0].focus();
       return;
     }

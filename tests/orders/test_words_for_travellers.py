@@ -81,3 +81,15 @@ def test_the_page_and_the_server_share_one_email_rule():
         assert refusal.value.code == "invalid_email"  # the page's words for it: orders/error_words.py
     for accepted in ("ada@example.com", "a.b+c@mail.example.co.uk", "ada@xn--bcher-kva.de"):
         assert re.match(EMAIL_PATTERN, accepted) and clean_email(accepted) == accepted
+
+
+def test_the_passenger_forms_count_of_fields_is_said_in_the_singular_and_the_plural():
+    from django.utils import translation
+
+    words = _page_words()["passengers"]
+    assert words["problem"] == "Check the passenger form: {count} field needs changing."
+    assert words["problems"] == "Check the passenger form: {count} fields need changing."
+    with translation.override("pt"):
+        words = _page_words()["passengers"]
+    assert words["problem"].endswith("{count} campo precisa de ser alterado.")
+    assert words["problems"].endswith("{count} campos precisam de ser alterados.")

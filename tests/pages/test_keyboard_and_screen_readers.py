@@ -118,7 +118,7 @@ def test_passenger_errors_are_beside_their_fields_and_announced(site):
         "Give an email address like ada@example.com."
     )
     expect(page.get_by_label("First name")).not_to_have_attribute("aria-invalid", "true")
-    assert "Check the passenger form: 2 field(s) need changes." in page.evaluate("window.announced")
+    assert "Check the passenger form: 2 fields need changing." in page.evaluate("window.announced")
     expect(page.locator("#pay-button")).to_be_disabled()
     last.fill("Lovelace")
     page.get_by_label("Contact email").fill("ada@example.com")
