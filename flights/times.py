@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from flights.models import Airport
+from flights.place_names import place_name
 
 
 def airport_zone(airport: Airport | None) -> zoneinfo.ZoneInfo | None:
@@ -33,4 +34,4 @@ def airport_time(moment: dt.datetime | None, airport: Airport | None, *, clock_o
     when = dateformat.format(moment.astimezone(zone or dt.UTC), layout)
     if zone is None or airport is None:
         return _("%(when)s UTC") % {"when": when}
-    return _("%(when)s (%(place)s time)") % {"when": when, "place": airport.city}
+    return _("%(when)s (%(place)s time)") % {"when": when, "place": place_name(airport.city)}

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from flights.fares import fares_of, money
 from flights.models import Airport
+from flights.place_names import route_words
 from flights.selectors import flight_summary
 from inventory.selectors import held_seat_labels
 from orders.models import Order, OrderState, Refund
@@ -102,7 +103,7 @@ def receipt_of(order: Order) -> Receipt:
         state=state,
         reference=order.reference or "",
         flight_code=order.flight.code,
-        route=order.flight.route,
+        route=route_words(order.flight.origin, order.flight.destination),  # in the reader's language
         departs_at=order.flight.departs_at,
         departure=flight_summary(order.flight)["departure"],
         arrives_at=order.flight.arrives_at,

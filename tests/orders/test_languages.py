@@ -78,6 +78,7 @@ def test_an_order_started_on_a_portuguese_page_is_confirmed_in_portuguese(
     email, text, html = _confirmed_email(order_id, monkeypatch, django_capture_on_commit_callbacks)
     assert str(email.subject).startswith("Reserva ") and "confirmada" in str(email.subject)
     assert "A sua reserva está confirmada." in text and "Total pago: 100,00 EUR" in text
+    assert "FL-001, Telavive → Atenas" in text and "Telavive → Atenas" in str(email.subject)
     assert '<html lang="pt">' in html and "Encontrar a minha reserva" in html and "100,00 EUR" in html
 
 
@@ -97,3 +98,26 @@ def test_the_api_takes_the_language_of_an_order_from_accept_language(api, flight
     assert Order.objects.get(pk=created.json()["orderID"]).language == "pt"
     refused = api.post("/orders", {"flightID": "XX-999"}, format="json", HTTP_ACCEPT_LANGUAGE="pt")
     assert refused.json()["code"] == "unknown_flight" and refused.json()["error"].startswith("There is no flight")
+
+
+def test_cities_are_named_in_the_pages_language_and_as_typed_in_the_api(api, flight):
+    import datetime as dt
+
+    from django.utils import translation
+
+    from flights.models import Airport
+    from flights.times import airport_time
+
+    assert "Telavive → Atenas" in Client().get("/", headers=PORTUGUESE).content.decode()
+    assert "Tel Aviv → Athens" in Client().get("/").content.decode()
+    listed = api.get("/flights", HTTP_ACCEPT_LANGUAGE="pt").json()  # the contract's data, not words
+    assert [f["route"] for f in listed if f["flightID"] == "FL-001"] == ["Tel Aviv → Athens"]
+    lisbon = Airport(code="LIS", city="Lisbon", name="Humberto Delgado", time_zone="Europe/Lisbon")
+    noon = dt.datetime(2026, 12, 14, 12, 0, tzinfo=dt.UTC)
+    with translation.override("pt"):
+        assert airport_time(noon, lisbon).endswith("12:00 (hora de Lisboa)")
+    with translation.override("en"):
+        assert airport_time(noon, lisbon).endswith("12:00 (Lisbon time)")
+    other = Airport(code="XXX", city="Reykjavik", name="Keflavik", time_zone="Atlantic/Reykjavik")
+    with translation.override("pt"):  # a city not in the words file: as typed
+        assert airport_time(noon, other).endswith("(hora de Reykjavik)")
