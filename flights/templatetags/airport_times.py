@@ -1,7 +1,8 @@
 """{{ moment|airport_time:airport }} and {{ moment|airport_clock:airport }}: flights.times for templates;
-{{ city|place }}: flights.place_names."""
+{{ flight|route }} (a flight as flight_summary lists it): its cities in the reader's language."""
 
 import datetime as dt
+from typing import Any
 
 from django import template
 
@@ -22,5 +23,5 @@ def airport_clock(moment: dt.datetime | None, airport: Airport | None) -> str:
 
 
 @register.filter
-def place(city: str) -> str:
-    return place_names.place_name(city)
+def route(flight: dict[str, Any]) -> str:
+    return place_names.route_words(flight["origin"], flight["destination"])
